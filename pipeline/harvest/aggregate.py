@@ -1,0 +1,110 @@
+"""Phase 2 of the harvest: per URL-hash bucket, sum karma over all submissions of a URL.
+
+All submissions of one normalised URL land in the same bucket, so each bucket is
+aggregated alone (memory: one bucket) into one output shard. A submission that appears
+in two sources (an overlapping API increment, a re-downloaded month) counts once, with
+its highest score.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.harvest.scan import SPILL_SCHEMA, ScanResult, bucket_file
+from pipeline.records import UTC_TIMESTAMP, UrlRecord
+from pipeline.shards import fingerprint, is_complete, read_stats, shard_name, stats_path, write_shard
+
+
+@dataclasses.dataclass(slots=True)
+class BucketResult:
+    """Counts for one output shard."""
+
+    shard: Path
+    urls_kept: int
+    urls_below_karma: int
+    duplicate_submissions: int
+    karma_kept: int
+    skipped: bool
+
+
+def _read_bucket(scans: Sequence[ScanResult], bucket: int) -> pa.Table:
+    files = [bucket_file(scan.directory, bucket) for scan in scans]
+    tables = [pq.read_table(path) for path in files if path.exists()]
+    return pa.concat_tables(tables) if tables else SPILL_SCHEMA.empty_table()
+
+
+def _unique_submissions(spill: pa.Table) -> pa.Table:
+    keys = ["id", "url", "domain", "subreddit", "created_utc"]
+    unique = spill.group_by(keys, use_threads=False).aggregate([("score", "max")])
+    return unique.rename_columns([*keys, "score"])
+
+
+def _per_url(submissions: pa.Table) -> pa.Table:
+    """One row per URL; list columns in chronological order (input sorted, single-threaded)."""
+    ordered = submissions.sort_by([("url", "ascending"), ("created_utc", "ascending"), ("id", "ascending")])
+    grouped = ordered.group_by("url", use_threads=False).aggregate(
+        [
+            ("domain", "min"),
+            ("score", "sum"),
+            ("id", "count"),
+            ("created_utc", "min"),
+            ("subreddit", "distinct"),
+            ("id", "list"),
+        ]
+    )
+    first_seen = pc.multiply(grouped["created_utc_min"], 1_000_000).cast(pa.int64()).cast(UTC_TIMESTAMP)
+    table = pa.table(
+        {
+            "url": grouped["url"],
+            "domain": grouped["domain_min"],
+            "karma": grouped["score_sum"],
+            "n_submissions": grouped["id_count"],
+            "first_seen": first_seen,
+            "subreddits": grouped["subreddit_distinct"],
+            "submission_ids": grouped["id_list"],
+        }
+    )
+    return table.cast(UrlRecord.SCHEMA)
+
+
+def aggregate_bucket(
+    scans: Sequence[ScanResult], bucket: int, out_dir: Path, min_karma: int, n_buckets: int
+) -> BucketResult:
+    """Write ``part-<bucket>.parquet`` with the URLs of ``bucket`` whose karma reaches ``min_karma``."""
+    shard = out_dir / shard_name(bucket)
+    shard_fingerprint = fingerprint([scan.fingerprint for scan in scans], min_karma, n_buckets, bucket)
+    if is_complete(shard, shard_fingerprint):
+        stats = read_stats(shard) or {}
+        return BucketResult(
+            shard, stats["rows"], stats["urls_below_karma"], stats["duplicate_submissions"],
+            stats["karma_kept"], skipped=True,
+        )
+    spill = _read_bucket(scans, bucket)
+    submissions = _unique_submissions(spill)
+    urls = _per_url(submissions)
+    kept = urls.filter(pc.greater_equal(urls["karma"], min_karma)).sort_by("url")
+    counts = {
+        "urls_below_karma": urls.num_rows - kept.num_rows,
+        "duplicate_submissions": spill.num_rows - submissions.num_rows,
+        "karma_kept": int(pc.sum(kept["karma"]).as_py() or 0),
+    }
+    write_shard(kept, shard, shard_fingerprint=shard_fingerprint, extra_stats=counts)
+    return BucketResult(shard, kept.num_rows, skipped=False, **counts)
+
+
+def remove_foreign_shards(out_dir: Path, n_buckets: int) -> list[str]:
+    """Delete shards left by an earlier run with more buckets, so readers see only this run's."""
+    expected = {shard_name(bucket) for bucket in range(n_buckets)}
+    removed = []
+    for shard in sorted(out_dir.glob("part-*.parquet")):
+        if shard.name not in expected:
+            stats_path(shard).unlink(missing_ok=True)
+            shard.unlink()
+            removed.append(shard.name)
+    return removed

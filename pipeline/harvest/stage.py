@@ -1,0 +1,98 @@
+"""The harvest stage: Reddit submissions in, one shard set of ``UrlRecord`` out.
+
+Layout under the output directory::
+
+    part-00000.parquet ...   UrlRecord shards, one per URL-hash bucket
+    part-00000.stats.json    per-shard stats; their presence marks a shard complete
+    summary.json             counts by outcome for the whole run
+    _scan/<source>/          phase-1 spill per source (kept, so new months re-scan alone)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.harvest.aggregate import aggregate_bucket, remove_foreign_shards
+from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.scan import ScanResult, SubmissionSource, scan_source
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.shards import atomic_write_json, remove_stale_temporaries
+
+SUMMARY_FILE = "summary.json"
+SCAN_DIR = "_scan"
+
+
+@dataclasses.dataclass(slots=True)
+class HarvestSummary:
+    """Counts by outcome: per submission (``outcomes``) and per URL (``urls_*``)."""
+
+    out_dir: str
+    lines: int
+    outcomes: dict[str, int]
+    duplicate_submissions: int
+    urls_kept: int
+    urls_below_karma: int
+    karma_kept: int
+    shards: list[str]
+    shards_skipped: int
+    sources: list[dict[str, Any]]
+    config: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check_unique_names(sources: Sequence[SubmissionSource]) -> None:
+    seen: dict[str, SubmissionSource] = {}
+    for source in sources:
+        if source.name in seen:
+            raise ValueError(
+                f"two inputs share the name {source.name!r} ({seen[source.name].identity()} and "
+                f"{source.identity()}); rename one so their scans do not overwrite each other"
+            )
+        seen[source.name] = source
+
+
+def _summarise(out_dir: Path, scans: list[ScanResult], buckets: list[Any], cfg: HarvestConfig) -> HarvestSummary:
+    outcomes: Counter[str] = Counter()
+    for scan in scans:
+        outcomes.update(scan.outcomes)
+    return HarvestSummary(
+        out_dir=str(out_dir),
+        lines=sum(scan.lines for scan in scans),
+        outcomes=dict(sorted(outcomes.items())),
+        duplicate_submissions=sum(bucket.duplicate_submissions for bucket in buckets),
+        urls_kept=sum(bucket.urls_kept for bucket in buckets),
+        urls_below_karma=sum(bucket.urls_below_karma for bucket in buckets),
+        karma_kept=sum(bucket.karma_kept for bucket in buckets),
+        shards=[bucket.shard.name for bucket in buckets],
+        shards_skipped=sum(bucket.skipped for bucket in buckets),
+        sources=[scan.as_json() for scan in scans],
+        config=dataclasses.asdict(cfg),
+    )
+
+
+def run_harvest(
+    sources: Sequence[SubmissionSource],
+    out_dir: Path,
+    cfg: HarvestConfig,
+    progress: ProgressFactory = no_progress,
+) -> HarvestSummary:
+    """Harvest ``sources`` into ``out_dir``; a rerun redoes only what changed or never finished."""
+    if not sources:
+        raise ValueError("harvest needs at least one submission source (a dump file or the Reddit API)")
+    _check_unique_names(sources)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
+    scans = [scan_source(source, out_dir / SCAN_DIR, cfg, progress) for source in sources]
+    buckets = [
+        aggregate_bucket(scans, bucket, out_dir, cfg.min_karma, cfg.n_buckets) for bucket in range(cfg.n_buckets)
+    ]
+    remove_foreign_shards(out_dir, cfg.n_buckets)
+    summary = _summarise(out_dir, scans, buckets, cfg)
+    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
+    return summary

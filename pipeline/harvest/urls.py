@@ -1,0 +1,132 @@
+"""URL normalisation and the host rules that decide which links are worth fetching.
+
+Karma is summed per *normalised* URL, so two submissions of the same article that differ
+only in ``&amp;`` escaping, host case, a default port, a fragment or tracking parameters
+must normalise to the same string. The query string is filtered piece by piece rather
+than re-encoded, so the parameters that remain keep their exact original spelling.
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urlsplit
+
+REDDIT_DOMAINS: frozenset[str] = frozenset(
+    {"reddit.com", "redd.it", "redditmedia.com", "reddituploads.com", "redditstatic.com"}
+)
+
+# Hosts that serve images, video, audio or files: nothing an HTML text extractor can use.
+DEFAULT_BLOCKED_DOMAINS: tuple[str, ...] = (
+    "imgur.com", "gfycat.com", "redgifs.com", "giphy.com", "tenor.com", "gyazo.com",
+    "youtube.com", "youtu.be", "vimeo.com", "dailymotion.com", "liveleak.com", "streamable.com",
+    "twitch.tv", "tiktok.com", "instagram.com", "pinterest.com", "flickr.com", "twimg.com",
+    "soundcloud.com", "spotify.com", "bandcamp.com", "vid.me", "dropbox.com", "mega.nz",
+    "mediafire.com", "photobucket.com", "tinypic.com", "postimg.cc", "ibb.co",
+)
+
+# Path endings of media and binary files, blocked whatever the host.
+BLOCKED_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        "jpg", "jpeg", "png", "gif", "gifv", "webp", "bmp", "svg", "tif", "tiff", "mp4", "webm",
+        "mkv", "mov", "avi", "mp3", "wav", "ogg", "flac", "m4a", "zip", "rar", "7z", "gz", "tar",
+        "exe", "dmg", "apk", "iso", "torrent",
+    }
+)
+
+TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "mtm_", "hsa_")
+TRACKING_PARAMETERS: frozenset[str] = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
+        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id",
+        "rb_clickid", "s_cid", "ncid", "cmpid", "_ga", "_gl", "spm", "share", "si",
+    }
+)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class RejectedUrl(ValueError):
+    """A link that cannot be a fetchable web page; ``reason`` is the outcome to count."""
+
+    def __init__(self, reason: str, url: str) -> None:
+        super().__init__(f"{reason}: {url!r}")
+        self.reason = reason
+
+
+def _unescape(url: str) -> str:
+    """Undo HTML escaping, repeatedly: some dumps escape twice (``&amp;amp;``)."""
+    for _ in range(3):
+        if "&" not in url:
+            break
+        unescaped = html.unescape(url)
+        if unescaped == url:
+            break
+        url = unescaped
+    return url
+
+
+def _is_tracking(piece: str) -> bool:
+    name = piece.split("=", 1)[0].lower()
+    return name in TRACKING_PARAMETERS or name.startswith(TRACKING_PREFIXES)
+
+
+def _clean_query(query: str) -> str:
+    if not query:
+        return ""
+    return "&".join(piece for piece in query.split("&") if piece and not _is_tracking(piece))
+
+
+def _ascii_host(host: str, raw: str) -> str:
+    host = host.rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as error:
+            raise RejectedUrl("invalid_url", raw) from error
+    if not host or " " in host or host.startswith(".") or ".." in host:
+        raise RejectedUrl("invalid_url", raw)
+    return host
+
+
+def normalise_url(raw: str) -> str:
+    """Canonical form of an http(s) URL; raises :class:`RejectedUrl` for anything else."""
+    url = _unescape(raw.strip())
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname or "", parts.port
+    except ValueError as error:  # bad port, bad IPv6 literal
+        raise RejectedUrl("invalid_url", raw) from error
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise RejectedUrl("not_http", raw)
+    host = _ascii_host(hostname, raw)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    query = _clean_query(parts.query)
+    return f"{scheme}://{netloc}{parts.path or '/'}{'?' + query if query else ''}"
+
+
+def domain_of(normalised_url: str) -> str:
+    """Host of a normalised URL without a leading ``www.`` and without the port."""
+    netloc = normalised_url.split("/", 3)[2]
+    host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+    return host.removeprefix("www.")
+
+
+def host_matches(host: str, suffixes: frozenset[str]) -> bool:
+    """True if ``host`` is one of ``suffixes`` or a subdomain of one."""
+    while True:
+        if host in suffixes:
+            return True
+        dot = host.find(".")
+        if dot < 0:
+            return False
+        host = host[dot + 1 :]
+
+
+def path_extension(normalised_url: str) -> str:
+    """Lower-case file extension of the URL path ('' when there is none)."""
+    path = normalised_url.split("/", 3)[3] if normalised_url.count("/") >= 3 else ""
+    path = path.split("?", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last else ""

@@ -1,0 +1,33 @@
+"""Progress reporting that stage code can call without knowing who (if anyone) displays it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from tqdm import tqdm
+
+# A task opens a progress context with a label and an optional total; inside it, it
+# reports its absolute position (bytes read, items done) through the yielded callable.
+Advance = Callable[[int], None]
+ProgressFactory = Callable[[str, int | None], AbstractContextManager[Advance]]
+
+
+@contextmanager
+def no_progress(label: str, total: int | None) -> Iterator[Advance]:
+    """Progress that goes nowhere: the default for library calls and the Prefect flow."""
+    yield lambda position: None
+
+
+@contextmanager
+def terminal_progress(label: str, total: int | None) -> Iterator[Advance]:
+    """A byte-count progress bar on stderr, for the CLI."""
+    with tqdm(
+        total=total, desc=label, unit="B", unit_scale=True, file=sys.stderr, mininterval=0.5, leave=False
+    ) as bar:
+
+        def advance(position: int) -> None:
+            bar.update(position - bar.n)
+
+        yield advance

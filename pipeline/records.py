@@ -1,0 +1,140 @@
+"""Records that cross stage boundaries, each with the pyarrow schema of its shards.
+
+Stages exchange only these records (as Parquet shards), never free-form dicts, so a
+column added or renamed here is the single place the contract changes. Timestamps are
+UTC with microsecond precision; lists are Arrow lists of strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import ClassVar, TypeVar
+
+import pyarrow as pa
+
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclasses.dataclass(slots=True)
+class UrlRecord:
+    """An outbound link harvested from Reddit, with karma summed over its submissions."""
+
+    url: str
+    domain: str
+    karma: int
+    n_submissions: int
+    first_seen: datetime
+    subreddits: list[str]
+    submission_ids: list[str]
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            pa.field("url", pa.string(), nullable=False),
+            pa.field("domain", pa.string(), nullable=False),
+            pa.field("karma", pa.int64(), nullable=False),
+            pa.field("n_submissions", pa.int64(), nullable=False),
+            pa.field("first_seen", UTC_TIMESTAMP, nullable=False),
+            pa.field("subreddits", pa.list_(pa.string()), nullable=False),
+            pa.field("submission_ids", pa.list_(pa.string()), nullable=False),
+        ]
+    )
+
+
+@dataclasses.dataclass(slots=True)
+class FetchRecord:
+    """One attempt to fetch a URL: where its response lives in the WARC archive, or why it failed."""
+
+    url: str
+    final_url: str | None
+    status: int | None
+    content_type: str | None
+    bytes: int
+    warc_file: str | None
+    warc_offset: int | None
+    fetched_at: datetime
+    outcome: str
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            pa.field("url", pa.string(), nullable=False),
+            pa.field("final_url", pa.string()),
+            pa.field("status", pa.int32()),
+            pa.field("content_type", pa.string()),
+            pa.field("bytes", pa.int64(), nullable=False),
+            pa.field("warc_file", pa.string()),
+            pa.field("warc_offset", pa.int64()),
+            pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("outcome", pa.string(), nullable=False),
+        ]
+    )
+
+
+@dataclasses.dataclass(slots=True)
+class Document:
+    """A web page's main text plus the metadata each later stage adds.
+
+    Fields after ``fetched_at`` are filled by later stages (language ID, quality
+    scoring, dedup, decontamination) and stay ``None`` until then.
+    """
+
+    id: str
+    url: str
+    domain: str
+    title: str | None
+    text: str
+    karma: int
+    fetched_at: datetime
+    language: str | None = None
+    language_score: float | None = None
+    quality_score: float | None = None
+    duplicate_cluster: str | None = None
+    overlap_score: float | None = None
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("url", pa.string(), nullable=False),
+            pa.field("domain", pa.string(), nullable=False),
+            pa.field("title", pa.string()),
+            pa.field("text", pa.string(), nullable=False),
+            pa.field("karma", pa.int64(), nullable=False),
+            pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("language", pa.string()),
+            pa.field("language_score", pa.float32()),
+            pa.field("quality_score", pa.float32()),
+            pa.field("duplicate_cluster", pa.string()),
+            pa.field("overlap_score", pa.float32()),
+        ]
+    )
+
+
+def document_id(normalised_url: str) -> str:
+    """Stable document id: the first 16 bytes of SHA-256 of the normalised URL, as hex."""
+    return hashlib.sha256(normalised_url.encode("utf-8")).hexdigest()[:32]
+
+
+Record = TypeVar("Record", UrlRecord, FetchRecord, Document)
+
+
+def to_table(records: Iterable[Record], record_type: type[Record]) -> pa.Table:
+    """Columnar table of ``records`` with ``record_type``'s schema (types are checked by Arrow)."""
+    names = record_type.SCHEMA.names
+    rows = [dataclasses.astuple(record) for record in records]
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    return pa.Table.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(columns, record_type.SCHEMA)],
+        schema=record_type.SCHEMA,
+    )
+
+
+def from_table(table: pa.Table, record_type: type[Record]) -> Iterator[Record]:
+    """Records of ``record_type`` from a table that has (at least) its schema's columns."""
+    missing = set(record_type.SCHEMA.names) - set(table.column_names)
+    if missing:
+        raise ValueError(f"table lacks {record_type.__name__} columns: {sorted(missing)}")
+    for batch in table.select(record_type.SCHEMA.names).to_batches():
+        for row in batch.to_pylist():
+            yield record_type(**row)
