@@ -32,6 +32,8 @@ ENV_CLIENT_SECRET = "REDDIT_CLIENT_SECRET"
 ENV_USER_AGENT = "REDDIT_USER_AGENT"
 DEFAULT_USER_AGENT = "python:webtext-harvest:0.1 (WebText-style link harvest)"
 LOW_REMAINING = 10
+DEFAULT_API_BASE = "https://oauth.reddit.com"
+DEFAULT_AUTH_URL = "https://www.reddit.com/api/v1/access_token"
 
 
 class RedditApiError(RuntimeError):
@@ -59,8 +61,8 @@ class RedditApiConfig:
     """Which listings to page through and how patiently."""
 
     subreddits: tuple[str, ...] = ("all",)
-    api_base: str = "https://oauth.reddit.com"
-    auth_url: str = "https://www.reddit.com/api/v1/access_token"
+    api_base: str = DEFAULT_API_BASE
+    auth_url: str = DEFAULT_AUTH_URL
     since: datetime | None = None
     max_pages: int = 10
     page_size: int = 100

@@ -1,0 +1,99 @@
+"""The run configuration: one YAML file (``flows/configs/*.yaml``) parsed into a pydantic model.
+
+Every field has a default that works on one machine. Relative paths are resolved
+against the working directory the flow runs in (the repository root for the README
+commands and the served deployment).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig
+from pipeline.harvest.urls import DEFAULT_BLOCKED_DOMAINS
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SampleSettings(Section):
+    """Generate the bundled sample before the run (the offline demo)."""
+
+    generate: bool = False
+    dir: Path = Path("build/sample")
+
+
+class RedditApiSettings(Section):
+    subreddits: list[str] = Field(default_factory=lambda: ["all"])
+    api_base: str = DEFAULT_API_BASE
+    auth_url: str = DEFAULT_AUTH_URL
+    since: str | None = None
+    max_pages: int = 10
+    allow_private: bool = False
+
+    def to_config(self) -> RedditApiConfig:
+        return RedditApiConfig(
+            subreddits=tuple(self.subreddits), api_base=self.api_base, auth_url=self.auth_url,
+            since=self.since, max_pages=self.max_pages, allow_private=self.allow_private,
+        )
+
+
+class HarvestSettings(Section):
+    dumps: list[Path] = Field(default_factory=list)
+    min_karma: int = 3
+    after: str | None = None
+    before: str | None = None
+    allow_nsfw: bool = False
+    use_default_blocklist: bool = True
+    extra_blocked_domains: list[str] = Field(default_factory=list)
+    n_buckets: int = 16
+    skip_corrupt: bool = False
+    reddit_api: RedditApiSettings | None = None
+
+    def to_config(self) -> HarvestConfig:
+        defaults = DEFAULT_BLOCKED_DOMAINS if self.use_default_blocklist else ()
+        return HarvestConfig(
+            min_karma=self.min_karma, after=self.after, before=self.before, allow_nsfw=self.allow_nsfw,
+            blocked_domains=(*defaults, *self.extra_blocked_domains), n_buckets=self.n_buckets,
+            skip_corrupt=self.skip_corrupt,
+        )
+
+
+class RunConfig(Section):
+    """Everything one run of the ``webtext`` flow needs; the stage directories hang off ``data_root``."""
+
+    data_root: Path = Path("build/run")
+    sample: SampleSettings = SampleSettings()
+    harvest: HarvestSettings = HarvestSettings()
+
+    @property
+    def urls_dir(self) -> Path:
+        return self.data_root / "urls"
+
+
+class ConfigError(ValueError):
+    """A run config that cannot be used; the message names the file and the field."""
+
+
+def load_run_config(path: Path | str) -> RunConfig:
+    """Parse and validate ``path``, including each stage's own checks."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as error:
+        raise ConfigError(f"run config not found: {path}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    try:
+        config = RunConfig.model_validate(raw)
+        config.harvest.to_config()
+        if config.harvest.reddit_api is not None:
+            config.harvest.reddit_api.to_config()
+    except (ValidationError, ValueError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+    return config

@@ -1,0 +1,143 @@
+"""The ``webtext`` command line: each stage runnable on its own, with progress and plain errors.
+
+Expected failures (bad arguments, missing or corrupt inputs, API refusals) print one
+line naming the input and exit with status 2; nothing already written is removed, so
+the same command can simply be run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.dumps import CorruptDumpError
+from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig, RedditApiError
+from pipeline.harvest.sources import collect_sources
+from pipeline.harvest.stage import SUMMARY_FILE, HarvestSummary, run_harvest
+from pipeline.harvest.urls import DEFAULT_BLOCKED_DOMAINS
+from pipeline.net import BlockedAddressError
+from pipeline.progress import no_progress, terminal_progress
+from pipeline.sample.generate import generate_sample
+
+EXPECTED_ERRORS = (ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError)
+
+
+def _add_harvest(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "harvest",
+        help="outbound links of Reddit submissions with enough karma",
+        description="Harvest outbound links from Pushshift-style NDJSON dumps (.zst/.bz2/.xz/plain) "
+        "and/or the Reddit API. Karma is summed over all submissions of the same normalised URL.",
+    )
+    parser.add_argument("dumps", nargs="*", type=Path, metavar="DUMP", help="submission dump files")
+    parser.add_argument("--out", type=Path, required=True, help="output directory for UrlRecord shards")
+    parser.add_argument("--min-karma", type=int, default=3, help="keep URLs whose summed karma is at least this")
+    parser.add_argument("--after", help="keep submissions created at or after this UTC date (YYYY-MM-DD)")
+    parser.add_argument("--before", help="keep submissions created before this UTC date (YYYY-MM-DD)")
+    parser.add_argument("--allow-nsfw", action="store_true", help="keep submissions marked over_18")
+    parser.add_argument("--block-domain", action="append", default=[], metavar="HOST",
+                        help="block this host and its subdomains, in addition to the default list")
+    parser.add_argument("--no-default-blocklist", action="store_true",
+                        help="do not block the default image/video/file hosts")
+    parser.add_argument("--buckets", type=int, default=16, help="URL-hash buckets = output shards (memory knob)")
+    parser.add_argument("--skip-corrupt", action="store_true",
+                        help="report a truncated or corrupt dump and keep what was readable, instead of failing")
+    api = parser.add_argument_group("Reddit API (nightly increments; credentials from REDDIT_CLIENT_ID, "
+                                    "REDDIT_CLIENT_SECRET, REDDIT_USER_AGENT)")
+    api.add_argument("--reddit-api", action="store_true", help="fetch new submissions from the Reddit API")
+    api.add_argument("--subreddit", action="append", default=[], help="subreddit to page (default: all)")
+    api.add_argument("--since", help="stop paging at submissions older than this UTC date/time")
+    api.add_argument("--max-pages", type=int, default=10, help="pages of 100 per subreddit")
+    api.add_argument("--api-base", default=DEFAULT_API_BASE, help="API base URL")
+    api.add_argument("--auth-url", default=DEFAULT_AUTH_URL, help="OAuth token URL")
+    api.add_argument("--allow-private", action="store_true", help="allow API URLs on private/loopback addresses")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=_harvest)
+
+
+def _add_sample(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("sample", help="write the bundled sample (dumps + web site)")
+    parser.add_argument("--out", type=Path, required=True, help="directory to write the sample into")
+    parser.add_argument("--force", action="store_true", help="rewrite even if a complete sample is there")
+    parser.set_defaults(handler=_sample)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_harvest(commands)
+    _add_sample(commands)
+    return parser
+
+
+def harvest_config_from(args: argparse.Namespace) -> HarvestConfig:
+    blocked = () if args.no_default_blocklist else DEFAULT_BLOCKED_DOMAINS
+    return HarvestConfig(
+        min_karma=args.min_karma,
+        after=args.after,
+        before=args.before,
+        allow_nsfw=args.allow_nsfw,
+        blocked_domains=(*blocked, *args.block_domain),
+        n_buckets=args.buckets,
+        skip_corrupt=args.skip_corrupt,
+    )
+
+
+def reddit_api_config_from(args: argparse.Namespace) -> RedditApiConfig | None:
+    if not args.reddit_api:
+        return None
+    return RedditApiConfig(
+        subreddits=tuple(args.subreddit) or ("all",), api_base=args.api_base, auth_url=args.auth_url,
+        since=args.since, max_pages=args.max_pages, allow_private=args.allow_private,
+    )
+
+
+def print_harvest_summary(summary: HarvestSummary, out: Path) -> None:
+    total = max(summary.lines, 1)
+    print(f"harvest: {summary.lines:,} lines from {len(summary.sources)} source(s)")
+    for outcome, count in sorted(summary.outcomes.items(), key=lambda item: -item[1]):
+        print(f"  {outcome:<20} {count:>12,}  {100 * count / total:5.1f}%")
+    for source in summary.sources:
+        if source["corrupt"]:
+            print(f"  CORRUPT (kept what was readable): {source['corrupt']}")
+    print(f"  duplicate submissions {summary.duplicate_submissions:,} (counted once)")
+    print(f"urls: {summary.urls_kept:,} kept with karma >= {summary.config['min_karma']}, "
+          f"{summary.urls_below_karma:,} below; {len(summary.shards)} shards "
+          f"({summary.shards_skipped} already complete) in {out}")
+    print(f"summary: {out / SUMMARY_FILE}")
+
+
+def _harvest(args: argparse.Namespace) -> int:
+    cfg = harvest_config_from(args)
+    sources = collect_sources(args.dumps, args.out, reddit_api_config_from(args))
+    progress = no_progress if args.quiet else terminal_progress
+    summary = run_harvest(sources, args.out, cfg, progress)
+    print_harvest_summary(summary, args.out)
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    manifest = generate_sample(args.out, force=args.force)
+    print(f"sample: {len(manifest['files'])} files in {args.out} "
+          f"({len(manifest['resolve'])} hosts, dumps: {', '.join(manifest['dumps'])})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except EXPECTED_ERRORS as error:
+        print(f"webtext {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"webtext {args.command}: interrupted; finished shards are kept, rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
