@@ -127,6 +127,6 @@ class DumpSource:
                         yield line
                         if not lines_read % PROGRESS_EVERY_LINES:
                             advance(raw.tell())
+                    advance(raw.tell())
             except (EOFError, OSError, lzma.LZMAError, zstandard.ZstdError) as error:
                 raise CorruptDumpError(self.path, lines_read, str(error) or type(error).__name__) from error
-            advance(raw.tell())

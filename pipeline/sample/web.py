@@ -109,7 +109,7 @@ def _duplicate_routes(rng: random.Random) -> list[Route]:
 def _awkward_routes(rng: random.Random, first_article: Route) -> list[Route]:
     """Dead links, redirects, robots-disallowed, binary, mislabelled charset, non-HTML."""
     french = next(article for article in _by_kind("foreign") if article.language == "fr")
-    lying_charset = site.news_page(french, "World Webtext", _date(5), rng).replace('charset="utf-8"', "")
+    lying_charset = site.news_page(french, "World Webtext", _date(5), rng)  # declares utf-8, sent as cp1252
     return [
         Route("news.webtext.test", "/2019/01/02/deleted-story", status=404, body=b"Not Found", role="dead"),
         Route("news.webtext.test", "/2019/01/04/withdrawn", status=410, body=b"Gone", role="dead"),

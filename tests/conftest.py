@@ -1,0 +1,34 @@
+"""Shared fixtures: the bundled sample (generated once per session) and paths to ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.sample.generate import generate_sample
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The generated sample directory and its manifest."""
+    directory = tmp_path_factory.mktemp("sample")
+    return directory, generate_sample(directory)
+
+
+@pytest.fixture(scope="session")
+def sample_dumps(sample: tuple[Path, dict[str, Any]]) -> list[Path]:
+    directory, manifest = sample
+    return [directory / name for name in manifest["dumps"]]
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout; tests that need it skip with the reason when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"reference data not found at {SHARED_DATA} (clone with ../shared beside the repo)")
+    return SHARED_DATA

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.config import ConfigError, RunConfig, load_run_config
+from flows.serve import deployment_spec
+
+CONFIGS = Path(__file__).resolve().parents[2] / "flows" / "configs"
+
+
+@pytest.mark.parametrize("name", ["sample.yaml", "full.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_run_config(CONFIGS / name)
+    assert config.harvest.to_config().min_karma == 3
+
+
+def test_sample_config_generates_and_harvests_the_sample() -> None:
+    config = load_run_config(CONFIGS / "sample.yaml")
+    assert config.sample.generate
+    assert all(str(dump).startswith(str(config.sample.dir)) for dump in config.harvest.dumps)
+    assert config.urls_dir == config.data_root / "urls"
+
+
+def test_defaults_work_on_one_machine() -> None:
+    config = RunConfig()
+    assert config.data_root == Path("build/run") and config.harvest.reddit_api is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("harvest: {min_karam: 3}", "min_karam"),
+        ("harvest: {n_buckets: 0}", "n_buckets"),
+        ("harvest: {after: not-a-date}", "after"),
+        ("harvest: {reddit_api: {page_size: 5}}", "page_size"),
+        ("harvest: {reddit_api: {subreddits: []}}", "subreddits"),
+        ("harvest: [unclosed", "not valid YAML"),
+    ],
+)
+def test_bad_configs_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_run_config(path)
+    assert "bad.yaml" in str(caught.value)
+
+
+def test_missing_config_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml"):
+        load_run_config(tmp_path / "nope.yaml")
+
+
+def test_deployment_is_defined_once_in_prefect_yaml() -> None:
+    spec = deployment_spec()
+    assert spec["entrypoint"] == "flows/webtext.py:webtext"
+    assert spec["schedules"][0]["cron"] == "0 3 * * *"
+    assert spec["parameters"]["config_path"] == "flows/configs/sample.yaml"
+    with pytest.raises(KeyError, match="no deployment"):
+        deployment_spec("webtext-nope")

@@ -1,0 +1,98 @@
+"""End to end against a real Prefect server (SQLite): a flow run, then the served deployment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from flows.local_server import local_prefect_server, prefect_executable, stop_process_group
+from pipeline.shards import complete_shards, read_json
+
+pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    settings = {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "INFO"}
+    with local_prefect_server(env=settings, log_path=home / "server.log") as api_url:
+        yield {**os.environ, **settings, "PREFECT_API_URL": api_url}
+
+
+def write_config(directory: Path) -> Path:
+    sample_dir = directory / "sample"
+    config = {
+        "data_root": str(directory / "run"),
+        "sample": {"generate": True, "dir": str(sample_dir)},
+        "harvest": {
+            "dumps": [str(sample_dir / "reddit" / "RS_2019-01.zst"), str(sample_dir / "reddit" / "RS_2019-02.bz2")],
+            "after": "2019-01-01", "before": "2019-03-01", "n_buckets": 2,
+        },
+    }
+    path = directory / "run.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def assert_harvested(directory: Path) -> None:
+    urls = directory / "run" / "urls"
+    assert len(complete_shards(urls)) == 2
+    summary = read_json(urls / "summary.json")
+    expected = read_json(directory / "sample" / "manifest.json")["expected"]
+    assert summary["urls_kept"] == len(expected["urls"]) and summary["outcomes"] == expected["outcomes"]
+
+
+def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([prefect_executable(), *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    command = [sys.executable, "-m", "flows.webtext", "--config", str(config)]
+    result = subprocess.run(command, env=prefect_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_harvested(tmp_path)
+    runs = httpx.post(f"{prefect_env['PREFECT_API_URL']}/flow_runs/filter",
+                      json={"flows": {"name": {"any_": ["webtext"]}}}, timeout=10).json()
+    assert runs and {run["state_type"] for run in runs} == {"COMPLETED"}
+    tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
+    assert {"generate_sample", "harvest_links"} <= {task["name"].rsplit("-", 1)[0] for task in tasks}
+
+
+def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "flows.serve exited early"
+        listing = prefect(env, "deployment", "ls")
+        if "webtext/webtext-build" in listing.stdout:
+            return listing.stdout
+        time.sleep(1)
+    raise TimeoutError("deployment webtext/webtext-build never appeared")
+
+
+def test_served_deployment_runs_on_demand(prefect_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    log = open(tmp_path / "serve.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "flows.serve", "--config", str(config)], env=prefect_env,
+                              cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_deployment(prefect_env, server)
+        inspected = prefect(prefect_env, "deployment", "inspect", "webtext/webtext-build").stdout
+        assert "0 3 * * *" in inspected and "UTC" in inspected
+        run = prefect(prefect_env, "deployment", "run", "webtext/webtext-build", "--watch", timeout=300)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "Completed" in run.stdout
+    finally:
+        stop_process_group(server)
+        log.close()
+    assert_harvested(tmp_path)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.harvest.urls import RejectedUrl, domain_of, host_matches, normalise_url, path_extension
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("HTTP://News.Example.COM:80/a/b", "http://news.example.com/a/b"),
+        ("https://example.com:443", "https://example.com/"),
+        ("https://example.com:8443/x", "https://example.com:8443/x"),
+        ("https://example.com/story#comments", "https://example.com/story"),
+        ("https://example.com/s?id=3&amp;page=2", "https://example.com/s?id=3&page=2"),
+        ("https://example.com/s?id=3&amp;amp;page=2", "https://example.com/s?id=3&page=2"),
+        ("https://example.com/s?utm_source=reddit&id=3&fbclid=abc&UTM_Medium=x", "https://example.com/s?id=3"),
+        ("https://example.com/s?utm_source=reddit", "https://example.com/s"),
+        ("https://example.com/s?q=a%20b&gclid=1", "https://example.com/s?q=a%20b"),
+        ("  https://example.com/padded  ", "https://example.com/padded"),
+        ("https://user:secret@example.com/x", "https://example.com/x"),
+        ("https://example.com./x", "https://example.com/x"),
+        ("https://münchen.de/straße", "https://xn--mnchen-3ya.de/straße"),
+        ("http://[2001:db8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
+    ],
+)
+def test_normalisation(raw: str, expected: str) -> None:
+    assert normalise_url(raw) == expected
+
+
+def test_spellings_of_one_article_normalise_together() -> None:
+    spellings = [
+        "https://www.example.com/2019/story?id=7",
+        "HTTPS://WWW.EXAMPLE.COM:443/2019/story?id=7&amp;utm_campaign=x#top",
+        "https://www.example.com/2019/story?utm_source=twitter&id=7",
+    ]
+    assert len({normalise_url(url) for url in spellings}) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("mailto:someone@example.com", "not_http"),
+        ("ftp://example.com/file.txt", "not_http"),
+        ("javascript:alert(1)", "not_http"),
+        ("/r/news/comments/abc", "not_http"),
+        ("http://", "invalid_url"),
+        ("http://exa mple.com/", "invalid_url"),
+        ("http://example.com:99999/", "invalid_url"),
+        ("http://[::1/", "invalid_url"),
+        ("http://a..b.com/", "invalid_url"),
+    ],
+)
+def test_rejections_carry_a_reason(raw: str, reason: str) -> None:
+    with pytest.raises(RejectedUrl) as caught:
+        normalise_url(raw)
+    assert caught.value.reason == reason
+
+
+def test_domain_drops_www_and_port() -> None:
+    assert domain_of("https://www.bbc.co.uk:8443/news") == "bbc.co.uk"
+    assert domain_of("http://blog.example.com/") == "blog.example.com"
+
+
+def test_host_suffix_matching() -> None:
+    blocked = frozenset({"imgur.com", "redd.it"})
+    assert host_matches("i.imgur.com", blocked)
+    assert host_matches("v.redd.it", blocked)
+    assert host_matches("imgur.com", blocked)
+    assert not host_matches("notimgur.com", blocked)
+    assert not host_matches("imgur.com.evil.test", blocked)
+
+
+def test_path_extension() -> None:
+    assert path_extension("https://a.test/pics/cat.JPG") == "jpg"
+    assert path_extension("https://a.test/pics/cat.jpg?size=large") == "jpg"
+    assert path_extension("https://a.test/v1.2/article") == ""
+    assert path_extension("https://a.test/") == ""

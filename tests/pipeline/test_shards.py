@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.shards import (
+    ShardWriter,
+    atomic_write_json,
+    complete_shards,
+    fingerprint,
+    is_complete,
+    read_json,
+    read_stats,
+    remove_stale_temporaries,
+    shard_name,
+    stats_path,
+    write_shard,
+)
+
+TABLE = pa.table({"url": ["http://a.test/", "http://b.test/"], "karma": [3, 9]})
+
+
+def test_shard_names_are_deterministic() -> None:
+    assert shard_name(42) == "part-00042.parquet"
+    assert stats_path(Path("d/part-00042.parquet")) == Path("d/part-00042.stats.json")
+    with pytest.raises(ValueError):
+        shard_name(-1)
+
+
+def test_written_shard_is_zstd_parquet_with_stats(tmp_path: Path) -> None:
+    shard = tmp_path / shard_name(0)
+    stats = write_shard(TABLE, shard, shard_fingerprint="f1", extra_stats={"dropped": 4})
+    assert pq.read_table(shard).equals(TABLE)
+    assert pq.ParquetFile(shard).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert stats == read_stats(shard)
+    assert stats["rows"] == 2 and stats["dropped"] == 4 and stats["bytes"] == shard.stat().st_size
+    assert is_complete(shard, "f1") and not is_complete(shard, "other-config")
+    assert complete_shards(tmp_path) == [shard]
+
+
+def test_same_input_gives_same_bytes(tmp_path: Path) -> None:
+    first = write_shard(TABLE, tmp_path / "a" / shard_name(0), shard_fingerprint="f")
+    second = write_shard(TABLE, tmp_path / "b" / shard_name(0), shard_fingerprint="f")
+    assert first["sha256"] == second["sha256"]
+
+
+def test_aborted_writer_leaves_no_shard(tmp_path: Path) -> None:
+    shard = tmp_path / shard_name(1)
+    with pytest.raises(RuntimeError):
+        with ShardWriter(shard, TABLE.schema) as writer:
+            writer.write(TABLE)
+            raise RuntimeError("killed mid-shard")
+    assert not shard.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_shard_without_stats_is_not_complete(tmp_path: Path) -> None:
+    """A crash between renaming the shard and writing its stats means: redo the shard."""
+    shard = tmp_path / shard_name(2)
+    write_shard(TABLE, shard, shard_fingerprint="f")
+    stats_path(shard).unlink()
+    assert not is_complete(shard, "f")
+    assert complete_shards(tmp_path) == []
+
+
+def test_truncated_shard_is_not_complete(tmp_path: Path) -> None:
+    shard = tmp_path / shard_name(3)
+    write_shard(TABLE, shard, shard_fingerprint="f")
+    shard.write_bytes(shard.read_bytes()[:-10])
+    assert not is_complete(shard, "f")
+
+
+def test_half_written_json_reads_as_missing(tmp_path: Path) -> None:
+    target = tmp_path / "summary.json"
+    target.write_text('{"rows": 1', encoding="utf-8")
+    assert read_json(target) is None
+    atomic_write_json(target, {"rows": 1})
+    assert read_json(target) == {"rows": 1}
+
+
+def test_stale_temporaries_are_removed(tmp_path: Path) -> None:
+    (tmp_path / ".part-00000.parquet.123.tmp").write_bytes(b"partial")
+    assert remove_stale_temporaries(tmp_path) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fingerprint_depends_on_every_part() -> None:
+    assert fingerprint({"a": 1}, "x") == fingerprint({"a": 1}, "x")
+    assert fingerprint({"a": 1}, "x") != fingerprint({"a": 2}, "x")
