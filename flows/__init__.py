@@ -1,0 +1,1 @@
+"""Orchestration only: the Prefect flow, its deployment and run configs. The only package importing prefect."""

@@ -6,8 +6,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from tqdm import tqdm
-
 # A task opens a progress context with a label and an optional total; inside it, it
 # reports its absolute position (bytes read, items done) through the yielded callable.
 Advance = Callable[[int], None]
@@ -23,6 +21,7 @@ def no_progress(label: str, total: int | None) -> Iterator[Advance]:
 @contextmanager
 def terminal_progress(label: str, total: int | None) -> Iterator[Advance]:
     """A byte-count progress bar on stderr, for the CLI."""
+    from tqdm import tqdm  # imported here: worker processes import this module and need no tqdm
     with tqdm(
         total=total, desc=label, unit="B", unit_scale=True, file=sys.stderr, mininterval=0.5, leave=False
     ) as bar:

@@ -32,6 +32,7 @@ class HarvestConfig:
     ``after`` is inclusive and ``before`` exclusive, so consecutive monthly windows
     never count a submission twice. ``n_buckets`` sets how many URL-hash partitions
     (and output shards) the aggregation uses: memory in that phase is one bucket.
+    ``workers`` changes speed only, never results, so it is not part of any fingerprint.
     """
 
     min_karma: int = 3
@@ -42,12 +43,15 @@ class HarvestConfig:
     blocked_extensions: tuple[str, ...] = tuple(sorted(BLOCKED_EXTENSIONS))
     n_buckets: int = 16
     skip_corrupt: bool = False
+    workers: int | None = None  # classification processes; None: one per core
 
     def __post_init__(self) -> None:
         if isinstance(self.min_karma, bool) or not isinstance(self.min_karma, int):
             raise ValueError(f"min_karma must be an integer, got {self.min_karma!r}")
         if not 1 <= self.n_buckets <= 65536:
             raise ValueError(f"n_buckets must be between 1 and 65536, got {self.n_buckets}")
+        if self.workers is not None and not 1 <= self.workers <= 1024:
+            raise ValueError(f"workers must be between 1 and 1024 (or None: one per core), got {self.workers}")
         object.__setattr__(self, "after", parse_utc(self.after, field="after"))
         object.__setattr__(self, "before", parse_utc(self.before, field="before"))
         if self.after and self.before and self.after >= self.before:

@@ -9,7 +9,6 @@ truncated file; this reader checks that the last frame was complete and raises
 from __future__ import annotations
 
 import bz2
-import io
 import lzma
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,73 +19,74 @@ import zstandard
 from pipeline.progress import Advance
 
 ZSTD_MAX_WINDOW = 2**31
-READ_SIZE = 1 << 20
+READ_SIZE = 1 << 18
 COMPRESSION_SUFFIXES = (".zst", ".zstd", ".bz2", ".xz")
 DATA_SUFFIXES = (".ndjson", ".jsonl", ".json")
-PROGRESS_EVERY_LINES = 8192
+CHUNK_BYTES = 2 << 20
 
 
 class CorruptDumpError(RuntimeError):
     """A dump that cannot be read to its end: truncated or damaged compressed data."""
 
-    def __init__(self, path: Path, lines_read: int, detail: str) -> None:
-        super().__init__(f"{path}: corrupt or truncated dump after {lines_read:,} lines ({detail})")
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"{path}: corrupt or truncated dump ({detail})")
         self.path = path
-        self.lines_read = lines_read
         self.detail = detail
 
 
-class _ZstdFrames(io.RawIOBase):
-    """Decompresses consecutive zstd frames and fails loudly if the last one is cut off."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-        self._frame = self._decompressor.decompressobj()
-        self._frame_has_input = False
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            if not self._fill():
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]  # a view: no copy of the remainder
-        return size
-
-    def _fill(self) -> bool:
-        """Decompress the next chunk into ``_pending``; False at a clean end of input."""
-        chunk = self._raw.read(READ_SIZE)
-        if not chunk:
-            if self._frame_has_input and not self._frame.eof:
-                raise zstandard.ZstdError("input ends inside a zstd frame")
-            return False
-        decompressed = []
+def _zstd_pieces(raw: BinaryIO) -> Iterator[bytes]:
+    """Decompressed output of consecutive zstd frames; fails loudly if the last one is cut off."""
+    decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+    frame, frame_has_input = decompressor.decompressobj(), False
+    while chunk := raw.read(READ_SIZE):
         while chunk:
-            self._frame_has_input = True
-            decompressed.append(self._frame.decompress(chunk))
-            if not self._frame.eof:
+            frame_has_input = True
+            if output := frame.decompress(chunk):
+                yield output
+            if not frame.eof:
                 break
-            chunk = self._frame.unused_data
-            self._frame = self._decompressor.decompressobj()
-            self._frame_has_input = False
-        self._pending = memoryview(b"".join(decompressed))
-        return True
+            chunk = frame.unused_data
+            frame, frame_has_input = decompressor.decompressobj(), False
+    if frame_has_input and not frame.eof:
+        raise zstandard.ZstdError("input ends inside a zstd frame")
 
 
-def _decompressed(raw: BinaryIO, path: Path) -> BinaryIO:
+def _stream_pieces(stream: BinaryIO) -> Iterator[bytes]:
+    """Pieces of a file-like stream (closing it is left to whoever opened the file)."""
+    while piece := stream.read(READ_SIZE * 4):
+        yield piece
+
+
+def _decompressed_pieces(raw: BinaryIO, path: Path) -> Iterator[bytes]:
+    """The dump's decompressed bytes, in pieces of arbitrary size."""
     suffix = path.suffix.lower()
     if suffix in (".zst", ".zstd"):
-        return io.BufferedReader(_ZstdFrames(raw), buffer_size=READ_SIZE)
+        return _zstd_pieces(raw)
     if suffix == ".bz2":
-        return bz2.BZ2File(raw)  # type: ignore[return-value]
+        return _stream_pieces(bz2.BZ2File(raw))  # type: ignore[arg-type]
     if suffix == ".xz":
-        return lzma.LZMAFile(raw)  # type: ignore[return-value]
-    return raw
+        return _stream_pieces(lzma.LZMAFile(raw))  # type: ignore[arg-type]
+    return _stream_pieces(raw)
+
+
+def whole_line_blocks(pieces: Iterator[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    """Regroup ``pieces`` into blocks of at least ``chunk_bytes`` that end at a line end.
+
+    Each byte is copied once: a block is joined from the pieces it spans, and only the
+    tail after the last line end is carried over.
+    """
+    parts: list[bytes | memoryview] = []
+    size = 0
+    for piece in pieces:
+        cut = piece.rfind(b"\n") + 1
+        if not cut or size + cut < chunk_bytes:
+            parts.append(piece)
+            size += len(piece)
+            continue
+        yield b"".join((*parts, memoryview(piece)[:cut]))
+        parts, size = [piece[cut:]], len(piece) - cut
+    if size:
+        yield b"".join(parts)
 
 
 def dump_name(path: Path) -> str:
@@ -117,16 +117,31 @@ class DumpSource:
     def size(self) -> int:
         return self.path.stat().st_size
 
-    def lines(self, advance: Advance = lambda position: None) -> Iterator[bytes]:
-        """Raw NDJSON lines; reports the compressed bytes read through ``advance``."""
-        lines_read = 0
+    def chunks(self, advance: Advance = lambda position: None, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """Blocks of whole NDJSON lines, about ``chunk_bytes`` each, for parallel classification.
+
+        Reports the compressed bytes read so far through ``advance`` after every block.
+        """
+        bytes_read = 0
         with open(self.path, "rb") as raw:
             try:
-                with _decompressed(raw, self.path) as stream:
-                    for lines_read, line in enumerate(stream, 1):
-                        yield line
-                        if not lines_read % PROGRESS_EVERY_LINES:
-                            advance(raw.tell())
+                for block in whole_line_blocks(_decompressed_pieces(raw, self.path), chunk_bytes):
+                    bytes_read += len(block)
+                    yield block
                     advance(raw.tell())
             except (EOFError, OSError, lzma.LZMAError, zstandard.ZstdError) as error:
-                raise CorruptDumpError(self.path, lines_read, str(error) or type(error).__name__) from error
+                detail = f"{error or type(error).__name__}; {bytes_read:,} bytes were readable"
+                raise CorruptDumpError(self.path, detail) from error
+
+    def lines(self, advance: Advance = lambda position: None) -> Iterator[bytes]:
+        """Raw NDJSON lines without their line ends."""
+        for chunk in self.chunks(advance):
+            yield from split_lines(chunk)
+
+
+def split_lines(chunk: bytes) -> list[bytes]:
+    """The lines of a block; a final line end does not make an extra empty line."""
+    lines = chunk.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines

@@ -120,6 +120,17 @@ class RedditApiSource:
                     advance(fetched)
                     yield msgspec.json.encode(child) + b"\n"
 
+    def chunks(self, advance: Advance = lambda position: None) -> Iterator[bytes]:
+        """The listing as one block per page, like a dump's blocks."""
+        page: list[bytes] = []
+        for line in self.lines(advance):
+            page.append(line)
+            if len(page) == self.cfg.page_size:
+                yield b"".join(page)
+                page = []
+        if page:
+            yield b"".join(page)
+
     def _listing(self, client: httpx.Client, subreddit: str) -> Iterator[dict[str, Any]]:
         since = self.cfg.since.timestamp() if self.cfg.since else None
         after: str | None = None
@@ -199,8 +210,15 @@ def _float_header(response: httpx.Response, name: str) -> float | None:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from ``Retry-After`` (seconds form) or Reddit's reset header."""
-    return _float_header(response, "retry-after") or _float_header(response, "x-ratelimit-reset")
+    """Seconds from ``Retry-After``; for a 429 without it, until Reddit's rate window resets.
+
+    The reset header is not a retry hint for 5xx answers (it can be minutes away), so
+    those fall back to exponential backoff.
+    """
+    seconds = _float_header(response, "retry-after")
+    if seconds is None and response.status_code == 429:
+        seconds = _float_header(response, "x-ratelimit-reset")
+    return seconds
 
 
 def snapshot(source: RedditApiSource, directory: Path, now: datetime | None = None) -> DumpSource:
@@ -209,9 +227,13 @@ def snapshot(source: RedditApiSource, directory: Path, now: datetime | None = No
     path = directory / f"{source.name}-{stamp}.ndjson.zst"
     directory.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as raw, zstandard.ZstdCompressor(level=10).stream_writer(raw) as writer:
-        for line in source.lines():
-            writer.write(line)
+    try:
+        with open(temporary, "wb") as raw, zstandard.ZstdCompressor(level=10).stream_writer(raw) as writer:
+            for line in source.lines():
+                writer.write(line)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a failed fetch archives nothing, not even a partial file
+        raise
     commit(temporary, path)
     return DumpSource(path)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import zlib
 from collections import Counter
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import CorruptDumpError
-from pipeline.harvest.submissions import Submission, SubmissionClassifier
+from pipeline.harvest.parallel import ChunkClassifier, ChunkResult, decode_rows
+from pipeline.harvest.submissions import Submission
 from pipeline.progress import Advance, ProgressFactory, no_progress
 from pipeline.shards import atomic_write_json, fingerprint, read_json
 
@@ -48,7 +49,9 @@ class SubmissionSource(Protocol):
 
     def size(self) -> int | None: ...
 
-    def lines(self, advance: Advance = ...) -> Any: ...
+    def chunks(self, advance: Advance = ...) -> Iterator[bytes]:
+        """Blocks of whole NDJSON lines."""
+        ...
 
 
 @dataclasses.dataclass(slots=True)
@@ -72,11 +75,6 @@ class ScanResult:
         }
 
 
-def bucket_of(url: str, n_buckets: int) -> int:
-    """Stable URL-hash partition (CRC-32: the same in every process and Python version)."""
-    return zlib.crc32(url.encode("utf-8")) % n_buckets
-
-
 def bucket_file(directory: Path, bucket: int) -> Path:
     return directory / f"bucket-{bucket:05d}.parquet"
 
@@ -84,17 +82,17 @@ def bucket_file(directory: Path, bucket: int) -> Path:
 class _BucketSpill:
     """Buffers kept submissions per bucket and appends them to per-bucket Parquet files."""
 
-    def __init__(self, directory: Path, n_buckets: int) -> None:
+    def __init__(self, directory: Path) -> None:
         self._directory = directory
-        self._n_buckets = n_buckets
         self._buffers: dict[int, list[Submission]] = {}
         self._writers: dict[int, pq.ParquetWriter] = {}
         self._buffered = 0
 
-    def add(self, submission: Submission) -> None:
-        bucket = bucket_of(submission.url, self._n_buckets)
-        self._buffers.setdefault(bucket, []).append(submission)
-        self._buffered += 1
+    def add(self, encoded_by_bucket: dict[int, bytes]) -> None:
+        for bucket, encoded in encoded_by_bucket.items():
+            rows = decode_rows(encoded)
+            self._buffers.setdefault(bucket, []).extend(rows)
+            self._buffered += len(rows)
         if self._buffered >= SPILL_FLUSH_ROWS:
             self.flush()
 
@@ -104,7 +102,7 @@ class _BucketSpill:
                 self._writers[bucket] = pq.ParquetWriter(
                     bucket_file(self._directory, bucket), SPILL_SCHEMA, compression="zstd", compression_level=1
                 )
-            columns = [[getattr(row, name) for row in rows] for name in SPILL_SCHEMA.names]
+            columns = [list(column) for column in zip(*rows)]
             self._writers[bucket].write_table(pa.Table.from_arrays(columns, schema=SPILL_SCHEMA))
         self._buffers.clear()
         self._buffered = 0
@@ -130,19 +128,16 @@ def completed_scan(directory: Path, expected_fingerprint: str) -> ScanResult | N
 
 
 def _classify_all(
-    source: SubmissionSource, cfg: HarvestConfig, spill: _BucketSpill, advance: Advance
+    source: SubmissionSource, cfg: HarvestConfig, classifier: ChunkClassifier, spill: _BucketSpill, advance: Advance
 ) -> tuple[int, Counter[str], str | None]:
-    classify = SubmissionClassifier(cfg).classify
     outcomes: Counter[str] = Counter()
     lines, corrupt = 0, None
+    results: Iterator[ChunkResult] = classifier.classify(source.chunks(advance), source.size())
     try:
-        for lines, line in enumerate(source.lines(advance), 1):
-            result = classify(line)
-            if type(result) is str:
-                outcomes[result] += 1
-            else:
-                outcomes["kept"] += 1
-                spill.add(result)  # type: ignore[arg-type]
+        for chunk_lines, chunk_outcomes, kept in results:
+            lines += chunk_lines
+            outcomes.update(chunk_outcomes)
+            spill.add(kept)
     except CorruptDumpError as error:
         if not cfg.skip_corrupt:
             raise
@@ -151,7 +146,11 @@ def _classify_all(
 
 
 def scan_source(
-    source: SubmissionSource, scan_root: Path, cfg: HarvestConfig, progress: ProgressFactory = no_progress
+    source: SubmissionSource,
+    scan_root: Path,
+    cfg: HarvestConfig,
+    classifier: ChunkClassifier,
+    progress: ProgressFactory = no_progress,
 ) -> ScanResult:
     """Scan ``source`` into ``scan_root/<source name>/`` unless an identical scan is already there."""
     directory = scan_root / source.name
@@ -161,10 +160,10 @@ def scan_source(
     partial = scan_root / f".{source.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    spill = _BucketSpill(partial, cfg.n_buckets)
+    spill = _BucketSpill(partial)
     try:
         with progress(f"harvest {source.name}", source.size()) as advance:
-            lines, outcomes, corrupt = _classify_all(source, cfg, spill, advance)
+            lines, outcomes, corrupt = _classify_all(source, cfg, classifier, spill, advance)
     finally:
         spill.close()
     result = ScanResult(source.name, directory, expected, lines, dict(sorted(outcomes.items())), corrupt)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pipeline.harvest.aggregate import aggregate_bucket, remove_foreign_shards
 from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.parallel import ChunkClassifier
 from pipeline.harvest.scan import ScanResult, SubmissionSource, scan_source
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.shards import atomic_write_json, remove_stale_temporaries
@@ -88,7 +89,8 @@ def run_harvest(
     _check_unique_names(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir)
-    scans = [scan_source(source, out_dir / SCAN_DIR, cfg, progress) for source in sources]
+    with ChunkClassifier(cfg) as classifier:
+        scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
     buckets = [
         aggregate_bucket(scans, bucket, out_dir, cfg.min_karma, cfg.n_buckets) for bucket in range(cfg.n_buckets)
     ]

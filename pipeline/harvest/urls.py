@@ -9,6 +9,8 @@ than re-encoded, so the parameters that remain keep their exact original spellin
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 REDDIT_DOMAINS: frozenset[str] = frozenset(
@@ -87,23 +89,47 @@ def _ascii_host(host: str, raw: str) -> str:
     return host
 
 
-def normalise_url(raw: str) -> str:
-    """Canonical form of an http(s) URL; raises :class:`RejectedUrl` for anything else."""
-    url = _unescape(raw.strip())
+# scheme://host[:port] followed by a path, query, fragment or nothing: the shape of nearly every
+# link in the dumps. Those are split with plain string operations; anything else (user info,
+# IPv6 literals, non-ASCII hosts, odd ports) goes through urllib, with identical results.
+_COMMON_URL = re.compile(
+    r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?([/?#][^\t\r\n]*)?", re.ASCII | re.IGNORECASE
+)
+
+
+def _split(url: str, raw: str) -> tuple[str, str, int | None, str, str]:
+    """(scheme, lower-case host, port, path, query) of ``url``, as ``urllib.parse.urlsplit`` gives them."""
+    match = _COMMON_URL.fullmatch(url)
+    if match is not None:
+        scheme, host, port, rest = match.groups()
+        path, _, query = rest.partition("#")[0].partition("?") if rest else ("", "", "")
+        if port is not None and int(port) > 65535:
+            raise RejectedUrl("invalid_url", raw)
+        return scheme.lower(), host.lower(), int(port) if port else None, path, query
     try:
         parts = urlsplit(url)
-        hostname, port = parts.hostname or "", parts.port
+        return parts.scheme.lower(), parts.hostname or "", parts.port, parts.path, parts.query
     except ValueError as error:  # bad port, bad IPv6 literal
         raise RejectedUrl("invalid_url", raw) from error
-    scheme = parts.scheme.lower()
+
+
+def normalise_url(raw: str) -> str:
+    """Canonical form of an http(s) URL; raises :class:`RejectedUrl` for anything else."""
+    return normalise_with_host(raw)[0]
+
+
+def normalise_with_host(raw: str) -> tuple[str, str]:
+    """The canonical URL and its lower-case ASCII host (saves re-parsing the result)."""
+    url = raw.strip()
+    scheme, hostname, port, path, query = _split(_unescape(url) if "&" in url else url, raw)
     if scheme not in DEFAULT_PORTS:
         raise RejectedUrl("not_http", raw)
     host = _ascii_host(hostname, raw)
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
-    query = _clean_query(parts.query)
-    return f"{scheme}://{netloc}{parts.path or '/'}{'?' + query if query else ''}"
+    query = _clean_query(query) if query else ""
+    return f"{scheme}://{netloc}{path or '/'}{'?' + query if query else ''}", host
 
 
 def domain_of(normalised_url: str) -> str:
@@ -113,14 +139,15 @@ def domain_of(normalised_url: str) -> str:
     return host.removeprefix("www.")
 
 
-def host_matches(host: str, suffixes: frozenset[str]) -> bool:
-    """True if ``host`` is one of ``suffixes`` or a subdomain of one."""
+def host_rule(host: str, rules: Mapping[str, str]) -> str | None:
+    """The rule for ``host`` or its nearest parent domain in ``rules`` (``i.imgur.com`` → ``imgur.com``)."""
     while True:
-        if host in suffixes:
-            return True
+        rule = rules.get(host)
+        if rule is not None:
+            return rule
         dot = host.find(".")
         if dot < 0:
-            return False
+            return None
         host = host[dot + 1 :]
 
 

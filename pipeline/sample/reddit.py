@@ -58,7 +58,32 @@ def pushshift_submission(
         "send_replies": True, "spoiler": False, "stickied": False, "subreddit": subreddit,
         "subreddit_id": f"t5_{rng.randrange(36**5):x}", "subreddit_subscribers": rng.randrange(10**3, 10**7),
         "subreddit_type": "public", "thumbnail": "default", "title": title, "total_awards_received": 0,
-        "url": url, "whitelist_status": "all_ads", "wls": 6,
+        "url": url, "whitelist_status": "all_ads", "wls": 6, "upvote_ratio": round(rng.uniform(0.5, 1.0), 2),
+        "author_flair_richtext": [], "author_flair_type": "text", "gildings": {}, "treatment_tags": [],
+        "awarders": [], "top_awarded_type": None, "media_embed": {}, "secure_media_embed": {}, "media": None,
+        "secure_media": None, "is_created_from_ads_ui": False, "post_hint": "self" if is_self else "link",
+        **({} if is_self else _link_preview(rng)),
+    }
+
+
+def _link_preview(rng: random.Random) -> dict[str, Any]:
+    """The thumbnail and preview images Reddit attaches to link posts (most of a record's bytes)."""
+    image = "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789_-") for _ in range(43))
+    base = f"https://external-preview.redd.it/{image}.jpg"
+    widths = (108, 216, 320, 640, 960, 1080)
+    resolutions = [
+        {"url": f"{base}?width={width}&amp;crop=smart&amp;auto=webp&amp;s={rng.getrandbits(160):040x}",
+         "width": width, "height": width * 9 // 16}
+        for width in widths
+    ]
+    return {
+        "thumbnail": f"https://b.thumbs.redditmedia.com/{image}.jpg", "thumbnail_height": 78, "thumbnail_width": 140,
+        "preview": {
+            "enabled": False,
+            "images": [{"id": image[:20], "resolutions": resolutions, "variants": {},
+                        "source": {"url": f"{base}?auto=webp&amp;s={rng.getrandbits(160):040x}", "width": 1200,
+                                   "height": 675}}],
+        },
     }
 
 

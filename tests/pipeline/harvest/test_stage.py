@@ -116,11 +116,11 @@ class CrashingSource:
     def size(self) -> int:
         return self.inner.size()
 
-    def lines(self, advance: Any = None) -> Iterator[bytes]:
+    def chunks(self, advance: Any = None) -> Iterator[bytes]:
         for count, line in enumerate(self.inner.lines(), 1):
             if count > self.crash_after:
                 raise KeyboardInterrupt("killed mid-scan")
-            yield line
+            yield line + b"\n"
 
 
 def test_killed_scan_resumes_to_identical_output(sample_dumps: list[Path], tmp_path: Path) -> None:

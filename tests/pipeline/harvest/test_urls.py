@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.harvest.urls import RejectedUrl, domain_of, host_matches, normalise_url, path_extension
+from pipeline.harvest.urls import RejectedUrl, domain_of, host_rule, normalise_url, normalise_with_host, path_extension
 
 
 @pytest.mark.parametrize(
@@ -62,13 +62,17 @@ def test_domain_drops_www_and_port() -> None:
     assert domain_of("http://blog.example.com/") == "blog.example.com"
 
 
-def test_host_suffix_matching() -> None:
-    blocked = frozenset({"imgur.com", "redd.it"})
-    assert host_matches("i.imgur.com", blocked)
-    assert host_matches("v.redd.it", blocked)
-    assert host_matches("imgur.com", blocked)
-    assert not host_matches("notimgur.com", blocked)
-    assert not host_matches("imgur.com.evil.test", blocked)
+def test_host_rules_match_the_host_or_a_parent_domain() -> None:
+    rules = {"imgur.com": "blocked_domain", "redd.it": "reddit_link"}
+    assert host_rule("i.imgur.com", rules) == "blocked_domain"
+    assert host_rule("v.redd.it", rules) == "reddit_link"
+    assert host_rule("imgur.com", rules) == "blocked_domain"
+    assert host_rule("notimgur.com", rules) is None
+    assert host_rule("imgur.com.evil.test", rules) is None
+
+
+def test_normalise_with_host_returns_the_parsed_host() -> None:
+    assert normalise_with_host("HTTP://WWW.A.test:8080/x#y") == ("http://www.a.test:8080/x", "www.a.test")
 
 
 def test_path_extension() -> None:
@@ -76,3 +80,29 @@ def test_path_extension() -> None:
     assert path_extension("https://a.test/pics/cat.jpg?size=large") == "jpg"
     assert path_extension("https://a.test/v1.2/article") == ""
     assert path_extension("https://a.test/") == ""
+
+
+URL_SHAPES = [
+    "http://a.test", "https://A.Test/", "http://a.test:8080", "http://a.test:80/x?y=1#z", "http://a.test?q=1",
+    "http://a.test#frag", "https://a.test/p/a?b=c?d#e#f", "http://a.test/%7Euser/index.html",
+    "https://sub.a-b.test/a/b/c.html?x=1&y=2", "http://a.test:99999/", "http://a.test./x", "http://a..test/",
+    "http://a.test/with space", "http://a.test/tab\there", "https://user@a.test/", "http://[::1]/",
+    "http://a.test:/x", "http://a.test;param/x", "http://a.test\\x", "HTTPS://WWW.A.TEST:443/UPPER?Q=1",
+]
+
+
+@pytest.mark.parametrize("url", URL_SHAPES)
+def test_fast_split_agrees_with_urllib(url: str) -> None:
+    """The string fast path must give exactly what urllib's urlsplit gives, or both reject."""
+    from urllib.parse import urlsplit
+
+    from pipeline.harvest.urls import _split
+
+    try:
+        parts = urlsplit(url)
+        expected = (parts.scheme.lower(), parts.hostname or "", parts.port, parts.path, parts.query)
+    except ValueError:
+        with pytest.raises(RejectedUrl):
+            _split(url, url)
+        return
+    assert _split(url, url) == expected

@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` (the whole DAG on the bundled sample,
+# offline, through a real local Prefect server) and `make test`. Both create .venv if missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv server serve lock bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(PY) -m pip check
+	touch $(STAMP)
+
+demo: venv
+	$(PY) -m flows.demo
+
+test: venv
+	$(PY) -m pytest
+
+server: venv
+	$(VENV)/bin/prefect server start --host 127.0.0.1
+
+serve: venv
+	$(PY) -m flows.serve
+
+bench: venv
+	$(PY) bench/harvest.py
+
+lock: venv
+	{ echo "# Full dependency tree, pinned. Regenerate: make lock (after changing pyproject.toml)."; \
+	  $(PY) -m pip freeze --exclude-editable; } > requirements.lock
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,173 @@
+"""Classify blocks of NDJSON lines on every core while the main process decompresses.
+
+A zstd stream can only be decompressed in order, but decoding and checking its lines
+is independent per line, so the main process reads blocks of whole lines and worker
+processes classify them. Blocks reach the workers through shared-memory slots
+(pickling megabytes through a pipe costs as much as decompressing them); results come
+back in block order with the kept submissions already grouped by URL-hash bucket, so
+the main process only appends them to the spill. At most ``2 × workers`` blocks are in
+flight, which bounds memory.
+
+Workers are started with ``spawn`` (safe under Prefect's and Arrow's threads) and
+import only the classifier, not pyarrow.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import zlib
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from typing import Any
+
+import msgspec
+
+from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.dumps import split_lines
+from pipeline.harvest.submissions import Submission, SubmissionClassifier
+
+# (lines, outcome counts, {bucket: kept submissions as msgpack}); msgpack crosses the process
+# boundary several times faster than pickled tuples.
+ChunkResult = tuple[int, dict[str, int], dict[int, bytes]]
+_encode_rows = msgspec.msgpack.Encoder().encode
+decode_rows = msgspec.msgpack.Decoder(list[Submission]).decode
+
+SLOT_BYTES = 8 << 20
+# Below this many compressed bytes a source is classified in-process: starting workers costs more.
+PARALLEL_MIN_BYTES = 16 << 20
+
+_worker_classifier: SubmissionClassifier | None = None
+_worker_buckets = 1
+_worker_slots: list[Any] = []
+
+
+def bucket_of(url: str, n_buckets: int) -> int:
+    """Stable URL-hash partition (CRC-32: the same in every process and Python version)."""
+    return zlib.crc32(url.encode("utf-8")) % n_buckets
+
+
+def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int) -> ChunkResult:
+    """Outcome counts of every line in ``chunk`` and its kept submissions, grouped by bucket."""
+    classify = classifier.classify
+    outcomes: Counter[str] = Counter()
+    kept: dict[int, list[Submission]] = {}
+    lines = split_lines(chunk)
+    for line in lines:
+        result = classify(line)
+        if type(result) is str:
+            outcomes[result] += 1
+            continue
+        outcomes["kept"] += 1
+        kept.setdefault(bucket_of(result.url, n_buckets), []).append(result)  # type: ignore[union-attr]
+    return len(lines), dict(outcomes), {bucket: _encode_rows(rows) for bucket, rows in kept.items()}
+
+
+def _start_worker(cfg: HarvestConfig, slots: list[Any]) -> None:
+    global _worker_classifier, _worker_buckets, _worker_slots
+    _worker_classifier = SubmissionClassifier(cfg)
+    _worker_buckets = cfg.n_buckets
+    _worker_slots = slots
+
+
+def _classify_bytes(chunk: bytes) -> ChunkResult:
+    assert _worker_classifier is not None, "worker not initialised"
+    return classify_chunk(chunk, _worker_classifier, _worker_buckets)
+
+
+def _classify_slot(slot: int, length: int) -> ChunkResult:
+    return _classify_bytes(ctypes.string_at(ctypes.addressof(_worker_slots[slot]), length))
+
+
+def resolve_workers(workers: int | None) -> int:
+    return max(1, workers if workers else (os.cpu_count() or 1))
+
+
+class ChunkClassifier:
+    """Classifies blocks in order on worker processes that live as long as the harvest run.
+
+    The pool starts on first use, so a rerun whose scans are all complete starts none.
+    Blocks travel to workers through shared-memory slots: pickling megabytes through a
+    pipe costs as much as decompressing them.
+    """
+
+    def __init__(self, cfg: HarvestConfig) -> None:
+        self._cfg = cfg
+        self._workers = resolve_workers(cfg.workers)
+        self._executor: ProcessPoolExecutor | None = None
+        self._slots: list[Any] = []
+        self._free: list[int] = []
+        self._pending: deque[tuple[Future[ChunkResult], int | None]] = deque()
+
+    def classify(self, chunks: Iterable[bytes], source_bytes: int | None = None) -> Iterator[ChunkResult]:
+        """Results for ``chunks`` in order; in-process for one worker or a small source."""
+        small = source_bytes is not None and source_bytes < PARALLEL_MIN_BYTES and self._cfg.workers is None
+        if self._workers == 1 or small:
+            classifier = SubmissionClassifier(self._cfg)
+            yield from (classify_chunk(chunk, classifier, self._cfg.n_buckets) for chunk in chunks)
+            return
+        self._start()
+        try:
+            try:
+                for chunk in chunks:
+                    yield from self._submit(chunk)
+            except Exception:  # the source failed (a truncated dump): what it delivered still counts
+                while self._pending:
+                    yield self._finish_oldest()
+                raise
+            while self._pending:
+                yield self._finish_oldest()
+        finally:
+            self._abandon_pending()
+
+    def _start(self) -> None:
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._slots = [context.RawArray(ctypes.c_uint8, SLOT_BYTES) for _ in range(2 * self._workers)]
+            self._free = list(range(len(self._slots)))
+            self._executor = ProcessPoolExecutor(
+                self._workers, mp_context=context, initializer=_start_worker, initargs=(self._cfg, self._slots)
+            )
+
+    def _submit(self, chunk: bytes) -> Iterator[ChunkResult]:
+        """Queue ``chunk``, first yielding the oldest results while no slot is free."""
+        assert self._executor is not None
+        fits = len(chunk) <= SLOT_BYTES
+        while self._pending and (len(self._pending) >= len(self._slots) or (fits and not self._free)):
+            yield self._finish_oldest()
+        if not fits:  # a rare giant block goes through the pipe
+            self._pending.append((self._executor.submit(_classify_bytes, chunk), None))
+            return
+        slot = self._free.pop()
+        ctypes.memmove(self._slots[slot], chunk, len(chunk))
+        self._pending.append((self._executor.submit(_classify_slot, slot, len(chunk)), slot))
+
+    def _finish_oldest(self) -> ChunkResult:
+        future, slot = self._pending.popleft()
+        try:
+            return future.result()
+        finally:
+            if slot is not None:
+                self._free.append(slot)
+
+    def _abandon_pending(self) -> None:
+        """Settle the blocks of an interrupted source so their slots can be reused."""
+        while self._pending:
+            future, slot = self._pending.popleft()
+            future.cancel()
+            wait([future])
+            if slot is not None:
+                self._free.append(slot)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> ChunkClassifier:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
