@@ -32,10 +32,10 @@ import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.harvest.config import HarvestConfig  # noqa: E402
-from pipeline.harvest.dumps import DumpSource  # noqa: E402
-from pipeline.harvest.stage import run_harvest  # noqa: E402
-from pipeline.sample.reddit import ndjson_lines, pushshift_submission, write_dump  # noqa: E402
+from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.dumps import DumpSource
+from pipeline.harvest.stage import run_harvest
+from pipeline.sample.reddit import ndjson_lines, pushshift_submission, write_dump
 
 SUBREDDITS = ("news", "worldnews", "AskReddit", "pics", "technology", "science", "books", "gaming", "videos")
 
@@ -58,9 +58,15 @@ def synthetic_month(count: int, seed: int = 1) -> Iterator[dict]:
             tracking = "?utm_source=reddit&amp;utm_medium=social" if rng.random() < 0.2 else ""
             url, is_self = f"https://site{article % 997}.example.com/{article}/story-{article}{tracking}", False
         yield pushshift_submission(
-            id=f"{index + 10**6:x}", url=url, score=rng.choice((0, 1, 1, 2, 3, 5, 12, 40, 300)),
-            created_utc=start + index * 2678400 // max(count, 1), subreddit=subreddit, is_self=is_self,
-            over_18=rng.random() < 0.03, title=f"Submission number {index}", rng=rng,
+            id=f"{index + 10**6:x}",
+            url=url,
+            score=rng.choice((0, 1, 1, 2, 3, 5, 12, 40, 300)),
+            created_utc=start + index * 2678400 // max(count, 1),
+            subreddit=subreddit,
+            is_self=is_self,
+            over_18=rng.random() < 0.03,
+            title=f"Submission number {index}",
+            rng=rng,
         )
 
 
@@ -101,8 +107,14 @@ def peak_rss_mb(path: Path, out_dir: Path) -> tuple[float, float]:
     script = out_dir.with_suffix(".py")
     script.write_text(code, encoding="utf-8")
     root = Path(__file__).resolve().parent.parent
-    output = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True, check=True,
-                            env={**os.environ, "PYTHONPATH": str(root)})
+    output = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     main_kb, child_kb = output.stdout.split()[-2:]
     return int(main_kb) / 1024, int(child_kb) / 1024
 
@@ -119,18 +131,26 @@ def main() -> int:
         dumps = [make_dump(directory, size) for size in sizes]
         dump = dumps[-1]
         line_bytes = sum(len(line) for line in DumpSource(dump).lines()) / args.submissions
-        print(f"dump: {args.submissions:,} submissions ({line_bytes:,.0f} bytes/line), "
-              f"{dump.stat().st_size / 1e6:.1f} MB zstd (long window); {os.cpu_count()} cores")
+        print(
+            f"dump: {args.submissions:,} submissions ({line_bytes:,.0f} bytes/line), "
+            f"{dump.stat().st_size / 1e6:.1f} MB zstd (long window); {os.cpu_count()} cores"
+        )
         baseline = min(baseline_json_loads(dump)[1] for _ in range(args.repeats))
-        stage = min(timed_harvest(dump, directory / f"out{attempt}", args.workers)[1] for attempt in range(args.repeats))
+        stage = min(
+            timed_harvest(dump, directory / f"out{attempt}", args.workers)[1] for attempt in range(args.repeats)
+        )
         single = min(timed_harvest(dump, directory / f"one{attempt}", 1)[1] for attempt in range(args.repeats))
-        rate = {name: args.submissions / seconds for name, seconds in
-                (("baseline", baseline), ("stage", stage), ("single", single))}
+        rate = {
+            name: args.submissions / seconds
+            for name, seconds in (("baseline", baseline), ("stage", stage), ("single", single))
+        }
         print(f"baseline json.loads loop:      {rate['baseline']:10,.0f} submissions/s ({baseline:.2f} s)")
         print(f"harvest stage, 1 process:      {rate['single']:10,.0f} submissions/s ({single:.2f} s)")
         print(f"harvest stage, all cores:      {rate['stage']:10,.0f} submissions/s ({stage:.2f} s)")
-        print(f"speed ratio harvest/json.loads: {rate['stage'] / rate['baseline']:.2f}x "
-              f"(1 process: {rate['single'] / rate['baseline']:.2f}x; goal >= 3x)")
+        print(
+            f"speed ratio harvest/json.loads: {rate['stage'] / rate['baseline']:.2f}x "
+            f"(1 process: {rate['single'] / rate['baseline']:.2f}x; goal >= 3x)"
+        )
         peaks = []
         for size, sized in zip(sizes, dumps):
             main_mb, worker_mb = peak_rss_mb(sized, directory / f"mem{size}")

@@ -38,8 +38,12 @@ class RedditApiSettings(Section):
 
     def to_config(self) -> RedditApiConfig:
         return RedditApiConfig(
-            subreddits=tuple(self.subreddits), api_base=self.api_base, auth_url=self.auth_url,
-            since=self.since, max_pages=self.max_pages, allow_private=self.allow_private,
+            subreddits=tuple(self.subreddits),
+            api_base=self.api_base,
+            auth_url=self.auth_url,
+            since=self.since,
+            max_pages=self.max_pages,
+            allow_private=self.allow_private,
         )
 
 
@@ -58,8 +62,12 @@ class HarvestSettings(Section):
     def to_config(self) -> HarvestConfig:
         defaults = DEFAULT_BLOCKED_DOMAINS if self.use_default_blocklist else ()
         return HarvestConfig(
-            min_karma=self.min_karma, after=self.after, before=self.before, allow_nsfw=self.allow_nsfw,
-            blocked_domains=(*defaults, *self.extra_blocked_domains), n_buckets=self.n_buckets,
+            min_karma=self.min_karma,
+            after=self.after,
+            before=self.before,
+            allow_nsfw=self.allow_nsfw,
+            blocked_domains=(*defaults, *self.extra_blocked_domains),
+            n_buckets=self.n_buckets,
             skip_corrupt=self.skip_corrupt,
         )
 

@@ -46,7 +46,9 @@ def local_prefect_server(
     process = subprocess.Popen(
         [prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env={**os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

@@ -39,7 +39,11 @@ def harvest_links(settings: HarvestSettings, out_dir: Path) -> dict[str, Any]:
     logger = get_run_logger()
     logger.info(
         "harvest: %s lines, %s URLs kept (karma >= %s), %s below; outcomes %s",
-        summary.lines, summary.urls_kept, settings.min_karma, summary.urls_below_karma, summary.outcomes,
+        summary.lines,
+        summary.urls_kept,
+        settings.min_karma,
+        summary.urls_below_karma,
+        summary.outcomes,
     )
     return {
         "out_dir": str(out_dir),

@@ -38,15 +38,25 @@ def _add_harvest(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--after", help="keep submissions created at or after this UTC date (YYYY-MM-DD)")
     parser.add_argument("--before", help="keep submissions created before this UTC date (YYYY-MM-DD)")
     parser.add_argument("--allow-nsfw", action="store_true", help="keep submissions marked over_18")
-    parser.add_argument("--block-domain", action="append", default=[], metavar="HOST",
-                        help="block this host and its subdomains, in addition to the default list")
-    parser.add_argument("--no-default-blocklist", action="store_true",
-                        help="do not block the default image/video/file hosts")
+    parser.add_argument(
+        "--block-domain",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="block this host and its subdomains, in addition to the default list",
+    )
+    parser.add_argument(
+        "--no-default-blocklist", action="store_true", help="do not block the default image/video/file hosts"
+    )
     parser.add_argument("--buckets", type=int, default=16, help="URL-hash buckets = output shards (memory knob)")
-    parser.add_argument("--skip-corrupt", action="store_true",
-                        help="report a truncated or corrupt dump and keep what was readable, instead of failing")
-    api = parser.add_argument_group("Reddit API (nightly increments; credentials from REDDIT_CLIENT_ID, "
-                                    "REDDIT_CLIENT_SECRET, REDDIT_USER_AGENT)")
+    parser.add_argument(
+        "--skip-corrupt",
+        action="store_true",
+        help="report a truncated or corrupt dump and keep what was readable, instead of failing",
+    )
+    api = parser.add_argument_group(
+        "Reddit API (nightly increments; credentials from REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET, REDDIT_USER_AGENT)"
+    )
     api.add_argument("--reddit-api", action="store_true", help="fetch new submissions from the Reddit API")
     api.add_argument("--subreddit", action="append", default=[], help="subreddit to page (default: all)")
     api.add_argument("--since", help="stop paging at submissions older than this UTC date/time")
@@ -90,8 +100,12 @@ def reddit_api_config_from(args: argparse.Namespace) -> RedditApiConfig | None:
     if not args.reddit_api:
         return None
     return RedditApiConfig(
-        subreddits=tuple(args.subreddit) or ("all",), api_base=args.api_base, auth_url=args.auth_url,
-        since=args.since, max_pages=args.max_pages, allow_private=args.allow_private,
+        subreddits=tuple(args.subreddit) or ("all",),
+        api_base=args.api_base,
+        auth_url=args.auth_url,
+        since=args.since,
+        max_pages=args.max_pages,
+        allow_private=args.allow_private,
     )
 
 
@@ -104,9 +118,11 @@ def print_harvest_summary(summary: HarvestSummary, out: Path) -> None:
         if source["corrupt"]:
             print(f"  CORRUPT (kept what was readable): {source['corrupt']}")
     print(f"  duplicate submissions {summary.duplicate_submissions:,} (counted once)")
-    print(f"urls: {summary.urls_kept:,} kept with karma >= {summary.config['min_karma']}, "
-          f"{summary.urls_below_karma:,} below; {len(summary.shards)} shards "
-          f"({summary.shards_skipped} already complete) in {out}")
+    print(
+        f"urls: {summary.urls_kept:,} kept with karma >= {summary.config['min_karma']}, "
+        f"{summary.urls_below_karma:,} below; {len(summary.shards)} shards "
+        f"({summary.shards_skipped} already complete) in {out}"
+    )
     print(f"summary: {out / SUMMARY_FILE}")
 
 
@@ -121,8 +137,10 @@ def _harvest(args: argparse.Namespace) -> int:
 
 def _sample(args: argparse.Namespace) -> int:
     manifest = generate_sample(args.out, force=args.force)
-    print(f"sample: {len(manifest['files'])} files in {args.out} "
-          f"({len(manifest['resolve'])} hosts, dumps: {', '.join(manifest['dumps'])})")
+    print(
+        f"sample: {len(manifest['files'])} files in {args.out} "
+        f"({len(manifest['resolve'])} hosts, dumps: {', '.join(manifest['dumps'])})"
+    )
     return 0
 
 

@@ -22,9 +22,8 @@ def no_progress(label: str, total: int | None) -> Iterator[Advance]:
 def terminal_progress(label: str, total: int | None) -> Iterator[Advance]:
     """A byte-count progress bar on stderr, for the CLI."""
     from tqdm import tqdm  # imported here: worker processes import this module and need no tqdm
-    with tqdm(
-        total=total, desc=label, unit="B", unit_scale=True, file=sys.stderr, mininterval=0.5, leave=False
-    ) as bar:
+
+    with tqdm(total=total, desc=label, unit="B", unit_scale=True, file=sys.stderr, mininterval=0.5, leave=False) as bar:
 
         def advance(position: int) -> None:
             bar.update(position - bar.n)

@@ -175,9 +175,7 @@ class ShardWriter:
 
 def complete_shards(directory: Path) -> list[Path]:
     """The completed Parquet shards in ``directory``, in name order."""
-    return sorted(
-        shard for shard in directory.glob("part-*.parquet") if read_stats(shard) is not None
-    )
+    return sorted(shard for shard in directory.glob("part-*.parquet") if read_stats(shard) is not None)
 
 
 def read_shards(paths: Iterable[Path], columns: list[str] | None = None) -> Iterator[pa.Table]:

@@ -82,8 +82,12 @@ def aggregate_bucket(
     if is_complete(shard, shard_fingerprint):
         stats = read_stats(shard) or {}
         return BucketResult(
-            shard, stats["rows"], stats["urls_below_karma"], stats["duplicate_submissions"],
-            stats["karma_kept"], skipped=True,
+            shard,
+            stats["rows"],
+            stats["urls_below_karma"],
+            stats["duplicate_submissions"],
+            stats["karma_kept"],
+            skipped=True,
         )
     spill = _read_bucket(scans, bucket)
     submissions = _unique_submissions(spill)

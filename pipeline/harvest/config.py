@@ -17,9 +17,7 @@ def parse_utc(text: str | datetime | None, *, field: str) -> datetime | None:
         try:
             value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
         except ValueError as error:
-            raise ValueError(
-                f"{field}: {text!r} is not a date; use YYYY-MM-DD or an ISO 8601 timestamp"
-            ) from error
+            raise ValueError(f"{field}: {text!r} is not a date; use YYYY-MM-DD or an ISO 8601 timestamp") from error
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC) if value is not None else None

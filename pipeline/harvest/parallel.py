@@ -51,18 +51,22 @@ def bucket_of(url: str, n_buckets: int) -> int:
 
 def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int) -> ChunkResult:
     """Outcome counts of every line in ``chunk`` and its kept submissions, grouped by bucket."""
-    classify = classifier.classify
+    decoded = classifier.decode_block(chunk)
+    if decoded is not None:
+        results: Iterable[Submission | str] = map(classifier.check, decoded)
+        lines = len(decoded)
+    else:
+        split = split_lines(chunk)
+        results, lines = map(classifier.classify, split), len(split)
     outcomes: Counter[str] = Counter()
     kept: dict[int, list[Submission]] = {}
-    lines = split_lines(chunk)
-    for line in lines:
-        result = classify(line)
+    for result in results:
         if type(result) is str:
             outcomes[result] += 1
             continue
         outcomes["kept"] += 1
         kept.setdefault(bucket_of(result.url, n_buckets), []).append(result)  # type: ignore[union-attr]
-    return len(lines), dict(outcomes), {bucket: _encode_rows(rows) for bucket, rows in kept.items()}
+    return lines, dict(outcomes), {bucket: _encode_rows(rows) for bucket, rows in kept.items()}
 
 
 def _start_worker(cfg: HarvestConfig, slots: list[Any]) -> None:

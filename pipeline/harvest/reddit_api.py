@@ -149,7 +149,9 @@ class RedditApiSource:
     def _authorise(self, client: httpx.Client) -> str:
         if self._token is None or self._clock() >= self._token_expires:
             response = self._send(
-                client, "POST", self.cfg.auth_url,
+                client,
+                "POST",
+                self.cfg.auth_url,
                 auth=(self._credentials.client_id, self._credentials.client_secret),
                 data={"grant_type": "client_credentials"},
             )
@@ -170,7 +172,9 @@ class RedditApiSource:
             self._token = None
         raise RedditApiError(f"{url}: 401 Unauthorized twice; check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}")
 
-    def _send(self, client: httpx.Client, method: str, url: str, refuse_401: bool = True, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, client: httpx.Client, method: str, url: str, refuse_401: bool = True, **kwargs: Any
+    ) -> httpx.Response:
         """One request with retries on connection errors, 5xx and 429; never on other 4xx."""
         for attempt in range(self.cfg.max_retries + 1):
             try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections import Counter
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa

@@ -74,7 +74,8 @@ class SubmissionClassifier:
     """Applies the harvest rules of one :class:`HarvestConfig` to raw lines."""
 
     def __init__(self, cfg: HarvestConfig) -> None:
-        self._decode = msgspec.json.Decoder(RawSubmission).decode
+        decoder = msgspec.json.Decoder(RawSubmission)
+        self._decode, self._decode_lines = decoder.decode, decoder.decode_lines
         self._after = int(cfg.after.timestamp()) if cfg.after else -(2**63)
         self._before = int(cfg.before.timestamp()) if cfg.before else 2**63
         self._allow_nsfw = cfg.allow_nsfw
@@ -82,6 +83,20 @@ class SubmissionClassifier:
         self._host_rules = {domain: "blocked_domain" for domain in cfg.blocked_domains}
         self._host_rules.update({domain: "reddit_link" for domain in REDDIT_DOMAINS})
         self._blocked_extensions = frozenset(cfg.blocked_extensions)
+
+    def decode_block(self, block: bytes) -> list[RawSubmission] | None:
+        """Every line of ``block`` decoded in one call, or ``None`` if any line needs a look of its own.
+
+        One call for a block is twice as fast as one per line. It is only trusted when it
+        yields exactly one submission per line: a malformed line, a blank line or two
+        objects on one line send the block down the line-by-line path, which counts them.
+        """
+        try:
+            submissions = self._decode_lines(block)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        lines = block.count(b"\n") + (not block.endswith(b"\n"))
+        return submissions if len(submissions) == lines else None
 
     def classify(self, line: bytes) -> Submission | str:
         """The kept :class:`Submission`, or the outcome (from :data:`OUTCOMES`) that drops it."""
@@ -91,6 +106,10 @@ class SubmissionClassifier:
             return "bad_type"
         except (msgspec.DecodeError, UnicodeDecodeError):
             return "malformed_json" if line.strip() else "blank_line"
+        return self.check(raw)
+
+    def check(self, raw: RawSubmission) -> Submission | str:
+        """Apply the rules, in the order of :data:`OUTCOMES`, to one decoded submission."""
         created = raw.created_utc if type(raw.created_utc) is int else _created_seconds(raw.created_utc)
         if raw.id is None or raw.score is None or created is None:
             return "bad_type"

@@ -19,28 +19,102 @@ REDDIT_DOMAINS: frozenset[str] = frozenset(
 
 # Hosts that serve images, video, audio or files: nothing an HTML text extractor can use.
 DEFAULT_BLOCKED_DOMAINS: tuple[str, ...] = (
-    "imgur.com", "gfycat.com", "redgifs.com", "giphy.com", "tenor.com", "gyazo.com",
-    "youtube.com", "youtu.be", "vimeo.com", "dailymotion.com", "liveleak.com", "streamable.com",
-    "twitch.tv", "tiktok.com", "instagram.com", "pinterest.com", "flickr.com", "twimg.com",
-    "soundcloud.com", "spotify.com", "bandcamp.com", "vid.me", "dropbox.com", "mega.nz",
-    "mediafire.com", "photobucket.com", "tinypic.com", "postimg.cc", "ibb.co",
+    "imgur.com",
+    "gfycat.com",
+    "redgifs.com",
+    "giphy.com",
+    "tenor.com",
+    "gyazo.com",
+    "youtube.com",
+    "youtu.be",
+    "vimeo.com",
+    "dailymotion.com",
+    "liveleak.com",
+    "streamable.com",
+    "twitch.tv",
+    "tiktok.com",
+    "instagram.com",
+    "pinterest.com",
+    "flickr.com",
+    "twimg.com",
+    "soundcloud.com",
+    "spotify.com",
+    "bandcamp.com",
+    "vid.me",
+    "dropbox.com",
+    "mega.nz",
+    "mediafire.com",
+    "photobucket.com",
+    "tinypic.com",
+    "postimg.cc",
+    "ibb.co",
 )
 
 # Path endings of media and binary files, blocked whatever the host.
 BLOCKED_EXTENSIONS: frozenset[str] = frozenset(
     {
-        "jpg", "jpeg", "png", "gif", "gifv", "webp", "bmp", "svg", "tif", "tiff", "mp4", "webm",
-        "mkv", "mov", "avi", "mp3", "wav", "ogg", "flac", "m4a", "zip", "rar", "7z", "gz", "tar",
-        "exe", "dmg", "apk", "iso", "torrent",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "gifv",
+        "webp",
+        "bmp",
+        "svg",
+        "tif",
+        "tiff",
+        "mp4",
+        "webm",
+        "mkv",
+        "mov",
+        "avi",
+        "mp3",
+        "wav",
+        "ogg",
+        "flac",
+        "m4a",
+        "zip",
+        "rar",
+        "7z",
+        "gz",
+        "tar",
+        "exe",
+        "dmg",
+        "apk",
+        "iso",
+        "torrent",
     }
 )
 
 TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "mtm_", "hsa_")
 TRACKING_PARAMETERS: frozenset[str] = frozenset(
     {
-        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
-        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id",
-        "rb_clickid", "s_cid", "ncid", "cmpid", "_ga", "_gl", "spm", "share", "si",
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "rb_clickid",
+        "s_cid",
+        "ncid",
+        "cmpid",
+        "_ga",
+        "_gl",
+        "spm",
+        "share",
+        "si",
     }
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -92,9 +166,7 @@ def _ascii_host(host: str, raw: str) -> str:
 # scheme://host[:port] followed by a path, query, fragment or nothing: the shape of nearly every
 # link in the dumps. Those are split with plain string operations; anything else (user info,
 # IPv6 literals, non-ASCII hosts, odd ports) goes through urllib, with identical results.
-_COMMON_URL = re.compile(
-    r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?([/?#][^\t\r\n]*)?", re.ASCII | re.IGNORECASE
-)
+_COMMON_URL = re.compile(r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?([/?#][^\t\r\n]*)?", re.ASCII | re.IGNORECASE)
 
 
 def _split(url: str, raw: str) -> tuple[str, str, int | None, str, str]:

@@ -652,7 +652,6 @@ ARTICLES: tuple[Article, ...] = (
             ),
         ),
     ),
-
     # --- foreign: Good prose in languages other than English.
     Article(
         slug="de-samstag-auf-dem-wochenmarkt",
@@ -890,7 +889,6 @@ ARTICLES: tuple[Article, ...] = (
             ),
         ),
     ),
-
     # --- wikipedia: Encyclopedia-style entries about fictional subjects.
     Article(
         slug="velmora-river",
@@ -1024,7 +1022,6 @@ ARTICLES: tuple[Article, ...] = (
             ),
         ),
     ),
-
     # --- spam: Keyword-stuffed, shouting, low-quality pages.
     Article(
         slug="cheap-watches-best-deals",
@@ -1046,10 +1043,7 @@ ARTICLES: tuple[Article, ...] = (
                 "watches uk, cheap watches usa"
             ),
             "CLICK HERE TO BUY CHEAP WATCHES NOW!!! LIMITED OFFER $$$ SAVE 90% $$$ DON'T MISS OUT!!!!!!!!!",
-            (
-                "cheap watches cheap watches cheap watches cheap watches cheap watches cheap watches cheap "
-                "watches"
-            ),
+            ("cheap watches cheap watches cheap watches cheap watches cheap watches cheap watches cheap watches"),
             "Click here >>> BEST CHEAP WATCHES <<< click here",
         ),
     ),
@@ -1120,34 +1114,27 @@ ARTICLES: tuple[Article, ...] = (
             ),
         ),
     ),
-
     # --- thin: Pages with almost no text content.
     Article(
         slug="page-under-construction",
         title="Coming Soon",
         language="en",
         kind="thin",
-        paragraphs=(
-            "Page under construction. Please check back soon.",
-        ),
+        paragraphs=("Page under construction. Please check back soon.",),
     ),
     Article(
         slug="loading-placeholder",
         title="Loading",
         language="en",
         kind="thin",
-        paragraphs=(
-            "Loading content, please wait...",
-        ),
+        paragraphs=("Loading content, please wait...",),
     ),
     Article(
         slug="harbour-gallery-photo-3",
         title="Harbour Gallery",
         language="en",
         kind="thin",
-        paragraphs=(
-            "Photo 3 of 24: sunset over the old harbour.",
-        ),
+        paragraphs=("Photo 3 of 24: sunset over the old harbour.",),
     ),
 )
 
@@ -1186,10 +1173,7 @@ COOKIE_BANNERS: tuple[str, ...] = (
 
 # Page footer texts.
 FOOTERS: tuple[str, ...] = (
-    (
-        "Copyright 2023 The Harbour Gazette. All rights reserved. About us | Contact | Privacy policy | "
-        "Terms of use"
-    ),
+    ("Copyright 2023 The Harbour Gazette. All rights reserved. About us | Contact | Privacy policy | Terms of use"),
     (
         "© Northfield Media Group Ltd. All rights reserved. Advertise with us · Careers · Accessibility · "
         "Cookie settings"

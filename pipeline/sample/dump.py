@@ -46,8 +46,13 @@ class _Builder:
         self._next_id += 7919
         start = JANUARY if month == 0 else FEBRUARY
         record = pushshift_submission(
-            id=_base36(self._next_id), url=url, score=score, created_utc=start + self.rng.randrange(86400 * 27),
-            subreddit=self.rng.choice(SUBREDDITS), title=f"Sample story {self._next_id}", rng=self.rng,
+            id=_base36(self._next_id),
+            url=url,
+            score=score,
+            created_utc=start + self.rng.randrange(86400 * 27),
+            subreddit=self.rng.choice(SUBREDDITS),
+            title=f"Sample story {self._next_id}",
+            rng=self.rng,
         )
         record.update(fields)
         return record
@@ -88,11 +93,20 @@ def _url_variants(builder: _Builder, route: Route) -> None:
 
 def _policy_rejects(builder: _Builder, nsfw_target: str) -> None:
     cases = {
-        "reddit_link": ["https://www.reddit.com/r/pics/comments/9abcd/look/", "https://redd.it/9abce",
-                        "https://i.redd.it/q1w2e3.jpg", "https://v.redd.it/r4t5y6", "https://old.reddit.com/r/news/"],
-        "blocked_domain": ["https://imgur.com/gallery/AbCdE", "https://i.imgur.com/AbCdE.png",
-                           "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "https://youtu.be/dQw4w9WgXcQ",
-                           "https://gfycat.com/happysleepydog"],
+        "reddit_link": [
+            "https://www.reddit.com/r/pics/comments/9abcd/look/",
+            "https://redd.it/9abce",
+            "https://i.redd.it/q1w2e3.jpg",
+            "https://v.redd.it/r4t5y6",
+            "https://old.reddit.com/r/news/",
+        ],
+        "blocked_domain": [
+            "https://imgur.com/gallery/AbCdE",
+            "https://i.imgur.com/AbCdE.png",
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "https://youtu.be/dQw4w9WgXcQ",
+            "https://gfycat.com/happysleepydog",
+        ],
         "blocked_extension": ["http://photos.webtext.test/albums/cat.JPG", "http://files.webtext.test/setup.exe"],
         "not_http": ["mailto:editor@webtext.test", "ftp://files.webtext.test/pub/readme.txt"],
         "invalid_url": ["http://", "http://bad host.webtext.test/page"],

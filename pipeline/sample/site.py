@@ -19,7 +19,9 @@ def _escape(text: str) -> str:
 
 
 def _nav() -> str:
-    links = "".join(f'<li><a href="/{label.lower().replace(" ", "-")}">{_escape(label)}</a></li>' for label in NAV_LINKS)
+    links = "".join(
+        f'<li><a href="/{label.lower().replace(" ", "-")}">{_escape(label)}</a></li>' for label in NAV_LINKS
+    )
     return f'<nav class="site-nav"><ul>{links}</ul></nav>'
 
 
@@ -110,7 +112,8 @@ def wiki_page(article: Article, site_name: str) -> str:
         parts.append(f"<h2>{_escape(paragraph)}</h2>" if is_heading else f"<p>{_escape(paragraph)}</p>")
     body = "\n".join(parts)
     return f"""<!DOCTYPE html>
-<html lang="en" class="client-nojs"><head><meta charset="UTF-8"><title>{_escape(article.title)} - {site_name}</title></head>
+<html lang="en" class="client-nojs"><head><meta charset="UTF-8">
+<title>{_escape(article.title)} - {site_name}</title></head>
 <body class="mediawiki">
 <div id="mw-navigation"><a href="/wiki/Main_Page">Main page</a> <a href="/wiki/Special:Random">Random article</a></div>
 <div id="content"><h1 id="firstHeading">{_escape(article.title)}</h1>
@@ -130,7 +133,7 @@ def spam_page(article: Article, rng: random.Random) -> str:
 <body onload="popup()"><script>function popup() {{ alert('WINNER!'); }}</script>
 <div class="content"><h1>{_escape(article.title.upper())}</h1>
 {_paragraphs(article.paragraphs)}
-<div style="display:none">{_escape(' '.join(article.paragraphs[:1]) * 3)}</div>
+<div style="display:none">{_escape(" ".join(article.paragraphs[:1]) * 3)}</div>
 </div><div class="links">{links}</div>
 </body></html>
 """

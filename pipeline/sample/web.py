@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
+
 from pipeline.sample import site
 from pipeline.sample.corpus import ARTICLES, Article
 
@@ -76,18 +77,34 @@ def _content_routes(rng: random.Random) -> list[Route]:
         routes.append(Route("blog.webtext.test", f"/posts/{article.slug}", body=_html(page), karma=(2, 2)))
     for index, article in enumerate(_by_kind("foreign")):
         page = site.news_page(article, "World Webtext", _date(index), rng)
-        routes.append(Route("world.webtext.test", f"/{article.language}/{article.slug}", body=_html(page), role="foreign"))
+        routes.append(
+            Route("world.webtext.test", f"/{article.language}/{article.slug}", body=_html(page), role="foreign")
+        )
     for article in _by_kind("wikipedia"):
         page = site.wiki_page(article, "Wikipedia")
         path = "/wiki/" + article.title.replace(" ", "_")
         routes.append(Route("en.wikipedia.test", path, body=_html(page), karma=(40,), role="wikipedia"))
     for index, article in enumerate(_by_kind("spam")):
         karma = (4,) if index < 2 else (1, 1)  # two spam pages were upvoted, two were not
-        routes.append(Route("spam.webtext.test", f"/offer/{article.slug}", body=_html(site.spam_page(article, rng)),
-                            karma=karma, role="spam"))
+        routes.append(
+            Route(
+                "spam.webtext.test",
+                f"/offer/{article.slug}",
+                body=_html(site.spam_page(article, rng)),
+                karma=karma,
+                role="spam",
+            )
+        )
     for article in _by_kind("thin"):
-        routes.append(Route("blog.webtext.test", f"/gallery/{article.slug}", body=_html(site.thin_page(article)),
-                            karma=(3,), role="thin"))
+        routes.append(
+            Route(
+                "blog.webtext.test",
+                f"/gallery/{article.slug}",
+                body=_html(site.thin_page(article)),
+                karma=(3,),
+                role="thin",
+            )
+        )
     return routes
 
 
@@ -95,14 +112,30 @@ def _duplicate_routes(rng: random.Random) -> list[Route]:
     """Copies of earlier pages in other templates: exact, near (above 0.8 Jaccard) and far."""
     english, wikipedia = _by_kind("article"), _by_kind("wikipedia")
     return [
-        Route("mirror.webtext.test", f"/copy/{english[0].slug}", role="exact_duplicate",
-              body=_html(site.blog_page(english[0], "Mirror Mirror", _date(0), rng))),
-        Route("mirror.webtext.test", f"/near/{english[1].slug}", role="near_duplicate",
-              body=_html(site.blog_page(_edit_words(english[1], 120, rng), "Mirror Mirror", _date(1), rng))),
-        Route("mirror.webtext.test", f"/rewrite/{english[2].slug}", role="far_duplicate",
-              body=_html(site.blog_page(_edit_words(english[2], 4, rng), "Mirror Mirror", _date(2), rng))),
-        Route("mirror.webtext.test", "/wiki-copy/" + wikipedia[0].slug, role="wikipedia_copy",
-              body=_html(site.news_page(wikipedia[0], "Mirror Mirror", _date(3), rng))),
+        Route(
+            "mirror.webtext.test",
+            f"/copy/{english[0].slug}",
+            role="exact_duplicate",
+            body=_html(site.blog_page(english[0], "Mirror Mirror", _date(0), rng)),
+        ),
+        Route(
+            "mirror.webtext.test",
+            f"/near/{english[1].slug}",
+            role="near_duplicate",
+            body=_html(site.blog_page(_edit_words(english[1], 120, rng), "Mirror Mirror", _date(1), rng)),
+        ),
+        Route(
+            "mirror.webtext.test",
+            f"/rewrite/{english[2].slug}",
+            role="far_duplicate",
+            body=_html(site.blog_page(_edit_words(english[2], 4, rng), "Mirror Mirror", _date(2), rng)),
+        ),
+        Route(
+            "mirror.webtext.test",
+            "/wiki-copy/" + wikipedia[0].slug,
+            role="wikipedia_copy",
+            body=_html(site.news_page(wikipedia[0], "Mirror Mirror", _date(3), rng)),
+        ),
     ]
 
 
@@ -116,19 +149,47 @@ def _awkward_routes(rng: random.Random, first_article: Route) -> list[Route]:
         Route("blog.webtext.test", "/posts/server-trouble", status=500, body=b"Internal Server Error", role="dead"),
         Route("closed.webtext.test", "/article/1", status=0, role="refused"),
         Route("short.webtext.test", "/x7Kq2", status=302, location=first_article.url, role="redirect"),
-        Route("news.webtext.test", "/old/" + first_article.path.rsplit("/", 1)[-1], status=301,
-              location="http://short.webtext.test/x7Kq2", role="redirect_chain"),
-        Route("news.webtext.test", "/loop/a", status=302, location="http://news.webtext.test/loop/b", role="redirect_loop"),
-        Route("news.webtext.test", "/loop/b", status=302, location="http://news.webtext.test/loop/a", role="redirect_loop"),
-        Route("news.webtext.test", "/private/members-only", body=_html(site.thin_page(_by_kind("thin")[0])),
-              role="robots_disallowed"),
+        Route(
+            "news.webtext.test",
+            "/old/" + first_article.path.rsplit("/", 1)[-1],
+            status=301,
+            location="http://short.webtext.test/x7Kq2",
+            role="redirect_chain",
+        ),
+        Route(
+            "news.webtext.test", "/loop/a", status=302, location="http://news.webtext.test/loop/b", role="redirect_loop"
+        ),
+        Route(
+            "news.webtext.test", "/loop/b", status=302, location="http://news.webtext.test/loop/a", role="redirect_loop"
+        ),
+        Route(
+            "news.webtext.test",
+            "/private/members-only",
+            body=_html(site.thin_page(_by_kind("thin")[0])),
+            role="robots_disallowed",
+        ),
         Route("blog.webtext.test", "/download/report", body=site.binary_garbage(rng), role="binary_as_html"),
-        Route("world.webtext.test", "/fr/velo-cp1252", body=lying_charset.encode("cp1252"),
-              content_type=UTF8_HTML, role="wrong_charset"),
-        Route("blog.webtext.test", "/notes.txt", body="\n\n".join(_by_kind("article")[9].paragraphs).encode(),
-              content_type="text/plain; charset=utf-8", role="plain_text"),
-        Route("blog.webtext.test", "/files/manual.pdf", body=b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", role="not_html",
-              content_type="application/pdf"),
+        Route(
+            "world.webtext.test",
+            "/fr/velo-cp1252",
+            body=lying_charset.encode("cp1252"),
+            content_type=UTF8_HTML,
+            role="wrong_charset",
+        ),
+        Route(
+            "blog.webtext.test",
+            "/notes.txt",
+            body="\n\n".join(_by_kind("article")[9].paragraphs).encode(),
+            content_type="text/plain; charset=utf-8",
+            role="plain_text",
+        ),
+        Route(
+            "blog.webtext.test",
+            "/files/manual.pdf",
+            body=b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
+            role="not_html",
+            content_type="application/pdf",
+        ),
     ]
 
 

@@ -35,7 +35,9 @@ def write_config(directory: Path) -> Path:
         "sample": {"generate": True, "dir": str(sample_dir)},
         "harvest": {
             "dumps": [str(sample_dir / "reddit" / "RS_2019-01.zst"), str(sample_dir / "reddit" / "RS_2019-02.bz2")],
-            "after": "2019-01-01", "before": "2019-03-01", "n_buckets": 2,
+            "after": "2019-01-01",
+            "before": "2019-03-01",
+            "n_buckets": 2,
         },
     }
     path = directory / "run.yaml"
@@ -52,8 +54,9 @@ def assert_harvested(directory: Path) -> None:
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([prefect_executable(), *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [prefect_executable(), *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_path: Path) -> None:
@@ -62,8 +65,11 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     result = subprocess.run(command, env=prefect_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert_harvested(tmp_path)
-    runs = httpx.post(f"{prefect_env['PREFECT_API_URL']}/flow_runs/filter",
-                      json={"flows": {"name": {"any_": ["webtext"]}}}, timeout=10).json()
+    runs = httpx.post(
+        f"{prefect_env['PREFECT_API_URL']}/flow_runs/filter",
+        json={"flows": {"name": {"any_": ["webtext"]}}},
+        timeout=10,
+    ).json()
     assert runs and {run["state_type"] for run in runs} == {"COMPLETED"}
     tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
     assert {"generate_sample", "harvest_links"} <= {task["name"].rsplit("-", 1)[0] for task in tasks}
@@ -83,8 +89,14 @@ def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s
 def test_served_deployment_runs_on_demand(prefect_env: dict[str, str], tmp_path: Path) -> None:
     config = write_config(tmp_path)
     log = open(tmp_path / "serve.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "flows.serve", "--config", str(config)], env=prefect_env,
-                              cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flows.serve", "--config", str(config)],
+        env=prefect_env,
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_deployment(prefect_env, server)
         inspected = prefect(prefect_env, "deployment", "inspect", "webtext/webtext-build").stdout

@@ -15,11 +15,12 @@ from pipeline.shards import complete_shards
 
 def malformed_lines(count: int, rng: random.Random) -> list[str | bytes]:
     """Every kind of broken line a scraped dump has, mixed at random."""
-    good = json.dumps(pushshift_submission(id="ok1", url="https://a.test/x", score=5, created_utc=1546300800,
-                                           subreddit="news"))
+    good = json.dumps(
+        pushshift_submission(id="ok1", url="https://a.test/x", score=5, created_utc=1546300800, subreddit="news")
+    )
     makers = [
         lambda: good[: rng.randrange(1, len(good) - 1)],  # truncated
-        lambda: "".join(rng.choice("{}[]:,\"abc123") for _ in range(rng.randrange(1, 80))),
+        lambda: "".join(rng.choice('{}[]:,"abc123') for _ in range(rng.randrange(1, 80))),
         lambda: bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60))).replace(b"\n", b" "),
         lambda: json.dumps({"id": rng.randrange(10**6), "url": "https://a.test/"}),
         lambda: json.dumps({"id": "x", "score": "high", "created_utc": 1, "url": "https://a.test/"}),
@@ -42,8 +43,19 @@ def test_harvest_survives_a_dump_full_of_malformed_lines(tmp_path: Path, capsys:
 
 
 def test_harvest_sample_prints_counts(sample_dumps: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    argv = ["harvest", *map(str, sample_dumps), "--out", str(tmp_path), "--after", "2019-01-01",
-            "--before", "2019-03-01", "--buckets", "2", "--quiet"]
+    argv = [
+        "harvest",
+        *map(str, sample_dumps),
+        "--out",
+        str(tmp_path),
+        "--after",
+        "2019-01-01",
+        "--before",
+        "2019-03-01",
+        "--buckets",
+        "2",
+        "--quiet",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "49 kept with karma >= 3" in out and "self_post" in out
@@ -51,8 +63,17 @@ def test_harvest_sample_prints_counts(sample_dumps: list[Path], tmp_path: Path, 
 
 
 def test_block_domain_and_min_karma_flags(sample_dumps: list[Path], tmp_path: Path) -> None:
-    argv = ["harvest", *map(str, sample_dumps), "--out", str(tmp_path), "--block-domain", "spam.webtext.test",
-            "--min-karma", "5", "--quiet"]
+    argv = [
+        "harvest",
+        *map(str, sample_dumps),
+        "--out",
+        str(tmp_path),
+        "--block-domain",
+        "spam.webtext.test",
+        "--min-karma",
+        "5",
+        "--quiet",
+    ]
     assert main(argv) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["outcomes"]["blocked_domain"] > 5
@@ -96,8 +117,17 @@ def test_reddit_api_without_credentials_is_a_clear_error(
 ) -> None:
     monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
     monkeypatch.delenv("REDDIT_CLIENT_SECRET", raising=False)
-    argv = ["harvest", "--reddit-api", "--api-base", "http://127.0.0.1:9", "--auth-url", "http://127.0.0.1:9/t",
-            "--allow-private", "--out", str(tmp_path)]
+    argv = [
+        "harvest",
+        "--reddit-api",
+        "--api-base",
+        "http://127.0.0.1:9",
+        "--auth-url",
+        "http://127.0.0.1:9/t",
+        "--allow-private",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 2
     assert "REDDIT_CLIENT_ID" in capsys.readouterr().err
 

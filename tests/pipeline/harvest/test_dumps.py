@@ -10,8 +10,14 @@ from pipeline.harvest.dumps import CorruptDumpError, DumpSource, dump_name
 from pipeline.sample.reddit import ndjson_lines, pushshift_submission, write_dump
 
 RECORDS = [
-    pushshift_submission(id=f"s{index}", url=f"https://site{index % 7}.test/a/{index}", score=index % 11,
-                         created_utc=1546300800 + index, subreddit="news", title=f"Story {index}")
+    pushshift_submission(
+        id=f"s{index}",
+        url=f"https://site{index % 7}.test/a/{index}",
+        score=index % 11,
+        created_utc=1546300800 + index,
+        subreddit="news",
+        title=f"Story {index}",
+    )
     for index in range(3000)
 ]
 
@@ -72,8 +78,29 @@ def test_empty_dump_has_no_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("RS_2019-05.zst", "RS_2019-05"), ("RS_2011-01.bz2", "RS_2011-01"), ("sub.ndjson.xz", "sub"),
-     ("plain.jsonl", "plain"), ("RS_v2_2008-01.xz", "RS_v2_2008-01")],
+    [
+        ("RS_2019-05.zst", "RS_2019-05"),
+        ("RS_2011-01.bz2", "RS_2011-01"),
+        ("sub.ndjson.xz", "sub"),
+        ("plain.jsonl", "plain"),
+        ("RS_v2_2008-01.xz", "RS_v2_2008-01"),
+    ],
 )
 def test_dump_names_drop_suffixes(name: str, expected: str) -> None:
     assert dump_name(Path(name)) == expected
+
+
+def test_blocks_end_at_line_ends_and_lose_nothing() -> None:
+    """However the decompressor cuts its output, blocks hold whole lines and every byte once."""
+    import random
+
+    from pipeline.harvest.dumps import whole_line_blocks
+
+    rng = random.Random(3)
+    data = b"".join(b"line%d-" % index + b"x" * rng.randrange(80) + b"\n" for index in range(4000)) + b"no-newline"
+    for _ in range(40):
+        cuts = sorted(rng.sample(range(1, len(data)), rng.randrange(1, 50)))
+        pieces = [data[start:end] for start, end in zip([0, *cuts], [*cuts, len(data)])]
+        blocks = list(whole_line_blocks(iter(pieces), rng.choice([1, 100, 5000, 10**6])))
+        assert b"".join(blocks) == data
+        assert all(block.endswith(b"\n") for block in blocks[:-1])

@@ -20,7 +20,11 @@ import pytest
 
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import (
-    DEFAULT_USER_AGENT, RedditApiConfig, RedditApiError, RedditApiSource, RedditCredentials,
+    DEFAULT_USER_AGENT,
+    RedditApiConfig,
+    RedditApiError,
+    RedditApiSource,
+    RedditCredentials,
 )
 from pipeline.harvest.sources import collect_sources
 from pipeline.harvest.stage import run_harvest
@@ -103,7 +107,9 @@ class FakeReddit:
     def _listing(self, request: Recorded, subreddit: str) -> tuple[int, dict[str, str], Any]:
         remaining, used, reset = self.ratelimit
         limits = {
-            "X-Ratelimit-Remaining": str(remaining), "X-Ratelimit-Used": str(used), "X-Ratelimit-Reset": str(reset)
+            "X-Ratelimit-Remaining": str(remaining),
+            "X-Ratelimit-Used": str(used),
+            "X-Ratelimit-Reset": str(reset),
         }
         fault = self.listing_script.popleft() if self.listing_script else None
         if fault is not None:
@@ -120,8 +126,12 @@ class FakeReddit:
         page = posts[start : start + min(int(request.query.get("limit", "25")), 100)]
         more = start + len(page) < len(posts)
         data = {
-            "after": page[-1]["name"] if page and more else None, "before": None, "dist": len(page),
-            "modhash": "", "geo_filter": "", "children": [{"kind": "t3", "data": post} for post in page],
+            "after": page[-1]["name"] if page and more else None,
+            "before": None,
+            "dist": len(page),
+            "modhash": "",
+            "geo_filter": "",
+            "children": [{"kind": "t3", "data": post} for post in page],
         }
         return 200, limits, {"kind": "Listing", "data": data}
 
@@ -168,11 +178,25 @@ def post(sid: str, url: str, score: int, created: float, subreddit: str = "all",
     """A submission shaped like the Reddit API's ``t3`` data (a subset of its ~100 fields)."""
     domain = urlsplit(url).hostname or ""
     return {
-        "id": sid, "name": f"t3_{sid}", "title": f"“Headline” {sid} — details inside", "url": url,
-        "domain": domain.removeprefix("www."), "permalink": f"/r/{subreddit}/comments/{sid}/headline/",
-        "score": score, "ups": score, "upvote_ratio": 0.93, "num_comments": score // 7, "created_utc": created,
-        "subreddit": subreddit, "subreddit_name_prefixed": f"r/{subreddit}", "author": f"user_{sid}",
-        "is_self": False, "over_18": False, "stickied": False, "selftext": "", **extra,
+        "id": sid,
+        "name": f"t3_{sid}",
+        "title": f"“Headline” {sid} — details inside",
+        "url": url,
+        "domain": domain.removeprefix("www."),
+        "permalink": f"/r/{subreddit}/comments/{sid}/headline/",
+        "score": score,
+        "ups": score,
+        "upvote_ratio": 0.93,
+        "num_comments": score // 7,
+        "created_utc": created,
+        "subreddit": subreddit,
+        "subreddit_name_prefixed": f"r/{subreddit}",
+        "author": f"user_{sid}",
+        "is_self": False,
+        "over_18": False,
+        "stickied": False,
+        "selftext": "",
+        **extra,
     }
 
 
@@ -355,10 +379,15 @@ def test_loopback_api_is_blocked_without_allow_private(reddit: FakeReddit) -> No
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"page_size": 0}, "page_size"), ({"page_size": 101}, "page_size"), ({"subreddits": ()}, "subreddits"),
-        ({"subreddits": ("news", "r/worldnews")}, "subreddits"), ({"subreddits": ("",)}, "subreddits"),
-        ({"api_base": "ftp://x"}, "api_base"), ({"auth_url": "file:///etc/passwd"}, "auth_url"),
-        ({"max_pages": 0}, "max_pages"), ({"since": "last tuesday"}, "since"),
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 101}, "page_size"),
+        ({"subreddits": ()}, "subreddits"),
+        ({"subreddits": ("news", "r/worldnews")}, "subreddits"),
+        ({"subreddits": ("",)}, "subreddits"),
+        ({"api_base": "ftp://x"}, "api_base"),
+        ({"auth_url": "file:///etc/passwd"}, "auth_url"),
+        ({"max_pages": 0}, "max_pages"),
+        ({"since": "last tuesday"}, "since"),
     ],
 )
 def test_config_validation_names_the_field(overrides: dict[str, Any], field: str) -> None:
@@ -373,8 +402,14 @@ def test_harvest_end_to_end_from_archived_snapshot(reddit: FakeReddit, tmp_path:
     reddit.submissions["all"] = [
         post("1b8a01", f"{fusion_url}&amp;utm_source=reddit&amp;utm_medium=social", 120, NEWEST, "science"),
         post("1b8a02", "https://www.bbc.co.uk/news/world-68512345", 300, NEWEST - 60, "worldnews"),
-        post("1b8a03", "https://www.reddit.com/r/AskReddit/comments/1b8a03/what_is/", 900, NEWEST - 120, "AskReddit",
-             is_self=True),
+        post(
+            "1b8a03",
+            "https://www.reddit.com/r/AskReddit/comments/1b8a03/what_is/",
+            900,
+            NEWEST - 120,
+            "AskReddit",
+            is_self=True,
+        ),
         post("1b8a04", "https://imgur.com/gallery/Xk2Lm9q", 450, NEWEST - 180, "pics"),
         post("1b8a05", fusion_url, 45, NEWEST - 240, "technology"),
         post("1b8a06", "https://example.org/blog/post", 1, NEWEST - 300, "programming"),
@@ -393,7 +428,9 @@ def test_harvest_end_to_end_from_archived_snapshot(reddit: FakeReddit, tmp_path:
     assert (summary.lines, summary.urls_kept, summary.urls_below_karma) == (7, 3, 1)
     rows = {row["url"]: row for name in summary.shards for row in pq.read_table(out_dir / name).to_pylist()}
     assert sorted(rows) == [
-        fusion_url, "https://www.bbc.co.uk/news/world-68512345", "https://www.nature.com/articles/s41586-024-07123-4"
+        fusion_url,
+        "https://www.bbc.co.uk/news/world-68512345",
+        "https://www.nature.com/articles/s41586-024-07123-4",
     ]
     fusion = rows[fusion_url]
     assert (fusion["karma"], fusion["n_submissions"], fusion["domain"]) == (165, 2, "arstechnica.com")

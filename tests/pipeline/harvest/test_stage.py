@@ -19,8 +19,9 @@ from pipeline.shards import complete_shards, file_sha256
 
 
 def sample_config(manifest: dict[str, Any], **overrides: Any) -> HarvestConfig:
-    return HarvestConfig(after=manifest["window"]["after"], before=manifest["window"]["before"], n_buckets=4,
-                         **overrides)
+    return HarvestConfig(
+        after=manifest["window"]["after"], before=manifest["window"]["before"], n_buckets=4, **overrides
+    )
 
 
 def harvested(out_dir: Path) -> pa.Table:
@@ -174,8 +175,13 @@ def test_corrupt_dump_fails_loudly_and_keeps_finished_scans(sample_dumps: list[P
 
 def test_corrupt_dump_can_be_skipped_and_reported(tmp_path: Path) -> None:
     records = [
-        pushshift_submission(id=f"s{index}", url=f"https://site{index % 50}.test/", score=2,
-                             created_utc=1546300800 + index, subreddit="news")
+        pushshift_submission(
+            id=f"s{index}",
+            url=f"https://site{index % 50}.test/",
+            score=2,
+            created_utc=1546300800 + index,
+            subreddit="news",
+        )
         for index in range(5000)
     ]
     broken = corrupt_copy(write_dump(tmp_path / "RS_2019-01.zst", ndjson_lines(records)), tmp_path)
@@ -206,3 +212,35 @@ def test_same_submission_in_two_dumps_counts_once_with_its_best_score(tmp_path: 
     summary = run_harvest([DumpSource(early), DumpSource(late)], tmp_path / "out", HarvestConfig(n_buckets=1))
     (row,) = harvested(tmp_path / "out").to_pylist()
     assert row["karma"] == 9 and row["n_submissions"] == 1 and summary.duplicate_submissions == 1
+
+
+def many_submissions(count: int) -> list[dict[str, Any]]:
+    return [
+        pushshift_submission(
+            id=f"p{index}",
+            url=f"https://site{index % 300}.test/story/{index % 900}",
+            score=index % 5,
+            created_utc=1546300800 + index,
+            subreddit=f"sub{index % 7}",
+            is_self=index % 10 == 0,
+        )
+        for index in range(count)
+    ]
+
+
+def test_worker_processes_give_the_same_shards_as_one_process(tmp_path: Path) -> None:
+    """The multi-process path (shared-memory blocks, msgpack results) must not change a byte."""
+    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # several 2 MB blocks
+    one = run_harvest([DumpSource(dump)], tmp_path / "one", HarvestConfig(n_buckets=4, workers=1))
+    two = run_harvest([DumpSource(dump)], tmp_path / "two", HarvestConfig(n_buckets=4, workers=2))
+    assert one.outcomes == two.outcomes and one.lines == two.lines == 6000
+    assert shard_hashes(tmp_path / "one") == shard_hashes(tmp_path / "two")
+
+
+def test_worker_processes_keep_what_a_truncated_dump_delivered(tmp_path: Path) -> None:
+    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))
+    broken = corrupt_copy(dump, tmp_path)
+    cfg = HarvestConfig(n_buckets=4, workers=2, skip_corrupt=True)
+    summary = run_harvest([DumpSource(broken)], tmp_path / "out", cfg)
+    assert summary.sources[0]["corrupt"] and 2000 < summary.lines < 6000
+    assert sum(summary.outcomes.values()) == summary.lines

@@ -12,8 +12,9 @@ JAN_2019 = 1546300800
 
 
 def line(**overrides: object) -> bytes:
-    record = pushshift_submission(id="abc12", url="https://news.test/story", score=5, created_utc=JAN_2019 + 60,
-                                  subreddit="news", title="A story")
+    record = pushshift_submission(
+        id="abc12", url="https://news.test/story", score=5, created_utc=JAN_2019 + 60, subreddit="news", title="A story"
+    )
     record.update(overrides)
     return json.dumps(record).encode()
 

@@ -83,11 +83,26 @@ def test_path_extension() -> None:
 
 
 URL_SHAPES = [
-    "http://a.test", "https://A.Test/", "http://a.test:8080", "http://a.test:80/x?y=1#z", "http://a.test?q=1",
-    "http://a.test#frag", "https://a.test/p/a?b=c?d#e#f", "http://a.test/%7Euser/index.html",
-    "https://sub.a-b.test/a/b/c.html?x=1&y=2", "http://a.test:99999/", "http://a.test./x", "http://a..test/",
-    "http://a.test/with space", "http://a.test/tab\there", "https://user@a.test/", "http://[::1]/",
-    "http://a.test:/x", "http://a.test;param/x", "http://a.test\\x", "HTTPS://WWW.A.TEST:443/UPPER?Q=1",
+    "http://a.test",
+    "https://A.Test/",
+    "http://a.test:8080",
+    "http://a.test:80/x?y=1#z",
+    "http://a.test?q=1",
+    "http://a.test#frag",
+    "https://a.test/p/a?b=c?d#e#f",
+    "http://a.test/%7Euser/index.html",
+    "https://sub.a-b.test/a/b/c.html?x=1&y=2",
+    "http://a.test:99999/",
+    "http://a.test./x",
+    "http://a..test/",
+    "http://a.test/with space",
+    "http://a.test/tab\there",
+    "https://user@a.test/",
+    "http://[::1]/",
+    "http://a.test:/x",
+    "http://a.test;param/x",
+    "http://a.test\\x",
+    "HTTPS://WWW.A.TEST:443/UPPER?Q=1",
 ]
 
 

@@ -38,9 +38,24 @@ def test_site_description_is_consistent(sample: tuple[Path, dict[str, Any]]) -> 
             if "location" in route:
                 target_host = route["location"].split("/")[2]
                 assert target_host in hosts
-    expected_roles = {"article", "foreign", "wikipedia", "spam", "thin", "exact_duplicate", "near_duplicate",
-                      "far_duplicate", "dead", "redirect", "redirect_loop", "robots_disallowed", "binary_as_html",
-                      "wrong_charset", "plain_text", "not_html"}
+    expected_roles = {
+        "article",
+        "foreign",
+        "wikipedia",
+        "spam",
+        "thin",
+        "exact_duplicate",
+        "near_duplicate",
+        "far_duplicate",
+        "dead",
+        "redirect",
+        "redirect_loop",
+        "robots_disallowed",
+        "binary_as_html",
+        "wrong_charset",
+        "plain_text",
+        "not_html",
+    }
     assert expected_roles <= roles
     assert any(description["refuse"] for description in hosts.values())
     assert "Disallow: /private/" in hosts["news.webtext.test"]["robots_txt"]
@@ -63,7 +78,18 @@ def test_pages_carry_boilerplate_and_languages(sample: tuple[Path, dict[str, Any
 def test_planted_expectations_cover_the_tricky_cases(sample: tuple[Path, dict[str, Any]]) -> None:
     _, manifest = sample
     outcomes = manifest["expected"]["outcomes"]
-    for outcome in ("self_post", "reddit_link", "blocked_domain", "nsfw", "out_of_window", "malformed_json",
-                    "bad_type", "missing_url", "not_http", "invalid_url", "blank_line"):
+    for outcome in (
+        "self_post",
+        "reddit_link",
+        "blocked_domain",
+        "nsfw",
+        "out_of_window",
+        "malformed_json",
+        "bad_type",
+        "missing_url",
+        "not_http",
+        "invalid_url",
+        "blank_line",
+    ):
         assert outcomes[outcome] >= 1, outcome
     assert manifest["expected"]["duplicate_submissions"] == 1
