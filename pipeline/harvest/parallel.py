@@ -8,8 +8,8 @@ back in block order with the kept submissions already grouped by URL-hash bucket
 the main process only appends them to the spill. At most ``2 × workers`` blocks are in
 flight, which bounds memory.
 
-Workers are started with ``spawn`` (safe under Prefect's and Arrow's threads) and
-import only the classifier, not pyarrow.
+Workers are started with ``spawn``, which is safe under the threads Prefect and Arrow
+run in the main process (``fork`` is not).
 """
 
 from __future__ import annotations
