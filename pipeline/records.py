@@ -45,17 +45,25 @@ class UrlRecord:
 
 @dataclasses.dataclass(slots=True)
 class FetchRecord:
-    """One attempt to fetch a URL: where its response lives in the WARC archive, or why it failed."""
+    """One URL of the pages index: where its response lives in the WARC archive, or why there is none.
+
+    ``warc_file`` is relative to the fetch output directory and ``warc_offset`` is the byte
+    offset of the gzip member holding the ``response`` record, so one page can be read
+    back without scanning the archive. ``outcome`` is ``ok`` or the reason it failed.
+    """
 
     url: str
     final_url: str | None
     status: int | None
     content_type: str | None
+    charset: str | None
     bytes: int
     warc_file: str | None
     warc_offset: int | None
     fetched_at: datetime
     outcome: str
+    karma: int
+    attempts: int
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -63,11 +71,14 @@ class FetchRecord:
             pa.field("final_url", pa.string()),
             pa.field("status", pa.int32()),
             pa.field("content_type", pa.string()),
+            pa.field("charset", pa.string()),
             pa.field("bytes", pa.int64(), nullable=False),
             pa.field("warc_file", pa.string()),
             pa.field("warc_offset", pa.int64()),
             pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
             pa.field("outcome", pa.string(), nullable=False),
+            pa.field("karma", pa.int64(), nullable=False),
+            pa.field("attempts", pa.int32(), nullable=False),
         ]
     )
 
@@ -76,8 +87,9 @@ class FetchRecord:
 class Document:
     """A web page's main text plus the metadata each later stage adds.
 
-    Fields after ``fetched_at`` are filled by later stages (language ID, quality
-    scoring, dedup, decontamination) and stay ``None`` until then.
+    Fields up to ``warc_offset`` come from harvest, fetch and extract; the ones after it
+    are filled by later stages (language ID, quality scoring, dedup, decontamination)
+    and stay ``None`` until then.
     """
 
     id: str
@@ -87,6 +99,10 @@ class Document:
     text: str
     karma: int
     fetched_at: datetime
+    final_url: str | None = None
+    published: str | None = None
+    warc_file: str | None = None
+    warc_offset: int | None = None
     language: str | None = None
     language_score: float | None = None
     quality_score: float | None = None
@@ -102,6 +118,10 @@ class Document:
             pa.field("text", pa.string(), nullable=False),
             pa.field("karma", pa.int64(), nullable=False),
             pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
+            pa.field("final_url", pa.string()),
+            pa.field("published", pa.string()),
+            pa.field("warc_file", pa.string()),
+            pa.field("warc_offset", pa.int64()),
             pa.field("language", pa.string()),
             pa.field("language_score", pa.float32()),
             pa.field("quality_score", pa.float32()),
