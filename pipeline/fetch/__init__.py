@@ -1,0 +1,1 @@
+"""Fetch: polite, SSRF-safe async download of harvested URLs, archived as WARC with a pages index."""

@@ -1,0 +1,218 @@
+"""The live fetcher: one URL in, one :class:`FetchResult` out, whatever the server does.
+
+Redirects are followed by hand so every hop passes the same checks (scheme, SSRF guard,
+robots.txt, politeness, loop and length limits). Connection errors, timeouts, 5xx and
+429 are retried with exponential backoff and jitter (``Retry-After`` honoured); other
+4xx are final. Every failure ends as a counted outcome, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from pipeline.fetch.body import BodyRejected, looks_binary, read_capped, settle_charset
+from pipeline.fetch.config import FetchConfig
+from pipeline.fetch.guard import BlockedHostError, GuardedResolver, UnresolvedHostError, check_literal
+from pipeline.fetch.hosts import HostGate
+from pipeline.fetch.results import Exchange, FetchResult
+from pipeline.fetch.robots import RobotsCache
+from pipeline.net import backoff_delay
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+ROBOTS_REDIRECTS = 5
+ROBOTS_MAX_BYTES = 500 << 10  # RFC 9309: crawlers may ignore robots.txt content past 500 KiB
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt; ``outcome`` is what it becomes if attempts run out."""
+
+    def __init__(self, outcome: str, retry_after_s: float | None = None) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+        self.retry_after_s = retry_after_s
+
+
+class _Final(Exception):
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+def _retry_after(headers: aiohttp.typedefs.LooseHeaders) -> float | None:
+    try:
+        return max(0.0, float(headers.get("Retry-After", "")))  # type: ignore[union-attr]
+    except ValueError:
+        return None
+
+
+def _connection_outcome(error: aiohttp.ClientConnectorError) -> Exception:
+    cause = error.os_error
+    if isinstance(cause, BlockedHostError):
+        return _Final("ssrf_blocked")
+    if isinstance(cause, UnresolvedHostError):
+        return _Final("dns_error")
+    if isinstance(error, aiohttp.ClientConnectorDNSError):
+        return _Retryable("dns_error")
+    if isinstance(cause, ConnectionRefusedError):
+        return _Retryable("connection_refused")
+    return _Retryable("connection_error")
+
+
+class HttpFetcher:
+    """Fetches over HTTP(S) with aiohttp; one instance per run, shared by all concurrent tasks."""
+
+    def __init__(self, cfg: FetchConfig, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.cfg = cfg
+        self._sleep = sleep
+        resolver = GuardedResolver(cfg.resolve, cfg.allow_private, cfg.resolve_only)
+        connector = aiohttp.TCPConnector(limit=cfg.concurrency, resolver=resolver, ttl_dns_cache=300)
+        timeout = aiohttp.ClientTimeout(
+            total=cfg.total_timeout_s, sock_connect=cfg.connect_timeout_s, sock_read=cfg.read_timeout_s
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        self._robots = RobotsCache(self._get_text, cfg.user_agent)
+        self._hosts = HostGate(cfg.per_host_concurrency, cfg.per_host_delay_s, cfg.circuit_breaker_failures)
+        self._rng = random.Random()
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def fetch(self, url: str) -> FetchResult:
+        """Follow ``url`` to its final response (or the reason there is none)."""
+        result = FetchResult(url=url, outcome="pending")
+        seen: set[str] = set()
+        current: str | None = url
+        while current is not None:
+            if current in seen:
+                result.outcome = "redirect_loop"
+                break
+            if len(seen) > self.cfg.max_redirects:
+                result.outcome = "too_many_redirects"
+                break
+            seen.add(current)
+            current = await self._hop_with_retries(current, result)
+        return result
+
+    async def _hop_with_retries(self, url: str, result: FetchResult) -> str | None:
+        """One hop; returns the next URL for a redirect, else ``None`` with ``result`` filled in."""
+        host = (urlsplit(url).hostname or "").lower()
+        for attempt in range(self.cfg.max_retries + 1):
+            result.attempts += 1
+            try:
+                return await self._hop(url, host, result)
+            except _Final as final:
+                result.outcome = final.outcome
+                return None
+            except _Retryable as retryable:
+                result.outcome = retryable.outcome
+                if attempt == self.cfg.max_retries or self._hosts.is_open(host):
+                    return None
+                delay = backoff_delay(attempt, self.cfg.backoff_base_s, self.cfg.backoff_cap_s, self._rng)
+                if retryable.retry_after_s is not None:
+                    delay = min(retryable.retry_after_s, self.cfg.max_retry_after_s)
+                await self._sleep(delay)
+        return None
+
+    async def _hop(self, url: str, host: str, result: FetchResult) -> str | None:
+        await self._check(url, host)
+        delay = await self._robots.crawl_delay(url) if self.cfg.respect_robots else 0.0
+        async with self._hosts.slot(host, delay):
+            try:
+                return await self._request(url, host, result)
+            except aiohttp.ClientConnectorError as error:
+                self._hosts.record(host, reachable=False)
+                raise _connection_outcome(error) from error
+            except (TimeoutError, asyncio.TimeoutError) as error:
+                self._hosts.record(host, reachable=False)
+                raise _Retryable("timeout") from error
+            except aiohttp.ClientError as error:  # disconnected, broken chunked body, bad headers
+                self._hosts.record(host, reachable=False)
+                raise _Retryable("connection_error") from error
+
+    async def _check(self, url: str, host: str) -> None:
+        """Everything decided before any byte is sent for this hop."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise _Final("bad_redirect")
+        try:
+            check_literal(url, self.cfg.allow_private)
+        except BlockedHostError as error:
+            raise _Final("ssrf_blocked") from error
+        if self._hosts.is_open(host):
+            raise _Final("host_unreachable")
+        if self.cfg.respect_robots and not await self._robots_allow(url):
+            raise _Final("robots_disallowed")
+
+    async def _robots_allow(self, url: str) -> bool:
+        try:
+            return await self._robots.allowed(url)
+        except aiohttp.ClientConnectorError as error:
+            raise _connection_outcome(error) from error
+        except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError) as error:
+            raise _Retryable("timeout" if isinstance(error, TimeoutError) else "connection_error") from error
+
+    async def _request(self, url: str, host: str, result: FetchResult) -> str | None:
+        fetched_at = datetime.now(UTC)
+        async with self._session.get(url, allow_redirects=False) as response:
+            self._hosts.record(host, reachable=True)
+            status = response.status
+            if status in RETRYABLE_STATUS:
+                raise _Retryable(f"http_{status}", _retry_after(response.headers))
+            location = response.headers.get("Location")
+            if status in REDIRECTS and location:
+                result.exchanges.append(Exchange.of(url, response, b"", fetched_at))
+                return urljoin(url, location)
+            return await self._final_response(url, response, result, fetched_at)
+
+    async def _final_response(
+        self, url: str, response: aiohttp.ClientResponse, result: FetchResult, fetched_at: datetime
+    ) -> None:
+        result.final_url, result.status = url, response.status
+        result.content_type = response.headers.get("Content-Type")
+        if response.status >= 400:
+            raise _Final(f"http_{response.status}")
+        if response.content_type not in self.cfg.content_types:
+            raise _Final("not_html")
+        declared = response.content_length
+        if declared is not None and declared > self.cfg.max_bytes:
+            raise _Final("too_large")
+        encoding = response.headers.get("Content-Encoding", "")
+        try:
+            raw, body = await read_capped(response.content.iter_chunked(1 << 16), encoding, self.cfg.max_bytes)
+        except BodyRejected as rejected:
+            raise _Final(rejected.reason) from rejected
+        if looks_binary(body):
+            raise _Final("not_text")
+        result.charset = settle_charset(result.content_type, body)
+        result.bytes = len(body)
+        result.exchanges.append(Exchange.of(url, response, raw, fetched_at))
+        result.outcome = "ok"
+
+    async def _get_text(self, url: str) -> tuple[int, str]:
+        """robots.txt fetch: same guard and session, no politeness slot, small cap, checked redirects."""
+        for _ in range(ROBOTS_REDIRECTS + 1):
+            check_literal(url, self.cfg.allow_private)
+            async with self._session.get(url, allow_redirects=False) as response:
+                location = response.headers.get("Location")
+                if response.status in REDIRECTS and location:
+                    url = urljoin(url, location)
+                    continue
+                encoding = response.headers.get("Content-Encoding", "")
+                try:
+                    _, body = await read_capped(response.content.iter_chunked(1 << 16), encoding, ROBOTS_MAX_BYTES)
+                except BodyRejected:
+                    return response.status, ""
+                return response.status, body.decode("utf-8", errors="replace")
+        return 404, ""  # a redirect chain: treated as no robots.txt, as RFC 9309 allows after 5 hops
