@@ -135,7 +135,7 @@ class HttpFetcher:
             except aiohttp.ClientConnectorError as error:
                 self._hosts.record(host, reachable=False)
                 raise _connection_outcome(error) from error
-            except (TimeoutError, asyncio.TimeoutError) as error:
+            except TimeoutError as error:
                 self._hosts.record(host, reachable=False)
                 raise _Retryable("timeout") from error
             except aiohttp.ClientError as error:  # disconnected, broken chunked body, bad headers
@@ -160,7 +160,7 @@ class HttpFetcher:
             return await self._robots.allowed(url)
         except aiohttp.ClientConnectorError as error:
             raise _connection_outcome(error) from error
-        except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError) as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             raise _Retryable("timeout" if isinstance(error, TimeoutError) else "connection_error") from error
 
     async def _request(self, url: str, host: str, result: FetchResult) -> str | None:

@@ -95,7 +95,7 @@ def _record(result: FetchResult, karma: int, warc_file: str, offset: int | None)
 async def _fetch_one(fetcher: Fetcher, url: str) -> FetchResult:
     try:
         return await fetcher.fetch(url)
-    except Exception:  # noqa: BLE001 - one URL's unexpected failure must not kill its batch; logged, counted
+    except Exception:  # one URL's unexpected failure must not kill its batch: logged and counted
         log.exception("fetching %s failed unexpectedly", url)
         return FetchResult(url=url, outcome="internal_error")
 
