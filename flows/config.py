@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.fetch.config import DEFAULT_USER_AGENT, FetchConfig, parse_resolve
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig
 from pipeline.harvest.urls import DEFAULT_BLOCKED_DOMAINS
@@ -72,16 +73,55 @@ class HarvestSettings(Section):
         )
 
 
+class FetchSettings(Section):
+    """The crawler; ``crawl_sample_web`` serves the bundled sample web on loopback and pins its hosts."""
+
+    concurrency: int = 256
+    per_host_concurrency: int = 4
+    per_host_delay_s: float = 0.5
+    total_timeout_s: float = 60.0
+    max_bytes: int = 5 << 20
+    max_retries: int = 3
+    user_agent: str = DEFAULT_USER_AGENT
+    respect_robots: bool = True
+    allow_private: bool = False
+    resolve: list[str] = Field(default_factory=list)
+    resolve_only: bool = False
+    batch_size: int = 1000
+    crawl_sample_web: bool = False
+
+    def to_config(self, extra_pins: dict[str, str] | None = None) -> FetchConfig:
+        return FetchConfig(
+            user_agent=self.user_agent,
+            concurrency=self.concurrency,
+            per_host_concurrency=self.per_host_concurrency,
+            per_host_delay_s=self.per_host_delay_s,
+            total_timeout_s=self.total_timeout_s,
+            max_bytes=self.max_bytes,
+            max_retries=self.max_retries,
+            respect_robots=self.respect_robots,
+            allow_private=self.allow_private,
+            resolve={**parse_resolve(self.resolve), **(extra_pins or {})},
+            resolve_only=self.resolve_only,
+            batch_size=self.batch_size,
+        )
+
+
 class RunConfig(Section):
     """Everything one run of the ``webtext`` flow needs; the stage directories hang off ``data_root``."""
 
     data_root: Path = Path("build/run")
     sample: SampleSettings = SampleSettings()
     harvest: HarvestSettings = HarvestSettings()
+    fetch: FetchSettings = FetchSettings()
 
     @property
     def urls_dir(self) -> Path:
         return self.data_root / "urls"
+
+    @property
+    def fetch_dir(self) -> Path:
+        return self.data_root / "fetch"
 
 
 class ConfigError(ValueError):
@@ -100,6 +140,7 @@ def load_run_config(path: Path | str) -> RunConfig:
     try:
         config = RunConfig.model_validate(raw)
         config.harvest.to_config()
+        config.fetch.to_config()
         if config.harvest.reddit_api is not None:
             config.harvest.reddit_api.to_config()
     except (ValidationError, ValueError) as error:

@@ -15,10 +15,12 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.config import HarvestSettings, SampleSettings, load_run_config
+from flows.config import FetchSettings, HarvestSettings, SampleSettings, load_run_config
+from pipeline.fetch.stage import run_fetch
 from pipeline.harvest.sources import collect_sources
 from pipeline.harvest.stage import run_harvest
 from pipeline.sample.generate import generate_sample
+from pipeline.sample.server import serve_sample_web
 
 DEFAULT_CONFIG = "flows/configs/sample.yaml"
 
@@ -55,6 +57,18 @@ def harvest_links(settings: HarvestSettings, out_dir: Path) -> dict[str, Any]:
     }
 
 
+@task(name="fetch_pages", retries=1, retry_delay_seconds=60)
+def fetch_pages(settings: FetchSettings, urls_dir: Path, out_dir: Path, sample_web: Path | None) -> dict[str, Any]:
+    """Harvested URLs → WARC + pages index; resumable, so a retry continues where it stopped."""
+    if settings.crawl_sample_web and sample_web is not None:
+        with serve_sample_web(sample_web) as web:
+            summary = run_fetch(urls_dir, out_dir, settings.to_config(extra_pins=web.resolve))
+    else:
+        summary = run_fetch(urls_dir, out_dir, settings.to_config())
+    get_run_logger().info("fetch: %s URLs, outcomes %s", summary.urls, summary.outcomes)
+    return summary.as_json()
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -63,6 +77,8 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     if config.sample.generate:
         result["sample"] = generate_sample_data(config.sample)
     result["harvest"] = harvest_links(config.harvest, config.urls_dir)
+    sample_web = config.sample.dir / "web" if config.sample.generate else None
+    result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
     return result
 
 

@@ -20,6 +20,10 @@ from pipeline.fetch.config import split_pin
 from pipeline.net import is_public_address
 
 
+# Names that can never exist in public DNS: asking for them only leaks queries.
+RESERVED_SUFFIXES = (".test", ".example", ".invalid", ".local", ".internal")
+
+
 class BlockedHostError(OSError):
     """The host resolves to a loopback, private, link-local, multicast or reserved address."""
 
@@ -63,8 +67,13 @@ class GuardedResolver(AbstractResolver):
                 hostname=host, host=address, port=pinned_port or port, family=family, proto=0, flags=0
             )
             return [answer]
+        name = host.lower().rstrip(".")
+        if not self._allow_private and (name == "localhost" or name.endswith(".localhost")):
+            raise BlockedHostError(f"{host} is a loopback name (RFC 6761)")  # even when DNS is off
         if self._resolve_only:
             raise UnresolvedHostError(f"{host} is not pinned with --resolve and DNS is off")
+        if name.endswith(RESERVED_SUFFIXES):
+            raise UnresolvedHostError(f"{host} is under a reserved top-level domain (RFC 2606/6761): not asked of DNS")
         answers = await self._dns.resolve(host, port, family)
         if not self._allow_private:
             for answer in answers:

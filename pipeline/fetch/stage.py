@@ -129,7 +129,7 @@ async def _run(urls_dir: Path, out_dir: Path, cfg: FetchConfig, make: FetcherFac
     batches = skipped = total_bytes = 0
     fetcher = make(cfg)
     try:
-        with progress("fetch", None) as advance:
+        with progress("fetch", None, "url") as advance:
             for batch in url_batches(urls_dir, cfg):
                 batches += 1
                 shard = out_dir / "pages" / f"{batch.name}.parquet"

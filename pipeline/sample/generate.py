@@ -23,7 +23,7 @@ from pipeline.sample.reddit import ndjson_lines, write_dump
 from pipeline.sample.web import ROBOTS, SEED, Route, build_routes
 from pipeline.shards import atomic_write_bytes, atomic_write_json, file_sha256, read_json
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 WINDOW = {"after": "2019-01-01", "before": "2019-03-01"}
 DUMP_NAMES = ("RS_2019-01.zst", "RS_2019-02.bz2")
 MANIFEST = "manifest.json"
@@ -62,6 +62,29 @@ def _write_dumps(reddit_dir: Path, dumps: SampleDumps) -> list[Path]:
     return [write_dump(reddit_dir / name, ndjson_lines(lines)) for name, lines in zip(DUMP_NAMES, months)]
 
 
+# What a polite crawler must make of each kind of route (redirects end at an article).
+FETCH_OUTCOME_BY_ROLE = {
+    "refused": "connection_refused",
+    "redirect_loop": "redirect_loop",
+    "robots_disallowed": "robots_disallowed",
+    "binary_as_html": "not_text",
+    "not_html": "not_html",
+}
+
+
+def _expected_fetch(routes: list[Route], harvested: dict[str, int]) -> dict[str, str]:
+    """The fetch outcome of every harvested URL; URLs with no route are answered 404."""
+    by_url = {route.url: route for route in routes}
+    outcomes = {}
+    for url in harvested:
+        route = by_url.get(url)
+        if route is None or route.status >= 400:
+            outcomes[url] = f"http_{route.status if route else 404}"
+        else:
+            outcomes[url] = FETCH_OUTCOME_BY_ROLE.get(route.role, "ok")
+    return dict(sorted(outcomes.items()))
+
+
 def _manifest(out_dir: Path, routes: list[Route], dumps: SampleDumps) -> dict[str, Any]:
     files = sorted(path for path in out_dir.rglob("*") if path.is_file() and path.name != MANIFEST)
     return {
@@ -74,6 +97,7 @@ def _manifest(out_dir: Path, routes: list[Route], dumps: SampleDumps) -> dict[st
             "urls": dict(sorted(dumps.expected_karma.items())),
             "outcomes": dict(sorted(dumps.expected_outcomes.items())),
             "duplicate_submissions": dumps.duplicate_submissions,
+            "fetch": _expected_fetch(routes, dumps.expected_karma),
         },
         "files": {str(path.relative_to(out_dir)): file_sha256(path) for path in files},
     }

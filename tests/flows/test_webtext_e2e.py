@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -39,18 +41,24 @@ def write_config(directory: Path) -> Path:
             "before": "2019-03-01",
             "n_buckets": 2,
         },
+        "fetch": {"crawl_sample_web": True, "resolve_only": True, "per_host_delay_s": 0.01, "max_retries": 1},
     }
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
 
-def assert_harvested(directory: Path) -> None:
+def assert_built(directory: Path) -> None:
+    """Harvest and fetch did on the sample exactly what the sample planted."""
     urls = directory / "run" / "urls"
     assert len(complete_shards(urls)) == 2
     summary = read_json(urls / "summary.json")
     expected = read_json(directory / "sample" / "manifest.json")["expected"]
     assert summary["urls_kept"] == len(expected["urls"]) and summary["outcomes"] == expected["outcomes"]
+    pages = pa.concat_tables(
+        pq.read_table(shard) for shard in (directory / "run" / "fetch" / "pages").glob("*.parquet")
+    )
+    assert dict(zip(pages["url"].to_pylist(), pages["outcome"].to_pylist())) == expected["fetch"]
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -64,7 +72,7 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     command = [sys.executable, "-m", "flows.webtext", "--config", str(config)]
     result = subprocess.run(command, env=prefect_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert_harvested(tmp_path)
+    assert_built(tmp_path)
     runs = httpx.post(
         f"{prefect_env['PREFECT_API_URL']}/flow_runs/filter",
         json={"flows": {"name": {"any_": ["webtext"]}}},
@@ -72,7 +80,7 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     ).json()
     assert runs and {run["state_type"] for run in runs} == {"COMPLETED"}
     tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
-    assert {"generate_sample", "harvest_links"} <= {task["name"].rsplit("-", 1)[0] for task in tasks}
+    assert {"generate_sample", "harvest_links", "fetch_pages"} <= {task["name"].rsplit("-", 1)[0] for task in tasks}
 
 
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:
@@ -107,4 +115,4 @@ def test_served_deployment_runs_on_demand(prefect_env: dict[str, str], tmp_path:
     finally:
         stop_process_group(server)
         log.close()
-    assert_harvested(tmp_path)
+    assert_built(tmp_path)

@@ -1,31 +1,21 @@
-"""The ``webtext`` command line: each stage runnable on its own, with progress and plain errors.
-
-Expected failures (bad arguments, missing or corrupt inputs, API refusals) print one
-line naming the input and exit with status 2; nothing already written is removed, so
-the same command can simply be run again.
-"""
+"""``webtext harvest``: outbound links of Reddit submissions with enough karma."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.harvest.config import HarvestConfig
-from pipeline.harvest.dumps import CorruptDumpError
-from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig, RedditApiError
-from pipeline.harvest.sources import collect_sources
-from pipeline.harvest.stage import SUMMARY_FILE, HarvestSummary, run_harvest
+from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig
 from pipeline.harvest.urls import DEFAULT_BLOCKED_DOMAINS
-from pipeline.net import BlockedAddressError
 from pipeline.progress import no_progress, terminal_progress
-from pipeline.sample.generate import generate_sample
 
-EXPECTED_ERRORS = (ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError)
+if TYPE_CHECKING:
+    from pipeline.harvest.stage import HarvestSummary
 
 
-def _add_harvest(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "harvest",
         help="outbound links of Reddit submissions with enough karma",
@@ -68,21 +58,6 @@ def _add_harvest(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_harvest)
 
 
-def _add_sample(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("sample", help="write the bundled sample (dumps + web site)")
-    parser.add_argument("--out", type=Path, required=True, help="directory to write the sample into")
-    parser.add_argument("--force", action="store_true", help="rewrite even if a complete sample is there")
-    parser.set_defaults(handler=_sample)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_harvest(commands)
-    _add_sample(commands)
-    return parser
-
-
 def harvest_config_from(args: argparse.Namespace) -> HarvestConfig:
     blocked = () if args.no_default_blocklist else DEFAULT_BLOCKED_DOMAINS
     return HarvestConfig(
@@ -123,39 +98,16 @@ def print_harvest_summary(summary: HarvestSummary, out: Path) -> None:
         f"{summary.urls_below_karma:,} below; {len(summary.shards)} shards "
         f"({summary.shards_skipped} already complete) in {out}"
     )
-    print(f"summary: {out / SUMMARY_FILE}")
+    print(f"summary: {out / 'summary.json'}")
 
 
 def _harvest(args: argparse.Namespace) -> int:
+    from pipeline.harvest.sources import collect_sources
+    from pipeline.harvest.stage import run_harvest
+
     cfg = harvest_config_from(args)
     sources = collect_sources(args.dumps, args.out, reddit_api_config_from(args))
     progress = no_progress if args.quiet else terminal_progress
     summary = run_harvest(sources, args.out, cfg, progress)
     print_harvest_summary(summary, args.out)
     return 0
-
-
-def _sample(args: argparse.Namespace) -> int:
-    manifest = generate_sample(args.out, force=args.force)
-    print(
-        f"sample: {len(manifest['files'])} files in {args.out} "
-        f"({len(manifest['resolve'])} hosts, dumps: {', '.join(manifest['dumps'])})"
-    )
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except EXPECTED_ERRORS as error:
-        print(f"webtext {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"webtext {args.command}: interrupted; finished shards are kept, rerun to resume", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
