@@ -18,6 +18,10 @@ from charset_normalizer import from_bytes
 CHUNK_BYTES = 64 << 10
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
 CONTENT_TYPE_CHARSET = re.compile(r"charset\s*=\s*[\"']?([a-zA-Z0-9_.:-]+)", re.IGNORECASE)
+# Languages whose legacy Windows code page is 1252, as charset_normalizer names them.
+WINDOWS_1252_LANGUAGES = frozenset(
+    "English French German Spanish Portuguese Italian Dutch Danish Norwegian Swedish Finnish Indonesian".split()
+)
 
 
 class BodyRejected(Exception):
@@ -90,13 +94,18 @@ def _known(name: str) -> str | None:
         return None
 
 
+_CONTROL_BYTES = bytes(byte for byte in range(256) if byte < 9 or 13 < byte < 32)
+
+
 def looks_binary(body: bytes) -> bool:
     """NUL bytes or mostly control characters near the top: not a text document, whatever it claims."""
     head = body[:4096]
+    if not head:
+        return False
     if b"\x00" in head:
         return True
-    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
-    return bool(head) and controls / len(head) > 0.05
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls / len(head) > 0.05
 
 
 def settle_charset(content_type: str | None, body: bytes) -> str | None:
@@ -114,5 +123,19 @@ def settle_charset(content_type: str | None, body: bytes) -> str | None:
             return charset
         except (UnicodeDecodeError, LookupError):
             continue
-    best = from_bytes(body[: 1 << 16]).best()
-    return _known(best.encoding) if best is not None else None
+    return _detected(body)
+
+
+def _detected(body: bytes) -> str | None:
+    """charset_normalizer's guess, except that Windows-1252 wins for Western-European text it can decode.
+
+    On short pages the detector ranks Baltic and Central-European code pages above
+    Windows-1252 for French or Spanish text (``è`` becomes ``č``), though it names the language right.
+    """
+    matches = from_bytes(body[: 1 << 16])
+    best = matches.best()
+    if best is None:
+        return None
+    if best.language in WINDOWS_1252_LANGUAGES and any("cp1252" in match.could_be_from_charset for match in matches):
+        return "cp1252"
+    return _known(best.encoding)

@@ -74,6 +74,7 @@ class FetchConfig:
     resolve: Mapping[str, str] = dataclasses.field(default_factory=dict)
     resolve_only: bool = False
     batch_size: int = 1000
+    warc_gzip_level: int = 1  # 1: fastest (~20% larger WARCs than 6); 9: smallest
 
     def __post_init__(self) -> None:
         positive = ("concurrency", "per_host_concurrency", "max_bytes", "batch_size", "circuit_breaker_failures")
@@ -86,6 +87,8 @@ class FetchConfig:
         for name in ("per_host_delay_s", "max_redirects", "max_retries", "max_retry_after_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.warc_gzip_level <= 9:
+            raise ValueError(f"warc_gzip_level must be between 0 and 9, got {self.warc_gzip_level}")
         if not self.user_agent.strip():
             raise ValueError("user_agent must name the crawler")
         object.__setattr__(self, "resolve", {host.lower(): ip for host, ip in dict(self.resolve).items()})

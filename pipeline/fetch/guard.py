@@ -19,7 +19,6 @@ from aiohttp.resolver import ThreadedResolver
 from pipeline.fetch.config import split_pin
 from pipeline.net import is_public_address
 
-
 # Names that can never exist in public DNS: asking for them only leaks queries.
 RESERVED_SUFFIXES = (".test", ".example", ".invalid", ".local", ".internal")
 

@@ -130,6 +130,8 @@ class HttpFetcher:
         await self._check(url, host)
         delay = await self._robots.crawl_delay(url) if self.cfg.respect_robots else 0.0
         async with self._hosts.slot(host, delay):
+            if self._hosts.is_open(host):  # the breaker opened while this request waited for a slot
+                raise _Final("host_unreachable")
             try:
                 return await self._request(url, host, result)
             except aiohttp.ClientConnectorError as error:
@@ -158,6 +160,8 @@ class HttpFetcher:
     async def _robots_allow(self, url: str) -> bool:
         try:
             return await self._robots.allowed(url)
+        except BlockedHostError as error:  # robots.txt redirected to a private IP literal
+            raise _Final("ssrf_blocked") from error
         except aiohttp.ClientConnectorError as error:
             raise _connection_outcome(error) from error
         except (TimeoutError, aiohttp.ClientError) as error:
@@ -201,6 +205,14 @@ class HttpFetcher:
         result.outcome = "ok"
 
     async def _get_text(self, url: str) -> tuple[int, str]:
+        """robots.txt fetch; failing to reach the host counts toward its circuit breaker, as a page would."""
+        try:
+            return await self._get_robots(url)
+        except (TimeoutError, aiohttp.ClientError):
+            self._hosts.record((urlsplit(url).hostname or "").lower(), reachable=False)
+            raise
+
+    async def _get_robots(self, url: str) -> tuple[int, str]:
         """robots.txt fetch: same guard and session, no politeness slot, small cap, checked redirects."""
         for _ in range(ROBOTS_REDIRECTS + 1):
             check_literal(url, self.cfg.allow_private)

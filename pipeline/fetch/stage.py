@@ -100,12 +100,12 @@ async def _fetch_one(fetcher: Fetcher, url: str) -> FetchResult:
         return FetchResult(url=url, outcome="internal_error")
 
 
-async def fetch_batch(batch: UrlBatch, fetcher: Fetcher, out_dir: Path, concurrency: int) -> list[FetchRecord]:
-    """Fetch every URL of ``batch`` (at most ``concurrency`` at once) into its WARC file."""
+async def fetch_batch(batch: UrlBatch, fetcher: Fetcher, out_dir: Path, cfg: FetchConfig) -> list[FetchRecord]:
+    """Fetch every URL of ``batch`` (at most ``cfg.concurrency`` at once) into its WARC file."""
     warc_name = f"warc/{batch.name}.warc.gz"
-    writer = WarcBatchWriter(out_dir / warc_name)
+    writer = WarcBatchWriter(out_dir / warc_name, cfg.warc_gzip_level)
     records: list[FetchRecord | None] = [None] * len(batch.urls)
-    slots = asyncio.Semaphore(concurrency)
+    slots = asyncio.Semaphore(cfg.concurrency)
 
     async def one(position: int, url: str, karma: int) -> None:
         async with slots:
@@ -139,7 +139,7 @@ async def _run(urls_dir: Path, out_dir: Path, cfg: FetchConfig, make: FetcherFac
                     outcomes.update(stats.get("outcomes", {}))
                     total_bytes += stats.get("fetched_bytes", 0)
                     continue
-                records = await fetch_batch(batch, fetcher, out_dir, cfg.concurrency)
+                records = await fetch_batch(batch, fetcher, out_dir, cfg)
                 counts = Counter(record.outcome for record in records)
                 fetched = sum(record.bytes for record in records)
                 write_shard(
