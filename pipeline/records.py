@@ -142,7 +142,7 @@ Record = TypeVar("Record", UrlRecord, FetchRecord, Document)
 def to_table(records: Iterable[Record], record_type: type[Record]) -> pa.Table:
     """Columnar table of ``records`` with ``record_type``'s schema (types are checked by Arrow)."""
     names = record_type.SCHEMA.names
-    rows = [dataclasses.astuple(record) for record in records]
+    rows = [[getattr(record, name) for name in names] for record in records]  # shallow: astuple deep-copies
     columns = list(zip(*rows)) if rows else [()] * len(names)
     return pa.Table.from_arrays(
         [pa.array(column, type=field.type) for column, field in zip(columns, record_type.SCHEMA)],

@@ -100,12 +100,13 @@ async def _fetch_one(fetcher: Fetcher, url: str) -> FetchResult:
         return FetchResult(url=url, outcome="internal_error")
 
 
-async def fetch_batch(batch: UrlBatch, fetcher: Fetcher, out_dir: Path, cfg: FetchConfig) -> list[FetchRecord]:
-    """Fetch every URL of ``batch`` (at most ``cfg.concurrency`` at once) into its WARC file."""
+async def fetch_batch(
+    batch: UrlBatch, fetcher: Fetcher, out_dir: Path, cfg: FetchConfig, slots: asyncio.Semaphore
+) -> list[FetchRecord]:
+    """Fetch every URL of ``batch`` into its WARC file; ``slots`` bounds requests in flight across batches."""
     warc_name = f"warc/{batch.name}.warc.gz"
     writer = WarcBatchWriter(out_dir / warc_name, cfg.warc_gzip_level)
     records: list[FetchRecord | None] = [None] * len(batch.urls)
-    slots = asyncio.Semaphore(cfg.concurrency)
 
     async def one(position: int, url: str, karma: int) -> None:
         async with slots:
@@ -124,36 +125,72 @@ async def fetch_batch(batch: UrlBatch, fetcher: Fetcher, out_dir: Path, cfg: Fet
     return [record for record in records if record is not None]
 
 
+class _FetchRun:
+    """All batches of one run, two at a time, so one batch's slow tail overlaps the next one's start."""
+
+    BATCHES_IN_FLIGHT = 2
+
+    def __init__(self, out_dir: Path, cfg: FetchConfig, fetcher: Fetcher) -> None:
+        self.out_dir, self.cfg, self.fetcher = out_dir, cfg, fetcher
+        self.slots = asyncio.Semaphore(cfg.concurrency)
+        self.outcomes: Counter[str] = Counter()
+        self.batches = self.skipped = self.bytes = 0
+
+    async def run(self, batches: Iterator[UrlBatch], advance: Callable[[int], None]) -> None:
+        running: set[asyncio.Task[None]] = set()
+        try:
+            for batch in batches:
+                self.batches += 1
+                if self._already_done(batch):
+                    continue
+                running.add(asyncio.create_task(self._process(batch, advance)))
+                if len(running) >= self.BATCHES_IN_FLIGHT:
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()
+            for task in running:
+                await task
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def _shard(self, batch: UrlBatch) -> Path:
+        return self.out_dir / "pages" / f"{batch.name}.parquet"
+
+    def _already_done(self, batch: UrlBatch) -> bool:
+        if not is_complete(self._shard(batch), batch.fingerprint):
+            return False
+        stats = read_stats(self._shard(batch)) or {}
+        self.skipped += 1
+        self.outcomes.update(stats.get("outcomes", {}))
+        self.bytes += stats.get("fetched_bytes", 0)
+        return True
+
+    async def _process(self, batch: UrlBatch, advance: Callable[[int], None]) -> None:
+        records = await fetch_batch(batch, self.fetcher, self.out_dir, self.cfg, self.slots)
+        counts = Counter(record.outcome for record in records)
+        fetched = sum(record.bytes for record in records)
+        write_shard(
+            to_table(records, FetchRecord),
+            self._shard(batch),
+            shard_fingerprint=batch.fingerprint,
+            extra_stats={"outcomes": dict(sorted(counts.items())), "fetched_bytes": fetched},
+        )
+        self.outcomes.update(counts)
+        self.bytes += fetched
+        advance(sum(self.outcomes.values()))
+
+
 async def _run(urls_dir: Path, out_dir: Path, cfg: FetchConfig, make: FetcherFactory, progress: ProgressFactory):
-    outcomes: Counter[str] = Counter()
-    batches = skipped = total_bytes = 0
     fetcher = make(cfg)
+    state = _FetchRun(out_dir, cfg, fetcher)
     try:
         with progress("fetch", None, "url") as advance:
-            for batch in url_batches(urls_dir, cfg):
-                batches += 1
-                shard = out_dir / "pages" / f"{batch.name}.parquet"
-                if is_complete(shard, batch.fingerprint):
-                    skipped += 1
-                    stats = read_stats(shard) or {}
-                    outcomes.update(stats.get("outcomes", {}))
-                    total_bytes += stats.get("fetched_bytes", 0)
-                    continue
-                records = await fetch_batch(batch, fetcher, out_dir, cfg)
-                counts = Counter(record.outcome for record in records)
-                fetched = sum(record.bytes for record in records)
-                write_shard(
-                    to_table(records, FetchRecord),
-                    shard,
-                    shard_fingerprint=batch.fingerprint,
-                    extra_stats={"outcomes": dict(sorted(counts.items())), "fetched_bytes": fetched},
-                )
-                outcomes.update(counts)
-                total_bytes += fetched
-                advance(sum(outcomes.values()))
+            await state.run(url_batches(urls_dir, cfg), advance)
     finally:
         await fetcher.close()
-    return outcomes, batches, skipped, total_bytes
+    return state.outcomes, state.batches, state.skipped, state.bytes
 
 
 def run_fetch(
