@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.extract.config import ExtractConfig
 from pipeline.fetch.config import DEFAULT_USER_AGENT, FetchConfig, parse_resolve
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig
@@ -107,6 +108,15 @@ class FetchSettings(Section):
         )
 
 
+class ExtractSettings(Section):
+    min_words: int = 50
+    page_timeout_s: float = 10.0
+    workers: int | None = None
+
+    def to_config(self) -> ExtractConfig:
+        return ExtractConfig(min_words=self.min_words, page_timeout_s=self.page_timeout_s, workers=self.workers)
+
+
 class RunConfig(Section):
     """Everything one run of the ``webtext`` flow needs; the stage directories hang off ``data_root``."""
 
@@ -114,6 +124,7 @@ class RunConfig(Section):
     sample: SampleSettings = SampleSettings()
     harvest: HarvestSettings = HarvestSettings()
     fetch: FetchSettings = FetchSettings()
+    extract: ExtractSettings = ExtractSettings()
 
     @property
     def urls_dir(self) -> Path:
@@ -122,6 +133,10 @@ class RunConfig(Section):
     @property
     def fetch_dir(self) -> Path:
         return self.data_root / "fetch"
+
+    @property
+    def extracted_dir(self) -> Path:
+        return self.data_root / "docs" / "extracted"
 
 
 class ConfigError(ValueError):
@@ -141,6 +156,7 @@ def load_run_config(path: Path | str) -> RunConfig:
         config = RunConfig.model_validate(raw)
         config.harvest.to_config()
         config.fetch.to_config()
+        config.extract.to_config()
         if config.harvest.reddit_api is not None:
             config.harvest.reddit_api.to_config()
     except (ValidationError, ValueError) as error:

@@ -15,7 +15,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.config import FetchSettings, HarvestSettings, SampleSettings, load_run_config
+from flows.config import ExtractSettings, FetchSettings, HarvestSettings, SampleSettings, load_run_config
+from pipeline.extract.stage import run_extract
 from pipeline.fetch.stage import run_fetch
 from pipeline.harvest.sources import collect_sources
 from pipeline.harvest.stage import run_harvest
@@ -69,6 +70,22 @@ def fetch_pages(settings: FetchSettings, urls_dir: Path, out_dir: Path, sample_w
     return summary.as_json()
 
 
+@task(name="extract_documents")
+def extract_documents(settings: ExtractSettings, fetch_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Archived pages → Document shards (main text); rejected pages kept under rejected/extract/."""
+    summary = run_extract(fetch_dir, out_dir, settings.to_config())
+    get_run_logger().info(
+        "extract: %s documents from %s pages; rejected %s", summary.documents, summary.pages, summary.outcomes
+    )
+    return {
+        "out_dir": str(out_dir),
+        "documents": summary.documents,
+        "pages": summary.pages,
+        "rejected": summary.outcomes,
+        "shards": len(summary.shards),
+    }
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -79,6 +96,7 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     result["harvest"] = harvest_links(config.harvest, config.urls_dir)
     sample_web = config.sample.dir / "web" if config.sample.generate else None
     result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
+    result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir)
     return result
 
 

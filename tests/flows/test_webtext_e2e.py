@@ -59,6 +59,10 @@ def assert_built(directory: Path) -> None:
         pq.read_table(shard) for shard in (directory / "run" / "fetch" / "pages").glob("*.parquet")
     )
     assert dict(zip(pages["url"].to_pylist(), pages["outcome"].to_pylist())) == expected["fetch"]
+    extracted = read_json(directory / "run" / "docs" / "extracted" / "summary.json")
+    fetched_ok = sum(outcome == "ok" for outcome in expected["fetch"].values())
+    assert extracted["outcomes"] == {"too_short": 3}  # the sample's three thin pages
+    assert extracted["documents"] == fetched_ok - 3
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -80,7 +84,8 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     ).json()
     assert runs and {run["state_type"] for run in runs} == {"COMPLETED"}
     tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
-    assert {"generate_sample", "harvest_links", "fetch_pages"} <= {task["name"].rsplit("-", 1)[0] for task in tasks}
+    names = {task["name"].rsplit("-", 1)[0] for task in tasks}
+    assert {"generate_sample", "harvest_links", "fetch_pages", "extract_documents"} <= names
 
 
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:

@@ -1,0 +1,61 @@
+"""Configuration of the extract stage, validated when it is built."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+DEFAULT_EXTRACTOR = "pipeline.extract.html_text:trafilatura_extract"
+EXTRACTOR_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+VERSIONED_LIBRARIES = ("trafilatura", "charset-normalizer")  # an upgrade can change the text, so it redoes shards
+
+
+def _library_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExtractConfig:
+    """How pages become documents, and how long one page may take.
+
+    ``min_words`` drops pages whose main text is shorter (thin pages, galleries,
+    "coming soon"). ``page_timeout_s`` bounds one page: a worker still busy after it
+    is killed and replaced, and the page counts as ``timeout``. ``max_chars_per_page``
+    cuts giant HTML before it reaches the extractor, so one page cannot take minutes.
+    ``extractor`` is a ``module:function`` import path (see ``html_text.trafilatura_extract``
+    for the signature): tests inject extractors that hang or crash through it.
+    ``workers`` changes speed only, never results, so it is not part of any fingerprint.
+    """
+
+    min_words: int = 50
+    page_timeout_s: float = 10.0
+    max_chars_per_page: int = 1_000_000
+    extractor: str = DEFAULT_EXTRACTOR
+    workers: int | None = None  # extraction processes; None: one per core
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_words, bool) or not isinstance(self.min_words, int) or self.min_words < 0:
+            raise ValueError(f"min_words must be an integer >= 0, got {self.min_words!r}")
+        if isinstance(self.page_timeout_s, bool) or not isinstance(self.page_timeout_s, int | float):
+            raise ValueError(f"page_timeout_s must be a number of seconds > 0, got {self.page_timeout_s!r}")
+        if not 0 < self.page_timeout_s <= 3600:
+            raise ValueError(f"page_timeout_s must be > 0 and <= 3600 seconds, got {self.page_timeout_s}")
+        if isinstance(self.max_chars_per_page, bool) or not isinstance(self.max_chars_per_page, int):
+            raise ValueError(f"max_chars_per_page must be an integer >= 1000, got {self.max_chars_per_page!r}")
+        if self.max_chars_per_page < 1000:
+            raise ValueError(f"max_chars_per_page must be an integer >= 1000, got {self.max_chars_per_page}")
+        if self.workers is not None and (isinstance(self.workers, bool) or not 1 <= self.workers <= 1024):
+            raise ValueError(f"workers must be between 1 and 1024 (or None: one per core), got {self.workers!r}")
+        if not isinstance(self.extractor, str) or not EXTRACTOR_PATH.match(self.extractor):
+            raise ValueError(f"extractor must be an import path 'package.module:function', got {self.extractor!r}")
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that can change a shard's bytes: the settings (not ``workers``) and the libraries' versions."""
+        settings = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        del settings["workers"]
+        return {**settings, **{library: _library_version(library) for library in VERSIONED_LIBRARIES}}

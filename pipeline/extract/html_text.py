@@ -1,0 +1,199 @@
+"""From one response body to main text: decode it, then run trafilatura with precision-first settings.
+
+WebText's value is curated prose, so the extractor errs towards precision as FineWeb does: a lost
+paragraph costs little, while cookie banners, navigation and reader comments repeated in every
+document would teach the model boilerplate. Everything here is a pure function of the body and
+its headers; what can go wrong on one page comes back as a snake_case reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import functools
+import importlib
+import logging
+import re
+from collections.abc import Callable
+
+from pipeline.extract.config import ExtractConfig
+
+# Reasons a page yields no document (the names of the rejected/extract/<reason>/ directories).
+NOT_TEXT = "not_text"
+UNDECODABLE = "undecodable"
+EXTRACTION_FAILED = "extraction_failed"
+EXTRACTOR_ERROR = "extractor_error"
+TOO_SHORT = "too_short"
+TIMEOUT = "timeout"
+
+TRAFILATURA_SETTINGS = {
+    "favor_precision": True,
+    "include_comments": False,
+    "include_tables": False,
+    "deduplicate": False,
+    "with_metadata": True,  # title and publication date
+}
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml", ""})
+PLAIN_TYPES = frozenset({"text/plain"})
+# Real text, in any encoding, has next to no C0 controls; random bytes have ~11% and mis-decoded
+# text many replacement characters, so a 5% share is a wide margin between the two.
+MAX_CONTROL_SHARE = 0.05
+MIN_VALID_PER_INVALID = 20  # non-ASCII characters decoding fine per invalid sequence, to trust a stored charset
+CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+# Labels that browsers (WHATWG) decode as windows-1252: pages declaring latin-1 routinely contain
+# cp1252's curly quotes and dashes, which Python's latin-1 would turn into C1 control characters.
+WINDOWS_1252_LABELS = frozenset(
+    {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii"}
+)
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# Chinese and Japanese do not separate words with spaces: each character counts as one word,
+# so a CJK article is not mistaken for a thin page.
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_CHAR = re.compile(f"[{CJK}]")
+WORD = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """A page's main text and metadata; the flags record how it was obtained, for the stage's counts."""
+
+    text: str
+    title: str | None = None
+    published: str | None = None  # ISO date as the page gives it
+    charset_detected: bool = False  # the stored charset failed and detection decoded the body
+    truncated: bool = False  # the page was longer than max_chars_per_page and was cut
+
+
+# (html, url) -> the page's main text, or None when there is none. ExtractConfig.extractor names one.
+Extractor = Callable[[str, str | None], ExtractedPage | None]
+
+
+def trafilatura_extract(html: str, url: str | None) -> ExtractedPage | None:
+    """The default extractor: trafilatura's main text, title and date (``bare_extraction``, as FineWeb)."""
+    import trafilatura  # imported here: the stage's parent process never extracts
+
+    document = trafilatura.bare_extraction(html, url=url, **TRAFILATURA_SETTINGS)
+    if document is None or not document.text:
+        return None
+    return ExtractedPage(text=document.text, title=document.title or None, published=document.date or None)
+
+
+@functools.cache
+def resolve_extractor(path: str) -> Extractor:
+    """The function behind a ``module:function`` path, imported once per process."""
+    module_name, _, attribute = path.partition(":")
+    try:
+        extractor = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"extractor: cannot import {path!r}: {error}") from error
+    if not callable(extractor):
+        raise ValueError(f"extractor: {path!r} is not a function")
+    return extractor
+
+
+def _control_share(text: str) -> float:
+    return (len(text) - len(CONTROL_CHARS.sub("", text))) / max(len(text), 1)
+
+
+def _decode_as_stored(body: bytes, charset: str | None) -> str | None:
+    """``body`` decoded by its byte-order mark, else the stored charset (or UTF-8); None if that is wrong.
+
+    A few invalid bytes in a page that is otherwise valid in its charset (a stray cp1252 quote
+    in a UTF-8 page) become U+FFFD: handing such a page to detection would garble every other
+    non-ASCII character. The charset is wrong when invalid sequences are not rare among the
+    non-ASCII characters (cp1252 bytes sent as UTF-8 form almost no valid sequence).
+    """
+    label = next((codec for mark, codec in BYTE_ORDER_MARKS if body.startswith(mark)), None)
+    label = label or (charset or "utf-8").strip().lower()
+    label = "cp1252" if label in WINDOWS_1252_LABELS else label
+    try:
+        return body.decode(label)
+    except LookupError:
+        return None
+    except UnicodeDecodeError:
+        text = body.decode(label, errors="replace")
+    replaced = text.count("\ufffd")
+    decoded_fine = len(text) - len(text.encode("ascii", "ignore")) - replaced  # non-ASCII characters that decoded
+    return text if replaced * MIN_VALID_PER_INVALID <= decoded_fine else None
+
+
+def _detect_and_decode(body: bytes) -> str | None:
+    from charset_normalizer import from_bytes  # imported here: only the rare mislabelled page needs it
+
+    match = from_bytes(body).best()
+    return None if match is None else str(match)
+
+
+def decode_body(body: bytes, charset: str | None) -> tuple[str, bool] | str:
+    """(text, whether detection was needed), or the reason it is not text: ``not_text`` or ``undecodable``.
+
+    The stored charset is the fetcher's best knowledge, but servers lie (cp1252 bytes sent as
+    UTF-8), so a body it cannot decode strictly is handed to charset detection rather than
+    decoded with replacement characters.
+    """
+    text = _decode_as_stored(body, charset)
+    detected = text is None
+    if text is None:
+        if (len(body) - len(body.translate(None, CONTROL_BYTES))) / max(len(body), 1) > MAX_CONTROL_SHARE:
+            return NOT_TEXT  # binary: skip detection, which would be slow and could only guess
+        text = _detect_and_decode(body)
+        if text is None:
+            return UNDECODABLE
+    if _control_share(text) > MAX_CONTROL_SHARE:
+        return NOT_TEXT
+    return text, detected
+
+
+def page_kind(content_type: str | None) -> str | None:
+    """``html``, ``plain``, or None for a type with no text to extract (a PDF, an image)."""
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime in HTML_TYPES:
+        return "html"
+    return "plain" if mime in PLAIN_TYPES else None
+
+
+def plain_text(text: str) -> str:
+    """Whitespace normalised the way trafilatura leaves it: one line per paragraph, no blank lines."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated words, each CJK character counting as one."""
+    return len(WORD.findall(text)) if CJK_CHAR.search(text) else len(text.split())  # split: 10x faster
+
+
+def _run_extractor(path: str, html: str, url: str | None) -> ExtractedPage | str:
+    extractor = resolve_extractor(path)
+    try:
+        page = extractor(html, url)
+    except Exception:  # hostile HTML can break any third-party extractor: that page becomes an outcome
+        logger.debug("extractor raised on %s", url, exc_info=True)
+        return EXTRACTOR_ERROR
+    if page is None or not page.text.strip():
+        return EXTRACTION_FAILED
+    return page
+
+
+def extract_page(
+    body: bytes, content_type: str | None, charset: str | None, url: str | None, cfg: ExtractConfig
+) -> ExtractedPage | str:
+    """The main text of one response body, or the snake_case reason it yields no document."""
+    kind = page_kind(content_type)
+    if kind is None:
+        return NOT_TEXT
+    decoded = decode_body(body, charset)
+    if isinstance(decoded, str):
+        return decoded
+    text, detected = decoded
+    truncated = len(text) > cfg.max_chars_per_page
+    text = text[: cfg.max_chars_per_page]
+    page = ExtractedPage(plain_text(text)) if kind == "plain" else _run_extractor(cfg.extractor, text, url)
+    if isinstance(page, str):
+        return page
+    if count_words(page.text) < cfg.min_words:
+        return TOO_SHORT
+    return dataclasses.replace(page, charset_detected=detected, truncated=truncated)

@@ -1,0 +1,275 @@
+"""The extract stage: the fetch stage's pages in, one shard of ``Document`` per pages shard out.
+
+Layout under the output directory::
+
+    part-00000-00003.parquet ...            Document shards, named after the pages shards they come from
+    part-00000-00003.stats.json             per-shard counts; their presence marks a shard complete
+    rejected/extract/<reason>/part-...      the FetchRecord rows of pages dropped for <reason>
+    summary.json                            counts for the whole run
+
+Pages shards are extracted in parallel, one shard per worker process at a time, each page
+under a time limit (see ``supervisor``); documents keep the order of their pages shard,
+so a rerun after a kill at any moment writes the same bytes. A shard is redone only when
+its pages shard or the extraction settings changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from pipeline.extract.config import ExtractConfig
+from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, ExtractedPage, resolve_extractor
+from pipeline.extract.pages import PageTask, extract_task
+from pipeline.extract.supervisor import Job, JobDone, Supervisor
+from pipeline.harvest.urls import domain_of
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
+from pipeline.rejects import RejectWriter, remove_rejects, remove_stale_reject_temporaries, stage_rejects_dir
+from pipeline.shards import (
+    ShardWriter,
+    atomic_write_json,
+    complete_shards,
+    fingerprint,
+    is_complete,
+    read_stats,
+    remove_stale_temporaries,
+    stats_path,
+)
+
+STAGE = "extract"
+PAGES_DIR = "pages"
+SUMMARY_FILE = "summary.json"
+BATCH_ROWS = 1024  # documents per Parquet write: bounds memory, and fixed so the bytes are too
+
+
+@dataclasses.dataclass(slots=True)
+class ShardResult:
+    """Counts for one output shard (also its stats file's extra fields)."""
+
+    name: str
+    pages: int
+    not_fetched: int
+    documents: int
+    outcomes: dict[str, int]  # rejected pages by reason
+    charset_detected: int
+    truncated: int
+    skipped: bool = False
+
+    def stats(self) -> dict[str, Any]:
+        return {key: value for key, value in dataclasses.asdict(self).items() if key not in ("name", "skipped")}
+
+    @classmethod
+    def from_stats(cls, name: str, stats: dict[str, Any]) -> ShardResult:
+        fields = {field.name for field in dataclasses.fields(cls)} - {"name", "skipped"}
+        return cls(name=name, skipped=True, **{key: stats[key] for key in fields})
+
+
+@dataclasses.dataclass(slots=True)
+class ExtractSummary:
+    """Counts for the whole run: ``pages == not_fetched + documents + sum(outcomes.values())``."""
+
+    fetch_dir: str
+    out_dir: str
+    pages: int
+    not_fetched: int  # rows whose fetch failed: counted by the fetch stage, no archive record to read
+    documents: int
+    outcomes: dict[str, int]
+    charset_detected: int  # documents whose stored charset failed and detection decoded them
+    truncated: int
+    shards: list[str]
+    shards_written: int
+    shards_skipped: int
+    config: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def pages_shards(fetch_dir: Path) -> list[Path]:
+    """The completed pages shards of a fetch output directory, in name order."""
+    if not fetch_dir.is_dir():
+        raise FileNotFoundError(f"fetch output directory {fetch_dir} does not exist; run the fetch stage first")
+    pages = fetch_dir / PAGES_DIR
+    if not pages.is_dir():
+        raise FileNotFoundError(f"{fetch_dir} has no {PAGES_DIR}/ directory: it is not a fetch output directory")
+    return complete_shards(pages)
+
+
+def make_document(row: FetchRecord, page: ExtractedPage) -> Document:
+    return Document(
+        id=document_id(row.url),
+        url=row.url,
+        domain=domain_of(row.url),
+        title=page.title,
+        text=page.text,
+        karma=row.karma,
+        fetched_at=row.fetched_at,
+        final_url=row.final_url,
+        published=page.published,
+        warc_file=row.warc_file,
+        warc_offset=row.warc_offset,
+    )
+
+
+class ShardExtraction:
+    """One pages shard becoming a Document shard: results arrive in row order and stream to disk."""
+
+    def __init__(self, pages_shard: Path, fetch_dir: Path, out_dir: Path, shard_fingerprint: str) -> None:
+        self.name = pages_shard.name
+        self.rows = list(from_table(pq.read_table(pages_shard), FetchRecord))
+        self._fetch_dir = fetch_dir
+        self._fingerprint = shard_fingerprint
+        self._writer = ShardWriter(out_dir / self.name, Document.SCHEMA)
+        self._rejects = RejectWriter(out_dir, STAGE, self.name, FetchRecord)
+        self._batch: list[Document] = []
+        self._flags: Counter[str] = Counter()
+
+    def tasks(self) -> list[PageTask]:
+        """The pages with an archived response; the other rows failed in fetch and are only counted."""
+        return [self._task(position, row) for position, row in enumerate(self.rows) if row.outcome == "ok"]
+
+    def _task(self, position: int, row: FetchRecord) -> PageTask:
+        if row.warc_file is None or row.warc_offset is None:
+            raise ValueError(f"{self.name} row {position} ({row.url}) is ok but has no WARC location")
+        warc_path = str(self._fetch_dir / row.warc_file)
+        url = row.final_url or row.url
+        return PageTask(position, warc_path, row.warc_offset, row.content_type, row.charset, url)
+
+    def add(self, position: int, result: ExtractedPage | str) -> None:
+        row = self.rows[position]
+        if isinstance(result, str):
+            self._rejects.add(result, row)
+            return
+        self._flags.update(charset_detected=result.charset_detected, truncated=result.truncated)
+        self._batch.append(make_document(row, result))
+        if len(self._batch) >= BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._writer.write(to_table(self._batch, Document))
+        self._batch = []
+
+    def finish(self) -> ShardResult:
+        """Commit the rejects, then the documents: the shard's stats file, written last, marks it complete."""
+        self._flush()
+        outcomes = self._rejects.commit(self._fingerprint)
+        ok_pages = sum(row.outcome == "ok" for row in self.rows)
+        result = ShardResult(
+            name=self.name,
+            pages=len(self.rows),
+            not_fetched=len(self.rows) - ok_pages,
+            documents=self._writer.rows,
+            outcomes=outcomes,
+            charset_detected=self._flags["charset_detected"],
+            truncated=self._flags["truncated"],
+        )
+        assert result.documents + sum(outcomes.values()) == ok_pages, f"{self.name}: a page went uncounted"
+        self._writer.commit(self._fingerprint, result.stats())
+        return result
+
+    def abort(self) -> None:
+        self._writer.abort()
+
+
+def _remove_leftovers(out_dir: Path, input_names: set[str]) -> None:
+    """Temporaries of a killed run, and shards whose pages shard is gone, so readers see this run's only."""
+    remove_stale_temporaries(out_dir)
+    rejects_dir = stage_rejects_dir(out_dir, STAGE)
+    remove_stale_reject_temporaries(rejects_dir)
+    for shard in sorted(out_dir.glob("part-*.parquet")):
+        if shard.name not in input_names:
+            stats_path(shard).unlink(missing_ok=True)
+            shard.unlink()
+            remove_rejects(rejects_dir, shard.name)
+
+
+def _extract_shards(
+    todo: list[tuple[Path, str]], fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, advance: Callable[[int], None]
+) -> Iterator[ShardResult]:
+    """Run the shards that need it on the supervised workers; yields each shard's result as it completes."""
+    running: dict[str, ShardExtraction] = {}
+    done = 0
+
+    def jobs() -> Iterable[Job]:
+        for pages_shard, shard_fingerprint in todo:
+            extraction = ShardExtraction(pages_shard, fetch_dir, out_dir, shard_fingerprint)
+            running[extraction.name] = extraction
+            yield Job(extraction.name, extraction.tasks())
+
+    handler = functools.partial(extract_task, cfg=cfg)
+    workers = min(cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
+    supervisor = Supervisor(handler, workers, cfg.page_timeout_s, timeout_result=TIMEOUT, crash_result=EXTRACTOR_ERROR)
+    try:
+        for event in supervisor.run(jobs()):
+            if isinstance(event, JobDone):
+                result = running.pop(event.key).finish()
+                done += result.not_fetched
+                yield result
+            else:
+                running[event.key].add(event.task.position, event.result)
+                done += 1
+            advance(done)
+    finally:
+        supervisor.close()
+        for extraction in running.values():
+            extraction.abort()
+
+
+def _plan(inputs: list[Path], out_dir: Path, cfg: ExtractConfig) -> tuple[list[ShardResult], list[tuple[Path, str]]]:
+    """Results of the shards already complete, and (pages shard, fingerprint) of those to (re)do."""
+    finished, todo = [], []
+    identity = cfg.identity()
+    for pages_shard in inputs:
+        input_sha256 = (read_stats(pages_shard) or {}).get("sha256")
+        shard_fingerprint = fingerprint(STAGE, input_sha256, identity)
+        output = out_dir / pages_shard.name
+        if is_complete(output, shard_fingerprint):
+            finished.append(ShardResult.from_stats(output.name, read_stats(output) or {}))
+        else:
+            todo.append((pages_shard, shard_fingerprint))
+    return finished, todo
+
+
+def _summarise(fetch_dir: Path, out_dir: Path, results: list[ShardResult], cfg: ExtractConfig) -> ExtractSummary:
+    outcomes: Counter[str] = Counter()
+    for result in results:
+        outcomes.update(result.outcomes)
+    return ExtractSummary(
+        fetch_dir=str(fetch_dir),
+        out_dir=str(out_dir),
+        pages=sum(result.pages for result in results),
+        not_fetched=sum(result.not_fetched for result in results),
+        documents=sum(result.documents for result in results),
+        outcomes=dict(sorted(outcomes.items())),
+        charset_detected=sum(result.charset_detected for result in results),
+        truncated=sum(result.truncated for result in results),
+        shards=sorted(result.name for result in results),
+        shards_written=sum(not result.skipped for result in results),
+        shards_skipped=sum(result.skipped for result in results),
+        config=dataclasses.asdict(cfg),
+    )
+
+
+def run_extract(
+    fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, progress: ProgressFactory = no_progress
+) -> ExtractSummary:
+    """Extract every completed pages shard of ``fetch_dir`` into ``out_dir``; a rerun redoes only what changed."""
+    inputs = pages_shards(fetch_dir)
+    resolve_extractor(cfg.extractor)  # a wrong import path fails here, naming it, before any worker starts
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out_dir, {pages_shard.name for pages_shard in inputs})
+    results, todo = _plan(inputs, out_dir, cfg)
+    total = sum((read_stats(pages_shard) or {}).get("rows", 0) for pages_shard, _ in todo)
+    with progress("extract pages", total) as advance:
+        results += list(_extract_shards(todo, fetch_dir, out_dir, cfg, advance))
+    summary = _summarise(fetch_dir, out_dir, results, cfg)
+    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
+    return summary

@@ -1,0 +1,36 @@
+"""ExtractConfig validates itself with messages that name the bad field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline.extract.config import ExtractConfig
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"min_words": -1}, "min_words"),
+        ({"min_words": 2.5}, "min_words"),
+        ({"page_timeout_s": 0}, "page_timeout_s"),
+        ({"page_timeout_s": "10"}, "page_timeout_s"),
+        ({"max_chars_per_page": 10}, "max_chars_per_page"),
+        ({"workers": 0}, "workers"),
+        ({"extractor": "trafilatura.extract"}, "extractor"),
+    ],
+)
+def test_bad_fields_are_named(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        ExtractConfig(**overrides)
+
+
+def test_defaults_and_identity() -> None:
+    cfg = ExtractConfig()
+    assert (cfg.min_words, cfg.page_timeout_s, cfg.workers) == (50, 10.0, None)
+    identity = cfg.identity()
+    assert "workers" not in identity and identity["min_words"] == 50
+    assert identity["trafilatura"]  # an upgraded extractor redoes the shards
+    assert ExtractConfig(workers=3).identity() == identity
+    assert ExtractConfig(min_words=10).identity() != identity

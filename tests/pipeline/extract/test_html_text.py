@@ -1,0 +1,160 @@
+"""One page at a time: decoding, content types, boilerplate removal and the too-little-text rules."""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+
+import pytest
+
+from pipeline.extract import html_text
+from pipeline.extract.config import ExtractConfig
+from pipeline.extract.html_text import (
+    NOT_TEXT,
+    TOO_SHORT,
+    UNDECODABLE,
+    ExtractedPage,
+    count_words,
+    decode_body,
+    extract_page,
+    page_kind,
+    plain_text,
+)
+from pipeline.sample.corpus import COMMENTS, COOKIE_BANNERS, FOOTERS, NAV_LINKS, RELATED_HEADLINES, Article
+from pipeline.sample.web import Route
+
+CFG = ExtractConfig()
+
+
+def route(routes: list[Route], role: str, index: int = 0) -> Route:
+    return [candidate for candidate in routes if candidate.role == role][index]
+
+
+def article_for(page_route: Route) -> Article:
+    from pipeline.sample.corpus import ARTICLES
+
+    return next(article for article in ARTICLES if page_route.path.endswith(article.slug))
+
+
+def extracted(page_route: Route, charset: str | None = "utf-8", cfg: ExtractConfig = CFG) -> ExtractedPage | str:
+    return extract_page(page_route.body or b"", page_route.content_type, charset, page_route.url, cfg)
+
+
+def test_news_page_keeps_the_article_and_drops_the_boilerplate(routes: list[Route]) -> None:
+    news = route(routes, "article")
+    article = article_for(news)
+    page = extracted(news)
+    assert isinstance(page, ExtractedPage)
+    assert page.title == article.title
+    assert page.published == "2019-01-03"
+    for paragraph in article.paragraphs:
+        assert paragraph in page.text
+    boilerplate = [*COOKIE_BANNERS, *FOOTERS, *RELATED_HEADLINES, "Related stories", "Accept all"]
+    boilerplate += [comment for comment in COMMENTS if len(comment) > 12]
+    assert [text for text in boilerplate if text in page.text] == []
+    lines = set(page.text.splitlines())
+    assert [label for label in NAV_LINKS if label in lines] == []
+
+
+@pytest.mark.parametrize("role", ["article", "wikipedia", "exact_duplicate", "foreign"])
+def test_every_template_yields_its_article_text(routes: list[Route], role: str) -> None:
+    for page_route in [candidate for candidate in routes if candidate.role == role]:
+        page = extracted(page_route)
+        assert isinstance(page, ExtractedPage), page_route.url
+        assert "reader" not in page.text and "Share" not in page.text.split()
+
+
+def test_blog_page_with_unclosed_tags_keeps_every_paragraph(routes: list[Route]) -> None:
+    blog = next(
+        candidate for candidate in routes if candidate.host == "blog.webtext.test" and candidate.role == "article"
+    )
+    page = extracted(blog)
+    assert isinstance(page, ExtractedPage)
+    for paragraph in article_for(blog).paragraphs:
+        assert paragraph in page.text
+    assert "Archives" not in page.text and "Tweet" not in page.text
+
+
+def test_chinese_and_japanese_articles_are_not_mistaken_for_thin_pages(routes: list[Route]) -> None:
+    for page_route in routes:
+        if page_route.path.startswith(("/ja/", "/zh/")):
+            page = extracted(page_route)
+            assert isinstance(page, ExtractedPage), page_route.url
+            assert count_words(page.text) >= CFG.min_words
+
+
+def test_thin_pages_are_too_short(routes: list[Route]) -> None:
+    for page_route in [candidate for candidate in routes if candidate.role == "thin"]:
+        assert extracted(page_route) == TOO_SHORT
+    assert isinstance(extracted(route(routes, "thin"), cfg=ExtractConfig(min_words=0)), ExtractedPage)
+
+
+def test_binary_served_as_html_is_not_text(routes: list[Route]) -> None:
+    assert extracted(route(routes, "binary_as_html")) == NOT_TEXT
+    assert extracted(route(routes, "binary_as_html"), charset="iso-8859-1") == NOT_TEXT  # decodes, to garbage
+    assert extracted(route(routes, "not_html")) == NOT_TEXT  # application/pdf
+
+
+def test_page_whose_bytes_contradict_its_charset_is_decoded_by_detection(routes: list[Route]) -> None:
+    lying = route(routes, "wrong_charset")  # cp1252 bytes, declared and stored as utf-8
+    page = extracted(lying, charset="utf-8")
+    assert isinstance(page, ExtractedPage)
+    assert page.charset_detected
+    assert page.title == "Aller au travail à vélo"
+    assert "l'année dernière" in page.text and "\ufffd" not in page.text
+    assert extracted(lying, charset="windows-1252") == dataclasses.replace(page, charset_detected=False)
+
+
+def test_plain_text_is_taken_as_is_with_whitespace_normalised(routes: list[Route]) -> None:
+    notes = route(routes, "plain_text")
+    page = extracted(notes)
+    assert isinstance(page, ExtractedPage)
+    assert page.title is None
+    assert page.text == (notes.body or b"").decode().replace("\n\n", "\n").strip()
+    assert plain_text("  one   two \n\n\n\tthree  \r\n") == "one two\nthree"
+
+
+def test_decoding_honours_byte_order_marks_and_browser_charset_aliases() -> None:
+    text = "Caf\u00e9 \u2019quoted\u2019 \u2014 fine"
+    assert decode_body(codecs.BOM_UTF8 + text.encode("utf-8"), "iso-8859-1") == (text, False)
+    assert decode_body(codecs.BOM_UTF16_LE + text.encode("utf-16-le"), None) == (text, False)
+    assert decode_body(text.encode("cp1252"), "iso-8859-1") == (text, False)  # as browsers read latin-1
+    assert decode_body(text.encode("utf-8"), None) == (text, False)
+    assert decode_body(text.encode("utf-8"), "no-such-charset") == (text, True)
+
+
+def test_a_stray_invalid_byte_does_not_send_a_utf8_page_to_detection(routes: list[Route]) -> None:
+    french = next(candidate for candidate in routes if candidate.path.startswith("/fr/fr-"))
+    body = french.body or b""
+    decoded = decode_body(body[:2000] + b"\x92" + body[2000:], "utf-8")  # one cp1252 quote in a UTF-8 page
+    assert isinstance(decoded, tuple) and not decoded[1]
+    assert "vélo" in decoded[0] and decoded[0].count("\ufffd") == 1
+
+
+def test_a_body_no_charset_decodes_is_undecodable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(html_text, "_detect_and_decode", lambda body: None)
+    assert decode_body("déjà vu".encode("cp1252"), "utf-8") == UNDECODABLE
+    assert extract_page("déjà vu".encode("cp1252"), "text/plain", "utf-8", None, CFG) == UNDECODABLE
+
+
+def test_content_types() -> None:
+    assert page_kind("text/html; charset=utf-8") == "html"
+    assert page_kind("application/xhtml+xml") == "html"
+    assert page_kind(None) == "html"  # no header: sniffed as HTML, as browsers do
+    assert page_kind("TEXT/PLAIN") == "plain"
+    assert page_kind("image/png") is None
+
+
+def test_word_count_counts_each_cjk_character() -> None:
+    assert count_words("three plain words") == 3
+    assert count_words("町の銭湯 is old") == 6
+    assert count_words("") == 0
+
+
+def test_giant_pages_are_cut_before_extraction(routes: list[Route]) -> None:
+    news = route(routes, "article")
+    padded = (news.body or b"") + b"<!--" + b"x" * 5000 + b"-->"
+    page = extract_page(
+        padded, news.content_type, "utf-8", news.url, ExtractConfig(max_chars_per_page=len(padded) - 10)
+    )
+    assert isinstance(page, ExtractedPage) and page.truncated

@@ -1,0 +1,219 @@
+"""The extract stage over a fetch output directory: documents, rejects, counts, reruns and misbehaving pages."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from extract_fixtures import FetchDirFactory, Page, page_from_route
+
+from pipeline.extract.config import ExtractConfig
+from pipeline.extract.stage import SUMMARY_FILE, run_extract
+from pipeline.records import Document, FetchRecord, document_id
+from pipeline.rejects import reject_counts, stage_rejects_dir
+from pipeline.sample.web import Route
+from pipeline.shards import complete_shards, file_sha256, stats_path
+
+CFG = ExtractConfig(workers=2)
+
+
+def documents(out_dir: Path) -> pa.Table:
+    return pa.concat_tables([pq.read_table(shard) for shard in complete_shards(out_dir)])
+
+
+def shard_hashes(out_dir: Path) -> dict[str, str]:
+    return {str(path.relative_to(out_dir)): file_sha256(path) for path in sorted(out_dir.rglob("part-*.parquet"))}
+
+
+def rejected_urls(out_dir: Path, reason: str) -> set[str]:
+    shards = complete_shards(stage_rejects_dir(out_dir, "extract") / reason)
+    return {url for shard in shards for url in pq.read_table(shard)["url"].to_pylist()}
+
+
+def urls_of(routes: list[Route], role: str) -> set[str]:
+    return {route.url for route in routes if route.role == role}
+
+
+def test_sample_pages_become_documents_or_counted_rejects(
+    sample_fetch_dir: Path, routes: list[Route], tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "extracted"
+    summary = run_extract(sample_fetch_dir, out_dir, CFG)
+    table = documents(out_dir)
+    assert table.schema == Document.SCHEMA
+    assert summary.pages == summary.not_fetched + summary.documents + sum(summary.outcomes.values())
+    assert summary.not_fetched == 5  # 404, 410, 500, connection refused, robots.txt
+    assert summary.documents == table.num_rows == 36
+    assert summary.outcomes == {"not_text": 2, "too_short": 3}
+    assert summary.charset_detected == 1
+    assert summary.shards == ["part-00000-00000.parquet", "part-00000-00001.parquet"]
+    assert (summary.shards_written, summary.shards_skipped) == (2, 0)
+    assert reject_counts(stage_rejects_dir(out_dir, "extract")) == summary.outcomes
+    assert rejected_urls(out_dir, "too_short") == urls_of(routes, "thin")
+    assert rejected_urls(out_dir, "not_text") == urls_of(routes, "binary_as_html") | urls_of(routes, "not_html")
+    assert json.loads((out_dir / SUMMARY_FILE).read_text()) == json.loads(json.dumps(summary.as_json()))
+
+
+def test_documents_carry_their_page_metadata_in_pages_shard_order(
+    sample_fetch_dir: Path, sample_pages: list[Page], tmp_path: Path
+) -> None:
+    run_extract(sample_fetch_dir, tmp_path / "out", CFG)
+    rows = documents(tmp_path / "out").to_pylist()
+    kept = {row["url"] for row in rows}
+    assert [row["url"] for row in rows] == [page.url for page in sample_pages if page.url in kept]
+    first = rows[0]
+    assert first["id"] == document_id(first["url"]) and first["domain"] == "news.webtext.test"
+    assert first["title"] == "The Bees on the Fourth Floor" and first["published"] == "2019-01-03"
+    assert first["karma"] == sample_pages[0].karma and first["fetched_at"].year == 2019
+    assert first["final_url"] == first["url"] and first["warc_file"] == "warc/part-00000-00000.warc.gz"
+    assert first["language"] is None and first["quality_score"] is None
+    by_url = {row["url"]: row for row in rows}
+    assert "vélo" in by_url["http://world.webtext.test/fr/velo-cp1252"]["text"]
+    assert by_url["http://blog.webtext.test/notes.txt"]["title"] is None
+
+
+def test_rejects_are_the_fetch_records_of_the_dropped_pages(sample_fetch_dir: Path, tmp_path: Path) -> None:
+    run_extract(sample_fetch_dir, tmp_path, CFG)
+    shard = stage_rejects_dir(tmp_path, "extract") / "too_short" / "part-00000-00001.parquet"
+    table = pq.read_table(shard)
+    assert table.schema == FetchRecord.SCHEMA
+    assert set(table["outcome"].to_pylist()) == {"ok"} and stats_path(shard).exists()
+
+
+def test_rerun_skips_finished_shards_and_gives_the_same_bytes(sample_fetch_dir: Path, tmp_path: Path) -> None:
+    first = run_extract(sample_fetch_dir, tmp_path, CFG)
+    before = shard_hashes(tmp_path)
+    marker = stats_path(tmp_path / "part-00000-00000.parquet")
+    marker_mtime = marker.stat().st_mtime_ns
+    again = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(workers=1))  # workers change speed only
+    assert (again.shards_written, again.shards_skipped) == (0, 2)
+    assert shard_hashes(tmp_path) == before
+    assert marker.stat().st_mtime_ns == marker_mtime
+    assert (again.documents, again.outcomes) == (first.documents, first.outcomes)
+
+
+def test_a_run_killed_midway_is_finished_by_a_rerun_with_the_same_bytes(sample_fetch_dir: Path, tmp_path: Path) -> None:
+    run_extract(sample_fetch_dir, tmp_path, CFG)
+    before = shard_hashes(tmp_path)
+    # What a kill leaves: one shard never marked complete, a temporary beside it.
+    stats_path(tmp_path / "part-00000-00001.parquet").unlink()
+    (tmp_path / ".part-00000-00001.parquet.123.tmp").write_bytes(b"half a shard")
+    again = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(workers=1))
+    assert (again.shards_written, again.shards_skipped) == (1, 1)
+    assert shard_hashes(tmp_path) == before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_changing_min_words_redoes_the_shards_and_their_rejects(
+    sample_fetch_dir: Path, routes: list[Route], tmp_path: Path
+) -> None:
+    run_extract(sample_fetch_dir, tmp_path, CFG)
+    relaxed = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(min_words=0, workers=2))
+    assert (relaxed.shards_written, relaxed.shards_skipped) == (2, 0)
+    assert relaxed.outcomes == {"not_text": 2}
+    assert urls_of(routes, "thin") <= set(documents(tmp_path)["url"].to_pylist())
+    assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == {"not_text": 2}  # no stale too_short shard
+
+
+def test_a_pages_shard_that_disappeared_takes_its_documents_with_it(sample_fetch_dir: Path, tmp_path: Path) -> None:
+    run_extract(sample_fetch_dir, tmp_path, CFG)
+    gone = sample_fetch_dir / "pages" / "part-00000-00001.parquet"
+    stats_path(gone).unlink()
+    gone.unlink()
+    summary = run_extract(sample_fetch_dir, tmp_path, CFG)
+    assert summary.shards == ["part-00000-00000.parquet"]
+    assert [shard.name for shard in tmp_path.glob("part-*.parquet")] == ["part-00000-00000.parquet"]
+    assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == summary.outcomes
+
+
+def marked_pages(routes: list[Route], markers: list[str]) -> list[Page]:
+    """Articles of the sample, the first ones re-addressed under URLs carrying ``markers``."""
+    articles = [route for route in routes if route.role == "article"]
+    pages = [page_from_route(route) for route in articles]
+    for index, marker in enumerate(markers):
+        pages[index * 3].url = f"http://news.webtext.test/{marker}/{index}"
+    return pages
+
+
+def test_hanging_raising_and_crashing_pages_are_counted_and_the_shards_complete(
+    make_fetch_dir: FetchDirFactory, routes: list[Route], hooks: str, tmp_path: Path
+) -> None:
+    pages = marked_pages(routes, ["hang-here", "raise-here", "crash-here", "hang-here"])
+    fetch_dir = make_fetch_dir({"part-00001-00000": pages[:7], "part-00001-00001": pages[7:]})
+    cfg = ExtractConfig(page_timeout_s=1.0, workers=2, extractor=f"{hooks}:misbehave")
+    started = time.monotonic()
+    summary = run_extract(fetch_dir, tmp_path / "out", cfg)
+    assert time.monotonic() - started < 30
+    assert summary.outcomes == {"extractor_error": 2, "timeout": 2}
+    assert summary.documents == len(pages) - 4 and summary.shards_written == 2
+    assert rejected_urls(tmp_path / "out", "timeout") == {pages[0].url, pages[9].url}
+    assert rejected_urls(tmp_path / "out", "extractor_error") == {pages[3].url, pages[6].url}
+    kept = documents(tmp_path / "out")["url"].to_pylist()
+    assert kept == [page.url for page in pages if "-here" not in page.url]
+
+
+def test_an_extractor_that_finds_nothing_counts_extraction_failed(
+    make_fetch_dir: FetchDirFactory, routes: list[Route], hooks: str, tmp_path: Path
+) -> None:
+    fetch_dir = make_fetch_dir({"part-00000-00000": marked_pages(routes, [])[:3]})
+    summary = run_extract(fetch_dir, tmp_path / "out", ExtractConfig(workers=1, extractor=f"{hooks}:nothing"))
+    assert summary.outcomes == {"extraction_failed": 3} and summary.documents == 0
+    assert pq.read_table(tmp_path / "out" / "part-00000-00000.parquet").schema == Document.SCHEMA
+
+
+def test_content_encoding_is_undone_when_reading_the_archive(
+    make_fetch_dir: FetchDirFactory, routes: list[Route], tmp_path: Path
+) -> None:
+    page = page_from_route(next(route for route in routes if route.role == "article"), gzip_encoded=True)
+    summary = run_extract(make_fetch_dir({"part-00000-00000": [page]}), tmp_path / "out", CFG)
+    assert summary.documents == 1
+
+
+def test_a_wrong_archive_offset_is_an_error_naming_the_warc(
+    make_fetch_dir: FetchDirFactory, routes: list[Route], tmp_path: Path
+) -> None:
+    fetch_dir = make_fetch_dir({"part-00000-00000": marked_pages(routes, [])[:2]})
+    shard = fetch_dir / "pages" / "part-00000-00000.parquet"
+    table = pq.read_table(shard)
+    broken = table.set_column(7, "warc_offset", pa.array([0, 1], pa.int64()))  # a request record, then garbage
+    pq.write_table(broken, shard)
+    with pytest.raises(ValueError, match=r"part-00000-00000\.warc\.gz.*offset"):
+        run_extract(fetch_dir, tmp_path / "out", ExtractConfig(workers=1))
+    assert not list((tmp_path / "out").glob("part-*"))
+
+
+def test_missing_inputs_are_errors_naming_the_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        run_extract(tmp_path / "nowhere", tmp_path / "out", CFG)
+    (tmp_path / "not-a-fetch").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"not-a-fetch has no pages/"):
+        run_extract(tmp_path / "not-a-fetch", tmp_path / "out", CFG)
+
+
+def test_an_extractor_that_cannot_be_imported_is_an_error_naming_it(sample_fetch_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="extractor: cannot import 'no_such_module:extract'"):
+        run_extract(sample_fetch_dir, tmp_path, ExtractConfig(extractor="no_such_module:extract"))
+
+
+def test_the_bytes_do_not_depend_on_the_number_of_workers(sample_fetch_dir: Path, tmp_path: Path) -> None:
+    run_extract(sample_fetch_dir, tmp_path / "one", ExtractConfig(workers=1))
+    run_extract(sample_fetch_dir, tmp_path / "two", ExtractConfig(workers=2))
+    assert shard_hashes(tmp_path / "one") == shard_hashes(tmp_path / "two")
+
+
+def test_progress_reaches_every_page(sample_fetch_dir: Path, sample_pages: list[Page], tmp_path: Path) -> None:
+    seen: list[tuple[str, int | None, int]] = []
+
+    @contextmanager
+    def recording(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        yield lambda position: seen.append((label, total, position))
+
+    run_extract(sample_fetch_dir, tmp_path, CFG, progress=recording)
+    assert seen[-1] == ("extract pages", len(sample_pages), len(sample_pages))
+    assert [position for _, _, position in seen] == sorted(position for _, _, position in seen)
