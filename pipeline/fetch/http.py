@@ -1,5 +1,8 @@
 """The live fetcher: one URL in, one :class:`FetchResult` out, whatever the server does.
 
+Every response received is archived (redirect hops, error pages, retried 5xx and 429s);
+only bodies never read (not HTML, over the size cap) are left out.
+
 Redirects are followed by hand so every hop passes the same checks (scheme, SSRF guard,
 robots.txt, politeness, loop and length limits). Connection errors, timeouts, 5xx and
 429 are retried with exponential backoff and jitter (``Retry-After`` honoured); other
@@ -173,6 +176,8 @@ class HttpFetcher:
             self._hosts.record(host, reachable=True)
             status = response.status
             if status in RETRYABLE_STATUS:
+                result.final_url, result.status = url, status
+                await self._archive_error(url, response, result, fetched_at)
                 raise _Retryable(f"http_{status}", _retry_after(response.headers))
             location = response.headers.get("Location")
             if status in REDIRECTS and location:
@@ -186,6 +191,7 @@ class HttpFetcher:
         result.final_url, result.status = url, response.status
         result.content_type = response.headers.get("Content-Type")
         if response.status >= 400:
+            await self._archive_error(url, response, result, fetched_at)
             raise _Final(f"http_{response.status}")
         if response.content_type not in self.cfg.content_types:
             raise _Final("not_html")
@@ -203,6 +209,17 @@ class HttpFetcher:
         result.bytes = len(body)
         result.exchanges.append(Exchange.of(url, response, raw, fetched_at))
         result.outcome = "ok"
+
+    async def _archive_error(
+        self, url: str, response: aiohttp.ClientResponse, result: FetchResult, fetched_at: datetime
+    ) -> None:
+        """Keep an error response (4xx, 5xx, 429) in the archive too, body capped; an oversized one is skipped."""
+        encoding = response.headers.get("Content-Encoding", "")
+        try:
+            raw, _ = await read_capped(response.content.iter_chunked(1 << 16), encoding, self.cfg.max_bytes)
+        except BodyRejected:
+            return
+        result.exchanges.append(Exchange.of(url, response, raw, fetched_at))
 
     async def _get_text(self, url: str) -> tuple[int, str]:
         """robots.txt fetch; failing to reach the host counts toward its circuit breaker, as a page would."""

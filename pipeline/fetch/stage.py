@@ -74,7 +74,9 @@ def url_batches(urls_dir: Path, cfg: FetchConfig) -> Iterator[UrlBatch]:
 
 
 def _record(result: FetchResult, karma: int, warc_file: str, offset: int | None) -> FetchRecord:
-    archived = result.outcome == "ok"
+    # The last exchange is the final response when the URL ended in one (ok or an HTTP error status),
+    # not when it ended in a redirect loop or a connection failure after some hops.
+    archived = result.outcome == "ok" or (result.outcome.startswith("http_") and bool(result.exchanges))
     fetched_at = result.exchanges[-1].fetched_at if result.exchanges else datetime.now(UTC)
     return FetchRecord(
         url=result.url,

@@ -133,8 +133,15 @@ class Crawl:
 
 
 def assert_archived(crawl: Crawl, server: HostileServer) -> None:
-    """Every ``ok`` row points at a WARC response record holding exactly the body that was served."""
+    """Every ``ok`` row points at a WARC response record holding exactly the body that was served.
+
+    An HTTP error row points at its archived error response (same status); other rows at nothing.
+    """
     for record in crawl.pages.values():
+        if record.outcome.startswith("http_") and record.warc_file is not None:
+            status, _, _ = read_response(crawl.out / record.warc_file, record.warc_offset)
+            assert f"http_{status}" == record.outcome == f"http_{record.status}", record.url
+            continue
         if record.outcome != "ok":
             assert record.warc_file is None and record.warc_offset is None
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.fetch.replay import WarcReplayFetcher
 
-REPLAYED = ("ok", "redirect_loop", "too_many_redirects")
+REPLAYED = ("ok", "http_404", "redirect_loop", "too_many_redirects")  # error pages are archived too
 
 
 def test_replay_gives_the_live_outcomes_for_archived_urls(hostile, crawl, fence) -> None:
