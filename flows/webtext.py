@@ -14,16 +14,28 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.states import State
 
 from flows.config import ExtractSettings, FetchSettings, HarvestSettings, SampleSettings, load_run_config
 from pipeline.extract.stage import run_extract
 from pipeline.fetch.stage import run_fetch
+from pipeline.harvest.dumps import CorruptDumpError
+from pipeline.harvest.reddit_api import RedditApiError
 from pipeline.harvest.sources import collect_sources
 from pipeline.harvest.stage import run_harvest
 from pipeline.sample.generate import generate_sample
 from pipeline.sample.server import serve_sample_web
 
 DEFAULT_CONFIG = "flows/configs/sample.yaml"
+# Failures that another attempt can fix (the network, a busy disk); bad input or config never is.
+TRANSIENT_ERRORS = (OSError, TimeoutError, RedditApiError)
+PERMANENT_ERRORS = (FileNotFoundError, NotADirectoryError, CorruptDumpError, ValueError)
+
+
+def retry_when_transient(task: Any, task_run: Any, state: State) -> bool:
+    """Prefect retry condition: retry IO failures, not a corrupt dump or a bad config."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, TRANSIENT_ERRORS) and not isinstance(error, PERMANENT_ERRORS)
 
 
 @task(name="generate_sample")
@@ -33,7 +45,7 @@ def generate_sample_data(settings: SampleSettings) -> dict[str, Any]:
     return {"dir": str(settings.dir), "files": len(manifest["files"]), "hosts": len(manifest["resolve"])}
 
 
-@task(name="harvest_links", retries=2, retry_delay_seconds=30)
+@task(name="harvest_links", retries=2, retry_delay_seconds=30, retry_condition_fn=retry_when_transient)
 def harvest_links(settings: HarvestSettings, out_dir: Path) -> dict[str, Any]:
     """Reddit submissions → ``UrlRecord`` shards; retried because the API source does network IO."""
     api = settings.reddit_api.to_config() if settings.reddit_api else None
@@ -58,7 +70,7 @@ def harvest_links(settings: HarvestSettings, out_dir: Path) -> dict[str, Any]:
     }
 
 
-@task(name="fetch_pages", retries=1, retry_delay_seconds=60)
+@task(name="fetch_pages", retries=1, retry_delay_seconds=60, retry_condition_fn=retry_when_transient)
 def fetch_pages(settings: FetchSettings, urls_dir: Path, out_dir: Path, sample_web: Path | None) -> dict[str, Any]:
     """Harvested URLs → WARC + pages index; resumable, so a retry continues where it stopped."""
     if settings.crawl_sample_web and sample_web is not None:

@@ -59,3 +59,20 @@ def test_deployment_is_defined_once_in_prefect_yaml() -> None:
     assert spec["parameters"]["config_path"] == "flows/configs/sample.yaml"
     with pytest.raises(KeyError, match="no deployment"):
         deployment_spec("webtext-nope")
+
+
+def test_only_transient_failures_are_retried() -> None:
+    from prefect.states import Failed
+
+    from flows.webtext import retry_when_transient
+    from pipeline.harvest.dumps import CorruptDumpError
+    from pipeline.harvest.reddit_api import RedditApiError
+
+    def failed_with(error: BaseException) -> bool:
+        return retry_when_transient(None, None, Failed(data=error))
+
+    assert failed_with(RedditApiError("HTTP 503 after 6 attempts"))
+    assert failed_with(ConnectionResetError("reset by peer"))
+    assert not failed_with(CorruptDumpError(Path("RS_2019-01.zst"), "truncated"))
+    assert not failed_with(FileNotFoundError("dump not found: RS_x.zst"))
+    assert not failed_with(ValueError("n_buckets must be between 1 and 65536"))
