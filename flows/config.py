@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.extract.config import ExtractConfig
-from pipeline.fetch.config import DEFAULT_USER_AGENT, FetchConfig, parse_resolve
+from pipeline.fetch.config import FetchConfig, parse_resolve
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig
 from pipeline.harvest.urls import DEFAULT_BLOCKED_DOMAINS
@@ -77,18 +77,20 @@ class HarvestSettings(Section):
 class FetchSettings(Section):
     """The crawler; ``crawl_sample_web`` serves the bundled sample web on loopback and pins its hosts."""
 
-    concurrency: int = 256
-    per_host_concurrency: int = 4
-    per_host_delay_s: float = 0.5
-    total_timeout_s: float = 60.0
-    max_bytes: int = 5 << 20
-    max_retries: int = 3
-    user_agent: str = DEFAULT_USER_AGENT
-    respect_robots: bool = True
-    allow_private: bool = False
+    # Defaults come from FetchConfig itself, so the two cannot drift apart.
+    concurrency: int = FetchConfig.concurrency
+    per_host_concurrency: int = FetchConfig.per_host_concurrency
+    per_host_delay_s: float = FetchConfig.per_host_delay_s
+    total_timeout_s: float = FetchConfig.total_timeout_s
+    max_bytes: int = FetchConfig.max_bytes
+    max_retries: int = FetchConfig.max_retries
+    user_agent: str = FetchConfig.user_agent
+    respect_robots: bool = FetchConfig.respect_robots
+    allow_private: bool = FetchConfig.allow_private
     resolve: list[str] = Field(default_factory=list)
-    resolve_only: bool = False
-    batch_size: int = 1000
+    resolve_only: bool = FetchConfig.resolve_only
+    batch_size: int = FetchConfig.batch_size
+    warc_gzip_level: int = FetchConfig.warc_gzip_level
     crawl_sample_web: bool = False
 
     def to_config(self, extra_pins: dict[str, str] | None = None) -> FetchConfig:
@@ -105,6 +107,7 @@ class FetchSettings(Section):
             resolve={**parse_resolve(self.resolve), **(extra_pins or {})},
             resolve_only=self.resolve_only,
             batch_size=self.batch_size,
+            warc_gzip_level=self.warc_gzip_level,
         )
 
 
