@@ -117,7 +117,9 @@ class HttpFetcher:
             try:
                 return await self._hop(url, host, result)
             except _Final as final:
-                result.outcome = final.outcome
+                # A retry stopped by a breaker that opened meanwhile keeps the failure this URL saw itself.
+                if not (final.outcome == "host_unreachable" and attempt > 0):
+                    result.outcome = final.outcome
                 return None
             except _Retryable as retryable:
                 result.outcome = retryable.outcome

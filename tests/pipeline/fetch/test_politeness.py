@@ -90,3 +90,18 @@ def test_circuit_breaker_stops_requests_already_queued_for_the_host(crawl, fence
     # all 12 pass the breaker check at once, then queue for the host's one slot: 9 must not connect
     assert result.summary.outcomes == {"connection_refused": 3, "host_unreachable": 9}
     assert len([address for address in fence.connects if address[1] == closed_port]) == 3
+
+
+def test_a_retry_stopped_by_the_breaker_keeps_its_own_failure(crawl, fence, closed_port) -> None:
+    """URLs that were refused and then found the breaker open on retry report the refusal, not the breaker."""
+    urls = [f"http://refusing-retry.test/page/{index}" for index in range(3)]
+    result = crawl(
+        urls,
+        pins={"refusing-retry.test": f"127.0.0.1:{closed_port}"},
+        circuit_breaker_failures=3,
+        per_host_concurrency=3,
+        respect_robots=False,
+        max_retries=2,
+    )
+    assert result.summary.outcomes == {"connection_refused": 3}
+    assert len([address for address in fence.connects if address[1] == closed_port]) == 3
