@@ -87,11 +87,17 @@ def declared_charset(content_type: str | None, body: bytes) -> str | None:
     return _known(match.group(1))
 
 
+# The WHATWG Encoding Standard (what browsers do) reads these labels as windows-1252: pages
+# labelled latin-1 routinely contain curly quotes and the euro sign from cp1252.
+WINDOWS_1252_LABELS = frozenset({"iso8859-1", "ascii"})
+
+
 def _known(name: str) -> str | None:
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name).name
     except LookupError:
         return None
+    return "cp1252" if codec in WINDOWS_1252_LABELS else codec
 
 
 _CONTROL_BYTES = bytes(byte for byte in range(256) if byte < 9 or 13 < byte < 32)
