@@ -68,6 +68,15 @@ def _connection_outcome(error: aiohttp.ClientConnectorError) -> Exception:
     return _Retryable("connection_error")
 
 
+def _transport_outcome(error: aiohttp.ClientError | TimeoutError) -> Exception:
+    """The outcome of a request that got no HTTP answer: refused, blocked, timed out, or cut off."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return _connection_outcome(error)
+    if isinstance(error, TimeoutError):
+        return _Retryable("timeout")
+    return _Retryable("connection_error")  # disconnected, broken chunked body, bad headers
+
+
 class HttpFetcher:
     """Fetches over HTTP(S) with aiohttp; one instance per run, shared by all concurrent tasks."""
 
@@ -139,15 +148,9 @@ class HttpFetcher:
                 raise _Final("host_unreachable")
             try:
                 return await self._request(url, host, result)
-            except aiohttp.ClientConnectorError as error:
+            except (aiohttp.ClientError, TimeoutError) as error:
                 self._hosts.record(host, reachable=False)
-                raise _connection_outcome(error) from error
-            except TimeoutError as error:
-                self._hosts.record(host, reachable=False)
-                raise _Retryable("timeout") from error
-            except aiohttp.ClientError as error:  # disconnected, broken chunked body, bad headers
-                self._hosts.record(host, reachable=False)
-                raise _Retryable("connection_error") from error
+                raise _transport_outcome(error) from error
 
     async def _check(self, url: str, host: str) -> None:
         """Everything decided before any byte is sent for this hop."""
@@ -167,10 +170,8 @@ class HttpFetcher:
             return await self._robots.allowed(url)
         except BlockedHostError as error:  # robots.txt redirected to a private IP literal
             raise _Final("ssrf_blocked") from error
-        except aiohttp.ClientConnectorError as error:
-            raise _connection_outcome(error) from error
-        except (TimeoutError, aiohttp.ClientError) as error:
-            raise _Retryable("timeout" if isinstance(error, TimeoutError) else "connection_error") from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise _transport_outcome(error) from error
 
     async def _request(self, url: str, host: str, result: FetchResult) -> str | None:
         fetched_at = datetime.now(UTC)

@@ -31,7 +31,15 @@ from pipeline.fetch.results import Fetcher, FetchResult
 from pipeline.fetch.warc import WarcBatchWriter
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import FetchRecord, to_table
-from pipeline.shards import atomic_write_json, complete_shards, fingerprint, is_complete, read_stats, write_shard
+from pipeline.shards import (
+    atomic_write_json,
+    complete_shards,
+    fingerprint,
+    is_complete,
+    read_stats,
+    remove_stale_temporaries,
+    write_shard,
+)
 
 log = logging.getLogger(__name__)
 SUMMARY_FILE = "summary.json"
@@ -206,8 +214,8 @@ def run_fetch(
     if not urls_dir.is_dir():
         raise FileNotFoundError(f"URL directory not found: {urls_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for leftover in out_dir.glob("*/.*.tmp"):
-        leftover.unlink()
+    for part in ("pages", "warc"):
+        remove_stale_temporaries(out_dir / part)
     outcomes, batches, skipped, total_bytes = asyncio.run(_run(urls_dir, out_dir, cfg, make_fetcher, progress))
     summary = FetchSummary(
         str(out_dir), sum(outcomes.values()), dict(sorted(outcomes.items())), batches, skipped, total_bytes
