@@ -26,9 +26,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def build_app(web_dir: Path) -> web.Application:
-    """An aiohttp app answering each request from ``site.json`` by its Host header."""
-    site = json.loads((web_dir / "site.json").read_text(encoding="utf-8"))["hosts"]
+def load_site(web_dir: Path) -> dict[str, Any]:
+    """The hosts of ``site.json``: robots.txt, refusal and routes of each."""
+    return json.loads((web_dir / "site.json").read_text(encoding="utf-8"))["hosts"]
+
+
+def build_app(web_dir: Path, site: dict[str, Any]) -> web.Application:
+    """An aiohttp app answering each request from ``site`` (see :func:`load_site`) by its Host header."""
 
     async def answer(request: web.Request) -> web.StreamResponse:
         host = site.get(request.host.split(":", 1)[0].lower())
@@ -64,10 +68,10 @@ class SampleWeb:
 @contextmanager
 def serve_sample_web(web_dir: Path) -> Iterator[SampleWeb]:
     """Run the sample web in a background thread until the block ends."""
-    site = json.loads((web_dir / "site.json").read_text(encoding="utf-8"))["hosts"]
+    site = load_site(web_dir)
     port, closed_port = _free_port(), _free_port()
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(build_app(web_dir), access_log=None)
+    runner = web.AppRunner(build_app(web_dir, site), access_log=None)
     loop.run_until_complete(runner.setup())
     loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
     thread = threading.Thread(target=loop.run_forever, name="sample-web", daemon=True)
