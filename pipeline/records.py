@@ -50,6 +50,8 @@ class FetchRecord:
     ``warc_file`` is relative to the fetch output directory and ``warc_offset`` is the byte
     offset of the gzip member holding the ``response`` record, so one page can be read
     back without scanning the archive. ``outcome`` is ``ok`` or the reason it failed.
+    ``first_seen`` is carried over from harvest so later stages can rank pages by age on
+    Reddit; it is ``None`` in shards written before it was recorded.
     """
 
     url: str
@@ -64,6 +66,7 @@ class FetchRecord:
     outcome: str
     karma: int
     attempts: int
+    first_seen: datetime | None = None
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -79,6 +82,7 @@ class FetchRecord:
             pa.field("outcome", pa.string(), nullable=False),
             pa.field("karma", pa.int64(), nullable=False),
             pa.field("attempts", pa.int32(), nullable=False),
+            pa.field("first_seen", UTC_TIMESTAMP),
         ]
     )
 
@@ -87,9 +91,11 @@ class FetchRecord:
 class Document:
     """A web page's main text plus the metadata each later stage adds.
 
-    Fields up to ``warc_offset`` come from harvest, fetch and extract; the ones after it
+    Fields up to ``first_seen`` come from harvest, fetch and extract; the ones after it
     are filled by later stages (language ID, quality scoring, dedup, decontamination)
-    and stay ``None`` until then.
+    and stay ``None`` until then. ``first_seen`` (the earliest Reddit submission of the
+    URL) lets dedup keep the earliest of duplicates; it is ``None`` for pages fetched
+    before it was recorded.
     """
 
     id: str
@@ -103,6 +109,7 @@ class Document:
     published: str | None = None
     warc_file: str | None = None
     warc_offset: int | None = None
+    first_seen: datetime | None = None
     language: str | None = None
     language_score: float | None = None
     quality_score: float | None = None
@@ -122,6 +129,7 @@ class Document:
             pa.field("published", pa.string()),
             pa.field("warc_file", pa.string()),
             pa.field("warc_offset", pa.int64()),
+            pa.field("first_seen", UTC_TIMESTAMP),
             pa.field("language", pa.string()),
             pa.field("language_score", pa.float32()),
             pa.field("quality_score", pa.float32()),
@@ -150,11 +158,24 @@ def to_table(records: Iterable[Record], record_type: type[Record]) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=record_type.SCHEMA)
 
 
+def _with_nullable_columns(table: pa.Table, schema: pa.Schema, record_name: str) -> pa.Table:
+    """``table`` with the nullable ``schema`` columns it lacks added as nulls.
+
+    Shards written before a nullable column was added stay readable without a rewrite;
+    a missing non-nullable column is still an error, since no value can stand in for it.
+    """
+    missing = [field for field in schema if field.name not in table.column_names]
+    required = sorted(field.name for field in missing if not field.nullable)
+    if required:
+        raise ValueError(f"table lacks {record_name} columns: {required}")
+    for field in missing:
+        table = table.append_column(field, pa.nulls(table.num_rows, type=field.type))
+    return table
+
+
 def from_table(table: pa.Table, record_type: type[Record]) -> Iterator[Record]:
-    """Records of ``record_type`` from a table that has (at least) its schema's columns."""
-    missing = set(record_type.SCHEMA.names) - set(table.column_names)
-    if missing:
-        raise ValueError(f"table lacks {record_type.__name__} columns: {sorted(missing)}")
+    """Records of ``record_type`` from a table with its schema's columns (nullable ones may be absent)."""
+    table = _with_nullable_columns(table, record_type.SCHEMA, record_type.__name__)
     for batch in table.select(record_type.SCHEMA.names).to_batches():
         for row in batch.to_pylist():
             yield record_type(**row)

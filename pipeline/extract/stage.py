@@ -116,6 +116,7 @@ def make_document(row: FetchRecord, page: ExtractedPage) -> Document:
         published=page.published,
         warc_file=row.warc_file,
         warc_offset=row.warc_offset,
+        first_seen=row.first_seen,
     )
 
 

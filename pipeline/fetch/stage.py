@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 
@@ -46,11 +46,19 @@ SUMMARY_FILE = "summary.json"
 FetcherFactory = Callable[[FetchConfig], Fetcher]
 
 
+class UrlToFetch(NamedTuple):
+    """The harvest fields a pages row carries over, so extract needs no join back to the URL shards."""
+
+    url: str
+    karma: int
+    first_seen: datetime
+
+
 @dataclasses.dataclass(slots=True)
 class UrlBatch:
     name: str
     fingerprint: str
-    urls: list[tuple[str, int]]  # (url, karma)
+    urls: list[UrlToFetch]
 
 
 @dataclasses.dataclass(slots=True)
@@ -67,21 +75,26 @@ class FetchSummary:
 
 
 def url_batches(urls_dir: Path, cfg: FetchConfig) -> Iterator[UrlBatch]:
-    """Deterministic batches: batch ``b`` of shard ``s`` is always the same URLs."""
+    """Deterministic batches: batch ``b`` of shard ``s`` is always the same URLs.
+
+    A batch's fingerprint covers its URL shard's bytes, so a URL shard rewritten with
+    different karma or first_seen makes its batches stale and they are fetched again.
+    """
     shards = complete_shards(urls_dir)
     if not shards:
         raise FileNotFoundError(f"no complete URL shards (part-*.parquet with stats) in {urls_dir}")
     for shard in shards:
         index = int(shard.stem.split("-")[1])
-        table = pq.read_table(shard, columns=["url", "karma"])
-        rows = list(zip(table["url"].to_pylist(), table["karma"].to_pylist(), strict=True))
+        table = pq.read_table(shard, columns=list(UrlToFetch._fields))
+        columns = (table[name].to_pylist() for name in UrlToFetch._fields)
+        rows = list(map(UrlToFetch._make, zip(*columns, strict=True)))
         source = (read_stats(shard) or {}).get("sha256")
         for batch, start in enumerate(range(0, len(rows), cfg.batch_size)):
             name = f"part-{index:05d}-{batch:05d}"
             yield UrlBatch(name, fingerprint(source, batch, cfg.identity()), rows[start : start + cfg.batch_size])
 
 
-def _record(result: FetchResult, karma: int, warc_file: str, offset: int | None) -> FetchRecord:
+def _record(result: FetchResult, source: UrlToFetch, warc_file: str, offset: int | None) -> FetchRecord:
     # The last exchange is the final response when the URL ended in one (ok or an HTTP error status),
     # not when it ended in a redirect loop or a connection failure after some hops.
     archived = result.outcome == "ok" or (result.outcome.startswith("http_") and bool(result.exchanges))
@@ -97,8 +110,9 @@ def _record(result: FetchResult, karma: int, warc_file: str, offset: int | None)
         warc_offset=offset if archived else None,
         fetched_at=fetched_at,
         outcome=result.outcome,
-        karma=karma,
+        karma=source.karma,
         attempts=result.attempts,
+        first_seen=source.first_seen,
     )
 
 
@@ -118,16 +132,16 @@ async def fetch_batch(
     writer = WarcBatchWriter(out_dir / warc_name, cfg.warc_gzip_level)
     records: list[FetchRecord | None] = [None] * len(batch.urls)
 
-    async def one(position: int, url: str, karma: int) -> None:
+    async def one(position: int, source: UrlToFetch) -> None:
         async with slots:
-            result = await _fetch_one(fetcher, url)
+            result = await _fetch_one(fetcher, source.url)
         offset = None
         for exchange in result.exchanges:  # redirect hops first; the last one is the final response
             offset = writer.write(exchange)
-        records[position] = _record(result, karma, warc_name, offset)
+        records[position] = _record(result, source, warc_name, offset)
 
     try:
-        await asyncio.gather(*(one(position, url, karma) for position, (url, karma) in enumerate(batch.urls)))
+        await asyncio.gather(*(one(position, source) for position, source in enumerate(batch.urls)))
     except BaseException:
         writer.abort()
         raise

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
 
-from pipeline.records import Document, FetchRecord, UrlRecord, document_id, from_table, to_table
+from pipeline.records import UTC_TIMESTAMP, Document, FetchRecord, UrlRecord, document_id, from_table, to_table
 
 WHEN = datetime(2019, 1, 5, 12, 30, tzinfo=UTC)
 
@@ -47,3 +48,27 @@ def test_document_id_is_stable_and_distinct() -> None:
     assert document_id("http://a.test/x") == document_id("http://a.test/x")
     assert document_id("http://a.test/x") != document_id("http://a.test/y")
     assert len(document_id("http://a.test/x")) == 32
+
+
+def test_from_table_fills_missing_nullable_columns_with_nulls() -> None:
+    """Shards written before ``first_seen`` existed still read, with ``first_seen`` None."""
+    record = FetchRecord(
+        "http://a.test/x", "http://a.test/x", 200, "text/html", "utf-8", 10, "warc/a.warc.gz", 0, WHEN, "ok", 3, 1, WHEN
+    )
+    old_shard = to_table([record], FetchRecord).drop_columns(["first_seen"])
+    (back,) = from_table(old_shard, FetchRecord)
+    assert back.first_seen is None and back == dataclasses.replace(record, first_seen=None)
+
+
+def test_from_table_still_refuses_missing_non_nullable_columns() -> None:
+    document = Document(document_id("http://a.test/x"), "http://a.test/x", "a.test", None, "text", 3, WHEN)
+    table = to_table([document], Document).drop_columns(["text", "first_seen", "language"])
+    with pytest.raises(ValueError, match=r"Document columns: \['text'\]"):
+        list(from_table(table, Document))
+
+
+def test_first_seen_sits_after_the_fetch_fields() -> None:
+    assert FetchRecord.SCHEMA.names[-1] == "first_seen" and FetchRecord.SCHEMA.field("first_seen").nullable
+    names = Document.SCHEMA.names
+    assert names.index("first_seen") == names.index("warc_offset") + 1 == names.index("language") - 1
+    assert Document.SCHEMA.field("first_seen").type == UTC_TIMESTAMP

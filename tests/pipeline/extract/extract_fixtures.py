@@ -31,6 +31,7 @@ class Page:
     karma: int = 5
     status: int | None = 200
     gzip_encoded: bool = False  # archive the body with Content-Encoding: gzip, as sent on the wire
+    first_seen: datetime | None = None
 
 
 def page_from_route(route: Route, **overrides: object) -> Page:
@@ -102,6 +103,7 @@ def write_pages_shard(fetch_dir: Path, name: str, pages: list[Page]) -> Path:
                     outcome=page.outcome,
                     karma=page.karma,
                     attempts=1,
+                    first_seen=page.first_seen,
                 )
             )
     shard = fetch_dir / "pages" / f"{name}.parquet"

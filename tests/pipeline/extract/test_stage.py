@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +20,7 @@ from pipeline.extract.stage import SUMMARY_FILE, run_extract
 from pipeline.records import Document, FetchRecord, document_id
 from pipeline.rejects import reject_counts, stage_rejects_dir
 from pipeline.sample.web import Route
-from pipeline.shards import complete_shards, file_sha256, stats_path
+from pipeline.shards import complete_shards, file_sha256, stats_path, write_shard
 
 CFG = ExtractConfig(workers=2)
 
@@ -76,6 +78,31 @@ def test_documents_carry_their_page_metadata_in_pages_shard_order(
     by_url = {row["url"]: row for row in rows}
     assert "vélo" in by_url["http://world.webtext.test/fr/velo-cp1252"]["text"]
     assert by_url["http://blog.webtext.test/notes.txt"]["title"] is None
+
+
+def test_documents_carry_the_first_seen_of_their_pages_row(
+    make_fetch_dir: FetchDirFactory, routes: list[Route], tmp_path: Path
+) -> None:
+    articles = [page_from_route(route) for route in routes if route.role == "article"][:4]
+    first_seen = datetime(2018, 6, 1, tzinfo=UTC)
+    pages = [dataclasses.replace(page, first_seen=first_seen + timedelta(days=i)) for i, page in enumerate(articles)]
+    run_extract(make_fetch_dir({"part-00000-00000": pages}), tmp_path / "out", CFG)
+    by_url = {row["url"]: row["first_seen"] for row in documents(tmp_path / "out").to_pylist()}
+    assert by_url == {page.url: page.first_seen for page in pages}
+
+
+def test_pages_shards_written_before_first_seen_extract_with_none(
+    make_fetch_dir: FetchDirFactory, routes: list[Route], tmp_path: Path
+) -> None:
+    pages = [page_from_route(route) for route in routes if route.role == "article"][:3]
+    fetch_dir = make_fetch_dir({"part-00000-00000": pages})
+    shard = fetch_dir / "pages" / "part-00000-00000.parquet"
+    old_format = pq.read_table(shard).drop_columns(["first_seen"])
+    write_shard(old_format, shard, shard_fingerprint="before-first-seen")
+    summary = run_extract(fetch_dir, tmp_path / "out", CFG)
+    table = documents(tmp_path / "out")
+    assert summary.documents == table.num_rows == 3 and table.schema == Document.SCHEMA
+    assert table["first_seen"].null_count == 3
 
 
 def test_rejects_are_the_fetch_records_of_the_dropped_pages(sample_fetch_dir: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,10 +101,21 @@ def sleeps() -> RecordingSleep:
 
 
 def write_urls(urls_dir: Path, urls: list[str]) -> None:
-    """A harvest-style input: one complete URL shard of ``UrlRecord`` rows."""
+    """A harvest-style input: one complete URL shard of ``UrlRecord`` rows.
+
+    Karma and first_seen differ from URL to URL, so a row given another URL's fields shows.
+    """
     first_seen = datetime(2019, 1, 1, tzinfo=UTC)
     records = [
-        UrlRecord(url, urlsplit(url).hostname or "", 3 + index, 1, first_seen, ["test"], [f"t{index}"])
+        UrlRecord(
+            url,
+            urlsplit(url).hostname or "",
+            3 + index,
+            1,
+            first_seen + timedelta(hours=index, microseconds=index),
+            ["test"],
+            [f"t{index}"],
+        )
         for index, url in enumerate(urls)
     ]
     write_shard(to_table(records, UrlRecord), urls_dir / shard_name(0), shard_fingerprint="fetch-tests")

@@ -31,6 +31,7 @@ def test_replay_gives_the_live_outcomes_for_archived_urls(hostile, crawl, fence)
     assert len(fence.connects) == connects_before  # the replay touched no socket
     for url, record in live.pages.items():
         again = replay.pages[url]
+        assert (again.karma, again.first_seen) == (record.karma, record.first_seen), url
         if record.outcome in REPLAYED:
             assert again.outcome == record.outcome, url
             assert (again.final_url, again.status, again.charset, again.bytes) == (
