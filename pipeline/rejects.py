@@ -77,3 +77,15 @@ def reject_counts(stage_dir: Path) -> dict[str, int]:
         if any(rows):
             counts[reason_dir.name] = sum(rows)
     return counts
+
+
+def remove_leftovers(out_dir: Path, stage: str, input_names: set[str]) -> None:
+    """Temporaries of a killed run, and output shards (with their rejects) whose input shard is gone."""
+    remove_stale_temporaries(out_dir)
+    rejects_dir = stage_rejects_dir(out_dir, stage)
+    remove_stale_reject_temporaries(rejects_dir)
+    for shard in sorted(out_dir.glob("part-*.parquet")):
+        if shard.name not in input_names:
+            stats_path(shard).unlink(missing_ok=True)
+            shard.unlink()
+            remove_rejects(rejects_dir, shard.name)

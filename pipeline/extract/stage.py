@@ -32,7 +32,7 @@ from pipeline.extract.supervisor import Job, JobDone, Supervisor
 from pipeline.harvest.urls import domain_of
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
-from pipeline.rejects import RejectWriter, remove_rejects, remove_stale_reject_temporaries, stage_rejects_dir
+from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import (
     ShardWriter,
     atomic_write_json,
@@ -40,8 +40,6 @@ from pipeline.shards import (
     fingerprint,
     is_complete,
     read_stats,
-    remove_stale_temporaries,
-    stats_path,
 )
 
 STAGE = "extract"
@@ -180,18 +178,6 @@ class ShardExtraction:
         self._writer.abort()
 
 
-def _remove_leftovers(out_dir: Path, input_names: set[str]) -> None:
-    """Temporaries of a killed run, and shards whose pages shard is gone, so readers see this run's only."""
-    remove_stale_temporaries(out_dir)
-    rejects_dir = stage_rejects_dir(out_dir, STAGE)
-    remove_stale_reject_temporaries(rejects_dir)
-    for shard in sorted(out_dir.glob("part-*.parquet")):
-        if shard.name not in input_names:
-            stats_path(shard).unlink(missing_ok=True)
-            shard.unlink()
-            remove_rejects(rejects_dir, shard.name)
-
-
 def _extract_shards(
     todo: list[tuple[Path, str]], fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, advance: Callable[[int], None]
 ) -> Iterator[ShardResult]:
@@ -266,7 +252,7 @@ def run_extract(
     inputs = pages_shards(fetch_dir)
     resolve_extractor(cfg.extractor)  # a wrong import path fails here, naming it, before any worker starts
     out_dir.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(out_dir, {pages_shard.name for pages_shard in inputs})
+    remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs})
     results, todo = _plan(inputs, out_dir, cfg)
     total = sum((read_stats(pages_shard) or {}).get("rows", 0) for pages_shard, _ in todo)
     with progress("extract pages", total) as advance:

@@ -1,0 +1,57 @@
+"""The Spark session of the dedup stage: ``local[*]`` by default, any cluster by its master URL.
+
+Python workers must run the interpreter that has this package and its dependencies, so
+``PYSPARK_PYTHON`` defaults to the driver's own interpreter (on a cluster, set it to the
+workers' interpreter in the environment, as Spark documents).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
+from pyspark.sql import SparkSession
+
+from pipeline.dedup.config import SparkConfig
+
+ARROW_RECORDS_PER_BATCH = 256  # documents per Arrow batch sent to a Python worker: long texts stay bounded
+
+
+def build_session(cfg: SparkConfig) -> SparkSession:
+    """A new (or the active) Spark session with ``cfg``'s settings."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(cfg.master)
+        .appName(cfg.app_name)
+        .config("spark.driver.memory", cfg.driver_memory)
+        .config("spark.sql.shuffle.partitions", str(cfg.shuffle_partitions))
+        .config("spark.ui.enabled", str(cfg.ui_enabled).lower())
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_RECORDS_PER_BATCH))
+        .config("spark.sql.parquet.compression.codec", "zstd")
+    )
+    if cfg.local_dir:
+        builder = builder.config("spark.local.dir", cfg.local_dir)
+    for key, value in cfg.conf:
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@contextlib.contextmanager
+def spark_session(cfg: SparkConfig, existing: SparkSession | None = None) -> Iterator[SparkSession]:
+    """``existing`` if given (tests share one per session), else a session stopped on exit."""
+    if existing is not None:
+        yield existing
+        return
+    session = build_session(cfg)
+    try:
+        yield session
+    finally:
+        session.stop()

@@ -1,0 +1,213 @@
+"""The dedup stage: extracted documents in, the same shards without exact and near duplicates out.
+
+Layout under the output directory::
+
+    signatures/part-....parquet       exact key + MinHash signature per document, one shard per docs shard
+    duplicates/shard=<docs shard>/    every member of every duplicate cluster (Spark's decision):
+                                      id, cluster_id, kept_id, jaccard (estimate vs the kept one), reason
+    clusters.json                     the decision's fingerprint and statistics (cluster sizes, largest, edges)
+    part-....parquet                  surviving Documents, named after their docs shards
+    rejected/dedup/<reason>/          exact_duplicate and near_duplicate Documents
+    summary.json                      counts for the whole run
+
+Three steps, each resumable: signatures are computed in Spark for docs shards that lack
+them (or changed); the clustering reruns in Spark only when some signature shard, the
+reference corpus or a clustering setting changed; applying the decision is a streaming
+pass per shard that skips shards already written under the same decision.
+
+Incremental (nightly) mode: ``against`` names an earlier dedup output directory. Its stored
+signatures are reused as they are, its kept documents rank first, so new documents that
+duplicate the existing corpus are dropped and the corpus itself never changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from pipeline.dedup.apply import DUPLICATES_DIR, STAGE, ShardResult, apply_decisions
+from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.spark.job import cluster_and_write, read_signatures, reference_signatures
+from pipeline.dedup.spark.session import spark_session
+from pipeline.dedup.spark.signatures import compute_signatures
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.rejects import remove_leftovers
+from pipeline.shards import (
+    atomic_write_json,
+    complete_shards,
+    fingerprint,
+    is_complete,
+    read_json,
+    read_stats,
+    remove_stale_temporaries,
+    stats_path,
+    write_shard,
+)
+
+SIGNATURES_DIR = "signatures"
+SCRATCH_DIR = "_scratch"
+CLUSTERS_FILE = "clusters.json"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclasses.dataclass(slots=True)
+class DedupSummary:
+    """Counts for the whole run: ``documents == kept + sum(outcomes.values())``."""
+
+    docs_dir: str
+    out_dir: str
+    against: str | None
+    documents: int
+    kept: int
+    outcomes: dict[str, int]
+    clusters: dict[str, Any]  # the statistics of clusters.json
+    signature_shards_computed: int
+    decision_reused: bool
+    shards: list[str]
+    shards_written: int
+    shards_skipped: int
+    config: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def docs_shards(docs_dir: Path) -> list[Path]:
+    """The completed Document shards of ``docs_dir``, in name order."""
+    if not docs_dir.is_dir():
+        raise FileNotFoundError(f"documents directory {docs_dir} does not exist; run the extract stage first")
+    shards = complete_shards(docs_dir)
+    if not shards and any(docs_dir.glob("*.parquet")):
+        raise ValueError(f"{docs_dir} has Parquet files but no completed shards (no .stats.json): not a stage output")
+    return shards
+
+
+def _signature_fingerprint(docs_shard: Path, cfg: DedupConfig) -> str:
+    return fingerprint(STAGE, "signatures", (read_stats(docs_shard) or {}).get("sha256"), cfg.signature_identity())
+
+
+def _update_signatures(
+    spark: SparkSession, inputs: list[Path], out_dir: Path, cfg: DedupConfig
+) -> tuple[list[Path], int]:
+    """Signature shards for every input, computing only the missing or stale ones; (all of them, computed)."""
+    directory = out_dir / SIGNATURES_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(directory)
+    wanted = {shard.name: _signature_fingerprint(shard, cfg) for shard in inputs}
+    for stale in directory.glob("part-*.parquet"):
+        if stale.name not in wanted:
+            stats_path(stale).unlink(missing_ok=True)
+            stale.unlink()
+    todo = [shard for shard in inputs if not is_complete(directory / shard.name, wanted[shard.name])]
+    if todo:
+        scratch = out_dir / SCRATCH_DIR / SIGNATURES_DIR
+        tables = compute_signatures(spark, todo, scratch, cfg.num_perm, cfg.seed, cfg.shingle_size)
+        for name, table in tables.items():
+            identity = {"signature": cfg.signature_identity(), "docs_shard": name}
+            write_shard(table, directory / name, shard_fingerprint=wanted[name], extra_stats=identity)
+    return [directory / shard.name for shard in inputs], len(todo)
+
+
+def _reference(against: Path, cfg: DedupConfig) -> tuple[list[Path], list[Path]]:
+    """An earlier dedup output's signature shards and kept-document shards, checked to be compatible."""
+    signatures = complete_shards(against / SIGNATURES_DIR) if (against / SIGNATURES_DIR).is_dir() else []
+    kept = complete_shards(against)
+    if not signatures or not kept:
+        raise FileNotFoundError(f"--against {against} is not a dedup output directory (no signatures/ or shards)")
+    for shard in signatures:
+        identity = (read_stats(shard) or {}).get("signature")
+        if identity != cfg.signature_identity():
+            raise ValueError(
+                f"--against {against}: {shard.name} was computed with {identity}, this run uses "
+                f"{cfg.signature_identity()}; signatures must match to compare documents"
+            )
+    return signatures, kept
+
+
+def _decision_fingerprint(
+    signatures: list[Path], reference: tuple[list[Path], list[Path]] | None, cfg: DedupConfig
+) -> str:
+    shas = [(path.name, (read_stats(path) or {}).get("sha256")) for path in signatures]
+    reference_shas = [
+        (str(path), (read_stats(path) or {}).get("sha256")) for group in (reference or ([], [])) for path in group
+    ]
+    return fingerprint(STAGE, "decision", shas, reference_shas, cfg.decision_identity())
+
+
+def _decide(
+    spark: SparkSession, signatures: list[Path], against: Path | None, out_dir: Path, cfg: DedupConfig
+) -> tuple[str, dict[str, Any], bool]:
+    """The clustering's fingerprint and statistics; reruns Spark only when an input or setting changed."""
+    reference = _reference(against, cfg) if against is not None else None
+    decision_fingerprint = _decision_fingerprint(signatures, reference, cfg)
+    previous = read_json(out_dir / CLUSTERS_FILE) or {}
+    if previous.get("fingerprint") == decision_fingerprint and (out_dir / DUPLICATES_DIR).is_dir():
+        return decision_fingerprint, previous["statistics"], True
+    (out_dir / CLUSTERS_FILE).unlink(missing_ok=True)  # the old decision is about to be replaced
+    frame = read_signatures(spark, signatures, is_reference=False)
+    if reference is not None:
+        frame = frame.unionByName(reference_signatures(spark, *reference))
+    scratch = out_dir / SCRATCH_DIR / DUPLICATES_DIR
+    statistics = cluster_and_write(spark, frame, cfg, out_dir / DUPLICATES_DIR, scratch)
+    atomic_write_json(out_dir / CLUSTERS_FILE, {"fingerprint": decision_fingerprint, "statistics": statistics})
+    return decision_fingerprint, statistics, False
+
+
+def _apply(
+    inputs: list[Path], out_dir: Path, decision_fingerprint: str, progress: ProgressFactory
+) -> list[ShardResult]:
+    results = []
+    with progress("dedup shards", len(inputs), unit="shard") as advance:
+        for position, docs_shard in enumerate(inputs, start=1):
+            shard_fingerprint = fingerprint(STAGE, (read_stats(docs_shard) or {}).get("sha256"), decision_fingerprint)
+            output = out_dir / docs_shard.name
+            if is_complete(output, shard_fingerprint):
+                results.append(ShardResult.from_stats(output.name, read_stats(output) or {}))
+            else:
+                results.append(apply_decisions(docs_shard, out_dir, shard_fingerprint))
+            advance(position)
+    return results
+
+
+def run_dedup(
+    docs_dir: Path,
+    out_dir: Path,
+    cfg: DedupConfig,
+    against: Path | None = None,
+    spark: SparkSession | None = None,
+    progress: ProgressFactory = no_progress,
+) -> DedupSummary:
+    """Deduplicate every completed shard of ``docs_dir`` into ``out_dir`` (optionally against an earlier output)."""
+    inputs = docs_shards(docs_dir)
+    if against is not None and against.resolve() == out_dir.resolve():
+        raise ValueError(f"--against {against} is the output directory itself; give the previous run's directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs})
+    with spark_session(cfg.spark, spark) as session:
+        signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
+        decision_fingerprint, statistics, reused = _decide(session, signatures, against, out_dir, cfg)
+    results = _apply(inputs, out_dir, decision_fingerprint, progress)
+    outcomes: Counter[str] = Counter()
+    for result in results:
+        outcomes.update(result.outcomes)
+    summary = DedupSummary(
+        docs_dir=str(docs_dir),
+        out_dir=str(out_dir),
+        against=str(against) if against else None,
+        documents=sum(result.documents for result in results),
+        kept=sum(result.kept for result in results),
+        outcomes=dict(sorted(outcomes.items())),
+        clusters=statistics,
+        signature_shards_computed=computed,
+        decision_reused=reused,
+        shards=[result.name for result in results],
+        shards_written=sum(not result.skipped for result in results),
+        shards_skipped=sum(result.skipped for result in results),
+        config=cfg.describe(),
+    )
+    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
+    return summary
