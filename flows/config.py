@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.dedup.config import DedupConfig, SparkConfig
 from pipeline.extract.config import ExtractConfig
 from pipeline.fetch.config import FetchConfig, parse_resolve
 from pipeline.harvest.config import HarvestConfig
@@ -120,6 +121,49 @@ class ExtractSettings(Section):
         return ExtractConfig(min_words=self.min_words, page_timeout_s=self.page_timeout_s, workers=self.workers)
 
 
+class SparkSettings(Section):
+    """The Spark session of the dedup stage: ``local[*]`` here, a cluster's master URL to scale out."""
+
+    master: str = SparkConfig.master
+    driver_memory: str = SparkConfig.driver_memory
+    shuffle_partitions: int = SparkConfig.shuffle_partitions
+    ui_enabled: bool = SparkConfig.ui_enabled
+    local_dir: str | None = None
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    def to_config(self) -> SparkConfig:
+        return SparkConfig(
+            master=self.master,
+            driver_memory=self.driver_memory,
+            shuffle_partitions=self.shuffle_partitions,
+            ui_enabled=self.ui_enabled,
+            local_dir=self.local_dir,
+            conf=tuple(sorted(self.conf.items())),
+        )
+
+
+class DedupSettings(Section):
+    """Exact + MinHash-LSH dedup; ``against`` is an earlier dedup output that new documents must not repeat."""
+
+    threshold: float = DedupConfig.threshold
+    num_perm: int = DedupConfig.num_perm
+    bands: int | None = None
+    rows: int | None = None
+    verify: bool = DedupConfig.verify
+    against: Path | None = None
+    spark: SparkSettings = SparkSettings()
+
+    def to_config(self) -> DedupConfig:
+        return DedupConfig(
+            threshold=self.threshold,
+            num_perm=self.num_perm,
+            bands=self.bands,
+            rows=self.rows,
+            verify=self.verify,
+            spark=self.spark.to_config(),
+        )
+
+
 class RunConfig(Section):
     """Everything one run of the ``webtext`` flow needs; the stage directories hang off ``data_root``."""
 
@@ -128,6 +172,7 @@ class RunConfig(Section):
     harvest: HarvestSettings = HarvestSettings()
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
+    dedup: DedupSettings = DedupSettings()
 
     @property
     def urls_dir(self) -> Path:
@@ -140,6 +185,10 @@ class RunConfig(Section):
     @property
     def extracted_dir(self) -> Path:
         return self.data_root / "docs" / "extracted"
+
+    @property
+    def deduped_dir(self) -> Path:
+        return self.data_root / "docs" / "deduped"
 
 
 class ConfigError(ValueError):
@@ -160,6 +209,7 @@ def load_run_config(path: Path | str) -> RunConfig:
         config.harvest.to_config()
         config.fetch.to_config()
         config.extract.to_config()
+        config.dedup.to_config()
         if config.harvest.reddit_api is not None:
             config.harvest.reddit_api.to_config()
     except (ValidationError, ValueError) as error:

@@ -16,7 +16,15 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.states import State
 
-from flows.config import ExtractSettings, FetchSettings, HarvestSettings, SampleSettings, load_run_config
+from flows.config import (
+    DedupSettings,
+    ExtractSettings,
+    FetchSettings,
+    HarvestSettings,
+    SampleSettings,
+    load_run_config,
+)
+from pipeline.dedup.stage import run_dedup
 from pipeline.extract.stage import run_extract
 from pipeline.fetch.stage import run_fetch
 from pipeline.harvest.dumps import CorruptDumpError
@@ -98,6 +106,30 @@ def extract_documents(settings: ExtractSettings, fetch_dir: Path, out_dir: Path)
     }
 
 
+@task(name="dedup_documents")
+def dedup_documents(settings: DedupSettings, docs_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Documents → the same shards without exact and near duplicates (Spark); the dropped ones under rejected/dedup/."""
+    summary = run_dedup(docs_dir, out_dir, settings.to_config(), against=settings.against)
+    clusters = summary.clusters
+    get_run_logger().info(
+        "dedup: kept %s of %s documents; %s clusters (%s bands x %s rows); rejected %s",
+        summary.kept,
+        summary.documents,
+        clusters["clusters"],
+        clusters["bands"],
+        clusters["rows"],
+        summary.outcomes,
+    )
+    return {
+        "out_dir": str(out_dir),
+        "documents": summary.documents,
+        "kept": summary.kept,
+        "rejected": summary.outcomes,
+        "clusters": clusters["clusters"],
+        "cluster_sizes": clusters["cluster_sizes"],
+    }
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -109,6 +141,7 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     sample_web = config.sample.dir / "web" if config.sample.generate else None
     result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
     result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir)
+    result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir)
     return result
 
 

@@ -12,13 +12,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import extract, fetch, harvest, sample
+from pipeline.cli import dedup, extract, fetch, harvest, sample
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (sample, harvest, fetch, extract):
+    for module in (sample, harvest, fetch, extract, dedup):
         module.register(commands)
     return parser
 
@@ -28,7 +28,16 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from pipeline.harvest.reddit_api import RedditApiError
     from pipeline.net import BlockedAddressError
 
-    return ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError
+    return ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError, _spark_errors()
+
+
+def _spark_errors() -> type[BaseException]:
+    """Spark's analysis errors (a docs shard with a wrong schema) are input errors too; pyspark is imported lazily."""
+    try:
+        from pyspark.errors import AnalysisException
+    except ImportError:
+        return ValueError
+    return AnalysisException
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,12 +1,21 @@
-"""One local Spark session for all dedup tests (a session takes seconds to start)."""
+"""One local Spark session for all dedup tests (a session takes seconds to start).
+
+This directory goes on ``sys.path`` so tests can import ``dedup_fixtures``.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from pipeline.dedup.config import SparkConfig
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from pipeline.dedup.config import SparkConfig  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,25 @@ def random_words(rng: random.Random, count: int) -> list[str]:
     return ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(count)]
 
 
-def edited(words: list[str], rng: random.Random, fraction: float) -> list[str]:
-    """``words`` with ``fraction`` of positions replaced by fresh words, spread evenly (deterministic)."""
+def edited(words: list[str], rng: random.Random, fraction: float, offset: int | None = None) -> list[str]:
+    """``words`` with ``fraction`` of positions replaced by fresh words, evenly spaced from ``offset``."""
     result = list(words)
     step = max(int(1 / fraction), 1) if fraction > 0 else len(words) + 1
-    for position in range(step // 2, len(result), step):
+    for position in range(step // 2 if offset is None else offset, len(result), step):
         result[position] = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))
     return result
+
+
+def random_ideographs(rng: random.Random, count: int) -> list[str]:
+    """Chinese-looking text: every character is a word of its own to the shingler."""
+    return [chr(0x4E00 + rng.randrange(20_000)) for _ in range(count)]
+
+
+def true_jaccard(first: str, second: str) -> float:
+    from pipeline.dedup.minhash import shingles
+
+    a, b = set(shingles(first)), set(shingles(second))
+    return len(a & b) / len(a | b)
 
 
 def make_document(name: str, text: str, karma: int = 10, hours: int = 0) -> Document:

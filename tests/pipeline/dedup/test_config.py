@@ -1,0 +1,46 @@
+"""LSH banding matches datasketch; bad settings are refused with the field named."""
+
+from __future__ import annotations
+
+import pytest
+from datasketch.lsh import _optimal_param
+
+from pipeline.dedup.config import DedupConfig, SparkConfig
+from pipeline.dedup.lsh_params import optimal_bands_rows
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
+@pytest.mark.parametrize("num_perm", [64, 128, 256])
+def test_banding_equals_datasketch(threshold: float, num_perm: int) -> None:
+    assert optimal_bands_rows(threshold, num_perm, 0.5, 0.5) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def test_default_banding_and_override() -> None:
+    assert DedupConfig().banding == (9, 13)
+    assert DedupConfig(bands=14, rows=8).banding == (14, 8)
+    assert DedupConfig(false_negative_weight=0.9).banding == _optimal_param(0.8, 128, 0.1, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"threshold": 1.5}, "threshold"),
+        ({"num_perm": 4}, "num_perm"),
+        ({"bands": 10}, "bands and rows"),
+        ({"bands": 20, "rows": 10}, "exceeds num_perm"),
+        ({"shingle_size": 0}, "shingle_size"),
+        ({"spark": {"master": "nowhere"}}, "spark master"),
+    ],
+)
+def test_bad_settings_name_the_field(kwargs: dict, message: str) -> None:
+    if "spark" in kwargs:
+        with pytest.raises(ValueError, match=message):
+            SparkConfig(**kwargs["spark"])
+        return
+    with pytest.raises(ValueError, match=message):
+        DedupConfig(**kwargs)
+
+
+def test_signature_identity_ignores_clustering_settings() -> None:
+    assert DedupConfig(threshold=0.7).signature_identity() == DedupConfig().signature_identity()
+    assert DedupConfig(threshold=0.7).decision_identity() != DedupConfig().decision_identity()
