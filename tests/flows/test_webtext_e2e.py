@@ -63,6 +63,11 @@ def assert_built(directory: Path) -> None:
     fetched_ok = sum(outcome == "ok" for outcome in expected["fetch"].values())
     assert extracted["outcomes"] == {"too_short": 3}  # the sample's three thin pages
     assert extracted["documents"] == fetched_ok - 3
+    deduped = read_json(directory / "run" / "docs" / "deduped" / "summary.json")
+    # the sample's mirror copies, the moved and shortened URLs to one article, a recoded French page, ...
+    assert deduped["documents"] == extracted["documents"]
+    assert deduped["outcomes"] == {"exact_duplicate": 5, "near_duplicate": 2}
+    assert deduped["kept"] == extracted["documents"] - 7
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -85,7 +90,7 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     assert runs and {run["state_type"] for run in runs} == {"COMPLETED"}
     tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
     names = {task["name"].rsplit("-", 1)[0] for task in tasks}
-    assert {"generate_sample", "harvest_links", "fetch_pages", "extract_documents"} <= names
+    assert {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"} <= names
 
 
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:
