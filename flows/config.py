@@ -121,13 +121,16 @@ class ExtractSettings(Section):
         return ExtractConfig(min_words=self.min_words, page_timeout_s=self.page_timeout_s, workers=self.workers)
 
 
+SPARK_DEFAULTS, DEDUP_DEFAULTS = SparkConfig(), DedupConfig()  # slotted dataclasses: defaults live on instances
+
+
 class SparkSettings(Section):
     """The Spark session of the dedup stage: ``local[*]`` here, a cluster's master URL to scale out."""
 
-    master: str = SparkConfig.master
-    driver_memory: str = SparkConfig.driver_memory
-    shuffle_partitions: int = SparkConfig.shuffle_partitions
-    ui_enabled: bool = SparkConfig.ui_enabled
+    master: str = SPARK_DEFAULTS.master
+    driver_memory: str = SPARK_DEFAULTS.driver_memory
+    shuffle_partitions: int = SPARK_DEFAULTS.shuffle_partitions
+    ui_enabled: bool = SPARK_DEFAULTS.ui_enabled
     local_dir: str | None = None
     conf: dict[str, str] = Field(default_factory=dict)
 
@@ -145,11 +148,11 @@ class SparkSettings(Section):
 class DedupSettings(Section):
     """Exact + MinHash-LSH dedup; ``against`` is an earlier dedup output that new documents must not repeat."""
 
-    threshold: float = DedupConfig.threshold
-    num_perm: int = DedupConfig.num_perm
+    threshold: float = DEDUP_DEFAULTS.threshold
+    num_perm: int = DEDUP_DEFAULTS.num_perm
     bands: int | None = None
     rows: int | None = None
-    verify: bool = DedupConfig.verify
+    verify: bool = DEDUP_DEFAULTS.verify
     against: Path | None = None
     spark: SparkSettings = SparkSettings()
 
