@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 from typing import Any
 
 from pipeline.dedup.lsh_params import optimal_bands_rows
@@ -110,7 +109,3 @@ class DedupConfig:
         settings = dataclasses.asdict(self)
         settings["spark"] = {**settings["spark"], "conf": dict(self.spark.conf)}
         return {**settings, "bands": bands, "rows": rows}
-
-
-def spark_local_dir(path: str | Path | None) -> str | None:
-    return None if path is None else str(Path(path).resolve())
