@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Generic
 
 from pipeline.records import Record, to_table
-from pipeline.shards import read_stats, remove_stale_temporaries, stats_path, write_shard
+from pipeline.shards import read_stats, remove_orphan_shards, remove_stale_temporaries, stats_path, write_shard
 
 REJECTED_DIR = "rejected"
 REASON = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -84,8 +84,5 @@ def remove_leftovers(out_dir: Path, stage: str, input_names: set[str]) -> None:
     remove_stale_temporaries(out_dir)
     rejects_dir = stage_rejects_dir(out_dir, stage)
     remove_stale_reject_temporaries(rejects_dir)
-    for shard in sorted(out_dir.glob("part-*.parquet")):
-        if shard.name not in input_names:
-            stats_path(shard).unlink(missing_ok=True)
-            shard.unlink()
-            remove_rejects(rejects_dir, shard.name)
+    for shard_name in remove_orphan_shards(out_dir, input_names):
+        remove_rejects(rejects_dir, shard_name)

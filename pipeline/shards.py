@@ -8,12 +8,13 @@ one a rerun rewrites, never a half-written file under a final name.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -191,3 +192,33 @@ def remove_stale_temporaries(directory: Path) -> int:
         leftover.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def remove_orphan_shards(directory: Path, keep: set[str]) -> list[str]:
+    """Delete completed or half-completed shards whose name is not in ``keep``; returns the removed names.
+
+    The stats file goes first, so a crash in between leaves an incomplete shard, never a stale complete one.
+    """
+    removed = []
+    for shard in sorted(directory.glob("part-*.parquet")):
+        if shard.name not in keep:
+            stats_path(shard).unlink(missing_ok=True)
+            shard.unlink()
+            removed.append(shard.name)
+    return removed
+
+
+class ShardOutcome:
+    """Mixin for a stage's per-shard result dataclass: every field but ``name`` and ``skipped`` is its stats."""
+
+    __slots__ = ()
+    NOT_STATS = ("name", "skipped")
+
+    def stats(self) -> dict[str, Any]:
+        return {key: value for key, value in dataclasses.asdict(self).items() if key not in self.NOT_STATS}
+
+    @classmethod
+    def from_stats(cls, name: str, stats: dict[str, Any]) -> Self:
+        """The result of a shard a previous run completed, read back from its stats file."""
+        fields = {field.name for field in dataclasses.fields(cls)} - set(cls.NOT_STATS)
+        return cls(name=name, skipped=True, **{key: stats[key] for key in fields})

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from pipeline.records import Document, from_table, to_table
 from pipeline.rejects import RejectWriter
-from pipeline.shards import ShardWriter
+from pipeline.shards import ShardOutcome, ShardWriter
 
 STAGE = "dedup"
 DUPLICATES_DIR = "duplicates"
@@ -26,7 +25,7 @@ BATCH_ROWS = 1024
 
 
 @dataclasses.dataclass(slots=True)
-class ShardResult:
+class ShardResult(ShardOutcome):
     """Counts for one output shard (also its stats file's extra fields)."""
 
     name: str
@@ -35,14 +34,6 @@ class ShardResult:
     in_clusters: int  # kept documents that survived a cluster of two or more
     outcomes: dict[str, int]
     skipped: bool = False
-
-    def stats(self) -> dict[str, Any]:
-        return {key: value for key, value in dataclasses.asdict(self).items() if key not in ("name", "skipped")}
-
-    @classmethod
-    def from_stats(cls, name: str, stats: dict[str, Any]) -> ShardResult:
-        fields = {field.name for field in dataclasses.fields(cls)} - {"name", "skipped"}
-        return cls(name=name, skipped=True, **{key: stats[key] for key in fields})
 
 
 def shard_decisions(out_dir: Path, shard_name: str) -> dict[str, tuple[str, str]]:

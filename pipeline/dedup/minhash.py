@@ -132,21 +132,20 @@ def shingle_hash(shingle: bytes) -> int:
     return _fmix64(total) >> 32
 
 
-def _fmix64_array(values: np.ndarray) -> np.ndarray:
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xFF51AFD7ED558CCD)
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xC4CEB9FE1A85EC53)
-    return values ^ (values >> np.uint64(33))
+FMIX_CONSTANTS = {  # MurmurHash3's finalisers: (shift, multiplier, shift, multiplier, shift) per width
+    32: (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16)),
+    64: (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(33), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33)),
+}
 
 
-def _fmix32_array(values: np.ndarray) -> np.ndarray:
-    """datasketch's pre-mix of each input hash in the affine32 scheme (MurmurHash3's 32-bit finaliser)."""
-    values = values ^ (values >> np.uint32(16))
-    values = values * np.uint32(0x85EBCA6B)
-    values = values ^ (values >> np.uint32(13))
-    values = values * np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))
+def _fmix_array(values: np.ndarray, width: int) -> np.ndarray:
+    """MurmurHash3's finaliser on every element; at width 32 it is datasketch's affine32 pre-mix."""
+    first_shift, first_multiplier, second_shift, second_multiplier, third_shift = FMIX_CONSTANTS[width]
+    values = values ^ (values >> first_shift)
+    values = values * first_multiplier
+    values = values ^ (values >> second_shift)
+    values = values * second_multiplier
+    return values ^ (values >> third_shift)
 
 
 class _Powers:
@@ -192,7 +191,7 @@ def _shingle_hashes(normalised: np.ndarray, n_words: int, size: int) -> np.ndarr
     count = max(n_words - size + 1, 1)
     last_word = np.minimum(np.arange(count) + size - 1, n_words - 1)
     hashes = _span_hashes(normalised, word_starts[:count], word_ends[last_word])
-    return (_fmix64_array(hashes) >> np.uint64(32)).astype(np.uint32)
+    return (_fmix_array(hashes, 64) >> np.uint64(32)).astype(np.uint32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +212,7 @@ class Permutations:
 def signature_of_hashes(hashes: np.ndarray, permutations: Permutations) -> np.ndarray:
     """Minimum over shingles of each permutation of their hashes: the (num_perm,) uint32 signature."""
     signature = np.full(len(permutations.a), EMPTY_HASH, dtype=np.uint32)
-    mixed = _fmix32_array(hashes)
+    mixed = _fmix_array(hashes, 32)
     for start in range(0, len(mixed), ROWS_PER_CHUNK):
         block = np.multiply.outer(permutations.a, mixed[start : start + ROWS_PER_CHUNK])  # (num_perm, rows)
         block += permutations.b[:, None]

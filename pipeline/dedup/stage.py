@@ -43,8 +43,8 @@ from pipeline.shards import (
     is_complete,
     read_json,
     read_stats,
+    remove_orphan_shards,
     remove_stale_temporaries,
-    stats_path,
     write_shard,
 )
 
@@ -98,10 +98,7 @@ def _update_signatures(
     directory.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(directory)
     wanted = {shard.name: _signature_fingerprint(shard, cfg) for shard in inputs}
-    for stale in directory.glob("part-*.parquet"):
-        if stale.name not in wanted:
-            stats_path(stale).unlink(missing_ok=True)
-            stale.unlink()
+    remove_orphan_shards(directory, set(wanted))
     todo = [shard for shard in inputs if not is_complete(directory / shard.name, wanted[shard.name])]
     if todo:
         scratch = out_dir / SCRATCH_DIR / SIGNATURES_DIR

@@ -34,6 +34,7 @@ from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import (
+    ShardOutcome,
     ShardWriter,
     atomic_write_json,
     complete_shards,
@@ -49,7 +50,7 @@ BATCH_ROWS = 1024  # documents per Parquet write: bounds memory, and fixed so th
 
 
 @dataclasses.dataclass(slots=True)
-class ShardResult:
+class ShardResult(ShardOutcome):
     """Counts for one output shard (also its stats file's extra fields)."""
 
     name: str
@@ -60,14 +61,6 @@ class ShardResult:
     charset_detected: int
     truncated: int
     skipped: bool = False
-
-    def stats(self) -> dict[str, Any]:
-        return {key: value for key, value in dataclasses.asdict(self).items() if key not in ("name", "skipped")}
-
-    @classmethod
-    def from_stats(cls, name: str, stats: dict[str, Any]) -> ShardResult:
-        fields = {field.name for field in dataclasses.fields(cls)} - {"name", "skipped"}
-        return cls(name=name, skipped=True, **{key: stats[key] for key in fields})
 
 
 @dataclasses.dataclass(slots=True)

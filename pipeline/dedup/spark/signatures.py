@@ -62,11 +62,11 @@ def _sketch_batches(
 def _documents(spark: SparkSession, shards: list[Path]) -> DataFrame:
     """The docs shards' columns dedup needs; ``seen`` is first_seen, or fetched_at for shards that lack it."""
     frame = spark.read.parquet(*[str(shard) for shard in shards])
-    seen = F.coalesce(F.col("first_seen"), F.col("fetched_at")) if "first_seen" in frame.columns else "fetched_at"
+    seen = F.coalesce("first_seen", "fetched_at") if "first_seen" in frame.columns else F.col("fetched_at")
     return frame.select(
         "id",
         "karma",
-        F.col(seen).alias("seen") if isinstance(seen, str) else seen.alias("seen"),
+        seen.alias("seen"),
         "text",
         F.col("_metadata.file_name").alias("shard"),
     )

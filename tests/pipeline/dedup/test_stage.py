@@ -15,6 +15,7 @@ from pipeline.dedup.stage import run_dedup
 from pipeline.records import Document, from_table
 from pipeline.shards import read_json
 
+SURVIVORS = {"near-1pct", "far-30pct", "chain-a", "russian", "empty-1", "tiny", "chinese", "unrelated"}
 CONFIG = DedupConfig(bands=20, rows=6)  # steep enough that J ~ 0.86 pairs always collide
 
 
@@ -73,16 +74,7 @@ def deduped(planted: tuple[Path, Path], spark) -> tuple[Path, Path]:
 
 def test_exact_near_and_chain_duplicates_are_removed(deduped: tuple[Path, Path]) -> None:
     _, out = deduped
-    assert kept_names(out) == {
-        "near-1pct",
-        "far-30pct",
-        "chain-a",
-        "russian",
-        "empty-1",
-        "tiny",
-        "chinese",
-        "unrelated",
-    }
+    assert kept_names(out) == SURVIVORS
     # the copy is a near duplicate of the survivor; the original is an exact one of the copy
     assert rejected(out, "exact_duplicate") == {"original", "empty-2"}
     assert rejected(out, "near_duplicate") == {"shouting-copy", "chain-b", "chain-c", "chinese-near"}
@@ -127,16 +119,7 @@ def test_rerun_skips_everything_and_changed_threshold_reuses_signatures(deduped,
     looser = run_dedup(docs, out, DedupConfig(threshold=0.5, bands=20, rows=6), spark=spark)
     assert looser.signature_shards_computed == 0 and not looser.decision_reused and looser.shards_written == 2
     restored = run_dedup(docs, out, CONFIG, spark=spark)
-    assert kept_names(out) == {
-        "near-1pct",
-        "far-30pct",
-        "chain-a",
-        "russian",
-        "empty-1",
-        "tiny",
-        "chinese",
-        "unrelated",
-    }
+    assert kept_names(out) == SURVIVORS
     assert restored.outcomes == {"exact_duplicate": 2, "near_duplicate": 4}
 
 
