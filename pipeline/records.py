@@ -158,7 +158,7 @@ def to_table(records: Iterable[Record], record_type: type[Record]) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=record_type.SCHEMA)
 
 
-def _with_nullable_columns(table: pa.Table, schema: pa.Schema, record_name: str) -> pa.Table:
+def with_nullable_columns(table: pa.Table, schema: pa.Schema, record_name: str) -> pa.Table:
     """``table`` with the nullable ``schema`` columns it lacks added as nulls.
 
     Shards written before a nullable column was added stay readable without a rewrite;
@@ -175,7 +175,7 @@ def _with_nullable_columns(table: pa.Table, schema: pa.Schema, record_name: str)
 
 def from_table(table: pa.Table, record_type: type[Record]) -> Iterator[Record]:
     """Records of ``record_type`` from a table with its schema's columns (nullable ones may be absent)."""
-    table = _with_nullable_columns(table, record_type.SCHEMA, record_type.__name__)
+    table = with_nullable_columns(table, record_type.SCHEMA, record_type.__name__)
     for batch in table.select(record_type.SCHEMA.names).to_batches():
         for row in batch.to_pylist():
             yield record_type(**row)

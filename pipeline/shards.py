@@ -179,6 +179,16 @@ def complete_shards(directory: Path) -> list[Path]:
     return sorted(shard for shard in directory.glob("part-*.parquet") if read_stats(shard) is not None)
 
 
+def docs_shards(docs_dir: Path, produced_by: str) -> list[Path]:
+    """The completed shards of a stage's input directory, in name order; a clear error when it is not one."""
+    if not docs_dir.is_dir():
+        raise FileNotFoundError(f"documents directory {docs_dir} does not exist; run the {produced_by} stage first")
+    shards = complete_shards(docs_dir)
+    if not shards and any(docs_dir.glob("*.parquet")):
+        raise ValueError(f"{docs_dir} has Parquet files but no completed shards (no .stats.json): not a stage output")
+    return shards
+
+
 def read_shards(paths: Iterable[Path], columns: list[str] | None = None) -> Iterator[pa.Table]:
     """Each shard as a table, one at a time (memory stays at one shard)."""
     for path in paths:

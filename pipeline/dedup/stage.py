@@ -39,6 +39,7 @@ from pipeline.rejects import remove_leftovers
 from pipeline.shards import (
     atomic_write_json,
     complete_shards,
+    docs_shards,
     fingerprint,
     is_complete,
     read_json,
@@ -74,16 +75,6 @@ class DedupSummary:
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def docs_shards(docs_dir: Path) -> list[Path]:
-    """The completed Document shards of ``docs_dir``, in name order."""
-    if not docs_dir.is_dir():
-        raise FileNotFoundError(f"documents directory {docs_dir} does not exist; run the extract stage first")
-    shards = complete_shards(docs_dir)
-    if not shards and any(docs_dir.glob("*.parquet")):
-        raise ValueError(f"{docs_dir} has Parquet files but no completed shards (no .stats.json): not a stage output")
-    return shards
 
 
 def _signature_fingerprint(docs_shard: Path, cfg: DedupConfig) -> str:
@@ -179,7 +170,7 @@ def run_dedup(
     progress: ProgressFactory = no_progress,
 ) -> DedupSummary:
     """Deduplicate every completed shard of ``docs_dir`` into ``out_dir`` (optionally against an earlier output)."""
-    inputs = docs_shards(docs_dir)
+    inputs = docs_shards(docs_dir, produced_by="extract")
     if against is not None and against.resolve() == out_dir.resolve():
         raise ValueError(f"--against {against} is the output directory itself; give the previous run's directory")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,195 @@
+"""The filter stage: deduplicated documents in, the ones in the wanted languages that pass the quality rules out.
+
+Layout under the output directory::
+
+    scores/part-....parquet         fastText language, language probability and quality score per document
+    part-....parquet                kept Documents with language, language_score and quality_score filled in
+    rejected/filter/<reason>/       dropped Documents (scores filled in too), one directory per reason
+    summary.json                    counts for the whole run
+
+A shard is redone only when its docs shard, a model file or a threshold changed, and a
+threshold change reuses the stored scores: only the decision reruns. Shards run in
+parallel worker processes, one shard per worker at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.filter.config import FilterConfig
+from pipeline.filter.decide import document_reasons
+from pipeline.filter.scores import SCORES_DIR, scorer_identity, shard_scores
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.records import Document, from_table, with_nullable_columns
+from pipeline.rejects import RejectWriter, remove_leftovers
+from pipeline.shards import (
+    ShardOutcome,
+    atomic_write_json,
+    docs_shards,
+    fingerprint,
+    is_complete,
+    read_stats,
+    remove_orphan_shards,
+    remove_stale_temporaries,
+    write_shard,
+)
+
+STAGE = "filter"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclasses.dataclass(slots=True)
+class ShardResult(ShardOutcome):
+    """Counts for one output shard (also its stats file's extra fields)."""
+
+    name: str
+    documents: int
+    kept: int
+    outcomes: dict[str, int]
+    languages: dict[str, int]  # fastText's top language over all documents of the shard
+    scores_reused: bool
+    skipped: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class FilterSummary:
+    """Counts for the whole run: ``documents == kept + sum(outcomes.values())``."""
+
+    docs_dir: str
+    out_dir: str
+    documents: int
+    kept: int
+    outcomes: dict[str, int]
+    languages: dict[str, int]
+    shards: list[str]
+    shards_written: int
+    shards_skipped: int
+    shards_rescored: int
+    config: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def with_scores(documents: pa.Table, scores: pa.Table) -> pa.Table:
+    """``documents`` with language, language_score and quality_score taken from ``scores`` (same row order)."""
+    for name in ("language", "language_score", "quality_score"):
+        position = documents.schema.get_field_index(name)
+        documents = documents.set_column(position, Document.SCHEMA.field(name), scores[name])
+    return documents
+
+
+def _read_documents(docs_shard: Path) -> pa.Table:
+    """The shard as a table with exactly Document's schema (old shards gain their missing nullable columns)."""
+    table = with_nullable_columns(pq.read_table(docs_shard), Document.SCHEMA, f"Document ({docs_shard})")
+    return table.select(Document.SCHEMA.names).cast(Document.SCHEMA)
+
+
+def filter_shard(docs_shard: Path, out_dir: Path, cfg: FilterConfig, identity: dict[str, Any], key: str) -> ShardResult:
+    """Score (or reuse the scores of) one docs shard, decide, and write its kept and rejected documents."""
+    documents = _read_documents(docs_shard)
+    scores, reused = shard_scores(docs_shard, documents, out_dir, cfg, identity)
+    documents = with_scores(documents, scores)
+    reasons = document_reasons(documents, scores, cfg)
+    keep = pa.array([reason is None for reason in reasons])
+    rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document)
+    dropped = documents.filter(pc.invert(keep))
+    for document, reason in zip(from_table(dropped, Document), (r for r in reasons if r is not None), strict=True):
+        rejects.add(reason, document)
+    outcomes = rejects.commit(key)
+    kept = documents.filter(keep)
+    result = ShardResult(
+        name=docs_shard.name,
+        documents=documents.num_rows,
+        kept=kept.num_rows,
+        outcomes=outcomes,
+        languages=dict(sorted(Counter(scores["language"].to_pylist()).items())),
+        scores_reused=reused,
+    )
+    assert result.kept + sum(outcomes.values()) == result.documents, f"{docs_shard.name}: a document went uncounted"
+    write_shard(kept, out_dir / docs_shard.name, shard_fingerprint=key, extra_stats=result.stats())
+    return result
+
+
+def _plan(inputs: list[Path], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any]) -> tuple[list, list]:
+    """Results of the shards already complete, and (docs shard, fingerprint) of those to (re)do."""
+    finished, todo = [], []
+    for docs_shard in inputs:
+        key = fingerprint(STAGE, (read_stats(docs_shard) or {}).get("sha256"), identity, cfg.decision_identity())
+        output = out_dir / docs_shard.name
+        if is_complete(output, key):
+            finished.append(ShardResult.from_stats(output.name, read_stats(output) or {}))
+        else:
+            todo.append((docs_shard, key))
+    return finished, todo
+
+
+def _run_shards(
+    todo: list[tuple[Path, str]], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any], workers: int, advance: Any
+) -> list[ShardResult]:
+    if workers <= 1 or len(todo) <= 1:
+        results = []
+        for position, (docs_shard, key) in enumerate(todo, start=1):
+            results.append(filter_shard(docs_shard, out_dir, cfg, identity, key))
+            advance(position)
+        return results
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (the Prefect task runner)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(filter_shard, docs_shard, out_dir, cfg, identity, key) for docs_shard, key in todo]
+        results = []
+        for position, future in enumerate(futures, start=1):
+            results.append(future.result())
+            advance(position)
+        return results
+
+
+def run_filter(
+    docs_dir: Path,
+    out_dir: Path,
+    cfg: FilterConfig,
+    workers: int | None = None,
+    progress: ProgressFactory = no_progress,
+) -> FilterSummary:
+    """Filter every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed."""
+    inputs = docs_shards(docs_dir, produced_by="dedup")
+    identity = scorer_identity(cfg)  # a missing or unreadable model fails here, naming the file
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = {docs_shard.name for docs_shard in inputs}
+    remove_leftovers(out_dir, STAGE, names)
+    remove_stale_temporaries(out_dir / SCORES_DIR)
+    remove_orphan_shards(out_dir / SCORES_DIR, names)
+    finished, todo = _plan(inputs, out_dir, cfg, identity)
+    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    with progress("filter shards", len(todo), unit="shard") as advance:
+        results = finished + _run_shards(todo, out_dir, cfg, identity, workers, advance)
+    results.sort(key=lambda result: result.name)
+    outcomes: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    for result in results:
+        outcomes.update(result.outcomes)
+        languages.update(result.languages)
+    summary = FilterSummary(
+        docs_dir=str(docs_dir),
+        out_dir=str(out_dir),
+        documents=sum(result.documents for result in results),
+        kept=sum(result.kept for result in results),
+        outcomes=dict(sorted(outcomes.items())),
+        languages=dict(languages.most_common()),
+        shards=[result.name for result in results],
+        shards_written=sum(not result.skipped for result in results),
+        shards_skipped=sum(result.skipped for result in results),
+        shards_rescored=sum(not result.skipped and not result.scores_reused for result in results),
+        config=cfg.describe(),
+    )
+    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
+    return summary
