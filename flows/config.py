@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.dedup.config import DedupConfig, SparkConfig
 from pipeline.extract.config import ExtractConfig
+from pipeline.filter.config import FilterConfig, HeuristicConfig, LanguageConfig, QualityConfig
+from pipeline.filter.quality_train import QualityTrainConfig
 from pipeline.fetch.config import FetchConfig, parse_resolve
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig
@@ -167,6 +169,104 @@ class DedupSettings(Section):
         )
 
 
+LANGUAGE_DEFAULTS, HEURISTIC_DEFAULTS, QUALITY_DEFAULTS = LanguageConfig(), HeuristicConfig(), QualityConfig()
+TRAIN_DEFAULTS = QualityTrainConfig()
+
+
+class HeuristicSettings(Section):
+    """The Gopher rules' thresholds (defaults: the Gopher paper's); n-gram limits map n to a character share."""
+
+    enabled: bool = HEURISTIC_DEFAULTS.enabled
+    min_words: int = HEURISTIC_DEFAULTS.min_words
+    max_words: int = HEURISTIC_DEFAULTS.max_words
+    min_mean_word_length: float = HEURISTIC_DEFAULTS.min_mean_word_length
+    max_mean_word_length: float = HEURISTIC_DEFAULTS.max_mean_word_length
+    max_symbol_ratio: float = HEURISTIC_DEFAULTS.max_symbol_ratio
+    max_bullet_line_share: float = HEURISTIC_DEFAULTS.max_bullet_line_share
+    max_ellipsis_line_share: float = HEURISTIC_DEFAULTS.max_ellipsis_line_share
+    min_alphabetic_word_fraction: float = HEURISTIC_DEFAULTS.min_alphabetic_word_fraction
+    stop_words: list[str] = Field(default_factory=lambda: list(HEURISTIC_DEFAULTS.stop_words))
+    min_stop_words: int = HEURISTIC_DEFAULTS.min_stop_words
+    max_duplicate_line_fraction: float = HEURISTIC_DEFAULTS.max_duplicate_line_fraction
+    max_duplicate_line_char_fraction: float = HEURISTIC_DEFAULTS.max_duplicate_line_char_fraction
+    max_duplicate_paragraph_fraction: float = HEURISTIC_DEFAULTS.max_duplicate_paragraph_fraction
+    max_duplicate_paragraph_char_fraction: float = HEURISTIC_DEFAULTS.max_duplicate_paragraph_char_fraction
+    top_ngram_max_fraction: dict[int, float] = Field(
+        default_factory=lambda: dict(HEURISTIC_DEFAULTS.top_ngram_max_fraction)
+    )
+    duplicate_ngram_max_fraction: dict[int, float] = Field(
+        default_factory=lambda: dict(HEURISTIC_DEFAULTS.duplicate_ngram_max_fraction)
+    )
+
+    def to_config(self) -> HeuristicConfig:
+        settings = self.model_dump()
+        settings["stop_words"] = tuple(self.stop_words)
+        for name in ("top_ngram_max_fraction", "duplicate_ngram_max_fraction"):
+            settings[name] = tuple(sorted(settings[name].items()))
+        return HeuristicConfig(**settings)
+
+
+class FilterSettings(Section):
+    """Language ID, the heuristic rules and the quality selection; ``quality_model`` None with ``quality_train``
+    set uses the model the flow trains."""
+
+    languages: list[str] = Field(default_factory=lambda: list(LANGUAGE_DEFAULTS.languages))
+    min_language_score: float = LANGUAGE_DEFAULTS.min_score
+    lid_model: Path | None = None
+    crosscheck: bool = LANGUAGE_DEFAULTS.crosscheck
+    crosscheck_max_chars: int = LANGUAGE_DEFAULTS.crosscheck_max_chars
+    crosscheck_below_score: float = LANGUAGE_DEFAULTS.crosscheck_below_score
+    heuristics: HeuristicSettings = HeuristicSettings()
+    quality_model: Path | None = None
+    selection: str = QUALITY_DEFAULTS.selection
+    quality_threshold: float = QUALITY_DEFAULTS.threshold
+    pareto_alpha: float = QUALITY_DEFAULTS.pareto_alpha
+    seed: int = QUALITY_DEFAULTS.seed
+    workers: int | None = None
+
+    def to_config(self, trained_model: Path | None = None) -> FilterConfig:
+        model = self.quality_model or trained_model
+        return FilterConfig(
+            language=LanguageConfig(
+                languages=tuple(self.languages),
+                min_score=self.min_language_score,
+                model_path=str(self.lid_model) if self.lid_model else None,
+                crosscheck=self.crosscheck,
+                crosscheck_max_chars=self.crosscheck_max_chars,
+                crosscheck_below_score=self.crosscheck_below_score,
+            ),
+            heuristics=self.heuristics.to_config(),
+            quality=QualityConfig(
+                model_path=str(model) if model else None,
+                selection=self.selection,
+                threshold=self.quality_threshold,
+                pareto_alpha=self.pareto_alpha,
+                seed=self.seed,
+            ),
+        )
+
+
+class QualityTrainSettings(Section):
+    """Train the quality classifier before filtering; ``positives`` empty means the run's deduplicated documents."""
+
+    positives: list[Path] = Field(default_factory=list)
+    negatives: list[Path]
+    positive_min_karma: int = TRAIN_DEFAULTS.positive_min_karma
+    negative_max_karma: int = TRAIN_DEFAULTS.negative_max_karma
+    min_chars: int = TRAIN_DEFAULTS.min_chars
+    max_per_class: int | None = None
+    valid_fraction: float = TRAIN_DEFAULTS.valid_fraction
+    seed: int = TRAIN_DEFAULTS.seed
+    epoch: int = TRAIN_DEFAULTS.epoch
+    lr: float = TRAIN_DEFAULTS.lr
+    word_ngrams: int = TRAIN_DEFAULTS.word_ngrams
+    dim: int = TRAIN_DEFAULTS.dim
+    quantize: bool = TRAIN_DEFAULTS.quantize
+
+    def to_config(self) -> QualityTrainConfig:
+        return QualityTrainConfig(**self.model_dump(exclude={"positives", "negatives"}))
+
+
 class RunConfig(Section):
     """Everything one run of the ``webtext`` flow needs; the stage directories hang off ``data_root``."""
 
@@ -176,6 +276,8 @@ class RunConfig(Section):
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
     dedup: DedupSettings = DedupSettings()
+    filter: FilterSettings = FilterSettings()
+    quality_train: QualityTrainSettings | None = None
 
     @property
     def urls_dir(self) -> Path:
@@ -192,6 +294,14 @@ class RunConfig(Section):
     @property
     def deduped_dir(self) -> Path:
         return self.data_root / "docs" / "deduped"
+
+    @property
+    def filtered_dir(self) -> Path:
+        return self.data_root / "docs" / "filtered"
+
+    @property
+    def quality_model_dir(self) -> Path:
+        return self.data_root / "models" / "quality"
 
 
 class ConfigError(ValueError):
@@ -213,6 +323,9 @@ def load_run_config(path: Path | str) -> RunConfig:
         config.fetch.to_config()
         config.extract.to_config()
         config.dedup.to_config()
+        config.filter.to_config()
+        if config.quality_train is not None:
+            config.quality_train.to_config()
         if config.harvest.reddit_api is not None:
             config.harvest.reddit_api.to_config()
     except (ValidationError, ValueError) as error:

@@ -20,13 +20,17 @@ from flows.config import (
     DedupSettings,
     ExtractSettings,
     FetchSettings,
+    FilterSettings,
     HarvestSettings,
+    QualityTrainSettings,
     SampleSettings,
     load_run_config,
 )
 from pipeline.dedup.stage import run_dedup
 from pipeline.extract.stage import run_extract
 from pipeline.fetch.stage import run_fetch
+from pipeline.filter.quality_train import train_quality_model
+from pipeline.filter.stage import run_filter
 from pipeline.harvest.dumps import CorruptDumpError
 from pipeline.harvest.reddit_api import RedditApiError
 from pipeline.harvest.sources import collect_sources
@@ -130,6 +134,45 @@ def dedup_documents(settings: DedupSettings, docs_dir: Path, out_dir: Path) -> d
     }
 
 
+@task(name="train_quality_classifier")
+def train_quality_classifier(settings: QualityTrainSettings, deduped_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Positives (high-karma documents or a reference corpus) vs negatives → a fastText model and its metrics."""
+    positives = settings.positives or [deduped_dir]
+    metrics = train_quality_model(positives, settings.negatives, out_dir, settings.to_config())
+    get_run_logger().info(
+        "quality classifier %s: held-out precision %.3f recall %.3f F1 %.3f; train %s, valid %s",
+        "reused" if metrics.reused else "trained",
+        metrics.precision,
+        metrics.recall,
+        metrics.f1,
+        metrics.train_examples,
+        metrics.valid_examples,
+    )
+    return {"model": metrics.model, "f1": metrics.f1, "precision": metrics.precision, "recall": metrics.recall}
+
+
+@task(name="filter_documents")
+def filter_documents(
+    settings: FilterSettings, docs_dir: Path, out_dir: Path, trained_model: Path | None
+) -> dict[str, Any]:
+    """Documents → those in the wanted languages that pass the Gopher rules and the quality selection."""
+    summary = run_filter(docs_dir, out_dir, settings.to_config(trained_model), workers=settings.workers)
+    get_run_logger().info(
+        "filter: kept %s of %s documents; languages %s; rejected %s",
+        summary.kept,
+        summary.documents,
+        summary.languages,
+        summary.outcomes,
+    )
+    return {
+        "out_dir": str(out_dir),
+        "documents": summary.documents,
+        "kept": summary.kept,
+        "rejected": summary.outcomes,
+        "languages": summary.languages,
+    }
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -142,6 +185,11 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
     result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir)
     result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir)
+    trained_model = None
+    if config.quality_train is not None:
+        result["quality"] = train_quality_classifier(config.quality_train, config.deduped_dir, config.quality_model_dir)
+        trained_model = Path(result["quality"]["model"])
+    result["filter"] = filter_documents(config.filter, config.deduped_dir, config.filtered_dir, trained_model)
     return result
 
 
