@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.dedup.config import DedupConfig, SparkConfig
 from pipeline.extract.config import ExtractConfig
+from pipeline.fetch.config import FetchConfig, parse_resolve
 from pipeline.filter.config import FilterConfig, HeuristicConfig, LanguageConfig, QualityConfig
 from pipeline.filter.quality_train import QualityTrainConfig
-from pipeline.fetch.config import FetchConfig, parse_resolve
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import DEFAULT_API_BASE, DEFAULT_AUTH_URL, RedditApiConfig
 from pipeline.harvest.urls import DEFAULT_BLOCKED_DOMAINS
@@ -177,6 +177,7 @@ class HeuristicSettings(Section):
     """The Gopher rules' thresholds (defaults: the Gopher paper's); n-gram limits map n to a character share."""
 
     enabled: bool = HEURISTIC_DEFAULTS.enabled
+    languages: list[str] = Field(default_factory=lambda: list(HEURISTIC_DEFAULTS.languages))
     min_words: int = HEURISTIC_DEFAULTS.min_words
     max_words: int = HEURISTIC_DEFAULTS.max_words
     min_mean_word_length: float = HEURISTIC_DEFAULTS.min_mean_word_length
@@ -200,7 +201,7 @@ class HeuristicSettings(Section):
 
     def to_config(self) -> HeuristicConfig:
         settings = self.model_dump()
-        settings["stop_words"] = tuple(self.stop_words)
+        settings["stop_words"], settings["languages"] = tuple(self.stop_words), tuple(self.languages)
         for name in ("top_ngram_max_fraction", "duplicate_ngram_max_fraction"):
             settings[name] = tuple(sorted(settings[name].items()))
         return HeuristicConfig(**settings)

@@ -39,7 +39,9 @@ class LanguageConfig:
     crosscheck_below_score: float = 0.8
 
     def __post_init__(self) -> None:
-        if not self.languages or not all(isinstance(code, str) and LANGUAGE_CODE.match(code) for code in self.languages):
+        if not self.languages or not all(
+            isinstance(code, str) and LANGUAGE_CODE.match(code) for code in self.languages
+        ):
             raise ValueError(f"languages must be ISO 639 codes such as 'en' or 'de', got {self.languages!r}")
         check_range("language min_score", self.min_score, 0.0, 1.0)
         check_range("crosscheck_max_chars", self.crosscheck_max_chars, 0, 1_000_000, integer=True)
@@ -50,11 +52,14 @@ class LanguageConfig:
 class HeuristicConfig:
     """Gopher-style quality rules; the defaults are the Gopher paper's (and datatrove's) thresholds.
 
-    ``top_ngram_max_fraction`` maps n to the most characters the most frequent n-gram may cover;
+    The rules and their defaults were made for English (stop words, word lengths of
+    space-separated scripts), so they apply to documents whose language is in ``languages``;
+    the others pass them. ``top_ngram_max_fraction`` maps n to the most characters the most frequent n-gram may cover;
     ``duplicate_ngram_max_fraction`` maps n to the most characters repeated n-grams may cover.
     """
 
     enabled: bool = True
+    languages: tuple[str, ...] = ("en",)
     min_words: int = 50
     max_words: int = 100_000
     min_mean_word_length: float = 3.0
@@ -80,6 +85,8 @@ class HeuristicConfig:
     )
 
     def __post_init__(self) -> None:
+        if not all(isinstance(code, str) and LANGUAGE_CODE.match(code) for code in self.languages):
+            raise ValueError(f"heuristics languages must be ISO 639 codes, got {self.languages!r}")
         check_range("min_words", self.min_words, 0, 10**9, integer=True)
         check_range("max_words", self.max_words, max(self.min_words, 1), 10**9, integer=True)
         check_range("min_mean_word_length", self.min_mean_word_length, 0.0, 1000.0)

@@ -29,7 +29,7 @@ def document_reasons(documents: pa.Table, scores: pa.Table, cfg: FilterConfig) -
     reasons: list[str | None] = []
     for text, language, score in zip(texts, languages, language_scores, strict=True):
         reason = language_reason(text, language, score, cfg.language)
-        reasons.append(reason if reason is not None else check_text(text, cfg.heuristics))
+        reasons.append(reason if reason is not None else check_text(text, cfg.heuristics, language))
     quality = scores["quality_score"].to_numpy(zero_copy_only=False).astype(np.float64)
     if cfg.quality.model_path and np.isnan(quality).any():
         raise ValueError("a quality model is configured but some documents have no quality score")
@@ -38,4 +38,3 @@ def document_reasons(documents: pa.Table, scores: pa.Table, cfg: FilterConfig) -
         LOW_QUALITY if reason is None and not bool(keep) else reason
         for reason, keep in zip(reasons, kept_by_quality, strict=True)
     ]
-

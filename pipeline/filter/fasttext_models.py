@@ -86,4 +86,6 @@ def file_identity(path: Path) -> dict[str, Any]:
     """What a model's outputs depend on: its bytes (name and size for the reader, sha256 for the check)."""
     from pipeline.shards import file_sha256
 
+    if not path.is_file():
+        raise ModelError(f"fastText model not found: {path}")
     return {"name": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}

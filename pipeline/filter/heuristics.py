@@ -121,9 +121,9 @@ REASONS = (
 )
 
 
-def check_text(text: str, cfg: HeuristicConfig) -> str | None:
-    """The first rule ``text`` fails, or None when it passes them all (or the rules are off)."""
-    if not cfg.enabled:
+def check_text(text: str, cfg: HeuristicConfig, language: str | None = None) -> str | None:
+    """The first rule ``text`` fails, or None when it passes them all (or they are off, or not for ``language``)."""
+    if not cfg.enabled or (language is not None and language not in cfg.languages):
         return None
     view = TextView(text)
     for rule in RULES:

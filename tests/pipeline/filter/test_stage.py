@@ -1,0 +1,130 @@
+"""The filter stage end to end on Document shards: real models, rejects by reason, resume, rescoring only on need."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from dedup_fixtures import make_document, write_docs
+from filter_fixtures import article_text, spam_texts
+
+from pipeline.cli import main as webtext
+from pipeline.filter import stage
+from pipeline.filter.config import FilterConfig, LanguageConfig, QualityConfig
+from pipeline.filter.fasttext_models import ModelError
+from pipeline.filter.stage import run_filter
+from pipeline.sample.corpus import ARTICLES
+
+ENGLISH = ["\n".join(a.paragraphs) for a in ARTICLES if a.kind in ("article", "wikipedia") and a.language == "en"]
+
+
+def build_docs(directory: Path) -> Path:
+    """Two shards: English articles, foreign ones, keyword spam and a stub."""
+    first = [make_document(f"en{i}", text) for i, text in enumerate(ENGLISH[:6])]
+    first += [make_document(f"lang-{code}", article_text(code)) for code in ("de", "fr", "ru")]
+    first += [make_document("spam0", spam_texts(seed=1, count=1)[0])]
+    second = [make_document(f"en{i}", text) for i, text in enumerate(ENGLISH[6:12], start=6)]
+    second += [make_document(f"lang-{code}", article_text(code)) for code in ("zh", "es")]
+    second += [make_document("stub", "Photo gallery: the harbour at dawn. Share this.")]
+    write_docs(directory, [first, second])
+    return directory
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    return build_docs(tmp_path / "docs")
+
+
+def config(model: Path | None, **quality: object) -> FilterConfig:
+    return FilterConfig(quality=QualityConfig(model_path=str(model) if model else None, **quality))
+
+
+def read_all(directory: Path) -> list[dict]:
+    return [row for shard in sorted(directory.glob("part-*.parquet")) for row in pq.read_table(shard).to_pylist()]
+
+
+def rejected_urls(out: Path, reason: str) -> set[str]:
+    return {row["url"].rsplit("/", 1)[1] for row in read_all(out / "rejected" / "filter" / reason)}
+
+
+def test_documents_are_kept_or_rejected_with_a_reason_and_scores(docs: Path, tmp_path: Path, quality_model) -> None:
+    model, _ = quality_model
+    out = tmp_path / "out"
+    summary = run_filter(docs, out, config(model, selection="none"), workers=1)
+    assert summary.documents == 19 and summary.kept + sum(summary.outcomes.values()) == 19
+    assert rejected_urls(out, "language_not_allowed") == {f"lang-{code}" for code in ("de", "fr", "ru", "zh", "es")}
+    assert summary.outcomes["too_few_words"] == 1 and "spam0" in {
+        url for reason in summary.outcomes for url in rejected_urls(out, reason)
+    }
+    kept = read_all(out)
+    assert {row["url"].rsplit("/", 1)[1] for row in kept} == {f"en{i}" for i in range(12)}
+    assert all(row["language"] == "en" and row["language_score"] >= 0.65 for row in kept)
+    assert all(0.0 <= row["quality_score"] <= 1.0 for row in kept)
+    assert all(row["language"] for row in read_all(out / "rejected" / "filter" / "language_not_allowed"))
+    assert summary.languages["en"] == 14 and summary.shards_rescored == 2
+
+
+def test_a_rerun_skips_and_a_threshold_change_reuses_the_scores(docs: Path, tmp_path: Path, quality_model) -> None:
+    model, _ = quality_model
+    out = tmp_path / "out"
+    run_filter(docs, out, config(model, selection="none"), workers=1)
+    again = run_filter(docs, out, config(model, selection="none"), workers=1)
+    assert again.shards_skipped == 2 and again.shards_written == 0
+    stricter = run_filter(docs, out, config(model, selection="threshold", threshold=0.999), workers=1)
+    assert stricter.shards_written == 2 and stricter.shards_rescored == 0  # only the decision reran
+    assert stricter.kept + stricter.outcomes.get("low_quality", 0) == again.kept
+    german = dataclasses.replace(config(model, selection="none"), language=LanguageConfig(languages=("en", "de")))
+    with_german = run_filter(docs, out, german, workers=1)
+    assert with_german.kept == again.kept + 1 and with_german.shards_rescored == 0
+    assert not (out / "rejected" / "filter" / "low_quality" / "part-00000.parquet").exists()
+
+
+def test_a_crash_mid_stage_loses_nothing_and_the_rerun_writes_the_same_bytes(
+    docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = tmp_path / "clean"
+    run_filter(docs, clean, FilterConfig(), workers=1)
+    crashed = tmp_path / "crashed"
+    real = stage.write_shard
+    calls = {"n": 0}
+
+    def crash_on_second_shard(table, path, **kwargs):
+        calls["n"] += 1
+        if path.parent == crashed and path.name == "part-00001.parquet":
+            raise OSError("disk full")
+        return real(table, path, **kwargs)
+
+    monkeypatch.setattr(stage, "write_shard", crash_on_second_shard)
+    with pytest.raises(OSError, match="disk full"):
+        run_filter(docs, crashed, FilterConfig(), workers=1)
+    monkeypatch.setattr(stage, "write_shard", real)
+    resumed = run_filter(docs, crashed, FilterConfig(), workers=1)
+    assert resumed.shards_skipped == 1 and resumed.shards_written == 1
+    for name in ("part-00000.parquet", "part-00001.parquet"):
+        assert (crashed / name).read_bytes() == (clean / name).read_bytes()
+
+
+def test_parallel_workers_write_the_same_bytes(docs: Path, tmp_path: Path) -> None:
+    run_filter(docs, tmp_path / "one", FilterConfig(), workers=1)
+    run_filter(docs, tmp_path / "two", FilterConfig(), workers=2)
+    for name in ("part-00000.parquet", "part-00001.parquet"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_bad_inputs_are_named(tmp_path: Path, docs: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        run_filter(tmp_path / "nowhere", tmp_path / "out", FilterConfig())
+    with pytest.raises(ModelError, match="quality.bin"):
+        run_filter(docs, tmp_path / "out", config(tmp_path / "quality.bin"))
+    assert not (tmp_path / "out" / "part-00000.parquet").exists()
+
+
+def test_cli_filters_and_reports_errors(docs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert webtext(["filter", str(docs), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "kept 12 of 19 documents" in printed and "language_not_allowed" in printed
+    missing = ["filter", str(docs), "--out", str(tmp_path / "x"), "--quality-model", str(tmp_path / "m.bin")]
+    assert webtext(missing) == 2
+    assert "m.bin" in capsys.readouterr().err
