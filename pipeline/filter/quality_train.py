@@ -51,6 +51,7 @@ class QualityTrainConfig:
     word_ngrams: int = 2
     dim: int = 64
     min_count: int = 1
+    buckets: int = 200_000  # hashed word n-gram rows; fastText's 2M default makes a 512 MB model at dim 64
     quantize: bool = False
 
     def __post_init__(self) -> None:
@@ -66,6 +67,7 @@ class QualityTrainConfig:
         check_range("word_ngrams", self.word_ngrams, 1, 5, integer=True)
         check_range("dim", self.dim, 2, 1000, integer=True)
         check_range("min_count", self.min_count, 1, 10**6, integer=True)
+        check_range("buckets", self.buckets, 1_000, 10**8, integer=True)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -195,6 +197,7 @@ def _fit(train_file: Path, model_file: Path, cfg: QualityTrainConfig) -> None:
         wordNgrams=cfg.word_ngrams,
         dim=cfg.dim,
         minCount=cfg.min_count,
+        bucket=cfg.buckets,
         loss="softmax",
         thread=1,  # one thread: the same data and seed give the same model
         seed=cfg.seed,

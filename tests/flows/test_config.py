@@ -37,6 +37,10 @@ def test_defaults_work_on_one_machine() -> None:
         ("harvest: {reddit_api: {page_size: 5}}", "page_size"),
         ("harvest: {reddit_api: {subreddits: []}}", "subreddits"),
         ("harvest: [unclosed", "not valid YAML"),
+        ("filter: {min_language_score: 1.5}", "language min_score"),
+        ("filter: {selection: best}", "quality selection"),
+        ("filter: {heuristics: {top_ngram_max_fraction: {2: 2.0}}}", "top_ngram_max_fraction"),
+        ("quality_train: {positive_min_karma: 5}", "negatives"),
     ],
 )
 def test_bad_configs_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
@@ -76,3 +80,13 @@ def test_only_transient_failures_are_retried() -> None:
     assert not failed_with(CorruptDumpError(Path("RS_2019-01.zst"), "truncated"))
     assert not failed_with(FileNotFoundError("dump not found: RS_x.zst"))
     assert not failed_with(ValueError("n_buckets must be between 1 and 65536"))
+
+
+def test_filter_settings_reach_the_stage_config() -> None:
+    config = load_run_config(CONFIGS / "sample.yaml")
+    assert config.quality_train is not None and config.quality_train.to_config().positive_min_karma == 5
+    trained = config.quality_model_dir / "quality.bin"
+    stage_config = config.filter.to_config(trained)
+    assert stage_config.quality.model_path == str(trained) and stage_config.language.languages == ("en",)
+    assert stage_config.heuristics == RunConfig().filter.to_config().heuristics  # defaults: the Gopher thresholds
+    assert config.filtered_dir == config.data_root / "docs" / "filtered"

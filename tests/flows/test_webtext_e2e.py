@@ -42,6 +42,7 @@ def write_config(directory: Path) -> Path:
             "n_buckets": 2,
         },
         "fetch": {"crawl_sample_web": True, "resolve_only": True, "per_host_delay_s": 0.01, "max_retries": 1},
+        "quality_train": {"negatives": [str(sample_dir / "crawl" / "random-crawl.jsonl")], "positive_min_karma": 5},
     }
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -68,6 +69,16 @@ def assert_built(directory: Path) -> None:
     assert deduped["documents"] == extracted["documents"]
     assert deduped["outcomes"] == {"exact_duplicate": 5, "near_duplicate": 2}
     assert deduped["kept"] == extracted["documents"] - 7
+    filtered = read_json(directory / "run" / "docs" / "filtered" / "summary.json")
+    # the sample's nine foreign-language pages, and its two upvoted spam pages (boilerplate-heavy keyword lists)
+    assert filtered["documents"] == deduped["kept"]
+    assert filtered["outcomes"]["language_not_allowed"] == 9
+    assert filtered["outcomes"]["repeated_lines"] + filtered["outcomes"]["repeated_top_ngram"] == 2
+    assert filtered["kept"] + sum(filtered["outcomes"].values()) == filtered["documents"]
+    kept = pa.concat_tables(pq.read_table(shard) for shard in complete_shards(directory / "run" / "docs" / "filtered"))
+    assert set(kept["language"].to_pylist()) == {"en"} and kept["quality_score"].null_count == 0
+    metrics = read_json(directory / "run" / "models" / "quality" / "quality.metrics.json")
+    assert metrics["valid_examples"]["hq"] == metrics["valid_examples"]["lq"] > 0
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -90,7 +101,8 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     assert runs and {run["state_type"] for run in runs} == {"COMPLETED"}
     tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
     names = {task["name"].rsplit("-", 1)[0] for task in tasks}
-    assert {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"} <= names
+    expected = {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"}
+    assert expected | {"train_quality_classifier", "filter_documents"} <= names
 
 
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:
