@@ -7,16 +7,10 @@ import re
 from typing import Any
 
 from pipeline.dedup.lsh_params import optimal_bands_rows
+from pipeline.validation import check_range
 
 SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
 SPARK_MEMORY = re.compile(r"^\d+[kmgt]?$", re.IGNORECASE)
-
-
-def _check_number(name: str, value: Any, low: float, high: float, integer: bool = False) -> None:
-    kinds = int if integer else int | float
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} between {low} and {high}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,7 +36,7 @@ class SparkConfig:
             )
         if not isinstance(self.driver_memory, str) or not SPARK_MEMORY.match(self.driver_memory):
             raise ValueError(f"spark driver_memory must look like 512m or 4g, got {self.driver_memory!r}")
-        _check_number("spark shuffle_partitions", self.shuffle_partitions, 1, 100_000, integer=True)
+        check_range("spark shuffle_partitions", self.shuffle_partitions, 1, 100_000, integer=True)
         for entry in self.conf:
             if len(entry) != 2 or not all(isinstance(part, str) for part in entry) or not entry[0].startswith("spark."):
                 raise ValueError(f"spark conf entries are ('spark.some.key', 'value') pairs, got {entry!r}")
@@ -73,17 +67,17 @@ class DedupConfig:
     spark: SparkConfig = dataclasses.field(default_factory=SparkConfig)
 
     def __post_init__(self) -> None:
-        _check_number("threshold", self.threshold, 0.05, 1.0)
-        _check_number("num_perm", self.num_perm, 8, 1024, integer=True)
-        _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
-        _check_number("shingle_size", self.shingle_size, 1, 32, integer=True)
-        _check_number("false_negative_weight", self.false_negative_weight, 0.0, 1.0)
-        _check_number("max_iterations", self.max_iterations, 1, 10_000, integer=True)
+        check_range("threshold", self.threshold, 0.05, 1.0)
+        check_range("num_perm", self.num_perm, 8, 1024, integer=True)
+        check_range("seed", self.seed, 0, 2**32 - 1, integer=True)
+        check_range("shingle_size", self.shingle_size, 1, 32, integer=True)
+        check_range("false_negative_weight", self.false_negative_weight, 0.0, 1.0)
+        check_range("max_iterations", self.max_iterations, 1, 10_000, integer=True)
         if (self.bands is None) != (self.rows is None):
             raise ValueError("bands and rows are set together (or neither, to derive them from threshold)")
         if self.bands is not None:
-            _check_number("bands", self.bands, 1, self.num_perm, integer=True)
-            _check_number("rows", self.rows, 1, self.num_perm, integer=True)
+            check_range("bands", self.bands, 1, self.num_perm, integer=True)
+            check_range("rows", self.rows, 1, self.num_perm, integer=True)
             if self.bands * self.rows > self.num_perm:
                 raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
 

@@ -6,18 +6,12 @@ import dataclasses
 import re
 from typing import Any
 
+from pipeline.validation import check_range
+
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 SELECTIONS = ("threshold", "pareto", "none")
 # Gopher's (Rae et al. 2021) English stop words: a page of real prose uses at least two of them.
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
-
-
-def check_range(name: str, value: Any, low: float, high: float, integer: bool = False) -> None:
-    """Raise a ValueError naming ``name`` unless ``value`` is a number (an integer if asked) in [low, high]."""
-    kinds = int if integer else int | float
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} between {low} and {high}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

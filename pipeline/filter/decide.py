@@ -11,14 +11,11 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.filter.config import FilterConfig
-from pipeline.filter.heuristics import REASONS as HEURISTIC_REASONS
 from pipeline.filter.heuristics import check_text
 from pipeline.filter.language import language_reason
 from pipeline.filter.quality import select
 
 LOW_QUALITY = "low_quality"
-LANGUAGE_REASONS = ("language_not_allowed", "language_low_score", "language_disputed")
-REASONS = (*LANGUAGE_REASONS, *HEURISTIC_REASONS, LOW_QUALITY)
 
 
 def document_reasons(documents: pa.Table, scores: pa.Table, cfg: FilterConfig) -> list[str | None]:

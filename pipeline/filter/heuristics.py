@@ -105,20 +105,6 @@ RULES: tuple[Rule, ...] = (
     top_ngrams,
     duplicate_ngrams,
 )
-REASONS = (
-    "too_few_words",
-    "too_many_words",
-    "mean_word_length",
-    "symbol_ratio",
-    "bullet_lines",
-    "ellipsis_lines",
-    "non_alphabetic_words",
-    "few_stop_words",
-    "repeated_lines",
-    "repeated_paragraphs",
-    "repeated_top_ngram",
-    "repeated_ngrams",
-)
 
 
 def check_text(text: str, cfg: HeuristicConfig, language: str | None = None) -> str | None:

@@ -27,10 +27,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.filter.config import check_range
 from pipeline.filter.fasttext_models import LABEL_PREFIX, fasttext_module, load_model
 from pipeline.filter.quality import NEGATIVE, POSITIVE, quality_line, score_lines
 from pipeline.shards import atomic_write_json, commit, complete_shards, file_sha256, fingerprint, read_json
+from pipeline.validation import check_range
 
 METRICS_FILE = "quality.metrics.json"
 MIN_EXAMPLES_PER_CLASS = 2

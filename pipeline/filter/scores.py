@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -67,8 +66,3 @@ def shard_scores(
     scores = score_table(documents, cfg)
     write_shard(scores, path, shard_fingerprint=scores_fingerprint)
     return scores, False
-
-
-def as_numpy(column: pa.ChunkedArray) -> np.ndarray:
-    """A float column as numpy, nulls as NaN."""
-    return column.to_numpy(zero_copy_only=False).astype(np.float32)
