@@ -15,7 +15,7 @@ from pipeline.filter.text_view import (
     TextView,
     duplicate_fraction,
     duplicate_ngram_char_fraction,
-    top_ngram_char_fraction,
+    top_ngram_share_exceeds,
 )
 
 Rule = Callable[[TextView, HeuristicConfig], str | None]
@@ -47,13 +47,13 @@ def ellipsis_lines(view: TextView, cfg: HeuristicConfig) -> str | None:
 
 
 def alphabetic_words(view: TextView, cfg: HeuristicConfig) -> str | None:
-    return "non_alphabetic_words" if view.alphabetic_word_fraction < cfg.min_alphabetic_word_fraction else None
+    return None if view.alphabetic_fraction_at_least(cfg.min_alphabetic_word_fraction) else "non_alphabetic_words"
 
 
 def stop_words(view: TextView, cfg: HeuristicConfig) -> str | None:
     if cfg.min_stop_words == 0:
         return None
-    return "few_stop_words" if view.stop_word_count(_stop_word_set(cfg.stop_words)) < cfg.min_stop_words else None
+    return None if view.has_stop_words(_stop_word_set(cfg.stop_words), cfg.min_stop_words) else "few_stop_words"
 
 
 @functools.lru_cache(maxsize=8)
@@ -75,7 +75,7 @@ def repeated_paragraphs(view: TextView, cfg: HeuristicConfig) -> str | None:
 
 def top_ngrams(view: TextView, cfg: HeuristicConfig) -> str | None:
     for n, max_fraction in cfg.top_ngram_max_fraction:
-        if top_ngram_char_fraction(view, n) > max_fraction:
+        if top_ngram_share_exceeds(view, n, max_fraction):
             return "repeated_top_ngram"
     return None
 

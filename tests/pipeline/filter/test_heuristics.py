@@ -11,7 +11,14 @@ from filter_fixtures import article_text
 from pipeline.filter import heuristics
 from pipeline.filter.config import HeuristicConfig
 from pipeline.filter.heuristics import check_text
-from pipeline.filter.text_view import TextView, duplicate_ngram_char_fraction, top_ngram_char_fraction
+from pipeline.filter.text_view import (
+    LETTERLESS_WORD,
+    PUNCTUATION,
+    TextView,
+    duplicate_ngram_char_fraction,
+    top_ngram_char_fraction,
+    top_ngram_share_exceeds,
+)
 
 CFG = HeuristicConfig()
 
@@ -172,6 +179,85 @@ def test_ngram_measures_equal_the_plain_definitions_on_repetitive_text(seed: int
         assert fraction == pytest.approx(reference_duplicate_fraction(words, n))
         assert fraction <= previous  # what lets the rule stop at the first n under every bound
         previous = fraction
+
+
+# Pieces of web text that the byte-level counts must get right: typographic and Unicode punctuation,
+# accents, other scripts, odd whitespace (no-break space, ideographic space, the separators U+001C-1F).
+TRICKY_TOKENS = [
+    "word",
+    "Word,",
+    "it’s",
+    "“quoted”",
+    "—",
+    "–",
+    "...",
+    "…",
+    "naïve",
+    "café.",
+    "«guillemets»",
+    "¿qué?",
+    "Straße",
+    "東京",
+    "日本語。",
+    "123",
+    "4.5%",
+    "$10",
+    "#tag",
+    "_",
+    "__init__",
+    ":-)",
+    "C++",
+    "e-mail",
+    "x²",
+    "\u00a0",
+    "\u3000",
+    "\u2009",
+    "\x1c",
+    "\x1f",
+    "\t",
+    "\n",
+    "\n\n",
+    "•",
+    "·",
+    "½",
+    "٣",
+    "Ⅻ",
+    "🙂",
+    "a🙂b",
+]
+
+
+def tricky_text(rng: random.Random) -> str:
+    words = rng.choices(TRICKY_TOKENS + unique_words(20, length=3), k=rng.randint(0, 120))
+    return "".join(word + rng.choice([" ", " ", "\n", "\u00a0"]) for word in words)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_byte_level_counts_equal_the_plain_definitions(seed: int) -> None:
+    rng = random.Random(seed)
+    text = tricky_text(rng) if seed % 3 else tricky_text(rng).encode("ascii", "ignore").decode()
+    words = text.split()
+    view = TextView(text)
+    letters = len("".join(words).translate(str.maketrans("", "", PUNCTUATION)))
+    assert view.mean_word_length == pytest.approx(letters / len(words) if words else 0.0)
+    letterless = len(LETTERLESS_WORD.findall(text))
+    assert view.alphabetic_word_fraction == pytest.approx(1 - letterless / len(words) if words else 0.0)
+    for minimum in (0.0, 0.5, 0.8, view.alphabetic_word_fraction, 1.0):
+        assert view.alphabetic_fraction_at_least(minimum) == (view.alphabetic_word_fraction >= minimum)
+    stop_words = frozenset(["word", "it’s", "the", "a"])
+    for minimum in range(4):
+        assert view.has_stop_words(stop_words, minimum) == (view.stop_word_count(stop_words) >= minimum)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_top_ngram_bound_gives_the_exact_verdict(seed: int) -> None:
+    rng = random.Random(seed)
+    vocabulary = unique_words(rng.randint(3, 200), length=rng.randint(1, 6))
+    view = TextView(" ".join(rng.choice(vocabulary) for _ in range(rng.randint(3, 400))))
+    for n in (2, 3, 4):
+        fraction = top_ngram_char_fraction(view, n)
+        for limit in (0.0, fraction / 2, fraction, fraction + 1e-9, 0.05, 0.2):
+            assert top_ngram_share_exceeds(view, n, limit) == (fraction > limit)
 
 
 def test_rules_stop_at_the_first_failure_and_can_be_disabled() -> None:

@@ -9,7 +9,14 @@ from filter_fixtures import article_text
 
 from pipeline.filter.config import LanguageConfig
 from pipeline.filter.fasttext_models import ModelError, load_model
-from pipeline.filter.language import identify_language, identify_languages, langdetect_language, language_reason
+from pipeline.filter.language import (
+    crosscheck_reason,
+    crosscheck_sample,
+    identify_language,
+    identify_languages,
+    langdetect_language,
+    language_reason,
+)
 
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "ru", "zh", "ja")
 
@@ -45,12 +52,11 @@ def test_very_short_texts_get_a_label_and_a_low_score_when_ambiguous() -> None:
 
 
 def test_reason_order_and_the_threshold_is_inclusive() -> None:
-    cfg = LanguageConfig(crosscheck=False)
-    text = article_text("en")
-    assert language_reason(text, "en", 0.65, cfg) is None
-    assert language_reason(text, "en", 0.6499, cfg) == "language_low_score"
-    assert language_reason(text, "de", 0.99, cfg) == "language_not_allowed"
-    assert language_reason(text, "de", 0.99, dataclasses.replace(cfg, languages=("en", "de"))) is None
+    cfg = LanguageConfig()
+    assert language_reason("en", 0.65, cfg) is None
+    assert language_reason("en", 0.6499, cfg) == "language_low_score"
+    assert language_reason("de", 0.99, cfg) == "language_not_allowed"
+    assert language_reason("de", 0.99, dataclasses.replace(cfg, languages=("en", "de"))) is None
 
 
 def test_crosscheck_drops_a_short_keep_that_langdetect_reads_as_another_language() -> None:
@@ -58,15 +64,26 @@ def test_crosscheck_drops_a_short_keep_that_langdetect_reads_as_another_language
     german = "Der alte Hafen wurde im Winter renoviert und die Fischer sind zufrieden."
     assert len(german) < cfg.crosscheck_max_chars
     # As if fastText had said English for this short German sentence: langdetect disagrees.
-    assert language_reason(german, "en", 0.9, cfg) == "language_disputed"
-    assert language_reason(german, "en", 0.9, dataclasses.replace(cfg, crosscheck=False)) is None
+    assert crosscheck_reason(german, "en", 0.9, cfg) == "language_disputed"
+    assert crosscheck_reason(german, "en", 0.9, dataclasses.replace(cfg, crosscheck=False)) is None
     # A long, confidently English text is not cross-checked at all.
-    assert language_reason(article_text("en"), "en", 0.95, cfg) is None
+    assert crosscheck_reason(article_text("de"), "en", 0.95, cfg) is None
+    # A long one with a doubtful score is.
+    assert crosscheck_reason(article_text("de"), "en", 0.7, cfg) == "language_disputed"
+    assert crosscheck_reason(article_text("en"), "en", 0.7, cfg) is None
+
+
+def test_crosscheck_reads_windows_spread_over_a_long_text() -> None:
+    english, german = article_text("en")[:2000], article_text("de")[:2000]
+    assert crosscheck_sample(english[:500]) == english[:500]
+    sample = crosscheck_sample(english + german)
+    assert len(sample) <= 1000 + 3  # four windows and the newlines between them
+    assert sample.startswith(english[:250]) and sample.endswith(german[-250:])
 
 
 def test_crosscheck_has_no_opinion_on_text_without_letters() -> None:
     assert langdetect_language("12345 67 890") is None
-    assert language_reason("12345 67 890", "en", 0.9, LanguageConfig()) is None
+    assert crosscheck_reason("12345 67 890", "en", 0.9, LanguageConfig()) is None
 
 
 def test_langdetect_is_seeded() -> None:
