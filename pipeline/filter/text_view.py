@@ -19,7 +19,6 @@ import numpy as np
 
 # Punctuation removed before measuring word length: ASCII plus the Unicode marks web text is full of.
 PUNCTUATION = string.punctuation + "“”‘’«»„‚‹›—–―‐…·•¡¿"
-_DELETE_PUNCTUATION = str.maketrans("", "", PUNCTUATION)
 BULLETS = ("•", "●", "○", "◦", "▪", "▫", "■", "□", "‣", "⁃", "∙", "·", "-", "–", "—", "*", "+", ">", "→", "►", "✓")
 ELLIPSES = ("...", "…", ". . .")
 # A whitespace-delimited token made only of non-letters: digits, underscores, symbols, punctuation.
@@ -39,7 +38,7 @@ _NOT_WORD_LETTER = string.punctuation.encode() + _ASCII_WHITESPACE
 # UTF-8 bytes that are not a continuation byte: deleting them leaves one byte per extra byte of a character.
 _NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 # Non-ASCII characters that are no letters of a word: Unicode punctuation and whitespace, UTF-8 encoded.
-_NON_ASCII_UNCOUNTED = tuple(char.encode() for char in set(PUNCTUATION + WHITESPACE) if ord(char) > 0x7F)
+_NON_ASCII_UNCOUNTED = tuple(char.encode() for char in sorted(set(PUNCTUATION + WHITESPACE)) if ord(char) > 0x7F)
 # ASCII text mapped to " " (whitespace) and "a" (letters), everything else deleted: a word with a letter reads " a".
 _LETTER_WORD_TABLE = bytes.maketrans(
     _ASCII_WHITESPACE + _ASCII_LETTERS, b" " * len(_ASCII_WHITESPACE) + b"a" * len(_ASCII_LETTERS)
