@@ -34,6 +34,7 @@ from pipeline.validation import check_range
 
 METRICS_FILE = "quality.metrics.json"
 MIN_EXAMPLES_PER_CLASS = 2
+ROUGH_METRICS_BELOW = 50  # held-out examples per class under which precision/recall are mostly noise
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -89,6 +90,16 @@ class QualityMetrics:
 
     def as_json(self) -> dict[str, Any]:
         return {key: value for key, value in dataclasses.asdict(self).items() if key != "reused"}
+
+    def caveat(self) -> str | None:
+        """A warning when the held-out split is too small for its scores to mean much."""
+        held_out = min(self.valid_examples.values(), default=0)
+        if held_out >= ROUGH_METRICS_BELOW:
+            return None
+        return (
+            f"only {held_out} held-out examples per class: these scores are rough; "
+            f"give it more documents (at least {ROUGH_METRICS_BELOW} per class held out) before relying on them"
+        )
 
 
 def read_source(source: Path) -> Iterator[tuple[str, int | None]]:

@@ -11,6 +11,7 @@ import pytest
 from dedup_fixtures import make_document, write_docs
 from filter_fixtures import clean_prose, spam_texts, write_jsonl
 
+from pipeline.cli import main as webtext
 from pipeline.filter.config import QualityConfig
 from pipeline.filter.fasttext_models import load_model
 from pipeline.filter.quality import pareto_draws, quality_scores, select
@@ -26,6 +27,12 @@ def test_classifier_separates_prose_from_spam_on_held_out_data(quality_model) ->
     fresh = clean_prose(seed=99, count=20) + spam_texts(seed=98, count=20)  # never seen in training
     scores = quality_scores(fresh, QualityConfig(model_path=str(model_path)))
     assert (scores[:20] > 0.5).mean() >= 0.9 and (scores[20:] < 0.5).mean() >= 0.9
+
+
+def test_a_small_held_out_split_comes_with_a_warning(quality_model) -> None:
+    _, metrics = quality_model
+    assert "only 32 held-out examples per class" in (metrics.caveat() or "")
+    assert dataclasses.replace(metrics, valid_examples={"hq": 50, "lq": 50}).caveat() is None
 
 
 def test_training_again_on_the_same_data_reuses_the_model(quality_model, tmp_path: Path) -> None:
@@ -110,3 +117,20 @@ def test_scores_come_from_the_hq_label(quality_model) -> None:
     model_path, _ = quality_model
     labels = load_model(model_path).get_labels()
     assert sorted(labels) == ["__label__hq", "__label__lq"]
+
+
+def test_cli_trains_warns_on_a_small_split_and_names_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    positives = write_jsonl(tmp_path / "p.jsonl", clean_prose(seed=1, count=30))
+    negatives = write_jsonl(tmp_path / "n.jsonl", spam_texts(seed=2, count=30))
+    out = tmp_path / "model"
+    assert (
+        webtext(["quality", "train", "--positives", str(positives), "--negatives", str(negatives), "--out", str(out)])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "quality model trained" in printed and "held-out: precision" in printed
+    assert "warning: only 6 held-out examples per class" in printed
+    assert (out / "quality.bin").is_file() and (out / "quality.metrics.json").is_file()
+    missing = ["quality", "train", "--positives", str(tmp_path / "nope.jsonl"), "--negatives", str(negatives)]
+    assert webtext([*missing, "--out", str(out)]) == 2
+    assert "nope.jsonl" in capsys.readouterr().err
