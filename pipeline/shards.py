@@ -189,10 +189,27 @@ def docs_shards(docs_dir: Path, produced_by: str) -> list[Path]:
     return shards
 
 
+class ShardReadError(ValueError):
+    """A shard that exists but cannot be read as Parquet (damaged on disk, or not Parquet); names the file."""
+
+
+def read_table(shard: Path, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+    """``shard`` as a table; a damaged file raises ``ShardReadError`` naming it instead of Arrow's bare message."""
+    try:
+        return pq.read_table(shard, columns=columns, schema=schema)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException) as error:
+        raise ShardReadError(
+            f"{shard}: unreadable Parquet shard ({' '.join(str(error).split())}); delete it (and its .stats.json) "
+            "and rerun the stage that wrote it"
+        ) from error
+
+
 def read_shards(paths: Iterable[Path], columns: list[str] | None = None) -> Iterator[pa.Table]:
     """Each shard as a table, one at a time (memory stays at one shard)."""
     for path in paths:
-        yield pq.read_table(path, columns=columns)
+        yield read_table(path, columns=columns)
 
 
 def remove_stale_temporaries(directory: Path) -> int:

@@ -12,11 +12,10 @@ import dataclasses
 from pathlib import Path
 
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from pipeline.records import Document, from_table, to_table
 from pipeline.rejects import RejectWriter
-from pipeline.shards import ShardOutcome, ShardWriter
+from pipeline.shards import ShardOutcome, ShardWriter, read_table
 
 STAGE = "dedup"
 DUPLICATES_DIR = "duplicates"
@@ -53,7 +52,7 @@ def apply_decisions(docs_shard: Path, out_dir: Path, shard_fingerprint: str) -> 
     documents = in_clusters = 0
     batch: list[Document] = []
     with ShardWriter(out_dir / docs_shard.name, Document.SCHEMA) as writer:
-        for document in from_table(pq.read_table(docs_shard), Document):
+        for document in from_table(read_table(docs_shard), Document):
             documents += 1
             cluster, reason = decisions.get(document.id, (None, KEPT))
             document.duplicate_cluster = cluster

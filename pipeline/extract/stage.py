@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from pipeline.extract.config import ExtractConfig
 from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, ExtractedPage, resolve_extractor
 from pipeline.extract.pages import PageTask, extract_task
@@ -41,6 +39,7 @@ from pipeline.shards import (
     fingerprint,
     is_complete,
     read_stats,
+    read_table,
 )
 
 STAGE = "extract"
@@ -116,7 +115,7 @@ class ShardExtraction:
 
     def __init__(self, pages_shard: Path, fetch_dir: Path, out_dir: Path, shard_fingerprint: str) -> None:
         self.name = pages_shard.name
-        self.rows = list(from_table(pq.read_table(pages_shard), FetchRecord))
+        self.rows = list(from_table(read_table(pages_shard), FetchRecord))
         self._fetch_dir = fetch_dir
         self._fingerprint = shard_fingerprint
         self._writer = ShardWriter(out_dir / self.name, Document.SCHEMA)

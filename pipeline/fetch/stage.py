@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import pyarrow.parquet as pq
-
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.http import HttpFetcher
 from pipeline.fetch.results import Fetcher, FetchResult
@@ -37,6 +35,7 @@ from pipeline.shards import (
     fingerprint,
     is_complete,
     read_stats,
+    read_table,
     remove_stale_temporaries,
     write_shard,
 )
@@ -85,7 +84,7 @@ def url_batches(urls_dir: Path, cfg: FetchConfig) -> Iterator[UrlBatch]:
         raise FileNotFoundError(f"no complete URL shards (part-*.parquet with stats) in {urls_dir}")
     for shard in shards:
         index = int(shard.stem.split("-")[1])
-        table = pq.read_table(shard, columns=list(UrlToFetch._fields))
+        table = read_table(shard, columns=list(UrlToFetch._fields))
         columns = (table[name].to_pylist() for name in UrlToFetch._fields)
         rows = list(map(UrlToFetch._make, zip(*columns, strict=True)))
         source = (read_stats(shard) or {}).get("sha256")

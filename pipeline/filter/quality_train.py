@@ -25,11 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from pipeline.filter.fasttext_models import LABEL_PREFIX, fasttext_module, load_model
 from pipeline.filter.quality import NEGATIVE, POSITIVE, quality_line, score_lines
-from pipeline.shards import atomic_write_json, commit, complete_shards, file_sha256, fingerprint, read_json
+from pipeline.shards import atomic_write_json, commit, complete_shards, file_sha256, fingerprint, read_json, read_table
 from pipeline.validation import check_range
 
 METRICS_FILE = "quality.metrics.json"
@@ -109,7 +107,7 @@ def read_source(source: Path) -> Iterator[tuple[str, int | None]]:
         if not shards:
             raise FileNotFoundError(f"{source}: no completed Document shards (a stage output directory was expected)")
         for shard in shards:
-            table = pq.read_table(shard, columns=["text", "karma"])
+            table = read_table(shard, columns=["text", "karma"])
             yield from zip(table["text"].to_pylist(), table["karma"].to_pylist(), strict=True)
     elif source.is_file() and source.name.endswith(".jsonl"):
         with open(source, encoding="utf-8") as lines:

@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipeline.filter.config import FilterConfig
 from pipeline.filter.fasttext_models import one_line
 from pipeline.filter.language import identify_languages, lid_identity
 from pipeline.filter.quality import quality_identity, quality_scores
-from pipeline.shards import fingerprint, is_complete, read_stats, write_shard
+from pipeline.shards import ShardReadError, fingerprint, is_complete, read_stats, read_table, write_shard
 
 SCORES_DIR = "scores"
 SCORES_SCHEMA = pa.schema(
@@ -60,8 +59,11 @@ def shard_scores(
     path = out_dir / SCORES_DIR / docs_shard.name
     scores_fingerprint = fingerprint("filter-scores", (read_stats(docs_shard) or {}).get("sha256"), identity)
     if is_complete(path, scores_fingerprint):
-        scores = pq.read_table(path, schema=SCORES_SCHEMA)
-        if scores["id"].equals(documents["id"]):
+        try:
+            scores = read_table(path, schema=SCORES_SCHEMA)
+        except ShardReadError:
+            scores = None  # the stage's own cache: a damaged one is recomputed, not reported
+        if scores is not None and scores["id"].equals(documents["id"]):
             return scores, True
     scores = score_table(documents, cfg)
     write_shard(scores, path, shard_fingerprint=scores_fingerprint)

@@ -24,7 +24,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipeline.filter.config import FilterConfig
 from pipeline.filter.decide import document_reasons
@@ -39,6 +38,7 @@ from pipeline.shards import (
     fingerprint,
     is_complete,
     read_stats,
+    read_table,
     remove_orphan_shards,
     remove_stale_temporaries,
     write_shard,
@@ -91,7 +91,7 @@ def with_scores(documents: pa.Table, scores: pa.Table) -> pa.Table:
 
 def _read_documents(docs_shard: Path) -> pa.Table:
     """The shard as a table with exactly Document's schema (old shards gain their missing nullable columns)."""
-    table = with_nullable_columns(pq.read_table(docs_shard), Document.SCHEMA, f"Document ({docs_shard})")
+    table = with_nullable_columns(read_table(docs_shard), Document.SCHEMA, f"Document ({docs_shard})")
     return table.select(Document.SCHEMA.names).cast(Document.SCHEMA)
 
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipeline.harvest.scan import SPILL_SCHEMA, ScanResult, bucket_file
 from pipeline.records import UTC_TIMESTAMP, UrlRecord
-from pipeline.shards import fingerprint, is_complete, read_stats, shard_name, stats_path, write_shard
+from pipeline.shards import fingerprint, is_complete, read_stats, read_table, shard_name, stats_path, write_shard
 
 
 @dataclasses.dataclass(slots=True)
@@ -35,7 +34,7 @@ class BucketResult:
 
 def _read_bucket(scans: Sequence[ScanResult], bucket: int) -> pa.Table:
     files = [bucket_file(scan.directory, bucket) for scan in scans]
-    tables = [pq.read_table(path) for path in files if path.exists()]
+    tables = [read_table(path) for path in files if path.exists()]
     return pa.concat_tables(tables) if tables else SPILL_SCHEMA.empty_table()
 
 

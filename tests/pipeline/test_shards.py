@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.shards import (
+    ShardReadError,
     ShardWriter,
     atomic_write_json,
     complete_shards,
@@ -14,6 +15,7 @@ from pipeline.shards import (
     is_complete,
     read_json,
     read_stats,
+    read_table,
     remove_stale_temporaries,
     shard_name,
     stats_path,
@@ -70,6 +72,18 @@ def test_truncated_shard_is_not_complete(tmp_path: Path) -> None:
     write_shard(TABLE, shard, shard_fingerprint="f")
     shard.write_bytes(shard.read_bytes()[:-10])
     assert not is_complete(shard, "f")
+
+
+def test_a_damaged_shard_is_named_when_read(tmp_path: Path) -> None:
+    shard = tmp_path / shard_name(4)
+    write_shard(TABLE, shard, shard_fingerprint="f")
+    assert read_table(shard, columns=["karma"]).to_pydict() == {"karma": [3, 9]}
+    data = shard.read_bytes()
+    shard.write_bytes(data[:8] + b"\x00" * (len(data) - 16) + data[-8:])  # same size, same magic bytes, garbage inside
+    with pytest.raises(ShardReadError, match=f"{shard_name(4)}: unreadable Parquet shard"):
+        read_table(shard)
+    with pytest.raises(FileNotFoundError):
+        read_table(tmp_path / shard_name(5))
 
 
 def test_half_written_json_reads_as_missing(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pipeline.filter.config import FilterConfig, LanguageConfig, QualityConfig
 from pipeline.filter.fasttext_models import ModelError
 from pipeline.filter.stage import run_filter
 from pipeline.sample.corpus import ARTICLES
+from pipeline.shards import ShardReadError
 
 ENGLISH = ["\n".join(a.paragraphs) for a in ARTICLES if a.kind in ("article", "wikipedia") and a.language == "en"]
 
@@ -104,6 +105,33 @@ def test_a_crash_mid_stage_loses_nothing_and_the_rerun_writes_the_same_bytes(
     assert resumed.shards_skipped == 1 and resumed.shards_written == 1
     for name in ("part-00000.parquet", "part-00001.parquet"):
         assert (crashed / name).read_bytes() == (clean / name).read_bytes()
+
+
+def damage(shard: Path) -> None:
+    """Overwrite the inside of a Parquet file, keeping its size and magic bytes (what a bad disk does)."""
+    data = shard.read_bytes()
+    shard.write_bytes(data[:8] + b"\x00" * (len(data) - 16) + data[-8:])
+
+
+def test_a_damaged_docs_shard_is_named_and_finished_shards_are_kept(docs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    pristine = (docs / "part-00001.parquet").read_bytes()
+    damage(docs / "part-00001.parquet")
+    with pytest.raises(ShardReadError, match="part-00001.parquet: unreadable Parquet shard"):
+        run_filter(docs, out, FilterConfig(), workers=1)
+    assert (out / "part-00000.parquet").is_file()
+    (docs / "part-00001.parquet").write_bytes(pristine)
+    resumed = run_filter(docs, out, FilterConfig(), workers=1)
+    assert resumed.shards_skipped == 1 and resumed.shards_written == 1
+
+
+def test_a_damaged_score_cache_is_recomputed(docs: Path, tmp_path: Path, quality_model) -> None:
+    model, _ = quality_model
+    out = tmp_path / "out"
+    first = run_filter(docs, out, config(model, selection="none"), workers=1)
+    damage(out / "scores" / "part-00000.parquet")
+    stricter = run_filter(docs, out, config(model, selection="threshold", threshold=0.0), workers=1)
+    assert stricter.shards_rescored == 1 and stricter.kept == first.kept
 
 
 def test_parallel_workers_write_the_same_bytes(docs: Path, tmp_path: Path) -> None:
