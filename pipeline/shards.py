@@ -190,7 +190,7 @@ def docs_shards(docs_dir: Path, produced_by: str) -> list[Path]:
 
 
 class ShardReadError(ValueError):
-    """A shard that exists but cannot be read as Parquet (damaged on disk, or not Parquet); names the file."""
+    """A shard that exists but cannot be read: damaged on disk, not Parquet, or without the asked columns."""
 
 
 def read_table(shard: Path, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
@@ -201,8 +201,8 @@ def read_table(shard: Path, columns: list[str] | None = None, schema: pa.Schema 
         raise
     except (OSError, pa.ArrowException) as error:
         raise ShardReadError(
-            f"{shard}: unreadable Parquet shard ({' '.join(str(error).split())}); delete it (and its .stats.json) "
-            "and rerun the stage that wrote it"
+            f"{shard}: unreadable Parquet shard ({' '.join(str(error).split())}); if it is damaged, delete it "
+            "(and its .stats.json) and rerun the stage that wrote it"
         ) from error
 
 
