@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.cli.report import print_counts
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -34,7 +36,6 @@ def _extract(args: argparse.Namespace) -> int:
         f"({summary.not_fetched:,} had no archived response); "
         f"{summary.shards_skipped} of {len(summary.shards)} shards already complete"
     )
-    for reason, count in sorted(summary.outcomes.items(), key=lambda item: -item[1]):
-        print(f"  rejected {reason:<18} {count:>10,}")
+    print_counts(summary.outcomes, label="rejected ")
     print(f"documents: {args.out}; rejects: {args.out / 'rejected' / 'extract'}")
     return 0

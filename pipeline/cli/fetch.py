@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.cli.report import print_counts
 from pipeline.fetch.config import DEFAULT_USER_AGENT, FetchConfig, parse_resolve
 
 
@@ -62,7 +63,6 @@ def _fetch(args: argparse.Namespace) -> int:
     make = (lambda _: WarcReplayFetcher(replay, cfg.max_redirects)) if replay else HttpFetcher
     summary = run_fetch(args.urls_dir, args.out, cfg, make, no_progress if args.quiet else terminal_progress)
     print(f"fetch: {summary.urls:,} URLs in {summary.batches} batches ({summary.batches_skipped} already complete)")
-    for outcome, count in sorted(summary.outcomes.items(), key=lambda item: -item[1]):
-        print(f"  {outcome:<20} {count:>10,}")
+    print_counts(summary.outcomes)
     print(f"pages index: {args.out / 'pages'}; WARC: {args.out / 'warc'}; {summary.bytes:,} bytes of pages")
     return 0

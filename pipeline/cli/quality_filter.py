@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline.cli.report import print_counts
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     _register_filter(commands)
@@ -65,8 +67,7 @@ def _filter(args: argparse.Namespace) -> int:
         f"{summary.shards_skipped} of {len(summary.shards)} shards already complete, "
         f"{summary.shards_rescored} scored"
     )
-    for reason, count in sorted(summary.outcomes.items(), key=lambda item: -item[1]):
-        print(f"  rejected {reason:<22} {count:>10,}")
+    print_counts(summary.outcomes, label="rejected ")
     print(f"documents: {args.out}; rejects: {args.out / 'rejected' / 'filter'}")
     return 0
 

@@ -17,7 +17,15 @@ import pyarrow.compute as pc
 
 from pipeline.harvest.scan import SPILL_SCHEMA, ScanResult, bucket_file
 from pipeline.records import UTC_TIMESTAMP, UrlRecord
-from pipeline.shards import fingerprint, is_complete, read_stats, read_table, shard_name, stats_path, write_shard
+from pipeline.shards import (
+    fingerprint,
+    is_complete,
+    read_stats,
+    read_table,
+    remove_orphan_shards,
+    shard_name,
+    write_shard,
+)
 
 
 @dataclasses.dataclass(slots=True)
@@ -103,11 +111,4 @@ def aggregate_bucket(
 
 def remove_foreign_shards(out_dir: Path, n_buckets: int) -> list[str]:
     """Delete shards left by an earlier run with more buckets, so readers see only this run's."""
-    expected = {shard_name(bucket) for bucket in range(n_buckets)}
-    removed = []
-    for shard in sorted(out_dir.glob("part-*.parquet")):
-        if shard.name not in expected:
-            stats_path(shard).unlink(missing_ok=True)
-            shard.unlink()
-            removed.append(shard.name)
-    return removed
+    return remove_orphan_shards(out_dir, {shard_name(bucket) for bucket in range(n_buckets)})
