@@ -36,8 +36,9 @@ def scorer_identity(cfg: FilterConfig) -> dict[str, Any]:
 
 def score_texts(ids: list[str], texts: list[str], cfg: FilterConfig) -> pa.Table:
     """Scores of one batch of documents."""
-    languages, language_scores = identify_languages([one_line(text) for text in texts], cfg.language)
-    quality = quality_scores(texts, cfg.quality)
+    lines = [one_line(text) for text in texts]  # quality_line(line) == quality_line(text): flatten once
+    languages, language_scores = identify_languages(lines, cfg.language)
+    quality = quality_scores(lines, cfg.quality)
     quality_column = pa.nulls(len(ids), pa.float32()) if quality is None else pa.array(quality, pa.float32())
     columns = [pa.array(ids), pa.array(languages), pa.array(language_scores, pa.float32()), quality_column]
     return pa.Table.from_arrays(columns, schema=SCORES_SCHEMA)
