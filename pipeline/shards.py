@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -204,12 +203,6 @@ def read_table(shard: Path, columns: list[str] | None = None, schema: pa.Schema 
             f"{shard}: unreadable Parquet shard ({' '.join(str(error).split())}); if it is damaged, delete it "
             "(and its .stats.json) and rerun the stage that wrote it"
         ) from error
-
-
-def read_shards(paths: Iterable[Path], columns: list[str] | None = None) -> Iterator[pa.Table]:
-    """Each shard as a table, one at a time (memory stays at one shard)."""
-    for path in paths:
-        yield read_table(path, columns=columns)
 
 
 def remove_stale_temporaries(directory: Path) -> int:
