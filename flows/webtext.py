@@ -148,8 +148,8 @@ def train_quality_classifier(settings: QualityTrainSettings, deduped_dir: Path, 
         metrics.train_examples,
         metrics.valid_examples,
     )
-    if metrics.caveat():
-        get_run_logger().warning("quality classifier: %s", metrics.caveat())
+    if caveat := metrics.caveat():
+        get_run_logger().warning("quality classifier: %s", caveat)
     return {"model": metrics.model, "f1": metrics.f1, "precision": metrics.precision, "recall": metrics.recall}
 
 

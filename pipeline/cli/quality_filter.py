@@ -121,6 +121,6 @@ def _quality_train(args: argparse.Namespace) -> int:
         f"  held-out: precision {metrics.precision:.3f}, recall {metrics.recall:.3f}, F1 {metrics.f1:.3f}, "
         f"accuracy {metrics.accuracy:.3f}; train {metrics.train_examples}, valid {metrics.valid_examples}"
     )
-    if metrics.caveat():
-        print(f"  warning: {metrics.caveat()}")
+    if caveat := metrics.caveat():
+        print(f"  warning: {caveat}")
     return 0
