@@ -188,7 +188,9 @@ def stage_run(size: int, workdir: Path, spark: SparkSession, cfg: DedupConfig) -
     elapsed = time.perf_counter() - started
     table = ds.dataset(out_dir / "duplicates", format="parquet", partitioning="hive").to_table()
     removed = set(table.filter(pc.not_equal(table["reason"], "kept"))["id"].to_pylist())
-    assert len(removed) == summary.documents - summary.kept, "duplicates/ disagrees with the summary"
+    assert len(removed) == summary.counts["documents"] - summary.counts["kept"], (
+        "duplicates/ disagrees with the summary"
+    )
     kinds = {document_id(f"https://bench.example.org/{name}"): kind for name, _, _, kind in docs}
     truth = {doc_id for doc_id, kind in kinds.items() if kind in ("exact", "near", "chain")}
     hits = len(removed & truth)

@@ -168,7 +168,7 @@ def timed_stage(fetch_dir: Path, out_dir: Path, workers: int | None) -> tuple[fl
     cpu, children, wall = time.process_time(), _children_cpu(), time.perf_counter()
     summary = run_extract(fetch_dir, out_dir, ExtractConfig(workers=workers))
     elapsed = time.perf_counter() - wall
-    return elapsed, time.process_time() - cpu, _children_cpu() - children, summary.documents
+    return elapsed, time.process_time() - cpu, _children_cpu() - children, summary.counts["documents"]
 
 
 def agreement(first: list[str], second: list[str], min_words: int) -> tuple[float, float]:

@@ -29,6 +29,7 @@ crawl; with ``--docs 20000`` they are a fifth of the run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -119,7 +120,7 @@ def predict_alone(texts: list[str], cfg: FilterConfig) -> float:
 
 def time_stage(docs: Path, out: Path, cfg: FilterConfig, workers: int) -> tuple[float, dict]:
     start = time.perf_counter()
-    summary = run_filter(docs, out, cfg, workers=workers)
+    summary = run_filter(docs, out, dataclasses.replace(cfg, workers=workers))
     return time.perf_counter() - start, summary.outcomes
 
 

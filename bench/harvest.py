@@ -89,7 +89,7 @@ def baseline_json_loads(path: Path) -> tuple[int, float]:
 def timed_harvest(path: Path, out_dir: Path, workers: int | None) -> tuple[int, float]:
     started = time.perf_counter()
     summary = run_harvest([DumpSource(path)], out_dir, HarvestConfig(workers=workers))
-    return summary.lines, time.perf_counter() - started
+    return summary.counts["lines"], time.perf_counter() - started
 
 
 def peak_rss_mb(path: Path, out_dir: Path) -> tuple[float, float]:

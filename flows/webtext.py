@@ -9,6 +9,7 @@ serve the ``webtext-build`` deployment (``python -m flows.serve``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,14 @@ from prefect import flow, get_run_logger, task
 from prefect.states import State
 
 from flows.config import (
-    DedupSettings,
-    ExtractSettings,
-    FetchSettings,
-    FilterSettings,
-    HarvestSettings,
-    QualityTrainSettings,
+    DedupSection,
+    ExtractSection,
+    FetchSection,
+    FilterSection,
+    HarvestSection,
+    QualityTrainSection,
     SampleSettings,
+    expand_dumps,
     load_run_config,
 )
 from pipeline.dedup.stage import run_dedup
@@ -37,6 +39,7 @@ from pipeline.harvest.sources import collect_sources
 from pipeline.harvest.stage import run_harvest
 from pipeline.sample.generate import generate_sample
 from pipeline.sample.server import serve_sample_web
+from pipeline.stage import StageSummary
 
 DEFAULT_CONFIG = "flows/configs/sample.yaml"
 # Failures that another attempt can fix (the network, a busy disk); bad input or config never is.
@@ -50,6 +53,21 @@ def retry_when_transient(task: Any, task_run: Any, state: State) -> bool:
     return isinstance(error, TRANSIENT_ERRORS) and not isinstance(error, PERMANENT_ERRORS)
 
 
+def log_summary(summary: StageSummary) -> dict[str, Any]:
+    """Log a stage's summary on the task run; returns it as the task's result (unchanged, as JSON)."""
+    counts = ", ".join(f"{name} {value:,}" for name, value in summary.counts.items())
+    get_run_logger().info(
+        "%s: %s; %s of %s units done in %.1f s; outcomes %s",
+        summary.stage,
+        counts,
+        summary.units_done,
+        summary.units,
+        summary.seconds,
+        summary.outcomes,
+    )
+    return summary.as_json()
+
+
 @task(name="generate_sample")
 def generate_sample_data(settings: SampleSettings) -> dict[str, Any]:
     """Write the bundled sample (a no-op when it is already complete)."""
@@ -58,87 +76,41 @@ def generate_sample_data(settings: SampleSettings) -> dict[str, Any]:
 
 
 @task(name="harvest_links", retries=2, retry_delay_seconds=30, retry_condition_fn=retry_when_transient)
-def harvest_links(settings: HarvestSettings, out_dir: Path) -> dict[str, Any]:
+def harvest_links(section: HarvestSection, out_dir: Path) -> dict[str, Any]:
     """Reddit submissions → ``UrlRecord`` shards; retried because the API source does network IO."""
-    api = settings.reddit_api.to_config() if settings.reddit_api else None
-    sources = collect_sources(settings.dumps, out_dir, api)
-    summary = run_harvest(sources, out_dir, settings.to_config())
-    logger = get_run_logger()
-    logger.info(
-        "harvest: %s lines, %s URLs kept (karma >= %s), %s below; outcomes %s",
-        summary.lines,
-        summary.urls_kept,
-        settings.min_karma,
-        summary.urls_below_karma,
-        summary.outcomes,
-    )
-    return {
-        "out_dir": str(out_dir),
-        "lines": summary.lines,
-        "urls_kept": summary.urls_kept,
-        "urls_below_karma": summary.urls_below_karma,
-        "outcomes": summary.outcomes,
-        "shards": len(summary.shards),
-    }
+    api = section.reddit_api.config() if section.reddit_api else None
+    sources = collect_sources(expand_dumps(section.dumps), out_dir, api)
+    return log_summary(run_harvest(sources, out_dir, section.config()))
 
 
 @task(name="fetch_pages", retries=1, retry_delay_seconds=60, retry_condition_fn=retry_when_transient)
-def fetch_pages(settings: FetchSettings, urls_dir: Path, out_dir: Path, sample_web: Path | None) -> dict[str, Any]:
+def fetch_pages(section: FetchSection, urls_dir: Path, out_dir: Path, sample_web: Path | None) -> dict[str, Any]:
     """Harvested URLs → WARC + pages index; resumable, so a retry continues where it stopped."""
-    if settings.crawl_sample_web and sample_web is not None:
+    cfg = section.config()
+    if section.crawl_sample_web and sample_web is not None:
         with serve_sample_web(sample_web) as web:
-            summary = run_fetch(urls_dir, out_dir, settings.to_config(extra_pins=web.resolve))
-    else:
-        summary = run_fetch(urls_dir, out_dir, settings.to_config())
-    get_run_logger().info("fetch: %s URLs, outcomes %s", summary.urls, summary.outcomes)
-    return summary.as_json()
+            pinned = dataclasses.replace(cfg, resolve={**cfg.resolve, **web.resolve})
+            return log_summary(run_fetch(urls_dir, out_dir, pinned))
+    return log_summary(run_fetch(urls_dir, out_dir, cfg))
 
 
 @task(name="extract_documents")
-def extract_documents(settings: ExtractSettings, fetch_dir: Path, out_dir: Path) -> dict[str, Any]:
+def extract_documents(section: ExtractSection, fetch_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Archived pages → Document shards (main text); rejected pages kept under rejected/extract/."""
-    summary = run_extract(fetch_dir, out_dir, settings.to_config())
-    get_run_logger().info(
-        "extract: %s documents from %s pages; rejected %s", summary.documents, summary.pages, summary.outcomes
-    )
-    return {
-        "out_dir": str(out_dir),
-        "documents": summary.documents,
-        "pages": summary.pages,
-        "rejected": summary.outcomes,
-        "shards": len(summary.shards),
-    }
+    return log_summary(run_extract(fetch_dir, out_dir, section.config()))
 
 
 @task(name="dedup_documents")
-def dedup_documents(settings: DedupSettings, docs_dir: Path, out_dir: Path) -> dict[str, Any]:
+def dedup_documents(section: DedupSection, docs_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Documents → the same shards without exact and near duplicates (Spark); the dropped ones under rejected/dedup/."""
-    summary = run_dedup(docs_dir, out_dir, settings.to_config(), against=settings.against)
-    clusters = summary.clusters
-    get_run_logger().info(
-        "dedup: kept %s of %s documents; %s clusters (%s bands x %s rows); rejected %s",
-        summary.kept,
-        summary.documents,
-        clusters["clusters"],
-        clusters["bands"],
-        clusters["rows"],
-        summary.outcomes,
-    )
-    return {
-        "out_dir": str(out_dir),
-        "documents": summary.documents,
-        "kept": summary.kept,
-        "rejected": summary.outcomes,
-        "clusters": clusters["clusters"],
-        "cluster_sizes": clusters["cluster_sizes"],
-    }
+    return log_summary(run_dedup(docs_dir, out_dir, section.config(), against=section.against))
 
 
 @task(name="train_quality_classifier")
-def train_quality_classifier(settings: QualityTrainSettings, deduped_dir: Path, out_dir: Path) -> dict[str, Any]:
+def train_quality_classifier(section: QualityTrainSection, deduped_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Positives (high-karma documents or a reference corpus) vs negatives → a fastText model and its metrics."""
-    positives = settings.positives or [deduped_dir]
-    metrics = train_quality_model(positives, settings.negatives, out_dir, settings.to_config())
+    positives = section.positives or [deduped_dir]
+    metrics = train_quality_model(positives, section.negatives, out_dir, section.config())
     get_run_logger().info(
         "quality classifier %s: held-out precision %.3f recall %.3f F1 %.3f; train %s, valid %s",
         "reused" if metrics.reused else "trained",
@@ -155,24 +127,13 @@ def train_quality_classifier(settings: QualityTrainSettings, deduped_dir: Path, 
 
 @task(name="filter_documents")
 def filter_documents(
-    settings: FilterSettings, docs_dir: Path, out_dir: Path, trained_model: Path | None
+    section: FilterSection, docs_dir: Path, out_dir: Path, trained_model: Path | None
 ) -> dict[str, Any]:
     """Documents → those in the wanted languages that pass the Gopher rules and the quality selection."""
-    summary = run_filter(docs_dir, out_dir, settings.to_config(trained_model), workers=settings.workers)
-    get_run_logger().info(
-        "filter: kept %s of %s documents; languages %s; rejected %s",
-        summary.kept,
-        summary.documents,
-        summary.languages,
-        summary.outcomes,
-    )
-    return {
-        "out_dir": str(out_dir),
-        "documents": summary.documents,
-        "kept": summary.kept,
-        "rejected": summary.outcomes,
-        "languages": summary.languages,
-    }
+    cfg = section.config()
+    if cfg.quality.model_path is None and trained_model is not None:
+        cfg = dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, model_path=str(trained_model)))
+    return log_summary(run_filter(docs_dir, out_dir, cfg))
 
 
 @flow(name="webtext", log_prints=True)
@@ -182,16 +143,21 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     result: dict[str, Any] = {"config": config_path}
     if config.sample.generate:
         result["sample"] = generate_sample_data(config.sample)
-    result["harvest"] = harvest_links(config.harvest, config.urls_dir)
-    sample_web = config.sample.dir / "web" if config.sample.generate else None
-    result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
-    result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir)
-    result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir)
-    trained_model = None
-    if config.quality_train is not None:
-        result["quality"] = train_quality_classifier(config.quality_train, config.deduped_dir, config.quality_model_dir)
-        trained_model = Path(result["quality"]["model"])
-    result["filter"] = filter_documents(config.filter, config.deduped_dir, config.filtered_dir, trained_model)
+    if config.runs("harvest"):
+        result["harvest"] = harvest_links(config.harvest, config.urls_dir)
+    if config.runs("fetch"):
+        sample_web = config.sample.dir / "web" if config.sample.generate else None
+        result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
+    if config.runs("extract"):
+        result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir)
+    if config.runs("dedup"):
+        result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir)
+    if config.runs("filter"):
+        trained_model = None
+        if config.quality_train is not None:
+            quality = train_quality_classifier(config.quality_train, config.deduped_dir, config.quality_model_dir)
+            result["quality"], trained_model = quality, Path(quality["model"])
+        result["filter"] = filter_documents(config.filter, config.deduped_dir, config.filtered_dir, trained_model)
     return result
 
 

@@ -98,15 +98,19 @@ def read_stats(shard: Path) -> dict[str, Any] | None:
     return stats if isinstance(stats, dict) else None
 
 
+def completed_stats(shard: Path, expected_fingerprint: str) -> dict[str, Any] | None:
+    """``shard``'s stats when a run with the same inputs and config completed it and it is intact, else None."""
+    stats = read_stats(shard)
+    if stats is None or stats.get("fingerprint") != expected_fingerprint:
+        return None
+    if not shard.exists() or shard.stat().st_size != stats.get("bytes"):
+        return None
+    return stats
+
+
 def is_complete(shard: Path, expected_fingerprint: str) -> bool:
     """True when ``shard`` was completed by a run with the same inputs and config."""
-    stats = read_stats(shard)
-    return (
-        stats is not None
-        and stats.get("fingerprint") == expected_fingerprint
-        and shard.exists()
-        and shard.stat().st_size == stats.get("bytes")
-    )
+    return completed_stats(shard, expected_fingerprint) is not None
 
 
 def _finish(shard: Path, rows: int, shard_fingerprint: str, extra: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli.report import print_counts
+from pipeline.cli.report import print_summary
+from pipeline.extract.config import ExtractConfig
+from pipeline.settings import add_config_arguments, config_from_arguments
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,25 +19,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("fetch_dir", type=Path, metavar="PAGES_DIR", help="output directory of `webtext fetch`")
     parser.add_argument("--out", type=Path, required=True, help="output directory for Document shards")
-    parser.add_argument("--min-words", type=int, default=50, help="drop pages with fewer words of main text")
-    parser.add_argument("--page-timeout", type=float, default=10.0, help="seconds one page may take")
-    parser.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_config_arguments(parser, ExtractConfig)
     parser.set_defaults(handler=_extract)
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from pipeline.extract.config import ExtractConfig
     from pipeline.extract.stage import run_extract
     from pipeline.progress import no_progress, terminal_progress
 
-    cfg = ExtractConfig(min_words=args.min_words, page_timeout_s=args.page_timeout, workers=args.workers)
+    cfg = config_from_arguments(ExtractConfig, args)
     summary = run_extract(args.fetch_dir, args.out, cfg, no_progress if args.quiet else terminal_progress)
-    print(
-        f"extract: {summary.documents:,} documents from {summary.pages:,} pages "
-        f"({summary.not_fetched:,} had no archived response); "
-        f"{summary.shards_skipped} of {len(summary.shards)} shards already complete"
-    )
-    print_counts(summary.outcomes, label="rejected ")
-    print(f"documents: {args.out}; rejects: {args.out / 'rejected' / 'extract'}")
+    print_summary(summary, outcome_label="rejected ")
+    print(f"rejects: {args.out / 'rejected' / 'extract'}")
     return 0

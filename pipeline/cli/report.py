@@ -1,8 +1,12 @@
-"""What every stage command prints at the end: its outcome counts, largest first, one aligned line each."""
+"""What every stage command prints at the end: its summary, then its outcome counts, largest first."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.stage import StageSummary
 
 
 def print_counts(counts: Mapping[str, int], label: str = "") -> None:
@@ -10,3 +14,14 @@ def print_counts(counts: Mapping[str, int], label: str = "") -> None:
     width = max(map(len, counts), default=0)
     for name, count in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"  {label}{name:<{width}} {count:>10,}")
+
+
+def print_summary(summary: StageSummary, outcome_label: str = "") -> None:
+    """The headline counts, the work units done and skipped, the time, then the outcomes table."""
+    counts = ", ".join(f"{name.replace('_', ' ')} {value:,}" for name, value in summary.counts.items())
+    print(f"{summary.stage}: {counts}")
+    print(
+        f"  {summary.units_done} of {summary.units} work units done ({summary.units_skipped} already complete) "
+        f"in {summary.seconds:.1f} s; output: {summary.out_dir}"
+    )
+    print_counts(summary.outcomes, label=outcome_label)

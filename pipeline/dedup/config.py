@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from pipeline.dedup.lsh_params import optimal_bands_rows
+from pipeline.settings import setting
 from pipeline.validation import check_range
 
 SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
@@ -20,13 +21,13 @@ class SparkConfig:
     ``conf`` passes further Spark settings through unchanged (``spark.executor.memory``, ...).
     """
 
-    master: str = "local[*]"
-    app_name: str = "webtext-dedup"
-    driver_memory: str = "2g"
-    shuffle_partitions: int = 8
-    ui_enabled: bool = False
-    local_dir: str | None = None  # Spark's scratch space (shuffle spills); None: the system temp directory
-    conf: tuple[tuple[str, str], ...] = ()
+    master: str = setting("local[*]", help="Spark master URL: local[*], local[N], spark://HOST:PORT, k8s://..., yarn")
+    app_name: str = setting("webtext-dedup", help="the application name Spark's UI shows")
+    driver_memory: str = setting("2g", help="memory of the Spark driver (the JVM that plans the job), e.g. 4g")
+    shuffle_partitions: int = setting(8, help="partitions of Spark's shuffles (joins, groupings)")
+    ui_enabled: bool = setting(False, help="serve Spark's web UI while the job runs")
+    local_dir: str | None = setting(None, help="Spark's scratch space for shuffle spills (default: the temp dir)")
+    conf: tuple[tuple[str, str], ...] = setting((), help="further Spark settings, spark.key=value")
 
     def __post_init__(self) -> None:
         if not isinstance(self.master, str) or not SPARK_MASTER.match(self.master):
@@ -55,16 +56,16 @@ class DedupConfig:
     reuses the stored signatures.
     """
 
-    threshold: float = 0.8
-    num_perm: int = 128
-    seed: int = 1
-    shingle_size: int = 5
-    bands: int | None = None
-    rows: int | None = None
-    false_negative_weight: float = 0.5
-    verify: bool = True
-    max_iterations: int = 64  # connected-components rounds; a path of n nodes needs O(log n)
-    spark: SparkConfig = dataclasses.field(default_factory=SparkConfig)
+    threshold: float = setting(0.8, help="Jaccard similarity of word shingles above which documents are duplicates")
+    num_perm: int = setting(128, help="MinHash permutations (changing it recomputes every signature)")
+    seed: int = setting(1, help="seed of the MinHash permutations (changing it recomputes every signature)")
+    shingle_size: int = setting(5, help="words per shingle")
+    bands: int | None = setting(None, help="LSH bands, set with rows (default: the optimum for threshold)")
+    rows: int | None = setting(None, help="rows per LSH band, set with bands")
+    false_negative_weight: float = setting(0.5, help="weight of missed pairs against false candidates in banding")
+    verify: bool = setting(True, help="keep an LSH candidate pair only when its signatures agree on >= threshold")
+    max_iterations: int = setting(64, help="connected-components rounds at most; a chain of n needs O(log n)")
+    spark: SparkConfig = setting(factory=SparkConfig, help="the Spark session the dedup runs in")
 
     def __post_init__(self) -> None:
         check_range("threshold", self.threshold, 0.05, 1.0)

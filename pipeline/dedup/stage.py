@@ -22,7 +22,6 @@ duplicate the existing corpus are dropped and the corpus itself never changes.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -41,44 +40,21 @@ from pipeline.shards import (
     complete_shards,
     docs_shards,
     fingerprint,
-    is_complete,
     read_json,
     read_stats,
     remove_orphan_shards,
     remove_stale_temporaries,
     write_shard,
 )
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 SIGNATURES_DIR = "signatures"
 SCRATCH_DIR = "_scratch"
 CLUSTERS_FILE = "clusters.json"
-SUMMARY_FILE = "summary.json"
-
-
-@dataclasses.dataclass(slots=True)
-class DedupSummary:
-    """Counts for the whole run: ``documents == kept + sum(outcomes.values())``."""
-
-    docs_dir: str
-    out_dir: str
-    against: str | None
-    documents: int
-    kept: int
-    outcomes: dict[str, int]
-    clusters: dict[str, Any]  # the statistics of clusters.json
-    signature_shards_computed: int
-    decision_reused: bool
-    shards: list[str]
-    shards_written: int
-    shards_skipped: int
-    config: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def _signature_fingerprint(docs_shard: Path, cfg: DedupConfig) -> str:
-    return fingerprint(STAGE, "signatures", (read_stats(docs_shard) or {}).get("sha256"), cfg.signature_identity())
+    return fingerprint(STAGE, "signatures", input_sha256(docs_shard), cfg.signature_identity())
 
 
 def _update_signatures(
@@ -88,16 +64,17 @@ def _update_signatures(
     directory = out_dir / SIGNATURES_DIR
     directory.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(directory)
-    wanted = {shard.name: _signature_fingerprint(shard, cfg) for shard in inputs}
-    remove_orphan_shards(directory, set(wanted))
-    todo = [shard for shard in inputs if not is_complete(directory / shard.name, wanted[shard.name])]
+    units = [WorkUnit(directory / shard.name, _signature_fingerprint(shard, cfg), shard) for shard in inputs]
+    remove_orphan_shards(directory, {unit.name for unit in units})
+    todo = {unit.name: unit for unit in plan_units(units).todo}
     if todo:
         scratch = out_dir / SCRATCH_DIR / SIGNATURES_DIR
-        tables = compute_signatures(spark, todo, scratch, cfg.num_perm, cfg.seed, cfg.shingle_size)
+        shards = [unit.source for unit in todo.values()]
+        tables = compute_signatures(spark, shards, scratch, cfg.num_perm, cfg.seed, cfg.shingle_size)
         for name, table in tables.items():
             identity = {"signature": cfg.signature_identity(), "docs_shard": name}
-            write_shard(table, directory / name, shard_fingerprint=wanted[name], extra_stats=identity)
-    return [directory / shard.name for shard in inputs], len(todo)
+            write_shard(table, todo[name].output, shard_fingerprint=todo[name].fingerprint, extra_stats=identity)
+    return [unit.output for unit in units], len(todo)
 
 
 def _reference(against: Path, cfg: DedupConfig) -> tuple[list[Path], list[Path]]:
@@ -148,17 +125,17 @@ def _decide(
 def _apply(
     inputs: list[Path], out_dir: Path, decision_fingerprint: str, progress: ProgressFactory
 ) -> list[ShardResult]:
-    results = []
-    with progress("dedup shards", len(inputs), unit="shard") as advance:
-        for position, docs_shard in enumerate(inputs, start=1):
-            shard_fingerprint = fingerprint(STAGE, (read_stats(docs_shard) or {}).get("sha256"), decision_fingerprint)
-            output = out_dir / docs_shard.name
-            if is_complete(output, shard_fingerprint):
-                results.append(ShardResult.from_stats(output.name, read_stats(output) or {}))
-            else:
-                results.append(apply_decisions(docs_shard, out_dir, shard_fingerprint))
+    units = [
+        WorkUnit(out_dir / shard.name, fingerprint(STAGE, input_sha256(shard), decision_fingerprint), shard)
+        for shard in inputs
+    ]
+    plan = plan_units(units)
+    results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+    with progress("dedup shards", len(plan.todo), unit="shard") as advance:
+        for position, unit in enumerate(plan.todo, start=1):
+            results.append(apply_decisions(unit.source, out_dir, unit.fingerprint))
             advance(position)
-    return results
+    return sorted(results, key=lambda result: result.name)
 
 
 def run_dedup(
@@ -168,8 +145,12 @@ def run_dedup(
     against: Path | None = None,
     spark: SparkSession | None = None,
     progress: ProgressFactory = no_progress,
-) -> DedupSummary:
-    """Deduplicate every completed shard of ``docs_dir`` into ``out_dir`` (optionally against an earlier output)."""
+) -> StageSummary:
+    """Deduplicate every completed shard of ``docs_dir`` into ``out_dir`` (optionally against an earlier output).
+
+    Counts: ``documents == kept + sum(outcomes.values())``.
+    """
+    clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="extract")
     if against is not None and against.resolve() == out_dir.resolve():
         raise ValueError(f"--against {against} is the output directory itself; give the previous run's directory")
@@ -182,20 +163,25 @@ def run_dedup(
     outcomes: Counter[str] = Counter()
     for result in results:
         outcomes.update(result.outcomes)
-    summary = DedupSummary(
-        docs_dir=str(docs_dir),
+    return StageSummary(
+        stage=STAGE,
         out_dir=str(out_dir),
-        against=str(against) if against else None,
-        documents=sum(result.documents for result in results),
-        kept=sum(result.kept for result in results),
-        outcomes=dict(sorted(outcomes.items())),
-        clusters=statistics,
-        signature_shards_computed=computed,
-        decision_reused=reused,
-        shards=[result.name for result in results],
-        shards_written=sum(not result.skipped for result in results),
-        shards_skipped=sum(result.skipped for result in results),
+        outcomes=dict(outcomes),
+        counts={
+            "documents": sum(result.documents for result in results),
+            "kept": sum(result.kept for result in results),
+            "clusters": statistics["clusters"],
+            "signature_shards_computed": computed,
+        },
+        units=len(results),
+        units_skipped=sum(result.skipped for result in results),
+        seconds=clock.seconds(),
+        details={
+            "docs_dir": str(docs_dir),
+            "against": str(against) if against else None,
+            "clusters": statistics,  # the statistics of clusters.json
+            "decision_reused": reused,
+            "shards": [result.name for result in results],
+        },
         config=cfg.describe(),
-    )
-    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
-    return summary
+    ).write()

@@ -7,6 +7,9 @@ import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from pipeline.settings import setting, workers_setting
+from pipeline.validation import check_workers
+
 DEFAULT_EXTRACTOR = "pipeline.extract.html_text:trafilatura_extract"
 EXTRACTOR_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 VERSIONED_LIBRARIES = ("trafilatura", "charset-normalizer")  # an upgrade can change the text, so it redoes shards
@@ -32,11 +35,11 @@ class ExtractConfig:
     ``workers`` changes speed only, never results, so it is not part of any fingerprint.
     """
 
-    min_words: int = 50
-    page_timeout_s: float = 10.0
-    max_chars_per_page: int = 1_000_000
-    extractor: str = DEFAULT_EXTRACTOR
-    workers: int | None = None  # extraction processes; None: one per core
+    min_words: int = setting(50, help="drop pages with fewer words of main text")
+    page_timeout_s: float = setting(10.0, flag="page-timeout", help="seconds one page may take; then it is a timeout")
+    max_chars_per_page: int = setting(1_000_000, help="HTML beyond this many characters is cut before extraction")
+    extractor: str = setting(DEFAULT_EXTRACTOR, help="the extractor, as a 'package.module:function' import path")
+    workers: int | None = workers_setting()
 
     def __post_init__(self) -> None:
         if isinstance(self.min_words, bool) or not isinstance(self.min_words, int) or self.min_words < 0:
@@ -49,8 +52,7 @@ class ExtractConfig:
             raise ValueError(f"max_chars_per_page must be an integer >= 1000, got {self.max_chars_per_page!r}")
         if self.max_chars_per_page < 1000:
             raise ValueError(f"max_chars_per_page must be an integer >= 1000, got {self.max_chars_per_page}")
-        if self.workers is not None and (isinstance(self.workers, bool) or not 1 <= self.workers <= 1024):
-            raise ValueError(f"workers must be between 1 and 1024 (or None: one per core), got {self.workers!r}")
+        check_workers(self.workers)
         if not isinstance(self.extractor, str) or not EXTRACTOR_PATH.match(self.extractor):
             raise ValueError(f"extractor must be an import path 'package.module:function', got {self.extractor!r}")
 

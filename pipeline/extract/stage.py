@@ -21,7 +21,6 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from pipeline.extract.config import ExtractConfig
 from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, ExtractedPage, resolve_extractor
@@ -31,20 +30,11 @@ from pipeline.harvest.urls import domain_of
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
-from pipeline.shards import (
-    ShardOutcome,
-    ShardWriter,
-    atomic_write_json,
-    complete_shards,
-    fingerprint,
-    is_complete,
-    read_stats,
-    read_table,
-)
+from pipeline.shards import ShardOutcome, ShardWriter, complete_shards, fingerprint, read_stats, read_table
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 STAGE = "extract"
 PAGES_DIR = "pages"
-SUMMARY_FILE = "summary.json"
 BATCH_ROWS = 1024  # documents per Parquet write: bounds memory, and fixed so the bytes are too
 
 
@@ -60,27 +50,6 @@ class ShardResult(ShardOutcome):
     charset_detected: int
     truncated: int
     skipped: bool = False
-
-
-@dataclasses.dataclass(slots=True)
-class ExtractSummary:
-    """Counts for the whole run: ``pages == not_fetched + documents + sum(outcomes.values())``."""
-
-    fetch_dir: str
-    out_dir: str
-    pages: int
-    not_fetched: int  # rows whose fetch failed: counted by the fetch stage, no archive record to read
-    documents: int
-    outcomes: dict[str, int]
-    charset_detected: int  # documents whose stored charset failed and detection decoded them
-    truncated: int
-    shards: list[str]
-    shards_written: int
-    shards_skipped: int
-    config: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def pages_shards(fetch_dir: Path) -> list[Path]:
@@ -171,15 +140,15 @@ class ShardExtraction:
 
 
 def _extract_shards(
-    todo: list[tuple[Path, str]], fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, advance: Callable[[int], None]
+    todo: list[WorkUnit[Path]], fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, advance: Callable[[int], None]
 ) -> Iterator[ShardResult]:
     """Run the shards that need it on the supervised workers; yields each shard's result as it completes."""
     running: dict[str, ShardExtraction] = {}
     done = 0
 
     def jobs() -> Iterable[Job]:
-        for pages_shard, shard_fingerprint in todo:
-            extraction = ShardExtraction(pages_shard, fetch_dir, out_dir, shard_fingerprint)
+        for unit in todo:
+            extraction = ShardExtraction(unit.source, fetch_dir, out_dir, unit.fingerprint)
             running[extraction.name] = extraction
             yield Job(extraction.name, extraction.tasks())
 
@@ -202,53 +171,57 @@ def _extract_shards(
             extraction.abort()
 
 
-def _plan(inputs: list[Path], out_dir: Path, cfg: ExtractConfig) -> tuple[list[ShardResult], list[tuple[Path, str]]]:
-    """Results of the shards already complete, and (pages shard, fingerprint) of those to (re)do."""
-    finished, todo = [], []
+def _units(inputs: list[Path], out_dir: Path, cfg: ExtractConfig) -> list[WorkUnit[Path]]:
+    """One unit per pages shard, keyed by that shard's bytes and the extraction settings."""
     identity = cfg.identity()
-    for pages_shard in inputs:
-        input_sha256 = (read_stats(pages_shard) or {}).get("sha256")
-        shard_fingerprint = fingerprint(STAGE, input_sha256, identity)
-        output = out_dir / pages_shard.name
-        if is_complete(output, shard_fingerprint):
-            finished.append(ShardResult.from_stats(output.name, read_stats(output) or {}))
-        else:
-            todo.append((pages_shard, shard_fingerprint))
-    return finished, todo
+    return [
+        WorkUnit(out_dir / pages_shard.name, fingerprint(STAGE, input_sha256(pages_shard), identity), pages_shard)
+        for pages_shard in inputs
+    ]
 
 
-def _summarise(fetch_dir: Path, out_dir: Path, results: list[ShardResult], cfg: ExtractConfig) -> ExtractSummary:
+def _summarise(
+    fetch_dir: Path, out_dir: Path, results: list[ShardResult], cfg: ExtractConfig, clock: Stopwatch
+) -> StageSummary:
     outcomes: Counter[str] = Counter()
     for result in results:
         outcomes.update(result.outcomes)
-    return ExtractSummary(
-        fetch_dir=str(fetch_dir),
+    return StageSummary(
+        stage=STAGE,
         out_dir=str(out_dir),
-        pages=sum(result.pages for result in results),
-        not_fetched=sum(result.not_fetched for result in results),
-        documents=sum(result.documents for result in results),
-        outcomes=dict(sorted(outcomes.items())),
-        charset_detected=sum(result.charset_detected for result in results),
-        truncated=sum(result.truncated for result in results),
-        shards=sorted(result.name for result in results),
-        shards_written=sum(not result.skipped for result in results),
-        shards_skipped=sum(result.skipped for result in results),
+        outcomes=dict(outcomes),
+        counts={
+            "pages": sum(result.pages for result in results),
+            # rows whose fetch failed: counted by the fetch stage, no archive record to read
+            "not_fetched": sum(result.not_fetched for result in results),
+            "documents": sum(result.documents for result in results),
+            # documents whose stored charset failed and detection decoded them
+            "charset_detected": sum(result.charset_detected for result in results),
+            "truncated": sum(result.truncated for result in results),
+        },
+        units=len(results),
+        units_skipped=sum(result.skipped for result in results),
+        seconds=clock.seconds(),
+        details={"fetch_dir": str(fetch_dir), "shards": sorted(result.name for result in results)},
         config=dataclasses.asdict(cfg),
     )
 
 
 def run_extract(
     fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, progress: ProgressFactory = no_progress
-) -> ExtractSummary:
-    """Extract every completed pages shard of ``fetch_dir`` into ``out_dir``; a rerun redoes only what changed."""
+) -> StageSummary:
+    """Extract every completed pages shard of ``fetch_dir`` into ``out_dir``; a rerun redoes only what changed.
+
+    Counts: ``pages == not_fetched + documents + sum(outcomes.values())``.
+    """
+    clock = Stopwatch()
     inputs = pages_shards(fetch_dir)
     resolve_extractor(cfg.extractor)  # a wrong import path fails here, naming it, before any worker starts
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs})
-    results, todo = _plan(inputs, out_dir, cfg)
-    total = sum((read_stats(pages_shard) or {}).get("rows", 0) for pages_shard, _ in todo)
+    plan = plan_units(_units(inputs, out_dir, cfg))
+    results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+    total = sum((read_stats(unit.source) or {}).get("rows", 0) for unit in plan.todo)
     with progress("extract pages", total) as advance:
-        results += list(_extract_shards(todo, fetch_dir, out_dir, cfg, advance))
-    summary = _summarise(fetch_dir, out_dir, results, cfg)
-    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
-    return summary
+        results += list(_extract_shards(plan.todo, fetch_dir, out_dir, cfg, advance))
+    return _summarise(fetch_dir, out_dir, results, cfg, clock).write()

@@ -7,6 +7,8 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.settings import setting
+
 DEFAULT_USER_AGENT = "webtext-fetch/0.1 (+https://github.com/webtext/webtext; research crawler)"
 DEFAULT_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
@@ -54,27 +56,29 @@ class FetchConfig:
     ``resolve_only`` never asks DNS at all: unpinned hosts fail as ``dns_error``.
     """
 
-    user_agent: str = DEFAULT_USER_AGENT
-    concurrency: int = 256
-    per_host_concurrency: int = 4
-    per_host_delay_s: float = 0.5
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 20.0
-    total_timeout_s: float = 60.0
-    max_bytes: int = 5 << 20
-    max_redirects: int = 5
-    content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
-    max_retries: int = 3
-    backoff_base_s: float = 0.5
-    backoff_cap_s: float = 30.0
-    max_retry_after_s: float = 120.0
-    circuit_breaker_failures: int = 5
-    respect_robots: bool = True
-    allow_private: bool = False
-    resolve: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    resolve_only: bool = False
-    batch_size: int = 1000
-    warc_gzip_level: int = 1  # 1: fastest (~20% larger WARCs than 6); 9: smallest
+    user_agent: str = setting(DEFAULT_USER_AGENT, help="the crawler's User-Agent")
+    concurrency: int = setting(256, help="requests in flight at once")
+    per_host_concurrency: int = setting(4, flag="per-host", help="requests in flight per host")
+    per_host_delay_s: float = setting(0.5, flag="delay", help="seconds between request starts per host")
+    connect_timeout_s: float = setting(10.0, flag="connect-timeout", help="seconds to connect")
+    read_timeout_s: float = setting(20.0, flag="read-timeout", help="seconds between two reads of a response")
+    total_timeout_s: float = setting(60.0, flag="timeout", help="total seconds per request")
+    max_bytes: int = setting(5 << 20, help="largest body kept, after decompression (bytes)")
+    max_redirects: int = setting(5, help="redirects followed per URL")
+    content_types: tuple[str, ...] = setting(DEFAULT_CONTENT_TYPES, help="content types archived and extracted")
+    max_retries: int = setting(3, flag="retries", help="retries on connection errors, 5xx and 429")
+    backoff_base_s: float = setting(0.5, flag="backoff-base", help="first retry delay, doubled per retry (jittered)")
+    backoff_cap_s: float = setting(30.0, flag="backoff-cap", help="longest retry delay")
+    max_retry_after_s: float = setting(120.0, flag="max-retry-after", help="longest Retry-After honoured")
+    circuit_breaker_failures: int = setting(5, help="consecutive failures after which a host is skipped")
+    respect_robots: bool = setting(True, flag="robots", help="obey robots.txt (turn off for your own sites only)")
+    allow_private: bool = setting(False, help="allow private, loopback and link-local addresses from DNS")
+    resolve: Mapping[str, str] = setting(
+        factory=dict, help="pin HOST=IP or HOST=IP:PORT like curl --resolve (pinned addresses are trusted)"
+    )
+    resolve_only: bool = setting(False, help="never ask DNS: hosts not pinned fail as dns_error")
+    batch_size: int = setting(1000, help="URLs per WARC file and pages shard")
+    warc_gzip_level: int = setting(1, help="gzip level of the WARC files: 1 fastest (~20% larger than 6), 9 smallest")
 
     def __post_init__(self) -> None:
         positive = ("concurrency", "per_host_concurrency", "max_bytes", "batch_size", "circuit_breaker_failures")
@@ -93,6 +97,10 @@ class FetchConfig:
             raise ValueError("user_agent must name the crawler")
         object.__setattr__(self, "resolve", {host.lower(): ip for host, ip in dict(self.resolve).items()})
         parse_resolve([f"{host}={ip}" for host, ip in self.resolve.items()])
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as the run summary records them."""
+        return {**dataclasses.asdict(self), "resolve": dict(self.resolve)}
 
     def identity(self) -> dict[str, Any]:
         """Settings that change what is fetched (speed settings are left out)."""

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.http import HttpFetcher
@@ -29,19 +29,11 @@ from pipeline.fetch.results import Fetcher, FetchResult
 from pipeline.fetch.warc import WarcBatchWriter
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import FetchRecord, to_table
-from pipeline.shards import (
-    atomic_write_json,
-    complete_shards,
-    fingerprint,
-    is_complete,
-    read_stats,
-    read_table,
-    remove_stale_temporaries,
-    write_shard,
-)
+from pipeline.shards import complete_shards, fingerprint, read_table, remove_stale_temporaries, write_shard
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 log = logging.getLogger(__name__)
-SUMMARY_FILE = "summary.json"
+PAGES_DIR = "pages"
 FetcherFactory = Callable[[FetchConfig], Fetcher]
 
 
@@ -56,28 +48,15 @@ class UrlToFetch(NamedTuple):
 @dataclasses.dataclass(slots=True)
 class UrlBatch:
     name: str
-    fingerprint: str
     urls: list[UrlToFetch]
 
 
-@dataclasses.dataclass(slots=True)
-class FetchSummary:
-    out_dir: str
-    urls: int
-    outcomes: dict[str, int]
-    batches: int
-    batches_skipped: int
-    bytes: int
-
-    def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def url_batches(urls_dir: Path, cfg: FetchConfig) -> Iterator[UrlBatch]:
-    """Deterministic batches: batch ``b`` of shard ``s`` is always the same URLs.
+def batch_units(urls_dir: Path, out_dir: Path, cfg: FetchConfig) -> Iterator[list[WorkUnit[UrlBatch]]]:
+    """Per URL shard, its deterministic batches: batch ``b`` of shard ``s`` is always the same URLs.
 
     A batch's fingerprint covers its URL shard's bytes, so a URL shard rewritten with
     different karma or first_seen makes its batches stale and they are fetched again.
+    One URL shard is in memory at a time.
     """
     shards = complete_shards(urls_dir)
     if not shards:
@@ -87,10 +66,14 @@ def url_batches(urls_dir: Path, cfg: FetchConfig) -> Iterator[UrlBatch]:
         table = read_table(shard, columns=list(UrlToFetch._fields))
         columns = (table[name].to_pylist() for name in UrlToFetch._fields)
         rows = list(map(UrlToFetch._make, zip(*columns, strict=True)))
-        source = (read_stats(shard) or {}).get("sha256")
+        source = input_sha256(shard)
+        units = []
         for batch, start in enumerate(range(0, len(rows), cfg.batch_size)):
             name = f"part-{index:05d}-{batch:05d}"
-            yield UrlBatch(name, fingerprint(source, batch, cfg.identity()), rows[start : start + cfg.batch_size])
+            output = out_dir / PAGES_DIR / f"{name}.parquet"
+            key = fingerprint(source, batch, cfg.identity())
+            units.append(WorkUnit(output, key, UrlBatch(name, rows[start : start + cfg.batch_size])))
+        yield units
 
 
 def _record(result: FetchResult, source: UrlToFetch, warc_file: str, offset: int | None) -> FetchRecord:
@@ -159,18 +142,21 @@ class _FetchRun:
         self.outcomes: Counter[str] = Counter()
         self.batches = self.skipped = self.bytes = 0
 
-    async def run(self, batches: Iterator[UrlBatch], advance: Callable[[int], None]) -> None:
+    async def run(self, shards: Iterator[list[WorkUnit[UrlBatch]]], advance: Callable[[int], None]) -> None:
         running: set[asyncio.Task[None]] = set()
         try:
-            for batch in batches:
-                self.batches += 1
-                if self._already_done(batch):
-                    continue
-                running.add(asyncio.create_task(self._process(batch, advance)))
-                if len(running) >= self.BATCHES_IN_FLIGHT:
-                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()
+            for units in shards:
+                plan = plan_units(units)
+                for _, stats in plan.done:
+                    self._count(stats.get("outcomes", {}), stats.get("fetched_bytes", 0))
+                self.batches += len(units)
+                self.skipped += len(plan.done)
+                for unit in plan.todo:
+                    running.add(asyncio.create_task(self._process(unit, advance)))
+                    if len(running) >= self.BATCHES_IN_FLIGHT:
+                        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                        for task in done:
+                            task.result()
             for task in running:
                 await task
         finally:
@@ -178,42 +164,35 @@ class _FetchRun:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
-    def _shard(self, batch: UrlBatch) -> Path:
-        return self.out_dir / "pages" / f"{batch.name}.parquet"
+    def _count(self, outcomes: dict[str, int], fetched_bytes: int) -> None:
+        self.outcomes.update(outcomes)
+        self.bytes += fetched_bytes
 
-    def _already_done(self, batch: UrlBatch) -> bool:
-        if not is_complete(self._shard(batch), batch.fingerprint):
-            return False
-        stats = read_stats(self._shard(batch)) or {}
-        self.skipped += 1
-        self.outcomes.update(stats.get("outcomes", {}))
-        self.bytes += stats.get("fetched_bytes", 0)
-        return True
-
-    async def _process(self, batch: UrlBatch, advance: Callable[[int], None]) -> None:
-        records = await fetch_batch(batch, self.fetcher, self.out_dir, self.cfg, self.slots)
+    async def _process(self, unit: WorkUnit[UrlBatch], advance: Callable[[int], None]) -> None:
+        records = await fetch_batch(unit.source, self.fetcher, self.out_dir, self.cfg, self.slots)
         counts = Counter(record.outcome for record in records)
         fetched = sum(record.bytes for record in records)
         write_shard(
             to_table(records, FetchRecord),
-            self._shard(batch),
-            shard_fingerprint=batch.fingerprint,
+            unit.output,
+            shard_fingerprint=unit.fingerprint,
             extra_stats={"outcomes": dict(sorted(counts.items())), "fetched_bytes": fetched},
         )
-        self.outcomes.update(counts)
-        self.bytes += fetched
+        self._count(counts, fetched)
         advance(sum(self.outcomes.values()))
 
 
-async def _run(urls_dir: Path, out_dir: Path, cfg: FetchConfig, make: FetcherFactory, progress: ProgressFactory):
+async def _run(
+    urls_dir: Path, out_dir: Path, cfg: FetchConfig, make: FetcherFactory, progress: ProgressFactory
+) -> _FetchRun:
     fetcher = make(cfg)
     state = _FetchRun(out_dir, cfg, fetcher)
     try:
         with progress("fetch", None, "url") as advance:
-            await state.run(url_batches(urls_dir, cfg), advance)
+            await state.run(batch_units(urls_dir, out_dir, cfg), advance)
     finally:
         await fetcher.close()
-    return state.outcomes, state.batches, state.skipped, state.bytes
+    return state
 
 
 def run_fetch(
@@ -222,16 +201,22 @@ def run_fetch(
     cfg: FetchConfig,
     make_fetcher: FetcherFactory = HttpFetcher,
     progress: ProgressFactory = no_progress,
-) -> FetchSummary:
+) -> StageSummary:
     """Fetch every harvested URL not fetched yet; returns counts by outcome."""
+    clock = Stopwatch()
     if not urls_dir.is_dir():
         raise FileNotFoundError(f"URL directory not found: {urls_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for part in ("pages", "warc"):
+    for part in (PAGES_DIR, "warc"):
         remove_stale_temporaries(out_dir / part)
-    outcomes, batches, skipped, total_bytes = asyncio.run(_run(urls_dir, out_dir, cfg, make_fetcher, progress))
-    summary = FetchSummary(
-        str(out_dir), sum(outcomes.values()), dict(sorted(outcomes.items())), batches, skipped, total_bytes
-    )
-    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
-    return summary
+    run = asyncio.run(_run(urls_dir, out_dir, cfg, make_fetcher, progress))
+    return StageSummary(
+        stage="fetch",
+        out_dir=str(out_dir),
+        outcomes=dict(run.outcomes),
+        counts={"urls": sum(run.outcomes.values()), "bytes": run.bytes},
+        units=run.batches,
+        units_skipped=run.skipped,
+        seconds=clock.seconds(),
+        config=cfg.describe(),
+    ).write()

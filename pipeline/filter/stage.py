@@ -33,19 +33,16 @@ from pipeline.records import Document, from_table, with_nullable_columns
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import (
     ShardOutcome,
-    atomic_write_json,
     docs_shards,
     fingerprint,
-    is_complete,
-    read_stats,
     read_table,
     remove_orphan_shards,
     remove_stale_temporaries,
     write_shard,
 )
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 STAGE = "filter"
-SUMMARY_FILE = "summary.json"
 
 
 @dataclasses.dataclass(slots=True)
@@ -59,26 +56,6 @@ class ShardResult(ShardOutcome):
     languages: dict[str, int]  # fastText's top language over all documents of the shard
     scores_reused: bool
     skipped: bool = False
-
-
-@dataclasses.dataclass(slots=True)
-class FilterSummary:
-    """Counts for the whole run: ``documents == kept + sum(outcomes.values())``."""
-
-    docs_dir: str
-    out_dir: str
-    documents: int
-    kept: int
-    outcomes: dict[str, int]
-    languages: dict[str, int]
-    shards: list[str]
-    shards_written: int
-    shards_skipped: int
-    shards_rescored: int
-    config: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def with_scores(documents: pa.Table, scores: pa.Table) -> pa.Table:
@@ -121,31 +98,27 @@ def filter_shard(docs_shard: Path, out_dir: Path, cfg: FilterConfig, identity: d
     return result
 
 
-def _plan(inputs: list[Path], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any]) -> tuple[list, list]:
-    """Results of the shards already complete, and (docs shard, fingerprint) of those to (re)do."""
-    finished, todo = [], []
-    for docs_shard in inputs:
-        key = fingerprint(STAGE, (read_stats(docs_shard) or {}).get("sha256"), identity, cfg.decision_identity())
-        output = out_dir / docs_shard.name
-        if is_complete(output, key):
-            finished.append(ShardResult.from_stats(output.name, read_stats(output) or {}))
-        else:
-            todo.append((docs_shard, key))
-    return finished, todo
+def _units(inputs: list[Path], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any]) -> list[WorkUnit[Path]]:
+    """One unit per docs shard, keyed by its bytes, the models (``identity``) and the decision's settings."""
+    decision = cfg.decision_identity()
+    return [
+        WorkUnit(out_dir / shard.name, fingerprint(STAGE, input_sha256(shard), identity, decision), shard)
+        for shard in inputs
+    ]
 
 
 def _run_shards(
-    todo: list[tuple[Path, str]], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any], workers: int, advance: Any
+    todo: list[WorkUnit[Path]], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any], workers: int, advance: Any
 ) -> list[ShardResult]:
     if workers <= 1 or len(todo) <= 1:
         results = []
-        for position, (docs_shard, key) in enumerate(todo, start=1):
-            results.append(filter_shard(docs_shard, out_dir, cfg, identity, key))
+        for position, unit in enumerate(todo, start=1):
+            results.append(filter_shard(unit.source, out_dir, cfg, identity, unit.fingerprint))
             advance(position)
         return results
     context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (the Prefect task runner)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(filter_shard, docs_shard, out_dir, cfg, identity, key) for docs_shard, key in todo]
+        futures = [pool.submit(filter_shard, unit.source, out_dir, cfg, identity, unit.fingerprint) for unit in todo]
         results = []
         for position, future in enumerate(futures, start=1):
             results.append(future.result())
@@ -153,14 +126,43 @@ def _run_shards(
         return results
 
 
+def _summarise(
+    docs_dir: Path, out_dir: Path, results: list[ShardResult], cfg: FilterConfig, clock: Stopwatch
+) -> StageSummary:
+    outcomes: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    for result in results:
+        outcomes.update(result.outcomes)
+        languages.update(result.languages)
+    return StageSummary(
+        stage=STAGE,
+        out_dir=str(out_dir),
+        outcomes=dict(outcomes),
+        counts={
+            "documents": sum(result.documents for result in results),
+            "kept": sum(result.kept for result in results),
+            "shards_rescored": sum(not result.skipped and not result.scores_reused for result in results),
+        },
+        units=len(results),
+        units_skipped=sum(result.skipped for result in results),
+        seconds=clock.seconds(),
+        details={
+            "docs_dir": str(docs_dir),
+            "languages": dict(languages.most_common()),  # fastText's top language over all documents
+            "shards": [result.name for result in results],
+        },
+        config=cfg.describe(),
+    )
+
+
 def run_filter(
-    docs_dir: Path,
-    out_dir: Path,
-    cfg: FilterConfig,
-    workers: int | None = None,
-    progress: ProgressFactory = no_progress,
-) -> FilterSummary:
-    """Filter every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed."""
+    docs_dir: Path, out_dir: Path, cfg: FilterConfig, progress: ProgressFactory = no_progress
+) -> StageSummary:
+    """Filter every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed.
+
+    Counts: ``documents == kept + sum(outcomes.values())``.
+    """
+    clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="dedup")
     identity = scorer_identity(cfg)  # a missing or unreadable model fails here, naming the file
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,28 +170,10 @@ def run_filter(
     remove_leftovers(out_dir, STAGE, names)
     remove_stale_temporaries(out_dir / SCORES_DIR)
     remove_orphan_shards(out_dir / SCORES_DIR, names)
-    finished, todo = _plan(inputs, out_dir, cfg, identity)
-    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
-    with progress("filter shards", len(todo), unit="shard") as advance:
-        results = finished + _run_shards(todo, out_dir, cfg, identity, workers, advance)
+    plan = plan_units(_units(inputs, out_dir, cfg, identity))
+    results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+    workers = min(cfg.workers or os.cpu_count() or 1, max(len(plan.todo), 1))
+    with progress("filter shards", len(plan.todo), unit="shard") as advance:
+        results += _run_shards(plan.todo, out_dir, cfg, identity, workers, advance)
     results.sort(key=lambda result: result.name)
-    outcomes: Counter[str] = Counter()
-    languages: Counter[str] = Counter()
-    for result in results:
-        outcomes.update(result.outcomes)
-        languages.update(result.languages)
-    summary = FilterSummary(
-        docs_dir=str(docs_dir),
-        out_dir=str(out_dir),
-        documents=sum(result.documents for result in results),
-        kept=sum(result.kept for result in results),
-        outcomes=dict(sorted(outcomes.items())),
-        languages=dict(languages.most_common()),
-        shards=[result.name for result in results],
-        shards_written=sum(not result.skipped for result in results),
-        shards_skipped=sum(result.skipped for result in results),
-        shards_rescored=sum(not result.skipped and not result.scores_reused for result in results),
-        config=cfg.describe(),
-    )
-    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
-    return summary
+    return _summarise(docs_dir, out_dir, results, cfg, clock).write()

@@ -11,21 +11,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.harvest.scan import SPILL_SCHEMA, ScanResult, bucket_file
 from pipeline.records import UTC_TIMESTAMP, UrlRecord
-from pipeline.shards import (
-    fingerprint,
-    is_complete,
-    read_stats,
-    read_table,
-    remove_orphan_shards,
-    shard_name,
-    write_shard,
-)
+from pipeline.shards import fingerprint, read_table, remove_orphan_shards, shard_name, write_shard
+from pipeline.stage import WorkUnit
 
 
 @dataclasses.dataclass(slots=True)
@@ -34,10 +28,10 @@ class BucketResult:
 
     shard: Path
     urls_kept: int
+    skipped: bool
     urls_below_karma: int
     duplicate_submissions: int
     karma_kept: int
-    skipped: bool
 
 
 def _read_bucket(scans: Sequence[ScanResult], bucket: int) -> pa.Table:
@@ -80,23 +74,24 @@ def _per_url(submissions: pa.Table) -> pa.Table:
     return table.cast(UrlRecord.SCHEMA)
 
 
-def aggregate_bucket(
-    scans: Sequence[ScanResult], bucket: int, out_dir: Path, min_karma: int, n_buckets: int
-) -> BucketResult:
-    """Write ``part-<bucket>.parquet`` with the URLs of ``bucket`` whose karma reaches ``min_karma``."""
-    shard = out_dir / shard_name(bucket)
-    shard_fingerprint = fingerprint([scan.fingerprint for scan in scans], min_karma, n_buckets, bucket)
-    if is_complete(shard, shard_fingerprint):
-        stats = read_stats(shard) or {}
-        return BucketResult(
-            shard,
-            stats["rows"],
-            stats["urls_below_karma"],
-            stats["duplicate_submissions"],
-            stats["karma_kept"],
-            skipped=True,
-        )
-    spill = _read_bucket(scans, bucket)
+def bucket_units(scans: Sequence[ScanResult], out_dir: Path, min_karma: int, n_buckets: int) -> list[WorkUnit[int]]:
+    """One unit per URL-hash bucket, keyed by the scans it reads and the karma threshold."""
+    scan_fingerprints = [scan.fingerprint for scan in scans]
+    return [
+        WorkUnit(out_dir / shard_name(bucket), fingerprint(scan_fingerprints, min_karma, n_buckets, bucket), bucket)
+        for bucket in range(n_buckets)
+    ]
+
+
+def finished_bucket(unit: WorkUnit[int], stats: dict[str, Any]) -> BucketResult:
+    """The result of a bucket an earlier run completed, read back from its stats."""
+    counts = {name: stats[name] for name in ("urls_below_karma", "duplicate_submissions", "karma_kept")}
+    return BucketResult(unit.output, stats["rows"], skipped=True, **counts)
+
+
+def aggregate_bucket(scans: Sequence[ScanResult], unit: WorkUnit[int], min_karma: int) -> BucketResult:
+    """Write the unit's shard with the URLs of its bucket whose karma reaches ``min_karma``."""
+    spill = _read_bucket(scans, unit.source)
     submissions = _unique_submissions(spill)
     urls = _per_url(submissions)
     kept = urls.filter(pc.greater_equal(urls["karma"], min_karma)).sort_by("url")
@@ -105,8 +100,8 @@ def aggregate_bucket(
         "duplicate_submissions": spill.num_rows - submissions.num_rows,
         "karma_kept": int(pc.sum(kept["karma"]).as_py() or 0),
     }
-    write_shard(kept, shard, shard_fingerprint=shard_fingerprint, extra_stats=counts)
-    return BucketResult(shard, kept.num_rows, skipped=False, **counts)
+    write_shard(kept, unit.output, shard_fingerprint=unit.fingerprint, extra_stats=counts)
+    return BucketResult(unit.output, kept.num_rows, skipped=False, **counts)
 
 
 def remove_foreign_shards(out_dir: Path, n_buckets: int) -> list[str]:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.harvest.urls import BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_DOMAINS
+from pipeline.settings import setting, workers_setting
+from pipeline.validation import check_workers
 
 
 def parse_utc(text: str | datetime | None, *, field: str) -> datetime | None:
@@ -33,33 +35,46 @@ class HarvestConfig:
     ``workers`` changes speed only, never results, so it is not part of any fingerprint.
     """
 
-    min_karma: int = 3
-    after: datetime | None = None
-    before: datetime | None = None
-    allow_nsfw: bool = False
-    blocked_domains: tuple[str, ...] = DEFAULT_BLOCKED_DOMAINS
-    blocked_extensions: tuple[str, ...] = tuple(sorted(BLOCKED_EXTENSIONS))
-    n_buckets: int = 16
-    skip_corrupt: bool = False
-    workers: int | None = None  # classification processes; None: one per core
+    min_karma: int = setting(3, help="keep URLs whose karma, summed over their submissions, is at least this")
+    after: datetime | None = setting(None, help="keep submissions created at or after this UTC date (YYYY-MM-DD)")
+    before: datetime | None = setting(None, help="keep submissions created before this UTC date (YYYY-MM-DD)")
+    allow_nsfw: bool = setting(False, help="keep submissions marked over_18")
+    blocked_domains: tuple[str, ...] = setting(
+        DEFAULT_BLOCKED_DOMAINS, help="hosts (and their subdomains) whose links are dropped: image, video, file hosts"
+    )
+    extra_blocked_domains: tuple[str, ...] = setting(
+        (), flag="block-domain", help="hosts blocked in addition to blocked_domains"
+    )
+    blocked_extensions: tuple[str, ...] = setting(
+        tuple(sorted(BLOCKED_EXTENSIONS)), help="file extensions of links that are dropped (images, video, archives)"
+    )
+    n_buckets: int = setting(16, flag="buckets", help="URL-hash buckets = output shards; memory is one bucket")
+    skip_corrupt: bool = setting(
+        False, help="report a truncated or corrupt dump and keep what was readable, instead of failing"
+    )
+    workers: int | None = workers_setting()
 
     def __post_init__(self) -> None:
         if isinstance(self.min_karma, bool) or not isinstance(self.min_karma, int):
             raise ValueError(f"min_karma must be an integer, got {self.min_karma!r}")
         if not 1 <= self.n_buckets <= 65536:
             raise ValueError(f"n_buckets must be between 1 and 65536, got {self.n_buckets}")
-        if self.workers is not None and not 1 <= self.workers <= 1024:
-            raise ValueError(f"workers must be between 1 and 1024 (or None: one per core), got {self.workers}")
+        check_workers(self.workers)
         object.__setattr__(self, "after", parse_utc(self.after, field="after"))
         object.__setattr__(self, "before", parse_utc(self.before, field="before"))
         if self.after and self.before and self.after >= self.before:
             raise ValueError(f"after ({self.after:%Y-%m-%d}) must be earlier than before ({self.before:%Y-%m-%d})")
-        domains = tuple(domain.strip().lower().removeprefix("www.") for domain in self.blocked_domains)
-        if any(not domain or "/" in domain for domain in domains):
-            raise ValueError(f"blocked_domains must be bare host names, got {list(self.blocked_domains)}")
-        object.__setattr__(self, "blocked_domains", domains)
+        for name in ("blocked_domains", "extra_blocked_domains"):
+            domains = tuple(domain.strip().lower().removeprefix("www.") for domain in getattr(self, name))
+            if any(not domain or "/" in domain for domain in domains):
+                raise ValueError(f"{name} must be bare host names, got {list(getattr(self, name))}")
+            object.__setattr__(self, name, domains)
         extensions = tuple(extension.lower().lstrip(".") for extension in self.blocked_extensions)
         object.__setattr__(self, "blocked_extensions", extensions)
+
+    @property
+    def all_blocked_domains(self) -> tuple[str, ...]:
+        return (*self.blocked_domains, *self.extra_blocked_domains)
 
     def scan_identity(self) -> dict[str, Any]:
         """The settings that change which submissions a scan keeps (min_karma is applied later)."""
@@ -67,7 +82,7 @@ class HarvestConfig:
             "after": self.after,
             "before": self.before,
             "allow_nsfw": self.allow_nsfw,
-            "blocked_domains": sorted(self.blocked_domains),
+            "blocked_domains": sorted(self.all_blocked_domains),
             "blocked_extensions": sorted(self.blocked_extensions),
             "n_buckets": self.n_buckets,
         }

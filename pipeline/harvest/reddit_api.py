@@ -25,6 +25,7 @@ from pipeline.harvest.config import parse_utc
 from pipeline.harvest.dumps import DumpSource
 from pipeline.net import backoff_delay, check_public_url
 from pipeline.progress import Advance
+from pipeline.settings import setting
 from pipeline.shards import commit
 
 ENV_CLIENT_ID = "REDDIT_CLIENT_ID"
@@ -60,15 +61,17 @@ class RedditCredentials:
 class RedditApiConfig:
     """Which listings to page through and how patiently."""
 
-    subreddits: tuple[str, ...] = ("all",)
-    api_base: str = DEFAULT_API_BASE
-    auth_url: str = DEFAULT_AUTH_URL
-    since: datetime | None = None
-    max_pages: int = 10
-    page_size: int = 100
-    timeout_s: float = 30.0
-    max_retries: int = 5
-    allow_private: bool = False
+    subreddits: tuple[str, ...] = setting(("all",), flag="subreddit", help="subreddits whose new submissions to page")
+    api_base: str = setting(DEFAULT_API_BASE, flag="api-base", help="API base URL")
+    auth_url: str = setting(DEFAULT_AUTH_URL, flag="auth-url", help="OAuth token URL")
+    since: datetime | None = setting(None, flag="since", help="stop paging at submissions older than this UTC time")
+    max_pages: int = setting(10, flag="max-pages", help="pages per subreddit")
+    page_size: int = setting(100, flag="page-size", help="submissions per page (Reddit allows at most 100)")
+    timeout_s: float = setting(30.0, flag="api-timeout", help="seconds per API request")
+    max_retries: int = setting(5, flag="api-retries", help="retries of a failed API request")
+    allow_private: bool = setting(
+        False, flag="allow-private", help="allow API URLs on private or loopback addresses (tests)"
+    )
 
     def __post_init__(self) -> None:
         if not self.subreddits or any(not name or "/" in name for name in self.subreddits):

@@ -14,37 +14,22 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from pipeline.harvest.aggregate import aggregate_bucket, remove_foreign_shards
+from pipeline.harvest.aggregate import (
+    BucketResult,
+    aggregate_bucket,
+    bucket_units,
+    finished_bucket,
+    remove_foreign_shards,
+)
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import ChunkClassifier
 from pipeline.harvest.scan import ScanResult, SubmissionSource, scan_source
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.shards import atomic_write_json, remove_stale_temporaries
+from pipeline.shards import remove_stale_temporaries
+from pipeline.stage import StageSummary, Stopwatch, plan_units
 
-SUMMARY_FILE = "summary.json"
 SCAN_DIR = "_scan"
-
-
-@dataclasses.dataclass(slots=True)
-class HarvestSummary:
-    """Counts by outcome: per submission (``outcomes``) and per URL (``urls_*``)."""
-
-    out_dir: str
-    lines: int
-    outcomes: dict[str, int]
-    duplicate_submissions: int
-    urls_kept: int
-    urls_below_karma: int
-    karma_kept: int
-    shards: list[str]
-    shards_skipped: int
-    sources: list[dict[str, Any]]
-    config: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def _check_unique_names(sources: Sequence[SubmissionSource]) -> None:
@@ -58,21 +43,27 @@ def _check_unique_names(sources: Sequence[SubmissionSource]) -> None:
         seen[source.name] = source
 
 
-def _summarise(out_dir: Path, scans: list[ScanResult], buckets: list[Any], cfg: HarvestConfig) -> HarvestSummary:
+def _summarise(
+    out_dir: Path, scans: list[ScanResult], buckets: list[BucketResult], cfg: HarvestConfig, clock: Stopwatch
+) -> StageSummary:
     outcomes: Counter[str] = Counter()
     for scan in scans:
         outcomes.update(scan.outcomes)
-    return HarvestSummary(
+    return StageSummary(
+        stage="harvest",
         out_dir=str(out_dir),
-        lines=sum(scan.lines for scan in scans),
-        outcomes=dict(sorted(outcomes.items())),
-        duplicate_submissions=sum(bucket.duplicate_submissions for bucket in buckets),
-        urls_kept=sum(bucket.urls_kept for bucket in buckets),
-        urls_below_karma=sum(bucket.urls_below_karma for bucket in buckets),
-        karma_kept=sum(bucket.karma_kept for bucket in buckets),
-        shards=[bucket.shard.name for bucket in buckets],
-        shards_skipped=sum(bucket.skipped for bucket in buckets),
-        sources=[scan.as_json() for scan in scans],
+        outcomes=dict(outcomes),
+        counts={
+            "lines": sum(scan.lines for scan in scans),
+            "duplicate_submissions": sum(bucket.duplicate_submissions for bucket in buckets),
+            "urls_kept": sum(bucket.urls_kept for bucket in buckets),
+            "urls_below_karma": sum(bucket.urls_below_karma for bucket in buckets),
+            "karma_kept": sum(bucket.karma_kept for bucket in buckets),
+        },
+        units=len(buckets),
+        units_skipped=sum(bucket.skipped for bucket in buckets),
+        seconds=clock.seconds(),
+        details={"shards": [bucket.shard.name for bucket in buckets], "sources": [scan.as_json() for scan in scans]},
         config=dataclasses.asdict(cfg),
     )
 
@@ -82,8 +73,9 @@ def run_harvest(
     out_dir: Path,
     cfg: HarvestConfig,
     progress: ProgressFactory = no_progress,
-) -> HarvestSummary:
+) -> StageSummary:
     """Harvest ``sources`` into ``out_dir``; a rerun redoes only what changed or never finished."""
+    clock = Stopwatch()
     if not sources:
         raise ValueError("harvest needs at least one submission source (a dump file or the Reddit API)")
     _check_unique_names(sources)
@@ -91,10 +83,9 @@ def run_harvest(
     remove_stale_temporaries(out_dir)
     with ChunkClassifier(cfg) as classifier:
         scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
-    buckets = [
-        aggregate_bucket(scans, bucket, out_dir, cfg.min_karma, cfg.n_buckets) for bucket in range(cfg.n_buckets)
-    ]
+    plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets))
+    buckets = [finished_bucket(unit, stats) for unit, stats in plan.done]
+    buckets += [aggregate_bucket(scans, unit, cfg.min_karma) for unit in plan.todo]
+    buckets.sort(key=lambda bucket: bucket.shard.name)
     remove_foreign_shards(out_dir, cfg.n_buckets)
-    summary = _summarise(out_dir, scans, buckets, cfg)
-    atomic_write_json(out_dir / SUMMARY_FILE, summary.as_json())
-    return summary
+    return _summarise(out_dir, scans, buckets, cfg, clock).write()

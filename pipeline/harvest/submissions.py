@@ -80,7 +80,7 @@ class SubmissionClassifier:
         self._before = int(cfg.before.timestamp()) if cfg.before else 2**63
         self._allow_nsfw = cfg.allow_nsfw
         # Reddit's own hosts win over a user's blocklist entry for the same host.
-        self._host_rules = {domain: "blocked_domain" for domain in cfg.blocked_domains}
+        self._host_rules = {domain: "blocked_domain" for domain in cfg.all_blocked_domains}
         self._host_rules.update({domain: "reddit_link" for domain in REDDIT_DOMAINS})
         self._blocked_extensions = frozenset(cfg.blocked_extensions)
 

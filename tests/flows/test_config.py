@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from flows.config import ConfigError, RunConfig, load_run_config
+from flows.config import STAGES, ConfigError, RunConfig, expand_dumps, load_run_config
 from flows.serve import deployment_spec
+from pipeline.dedup.config import DedupConfig
+from pipeline.fetch.config import FetchConfig
+from pipeline.filter.config import HeuristicConfig
 
 CONFIGS = Path(__file__).resolve().parents[2] / "flows" / "configs"
 
 
-@pytest.mark.parametrize("name", ["sample.yaml", "full.yaml"])
+@pytest.mark.parametrize("name", ["sample.yaml", "full.yaml", "nightly.yaml"])
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_run_config(CONFIGS / name)
-    assert config.harvest.to_config().min_karma == 3
+    assert config.harvest.config().min_karma == 3 and config.stages == list(STAGES)
 
 
 def test_sample_config_generates_and_harvests_the_sample() -> None:
@@ -26,6 +30,42 @@ def test_sample_config_generates_and_harvests_the_sample() -> None:
 def test_defaults_work_on_one_machine() -> None:
     config = RunConfig()
     assert config.data_root == Path("build/run") and config.harvest.reddit_api is None
+    assert config.dedup.config() == DedupConfig() and config.fetch.config() == FetchConfig()
+
+
+def test_stage_sections_take_the_dataclass_fields_and_the_run_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "stages: [harvest, fetch]\n"
+        "harvest: {dumps: [a.zst], after: 2019-01-01, block_domain: [], extra_blocked_domains: [x.test]}\n"
+        "fetch: {resolve: [news.test=127.0.0.1:8080], per_host_delay_s: 0.1}\n"
+        "dedup: {against: old/deduped, spark: {master: 'local[2]', conf: {spark.executor.memory: 1g}}}\n"
+        "filter: {heuristics: {top_ngram_max_fraction: {2: 0.3}}, quality: {selection: pareto}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="block_domain"):  # a CLI flag name is not a field name
+        load_run_config(path)
+    path.write_text(path.read_text().replace("block_domain: [], ", ""), encoding="utf-8")
+    config = load_run_config(path)
+    assert config.runs("fetch") and not config.runs("dedup")
+    harvest = config.harvest.config()
+    assert harvest.after == datetime(2019, 1, 1, tzinfo=UTC) and harvest.extra_blocked_domains == ("x.test",)
+    assert config.harvest.dumps == ["a.zst"]
+    assert config.fetch.config().resolve == {"news.test": "127.0.0.1:8080"}
+    dedup = config.dedup.config()
+    assert dedup.spark.master == "local[2]" and dedup.spark.conf == (("spark.executor.memory", "1g"),)
+    assert config.dedup.against == Path("old/deduped")
+    filtering = config.filter.config()
+    assert filtering.heuristics.top_ngram_max_fraction == ((2, 0.3),) and filtering.quality.selection == "pareto"
+
+
+def test_dump_patterns_expand_in_name_order(tmp_path: Path) -> None:
+    for name in ("RS_2017-11.zst", "RS_2017-10.zst", "notes.txt"):
+        (tmp_path / name).touch()
+    dumps = expand_dumps([str(tmp_path / "RS_*.zst"), "plain.bz2"])
+    assert [path.name for path in dumps] == ["RS_2017-10.zst", "RS_2017-11.zst", "plain.bz2"]
+    with pytest.raises(FileNotFoundError, match="RS_1999"):
+        expand_dumps([str(tmp_path / "RS_1999-*.zst")])
 
 
 @pytest.mark.parametrize(
@@ -34,11 +74,15 @@ def test_defaults_work_on_one_machine() -> None:
         ("harvest: {min_karam: 3}", "min_karam"),
         ("harvest: {n_buckets: 0}", "n_buckets"),
         ("harvest: {after: not-a-date}", "after"),
-        ("harvest: {reddit_api: {page_size: 5}}", "page_size"),
+        ("harvest: {reddit_api: {page_size: 500}}", "page_size"),
         ("harvest: {reddit_api: {subreddits: []}}", "subreddits"),
         ("harvest: [unclosed", "not valid YAML"),
-        ("filter: {min_language_score: 1.5}", "language min_score"),
-        ("filter: {selection: best}", "quality selection"),
+        ("filter: {language: {min_score: 1.5}}", "language min_score"),
+        ("filter: {quality: {selection: best}}", "quality selection"),
+        ("filter: {min_language_score: 0.5}", "min_language_score"),
+        ("dedup: {spark: {master: mars}}", "spark master"),
+        ("fetch: {resolve: [nonsense]}", "resolve"),
+        ("stages: [harvest, train]", "stages"),
         ("filter: {heuristics: {top_ngram_max_fraction: {2: 2.0}}}", "top_ngram_max_fraction"),
         ("quality_train: {positive_min_karma: 5}", "negatives"),
     ],
@@ -60,7 +104,7 @@ def test_deployment_is_defined_once_in_prefect_yaml() -> None:
     spec = deployment_spec()
     assert spec["entrypoint"] == "flows/webtext.py:webtext"
     assert spec["schedules"][0]["cron"] == "0 3 * * *"
-    assert spec["parameters"]["config_path"] == "flows/configs/sample.yaml"
+    assert spec["parameters"]["config_path"] == "flows/configs/nightly.yaml"  # real data; the demo runs the sample
     with pytest.raises(KeyError, match="no deployment"):
         deployment_spec("webtext-nope")
 
@@ -84,9 +128,8 @@ def test_only_transient_failures_are_retried() -> None:
 
 def test_filter_settings_reach_the_stage_config() -> None:
     config = load_run_config(CONFIGS / "sample.yaml")
-    assert config.quality_train is not None and config.quality_train.to_config().positive_min_karma == 5
-    trained = config.quality_model_dir / "quality.bin"
-    stage_config = config.filter.to_config(trained)
-    assert stage_config.quality.model_path == str(trained) and stage_config.language.languages == ("en",)
-    assert stage_config.heuristics == RunConfig().filter.to_config().heuristics  # defaults: the Gopher thresholds
+    assert config.quality_train is not None and config.quality_train.config().positive_min_karma == 5
+    stage_config = config.filter.config()
+    assert stage_config.language.languages == ("en",) and stage_config.quality.model_path is None
+    assert stage_config.heuristics == HeuristicConfig()  # defaults: the Gopher thresholds
     assert config.filtered_dir == config.data_root / "docs" / "filtered"

@@ -56,7 +56,7 @@ def test_fetch_replays_an_archive_without_the_network(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--resolve", "news.webtext.test"], "HOST=IP"),
+        (["--resolve", "news.webtext.test"], "--resolve"),
         (["--resolve", "news.webtext.test=999.0.0.1"], "HOST=IP"),
         (["--concurrency", "0"], "concurrency"),
     ],

@@ -58,7 +58,7 @@ def test_harvest_sample_prints_counts(sample_dumps: list[Path], tmp_path: Path, 
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "49 kept with karma >= 3" in out and "self_post" in out
+    assert "49 URLs kept with karma >= 3" in out and "self_post" in out
     assert len(complete_shards(tmp_path)) == 2
 
 

@@ -108,16 +108,22 @@ def test_counts_and_cluster_statistics(deduped: tuple[Path, Path]) -> None:
     summary = read_json(out / "summary.json")
     assert summary["documents"] == 14 and summary["kept"] == 8
     assert summary["outcomes"] == {"exact_duplicate": 2, "near_duplicate": 4}
-    assert summary["clusters"]["cluster_sizes"] == {"2": 2, "3": 2}  # empties and chinese; chain and base
+    assert summary["details"]["clusters"]["cluster_sizes"] == {"2": 2, "3": 2}  # empties and chinese; chain and base
     assert read_json(out / "clusters.json")["statistics"]["clusters"] == 4
 
 
 def test_rerun_skips_everything_and_changed_threshold_reuses_signatures(deduped, spark, tmp_path: Path) -> None:
     docs, out = deduped
     again = run_dedup(docs, out, CONFIG, spark=spark)
-    assert again.decision_reused and again.shards_skipped == 2 and again.signature_shards_computed == 0
+    assert (
+        again.details["decision_reused"] and again.units_skipped == 2 and again.counts["signature_shards_computed"] == 0
+    )
     looser = run_dedup(docs, out, DedupConfig(threshold=0.5, bands=20, rows=6), spark=spark)
-    assert looser.signature_shards_computed == 0 and not looser.decision_reused and looser.shards_written == 2
+    assert (
+        looser.counts["signature_shards_computed"] == 0
+        and not looser.details["decision_reused"]
+        and looser.units_done == 2
+    )
     restored = run_dedup(docs, out, CONFIG, spark=spark)
     assert kept_names(out) == SURVIVORS
     assert restored.outcomes == {"exact_duplicate": 2, "near_duplicate": 4}
@@ -142,9 +148,9 @@ def test_crash_mid_apply_is_finished_by_a_rerun(planted: tuple[Path, Path], spar
     monkeypatch.setattr(stage, "apply_decisions", real_apply)
     assert not list(out.glob(".*.tmp"))  # the half-written shard was never renamed into place
     resumed = run_dedup(docs, out, CONFIG, spark=spark)
-    assert resumed.decision_reused and resumed.signature_shards_computed == 0
-    assert resumed.shards_skipped == 1 and resumed.shards_written == 1
-    assert resumed.kept == 8
+    assert resumed.details["decision_reused"] and resumed.counts["signature_shards_computed"] == 0
+    assert resumed.units_skipped == 1 and resumed.units_done == 1
+    assert resumed.counts["kept"] == 8
 
 
 def test_incremental_run_drops_what_the_corpus_already_has(deduped, spark, tmp_path: Path) -> None:
@@ -161,8 +167,8 @@ def test_incremental_run_drops_what_the_corpus_already_has(deduped, spark, tmp_p
     summary = run_dedup(tmp_path / "night", tmp_path / "night-out", CONFIG, against=corpus, spark=spark)
     assert kept_names(tmp_path / "night-out") == {"nightly-new"}
     assert summary.outcomes == {"exact_duplicate": 1, "near_duplicate": 1}
-    assert summary.clusters["new_documents_matching_reference"] == 1
-    assert summary.signature_shards_computed == 1  # the corpus's signatures were reused, not recomputed
+    assert summary.details["clusters"]["new_documents_matching_reference"] == 1
+    assert summary.counts["signature_shards_computed"] == 1  # the corpus's signatures were reused, not recomputed
 
 
 def test_missing_or_foreign_input_is_a_clear_error(tmp_path: Path, spark) -> None:

@@ -16,11 +16,12 @@ import pytest
 from extract_fixtures import FetchDirFactory, Page, page_from_route
 
 from pipeline.extract.config import ExtractConfig
-from pipeline.extract.stage import SUMMARY_FILE, run_extract
+from pipeline.extract.stage import run_extract
 from pipeline.records import Document, FetchRecord, document_id
 from pipeline.rejects import reject_counts, stage_rejects_dir
 from pipeline.sample.web import Route
 from pipeline.shards import complete_shards, file_sha256, stats_path, write_shard
+from pipeline.stage import SUMMARY_FILE
 
 CFG = ExtractConfig(workers=2)
 
@@ -49,13 +50,15 @@ def test_sample_pages_become_documents_or_counted_rejects(
     summary = run_extract(sample_fetch_dir, out_dir, CFG)
     table = documents(out_dir)
     assert table.schema == Document.SCHEMA
-    assert summary.pages == summary.not_fetched + summary.documents + sum(summary.outcomes.values())
-    assert summary.not_fetched == 5  # 404, 410, 500, connection refused, robots.txt
-    assert summary.documents == table.num_rows == 36
+    assert summary.counts["pages"] == summary.counts["not_fetched"] + summary.counts["documents"] + sum(
+        summary.outcomes.values()
+    )
+    assert summary.counts["not_fetched"] == 5  # 404, 410, 500, connection refused, robots.txt
+    assert summary.counts["documents"] == table.num_rows == 36
     assert summary.outcomes == {"not_text": 2, "too_short": 3}
-    assert summary.charset_detected == 1
-    assert summary.shards == ["part-00000-00000.parquet", "part-00000-00001.parquet"]
-    assert (summary.shards_written, summary.shards_skipped) == (2, 0)
+    assert summary.counts["charset_detected"] == 1
+    assert summary.details["shards"] == ["part-00000-00000.parquet", "part-00000-00001.parquet"]
+    assert (summary.units_done, summary.units_skipped) == (2, 0)
     assert reject_counts(stage_rejects_dir(out_dir, "extract")) == summary.outcomes
     assert rejected_urls(out_dir, "too_short") == urls_of(routes, "thin")
     assert rejected_urls(out_dir, "not_text") == urls_of(routes, "binary_as_html") | urls_of(routes, "not_html")
@@ -101,7 +104,7 @@ def test_pages_shards_written_before_first_seen_extract_with_none(
     write_shard(old_format, shard, shard_fingerprint="before-first-seen")
     summary = run_extract(fetch_dir, tmp_path / "out", CFG)
     table = documents(tmp_path / "out")
-    assert summary.documents == table.num_rows == 3 and table.schema == Document.SCHEMA
+    assert summary.counts["documents"] == table.num_rows == 3 and table.schema == Document.SCHEMA
     assert table["first_seen"].null_count == 3
 
 
@@ -119,10 +122,10 @@ def test_rerun_skips_finished_shards_and_gives_the_same_bytes(sample_fetch_dir: 
     marker = stats_path(tmp_path / "part-00000-00000.parquet")
     marker_mtime = marker.stat().st_mtime_ns
     again = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(workers=1))  # workers change speed only
-    assert (again.shards_written, again.shards_skipped) == (0, 2)
+    assert (again.units_done, again.units_skipped) == (0, 2)
     assert shard_hashes(tmp_path) == before
     assert marker.stat().st_mtime_ns == marker_mtime
-    assert (again.documents, again.outcomes) == (first.documents, first.outcomes)
+    assert (again.counts["documents"], again.outcomes) == (first.counts["documents"], first.outcomes)
 
 
 def test_a_run_killed_midway_is_finished_by_a_rerun_with_the_same_bytes(sample_fetch_dir: Path, tmp_path: Path) -> None:
@@ -132,7 +135,7 @@ def test_a_run_killed_midway_is_finished_by_a_rerun_with_the_same_bytes(sample_f
     stats_path(tmp_path / "part-00000-00001.parquet").unlink()
     (tmp_path / ".part-00000-00001.parquet.123.tmp").write_bytes(b"half a shard")
     again = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(workers=1))
-    assert (again.shards_written, again.shards_skipped) == (1, 1)
+    assert (again.units_done, again.units_skipped) == (1, 1)
     assert shard_hashes(tmp_path) == before
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -142,7 +145,7 @@ def test_changing_min_words_redoes_the_shards_and_their_rejects(
 ) -> None:
     run_extract(sample_fetch_dir, tmp_path, CFG)
     relaxed = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(min_words=0, workers=2))
-    assert (relaxed.shards_written, relaxed.shards_skipped) == (2, 0)
+    assert (relaxed.units_done, relaxed.units_skipped) == (2, 0)
     assert relaxed.outcomes == {"not_text": 2}
     assert urls_of(routes, "thin") <= set(documents(tmp_path)["url"].to_pylist())
     assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == {"not_text": 2}  # no stale too_short shard
@@ -154,7 +157,7 @@ def test_a_pages_shard_that_disappeared_takes_its_documents_with_it(sample_fetch
     stats_path(gone).unlink()
     gone.unlink()
     summary = run_extract(sample_fetch_dir, tmp_path, CFG)
-    assert summary.shards == ["part-00000-00000.parquet"]
+    assert summary.details["shards"] == ["part-00000-00000.parquet"]
     assert [shard.name for shard in tmp_path.glob("part-*.parquet")] == ["part-00000-00000.parquet"]
     assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == summary.outcomes
 
@@ -178,7 +181,7 @@ def test_hanging_raising_and_crashing_pages_are_counted_and_the_shards_complete(
     summary = run_extract(fetch_dir, tmp_path / "out", cfg)
     assert time.monotonic() - started < 30
     assert summary.outcomes == {"extractor_error": 2, "timeout": 2}
-    assert summary.documents == len(pages) - 4 and summary.shards_written == 2
+    assert summary.counts["documents"] == len(pages) - 4 and summary.units_done == 2
     assert rejected_urls(tmp_path / "out", "timeout") == {pages[0].url, pages[9].url}
     assert rejected_urls(tmp_path / "out", "extractor_error") == {pages[3].url, pages[6].url}
     kept = documents(tmp_path / "out")["url"].to_pylist()
@@ -190,7 +193,7 @@ def test_an_extractor_that_finds_nothing_counts_extraction_failed(
 ) -> None:
     fetch_dir = make_fetch_dir({"part-00000-00000": marked_pages(routes, [])[:3]})
     summary = run_extract(fetch_dir, tmp_path / "out", ExtractConfig(workers=1, extractor=f"{hooks}:nothing"))
-    assert summary.outcomes == {"extraction_failed": 3} and summary.documents == 0
+    assert summary.outcomes == {"extraction_failed": 3} and summary.counts["documents"] == 0
     assert pq.read_table(tmp_path / "out" / "part-00000-00000.parquet").schema == Document.SCHEMA
 
 
@@ -199,7 +202,7 @@ def test_content_encoding_is_undone_when_reading_the_archive(
 ) -> None:
     page = page_from_route(next(route for route in routes if route.role == "article"), gzip_encoded=True)
     summary = run_extract(make_fetch_dir({"part-00000-00000": [page]}), tmp_path / "out", CFG)
-    assert summary.documents == 1
+    assert summary.counts["documents"] == 1
 
 
 def test_a_wrong_archive_offset_is_an_error_naming_the_warc(

@@ -23,10 +23,11 @@ import pytest
 
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.results import Fetcher
-from pipeline.fetch.stage import FetchSummary, run_fetch
+from pipeline.fetch.stage import run_fetch
 from pipeline.fetch.warc import read_response
 from pipeline.records import FetchRecord, UrlRecord, from_table, to_table
 from pipeline.shards import shard_name, write_shard
+from pipeline.stage import StageSummary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:  # so the server module beside this file imports by name
@@ -136,7 +137,7 @@ def read_pages(out_dir: Path) -> dict[str, FetchRecord]:
 @dataclasses.dataclass
 class Crawl:
     out: Path
-    summary: FetchSummary
+    summary: StageSummary
     pages: dict[str, FetchRecord]
 
     def outcomes(self) -> dict[str, str]:

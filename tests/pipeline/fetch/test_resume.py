@@ -64,7 +64,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(hostile, crawl) -> None:
 
     result = crawl(urls, out="resume", **settings)  # asserts every URL once and the archived bodies
 
-    assert (result.summary.batches, result.summary.batches_skipped) == (BATCHES, len(committed))
+    assert (result.summary.units, result.summary.units_skipped) == (BATCHES, len(committed))
     assert set(result.outcomes().values()) == {"ok"}
     hits = Counter(hostile.url(hit.host, hit.path) for hit in hostile.hits if hit.host in hosts)
     assert all(hits[url] == 1 for url in committed_urls), "a batch committed before the kill was fetched again"

@@ -38,8 +38,8 @@ def docs(tmp_path: Path) -> Path:
     return build_docs(tmp_path / "docs")
 
 
-def config(model: Path | None, **quality: object) -> FilterConfig:
-    return FilterConfig(quality=QualityConfig(model_path=str(model) if model else None, **quality))
+def config(model: Path | None, workers: int | None = None, **quality: object) -> FilterConfig:
+    return FilterConfig(quality=QualityConfig(model_path=str(model) if model else None, **quality), workers=workers)
 
 
 def read_all(directory: Path) -> list[dict]:
@@ -53,8 +53,8 @@ def rejected_urls(out: Path, reason: str) -> set[str]:
 def test_documents_are_kept_or_rejected_with_a_reason_and_scores(docs: Path, tmp_path: Path, quality_model) -> None:
     model, _ = quality_model
     out = tmp_path / "out"
-    summary = run_filter(docs, out, config(model, selection="none"), workers=1)
-    assert summary.documents == 19 and summary.kept + sum(summary.outcomes.values()) == 19
+    summary = run_filter(docs, out, config(model, workers=1, selection="none"))
+    assert summary.counts["documents"] == 19 and summary.counts["kept"] + sum(summary.outcomes.values()) == 19
     assert rejected_urls(out, "language_not_allowed") == {f"lang-{code}" for code in ("de", "fr", "ru", "zh", "es")}
     assert summary.outcomes["too_few_words"] == 1 and "spam0" in {
         url for reason in summary.outcomes for url in rejected_urls(out, reason)
@@ -64,21 +64,21 @@ def test_documents_are_kept_or_rejected_with_a_reason_and_scores(docs: Path, tmp
     assert all(row["language"] == "en" and row["language_score"] >= 0.65 for row in kept)
     assert all(0.0 <= row["quality_score"] <= 1.0 for row in kept)
     assert all(row["language"] for row in read_all(out / "rejected" / "filter" / "language_not_allowed"))
-    assert summary.languages["en"] == 14 and summary.shards_rescored == 2
+    assert summary.details["languages"]["en"] == 14 and summary.counts["shards_rescored"] == 2
 
 
 def test_a_rerun_skips_and_a_threshold_change_reuses_the_scores(docs: Path, tmp_path: Path, quality_model) -> None:
     model, _ = quality_model
     out = tmp_path / "out"
-    run_filter(docs, out, config(model, selection="none"), workers=1)
-    again = run_filter(docs, out, config(model, selection="none"), workers=1)
-    assert again.shards_skipped == 2 and again.shards_written == 0
-    stricter = run_filter(docs, out, config(model, selection="threshold", threshold=0.999), workers=1)
-    assert stricter.shards_written == 2 and stricter.shards_rescored == 0  # only the decision reran
-    assert stricter.kept + stricter.outcomes.get("low_quality", 0) == again.kept
+    run_filter(docs, out, config(model, workers=1, selection="none"))
+    again = run_filter(docs, out, config(model, workers=1, selection="none"))
+    assert again.units_skipped == 2 and again.units_done == 0
+    stricter = run_filter(docs, out, config(model, workers=1, selection="threshold", threshold=0.999))
+    assert stricter.units_done == 2 and stricter.counts["shards_rescored"] == 0  # only the decision reran
+    assert stricter.counts["kept"] + stricter.outcomes.get("low_quality", 0) == again.counts["kept"]
     german = dataclasses.replace(config(model, selection="none"), language=LanguageConfig(languages=("en", "de")))
-    with_german = run_filter(docs, out, german, workers=1)
-    assert with_german.kept == again.kept + 1 and with_german.shards_rescored == 0
+    with_german = run_filter(docs, out, dataclasses.replace(german, workers=1))
+    assert with_german.counts["kept"] == again.counts["kept"] + 1 and with_german.counts["shards_rescored"] == 0
     assert not (out / "rejected" / "filter" / "low_quality" / "part-00000.parquet").exists()
 
 
@@ -86,7 +86,7 @@ def test_a_crash_mid_stage_loses_nothing_and_the_rerun_writes_the_same_bytes(
     docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clean = tmp_path / "clean"
-    run_filter(docs, clean, FilterConfig(), workers=1)
+    run_filter(docs, clean, FilterConfig(workers=1))
     crashed = tmp_path / "crashed"
     real = stage.write_shard
     calls = {"n": 0}
@@ -99,10 +99,10 @@ def test_a_crash_mid_stage_loses_nothing_and_the_rerun_writes_the_same_bytes(
 
     monkeypatch.setattr(stage, "write_shard", crash_on_second_shard)
     with pytest.raises(OSError, match="disk full"):
-        run_filter(docs, crashed, FilterConfig(), workers=1)
+        run_filter(docs, crashed, FilterConfig(workers=1))
     monkeypatch.setattr(stage, "write_shard", real)
-    resumed = run_filter(docs, crashed, FilterConfig(), workers=1)
-    assert resumed.shards_skipped == 1 and resumed.shards_written == 1
+    resumed = run_filter(docs, crashed, FilterConfig(workers=1))
+    assert resumed.units_skipped == 1 and resumed.units_done == 1
     for name in ("part-00000.parquet", "part-00001.parquet"):
         assert (crashed / name).read_bytes() == (clean / name).read_bytes()
 
@@ -118,25 +118,25 @@ def test_a_damaged_docs_shard_is_named_and_finished_shards_are_kept(docs: Path, 
     pristine = (docs / "part-00001.parquet").read_bytes()
     damage(docs / "part-00001.parquet")
     with pytest.raises(ShardReadError, match="part-00001.parquet: unreadable Parquet shard"):
-        run_filter(docs, out, FilterConfig(), workers=1)
+        run_filter(docs, out, FilterConfig(workers=1))
     assert (out / "part-00000.parquet").is_file()
     (docs / "part-00001.parquet").write_bytes(pristine)
-    resumed = run_filter(docs, out, FilterConfig(), workers=1)
-    assert resumed.shards_skipped == 1 and resumed.shards_written == 1
+    resumed = run_filter(docs, out, FilterConfig(workers=1))
+    assert resumed.units_skipped == 1 and resumed.units_done == 1
 
 
 def test_a_damaged_score_cache_is_recomputed(docs: Path, tmp_path: Path, quality_model) -> None:
     model, _ = quality_model
     out = tmp_path / "out"
-    first = run_filter(docs, out, config(model, selection="none"), workers=1)
+    first = run_filter(docs, out, config(model, workers=1, selection="none"))
     damage(out / "scores" / "part-00000.parquet")
-    stricter = run_filter(docs, out, config(model, selection="threshold", threshold=0.0), workers=1)
-    assert stricter.shards_rescored == 1 and stricter.kept == first.kept
+    stricter = run_filter(docs, out, config(model, workers=1, selection="threshold", threshold=0.0))
+    assert stricter.counts["shards_rescored"] == 1 and stricter.counts["kept"] == first.counts["kept"]
 
 
 def test_parallel_workers_write_the_same_bytes(docs: Path, tmp_path: Path) -> None:
-    run_filter(docs, tmp_path / "one", FilterConfig(), workers=1)
-    run_filter(docs, tmp_path / "two", FilterConfig(), workers=2)
+    run_filter(docs, tmp_path / "one", FilterConfig(workers=1))
+    run_filter(docs, tmp_path / "two", FilterConfig(workers=2))
     for name in ("part-00000.parquet", "part-00001.parquet"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
@@ -152,7 +152,7 @@ def test_bad_inputs_are_named(tmp_path: Path, docs: Path) -> None:
 def test_cli_filters_and_reports_errors(docs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert webtext(["filter", str(docs), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "kept 12 of 19 documents" in printed and "language_not_allowed" in printed
+    assert "documents 19, kept 12" in printed and "language_not_allowed" in printed
     missing = ["filter", str(docs), "--out", str(tmp_path / "x"), "--quality-model", str(tmp_path / "m.bin")]
     assert webtext(missing) == 2
     assert "m.bin" in capsys.readouterr().err

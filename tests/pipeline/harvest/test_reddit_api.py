@@ -425,8 +425,8 @@ def test_harvest_end_to_end_from_archived_snapshot(reddit: FakeReddit, tmp_path:
 
     summary = run_harvest(sources, out_dir, HarvestConfig(n_buckets=2))
     assert summary.outcomes == {"blocked_domain": 1, "kept": 5, "self_post": 1}
-    assert (summary.lines, summary.urls_kept, summary.urls_below_karma) == (7, 3, 1)
-    rows = {row["url"]: row for name in summary.shards for row in pq.read_table(out_dir / name).to_pylist()}
+    assert (summary.counts["lines"], summary.counts["urls_kept"], summary.counts["urls_below_karma"]) == (7, 3, 1)
+    rows = {row["url"]: row for name in summary.details["shards"] for row in pq.read_table(out_dir / name).to_pylist()}
     assert sorted(rows) == [
         fusion_url,
         "https://www.bbc.co.uk/news/world-68512345",
@@ -436,14 +436,14 @@ def test_harvest_end_to_end_from_archived_snapshot(reddit: FakeReddit, tmp_path:
     assert (fusion["karma"], fusion["n_submissions"], fusion["domain"]) == (165, 2, "arstechnica.com")
     assert sorted(fusion["subreddits"]) == ["science", "technology"]
     assert rows["https://www.bbc.co.uk/news/world-68512345"]["domain"] == "bbc.co.uk"
-    assert summary.karma_kept == 165 + 300 + 88
+    assert summary.counts["karma_kept"] == 165 + 300 + 88
 
     requests_before = len(reddit.requests)
     rerun_sources = collect_sources([], out_dir, None)
     assert [s.path for s in rerun_sources] == [archived]
     rerun = run_harvest(rerun_sources, out_dir, HarvestConfig(n_buckets=2))
     assert len(reddit.requests) == requests_before
-    assert (rerun.urls_kept, rerun.shards_skipped, rerun.outcomes) == (3, 2, summary.outcomes)
+    assert (rerun.counts["urls_kept"], rerun.units_skipped, rerun.outcomes) == (3, 2, summary.outcomes)
 
 
 def test_failed_fetch_archives_no_snapshot(reddit: FakeReddit, tmp_path: Path) -> None:

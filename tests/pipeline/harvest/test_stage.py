@@ -12,10 +12,11 @@ import pytest
 from pipeline.harvest import aggregate
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import CorruptDumpError, DumpSource
-from pipeline.harvest.stage import SCAN_DIR, SUMMARY_FILE, run_harvest
+from pipeline.harvest.stage import SCAN_DIR, run_harvest
 from pipeline.records import UrlRecord
 from pipeline.sample.reddit import ndjson_lines, pushshift_submission, write_dump
 from pipeline.shards import complete_shards, file_sha256
+from pipeline.stage import SUMMARY_FILE
 
 
 def sample_config(manifest: dict[str, Any], **overrides: Any) -> HarvestConfig:
@@ -40,8 +41,8 @@ def test_sample_harvest_matches_what_the_sample_planted(sample: tuple[Path, dict
     assert table.schema == UrlRecord.SCHEMA
     assert dict(zip(table["url"].to_pylist(), table["karma"].to_pylist())) == manifest["expected"]["urls"]
     assert summary.outcomes == manifest["expected"]["outcomes"]
-    assert summary.duplicate_submissions == manifest["expected"]["duplicate_submissions"]
-    assert summary.urls_kept == len(manifest["expected"]["urls"])
+    assert summary.counts["duplicate_submissions"] == manifest["expected"]["duplicate_submissions"]
+    assert summary.counts["urls_kept"] == len(manifest["expected"]["urls"])
     assert json.loads((tmp_path / SUMMARY_FILE).read_text()) == json.loads(json.dumps(summary.as_json(), default=str))
 
 
@@ -71,7 +72,7 @@ def test_rerun_skips_finished_work_and_gives_the_same_bytes(sample_dumps: list[P
     scan_marker = tmp_path / SCAN_DIR / sources[0].name / "scan.json"
     marker_mtime = scan_marker.stat().st_mtime_ns
     again = run_harvest(sources, tmp_path, HarvestConfig(n_buckets=4))
-    assert again.shards_skipped == 4
+    assert again.units_skipped == 4
     assert shard_hashes(tmp_path) == before
     assert scan_marker.stat().st_mtime_ns == marker_mtime
 
@@ -82,7 +83,7 @@ def test_changing_min_karma_reaggregates_without_rescanning(sample_dumps: list[P
     marker = tmp_path / SCAN_DIR / sources[0].name / "scan.json"
     mtime = marker.stat().st_mtime_ns
     stricter = run_harvest(sources, tmp_path, HarvestConfig(n_buckets=4, min_karma=10))
-    assert stricter.shards_skipped == 0 and marker.stat().st_mtime_ns == mtime
+    assert stricter.units_skipped == 0 and marker.stat().st_mtime_ns == mtime
     assert min(harvested(tmp_path)["karma"].to_pylist()) >= 10
 
 
@@ -91,7 +92,7 @@ def test_changing_bucket_count_leaves_no_stale_shards(sample_dumps: list[Path], 
     first = run_harvest(sources, tmp_path, HarvestConfig(n_buckets=8))
     second = run_harvest(sources, tmp_path, HarvestConfig(n_buckets=3))
     assert len(complete_shards(tmp_path)) == 3 and len(list(tmp_path.glob("part-*"))) == 6
-    assert harvested(tmp_path).num_rows == first.urls_kept == second.urls_kept
+    assert harvested(tmp_path).num_rows == first.counts["urls_kept"] == second.counts["urls_kept"]
 
 
 def test_a_new_month_is_scanned_alone(sample_dumps: list[Path], tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ def test_a_new_month_is_scanned_alone(sample_dumps: list[Path], tmp_path: Path) 
     both = run_harvest([january, february], tmp_path, HarvestConfig(n_buckets=4))
     assert marker.stat().st_mtime_ns == mtime
     assert (tmp_path / SCAN_DIR / february.name / "scan.json").exists()
-    assert [source["source"] for source in both.sources] == [january.name, february.name]
+    assert [source["source"] for source in both.details["sources"]] == [january.name, february.name]
 
 
 class CrashingSource:
@@ -155,7 +156,7 @@ def test_killed_aggregation_resumes_to_identical_output(
         run_harvest(sources, tmp_path / "resumed", HarvestConfig(n_buckets=4))
     monkeypatch.setattr(aggregate, "write_shard", real_write)
     resumed = run_harvest(sources, tmp_path / "resumed", HarvestConfig(n_buckets=4))
-    assert resumed.shards_skipped == 2
+    assert resumed.units_skipped == 2
     assert shard_hashes(tmp_path / "resumed") == shard_hashes(tmp_path / "clean")
 
 
@@ -186,9 +187,9 @@ def test_corrupt_dump_can_be_skipped_and_reported(tmp_path: Path) -> None:
     ]
     broken = corrupt_copy(write_dump(tmp_path / "RS_2019-01.zst", ndjson_lines(records)), tmp_path)
     summary = run_harvest([DumpSource(broken)], tmp_path / "out", HarvestConfig(n_buckets=4, skip_corrupt=True))
-    (source,) = summary.sources
+    (source,) = summary.details["sources"]
     assert "corrupt or truncated" in source["corrupt"] and broken.name in source["corrupt"]
-    assert 0 < source["lines"] and summary.urls_kept > 0
+    assert 0 < source["lines"] and summary.counts["urls_kept"] > 0
 
 
 def test_sources_with_the_same_name_are_refused(sample_dumps: list[Path], tmp_path: Path) -> None:
@@ -211,7 +212,7 @@ def test_same_submission_in_two_dumps_counts_once_with_its_best_score(tmp_path: 
     late = write_dump(tmp_path / "RS_late.ndjson", ndjson_lines([pushshift_submission(id="s1", score=9, **base)]))
     summary = run_harvest([DumpSource(early), DumpSource(late)], tmp_path / "out", HarvestConfig(n_buckets=1))
     (row,) = harvested(tmp_path / "out").to_pylist()
-    assert row["karma"] == 9 and row["n_submissions"] == 1 and summary.duplicate_submissions == 1
+    assert row["karma"] == 9 and row["n_submissions"] == 1 and summary.counts["duplicate_submissions"] == 1
 
 
 def many_submissions(count: int) -> list[dict[str, Any]]:
@@ -233,7 +234,7 @@ def test_worker_processes_give_the_same_shards_as_one_process(tmp_path: Path) ->
     dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # several 2 MB blocks
     one = run_harvest([DumpSource(dump)], tmp_path / "one", HarvestConfig(n_buckets=4, workers=1))
     two = run_harvest([DumpSource(dump)], tmp_path / "two", HarvestConfig(n_buckets=4, workers=2))
-    assert one.outcomes == two.outcomes and one.lines == two.lines == 6000
+    assert one.outcomes == two.outcomes and one.counts["lines"] == two.counts["lines"] == 6000
     assert shard_hashes(tmp_path / "one") == shard_hashes(tmp_path / "two")
 
 
@@ -242,5 +243,5 @@ def test_worker_processes_keep_what_a_truncated_dump_delivered(tmp_path: Path) -
     broken = corrupt_copy(dump, tmp_path)
     cfg = HarvestConfig(n_buckets=4, workers=2, skip_corrupt=True)
     summary = run_harvest([DumpSource(broken)], tmp_path / "out", cfg)
-    assert summary.sources[0]["corrupt"] and 2000 < summary.lines < 6000
-    assert sum(summary.outcomes.values()) == summary.lines
+    assert summary.details["sources"][0]["corrupt"] and 2000 < summary.counts["lines"] < 6000
+    assert sum(summary.outcomes.values()) == summary.counts["lines"]

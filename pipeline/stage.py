@@ -1,0 +1,123 @@
+"""What every stage shares: planning its work units, and the one summary it returns.
+
+A stage splits its work into units (a URL batch, a docs shard, a hash bucket), each with one
+output file and a fingerprint of what that output depends on: the unit's own input (its
+shard's content hash) plus the settings that change the result. ``plan_units`` sorts units
+into done (complete under the same fingerprint; their stats are read back) and to do. A unit
+whose input or settings changed is redone alone; new input adds new units.
+
+``StageSummary`` is returned by every ``run_*`` function, written as ``OUT/summary.json``,
+printed by the CLI and returned unchanged by the flow task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pipeline.shards import atomic_write_json, completed_stats, read_stats
+
+SUMMARY_FILE = "summary.json"
+Source = TypeVar("Source")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkUnit(Generic[Source]):
+    """One unit of a stage's work: the output it writes, the fingerprint it is keyed by, the input it reads."""
+
+    output: Path
+    fingerprint: str
+    source: Source
+
+    @property
+    def name(self) -> str:
+        return self.output.name
+
+
+@dataclasses.dataclass(slots=True)
+class Plan(Generic[Source]):
+    """Units already complete (with the stats their run recorded) and units to (re)do, in input order."""
+
+    done: list[tuple[WorkUnit[Source], dict[str, Any]]]
+    todo: list[WorkUnit[Source]]
+
+
+def plan_units(units: Iterable[WorkUnit[Source]]) -> Plan[Source]:
+    """Split ``units`` into done and to do; the one skip-if-complete rule of every stage."""
+    plan: Plan[Source] = Plan([], [])
+    for unit in units:
+        stats = completed_stats(unit.output, unit.fingerprint)
+        if stats is None:
+            plan.todo.append(unit)
+        else:
+            plan.done.append((unit, stats))
+    return plan
+
+
+def input_sha256(shard: Path) -> str | None:
+    """An input shard's content hash, as its stats file recorded it (the key of the units that read it)."""
+    return (read_stats(shard) or {}).get("sha256")
+
+
+@dataclasses.dataclass(slots=True)
+class StageSummary:
+    """One stage run: counts by outcome, the stage's headline counts, units done and skipped, seconds.
+
+    ``outcomes`` counts what happened to the stage's records (fetch: ``ok``, ``http_404``, ...;
+    the filtering stages: rejects by reason). ``counts`` holds the headline numbers (``documents``,
+    ``kept``, ``urls_kept``, ...); ``details`` anything else worth keeping (clusters, sources).
+    """
+
+    stage: str
+    out_dir: str
+    outcomes: dict[str, int]
+    counts: dict[str, int]
+    units: int
+    units_skipped: int
+    seconds: float
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    RESERVED = ("stage", "out_dir", "outcomes", "units", "units_done", "units_skipped", "seconds", "details", "config")
+
+    def __post_init__(self) -> None:
+        clashes = set(self.counts) & set(self.RESERVED)
+        assert not clashes, f"{self.stage}: counts {sorted(clashes)} clash with the summary's own fields"
+
+    @property
+    def units_done(self) -> int:
+        """Units this run did (the rest were complete already)."""
+        return self.units - self.units_skipped
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as ``summary.json`` holds it: the headline counts sit at the top level."""
+        return {
+            "stage": self.stage,
+            "out_dir": self.out_dir,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            **self.counts,
+            "units": self.units,
+            "units_done": self.units_done,
+            "units_skipped": self.units_skipped,
+            "seconds": self.seconds,
+            "details": self.details,
+            "config": self.config,
+        }
+
+    def write(self) -> StageSummary:
+        """Write ``summary.json`` into the output directory (atomically); returns self."""
+        atomic_write_json(Path(self.out_dir) / SUMMARY_FILE, self.as_json())
+        return self
+
+
+class Stopwatch:
+    """Seconds since a stage run started, for its summary."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+
+    def seconds(self) -> float:
+        return round(time.monotonic() - self._started, 3)
