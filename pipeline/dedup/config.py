@@ -26,7 +26,9 @@ class SparkConfig:
     driver_memory: str = setting("2g", help="memory of the Spark driver (the JVM that plans the job), e.g. 4g")
     shuffle_partitions: int = setting(8, help="partitions of Spark's shuffles (joins, groupings)")
     ui_enabled: bool = setting(False, help="serve Spark's web UI while the job runs")
-    local_dir: str | None = setting(None, help="Spark's scratch space for shuffle spills (default: the temp dir)")
+    local_dir: str | None = setting(
+        None, help="the driver's scratch space for spills (default: the temp dir); cluster executors use their workers'"
+    )
     conf: tuple[tuple[str, str], ...] = setting((), help="further Spark settings, spark.key=value")
 
     def __post_init__(self) -> None:
