@@ -25,8 +25,8 @@ from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
 from pipeline.settings import section_model
 
-STAGES = ("harvest", "fetch", "extract", "dedup", "filter")
-Stage = Literal["harvest", "fetch", "extract", "dedup", "filter"]
+STAGES = ("harvest", "fetch", "extract", "dedup", "filter")  # in the DAG's order
+Stage = Literal[STAGES]
 
 HarvestSection = section_model(
     HarvestConfig,

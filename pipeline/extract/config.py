@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pipeline.settings import setting, workers_setting
-from pipeline.validation import check_workers
+from pipeline.validation import check_range, check_workers
 
 DEFAULT_EXTRACTOR = "pipeline.extract.html_text:trafilatura_extract"
 EXTRACTOR_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -42,16 +42,9 @@ class ExtractConfig:
     workers: int | None = workers_setting()
 
     def __post_init__(self) -> None:
-        if isinstance(self.min_words, bool) or not isinstance(self.min_words, int) or self.min_words < 0:
-            raise ValueError(f"min_words must be an integer >= 0, got {self.min_words!r}")
-        if isinstance(self.page_timeout_s, bool) or not isinstance(self.page_timeout_s, int | float):
-            raise ValueError(f"page_timeout_s must be a number of seconds > 0, got {self.page_timeout_s!r}")
-        if not 0 < self.page_timeout_s <= 3600:
-            raise ValueError(f"page_timeout_s must be > 0 and <= 3600 seconds, got {self.page_timeout_s}")
-        if isinstance(self.max_chars_per_page, bool) or not isinstance(self.max_chars_per_page, int):
-            raise ValueError(f"max_chars_per_page must be an integer >= 1000, got {self.max_chars_per_page!r}")
-        if self.max_chars_per_page < 1000:
-            raise ValueError(f"max_chars_per_page must be an integer >= 1000, got {self.max_chars_per_page}")
+        check_range("min_words", self.min_words, 0, 10**9, integer=True)
+        check_range("page_timeout_s", self.page_timeout_s, 0.001, 3600)
+        check_range("max_chars_per_page", self.max_chars_per_page, 1000, 10**10, integer=True)
         check_workers(self.workers)
         if not isinstance(self.extractor, str) or not EXTRACTOR_PATH.match(self.extractor):
             raise ValueError(f"extractor must be an import path 'package.module:function', got {self.extractor!r}")
