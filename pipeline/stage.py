@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -106,6 +107,34 @@ class StageSummary:
             "details": self.details,
             "config": self.config,
         }
+
+    @classmethod
+    def of_shards(
+        cls,
+        stage: str,
+        out_dir: Path,
+        results: Sequence[Any],
+        summed: Sequence[str],
+        clock: Stopwatch,
+        config: dict[str, Any],
+        **details: Any,
+    ) -> StageSummary:
+        """The summary of a per-shard stage: outcomes and the ``summed`` fields added over its shard results
+        (each with ``name``, ``skipped`` and ``outcomes``); ``details`` gains the shard names."""
+        outcomes: Counter[str] = Counter()
+        for result in results:
+            outcomes.update(result.outcomes)
+        return cls(
+            stage=stage,
+            out_dir=str(out_dir),
+            outcomes=dict(outcomes),
+            counts={name: sum(getattr(result, name) for result in results) for name in summed},
+            units=len(results),
+            units_skipped=sum(result.skipped for result in results),
+            seconds=clock.seconds(),
+            details={**details, "shards": sorted(result.name for result in results)},
+            config=config,
+        )
 
     def write(self) -> StageSummary:
         """Write ``summary.json`` into the output directory (atomically); returns self."""

@@ -22,7 +22,6 @@ duplicate the existing corpus are dropped and the corpus itself never changes.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -160,28 +159,17 @@ def run_dedup(
         signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
         decision_fingerprint, statistics, reused = _decide(session, signatures, against, out_dir, cfg)
     results = _apply(inputs, out_dir, decision_fingerprint, progress)
-    outcomes: Counter[str] = Counter()
-    for result in results:
-        outcomes.update(result.outcomes)
-    return StageSummary(
-        stage=STAGE,
-        out_dir=str(out_dir),
-        outcomes=dict(outcomes),
-        counts={
-            "documents": sum(result.documents for result in results),
-            "kept": sum(result.kept for result in results),
-            "clusters": statistics["clusters"],
-            "signature_shards_computed": computed,
-        },
-        units=len(results),
-        units_skipped=sum(result.skipped for result in results),
-        seconds=clock.seconds(),
-        details={
-            "docs_dir": str(docs_dir),
-            "against": str(against) if against else None,
-            "clusters": statistics,  # the statistics of clusters.json
-            "decision_reused": reused,
-            "shards": [result.name for result in results],
-        },
-        config=cfg.describe(),
-    ).write()
+    summary = StageSummary.of_shards(
+        STAGE,
+        out_dir,
+        results,
+        ("documents", "kept"),
+        clock,
+        cfg.describe(),
+        docs_dir=str(docs_dir),
+        against=str(against) if against else None,
+        clusters=statistics,  # the statistics of clusters.json
+        decision_reused=reused,
+    )
+    summary.counts.update(clusters=statistics["clusters"], signature_shards_computed=computed)
+    return summary.write()

@@ -180,33 +180,6 @@ def _units(inputs: list[Path], out_dir: Path, cfg: ExtractConfig) -> list[WorkUn
     ]
 
 
-def _summarise(
-    fetch_dir: Path, out_dir: Path, results: list[ShardResult], cfg: ExtractConfig, clock: Stopwatch
-) -> StageSummary:
-    outcomes: Counter[str] = Counter()
-    for result in results:
-        outcomes.update(result.outcomes)
-    return StageSummary(
-        stage=STAGE,
-        out_dir=str(out_dir),
-        outcomes=dict(outcomes),
-        counts={
-            "pages": sum(result.pages for result in results),
-            # rows whose fetch failed: counted by the fetch stage, no archive record to read
-            "not_fetched": sum(result.not_fetched for result in results),
-            "documents": sum(result.documents for result in results),
-            # documents whose stored charset failed and detection decoded them
-            "charset_detected": sum(result.charset_detected for result in results),
-            "truncated": sum(result.truncated for result in results),
-        },
-        units=len(results),
-        units_skipped=sum(result.skipped for result in results),
-        seconds=clock.seconds(),
-        details={"fetch_dir": str(fetch_dir), "shards": sorted(result.name for result in results)},
-        config=dataclasses.asdict(cfg),
-    )
-
-
 def run_extract(
     fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, progress: ProgressFactory = no_progress
 ) -> StageSummary:
@@ -224,4 +197,8 @@ def run_extract(
     total = sum((read_stats(unit.source) or {}).get("rows", 0) for unit in plan.todo)
     with progress("extract pages", total) as advance:
         results += list(_extract_shards(plan.todo, fetch_dir, out_dir, cfg, advance))
-    return _summarise(fetch_dir, out_dir, results, cfg, clock).write()
+    # not_fetched: rows whose fetch failed (counted by fetch, nothing archived); charset_detected: documents
+    # whose stored charset failed and detection decoded them
+    summed = ("pages", "not_fetched", "documents", "charset_detected", "truncated")
+    config = dataclasses.asdict(cfg)
+    return StageSummary.of_shards(STAGE, out_dir, results, summed, clock, config, fetch_dir=str(fetch_dir)).write()

@@ -129,30 +129,15 @@ def _run_shards(
 def _summarise(
     docs_dir: Path, out_dir: Path, results: list[ShardResult], cfg: FilterConfig, clock: Stopwatch
 ) -> StageSummary:
-    outcomes: Counter[str] = Counter()
-    languages: Counter[str] = Counter()
+    languages: Counter[str] = Counter()  # fastText's top language over all documents
     for result in results:
-        outcomes.update(result.outcomes)
         languages.update(result.languages)
-    return StageSummary(
-        stage=STAGE,
-        out_dir=str(out_dir),
-        outcomes=dict(outcomes),
-        counts={
-            "documents": sum(result.documents for result in results),
-            "kept": sum(result.kept for result in results),
-            "shards_rescored": sum(not result.skipped and not result.scores_reused for result in results),
-        },
-        units=len(results),
-        units_skipped=sum(result.skipped for result in results),
-        seconds=clock.seconds(),
-        details={
-            "docs_dir": str(docs_dir),
-            "languages": dict(languages.most_common()),  # fastText's top language over all documents
-            "shards": [result.name for result in results],
-        },
-        config=cfg.describe(),
+    summary = StageSummary.of_shards(
+        STAGE, out_dir, results, ("documents", "kept"), clock, cfg.describe(), docs_dir=str(docs_dir)
     )
+    summary.counts["shards_rescored"] = sum(not result.skipped and not result.scores_reused for result in results)
+    summary.details["languages"] = dict(languages.most_common())
+    return summary
 
 
 def run_filter(
