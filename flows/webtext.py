@@ -166,8 +166,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="run config YAML")
     args = parser.parse_args(argv)
     result = webtext(args.config)
-    print(result)
+    print(run_report(result))
     return 0
+
+
+def run_report(result: dict[str, Any]) -> str:
+    """One line per stage that ran: its headline counts, work units and time (the full summaries are in the
+    task results and each stage's summary.json)."""
+    lines = [f"webtext run of {result['config']}:"]
+    for stage, summary in result.items():
+        if isinstance(summary, dict) and "units" in summary:
+            counts = ", ".join(f"{name} {value:,}" for name, value in summary.items() if _is_count(name, value))
+            units = f"{summary['units_done']}/{summary['units']} units done"
+            lines.append(f"  {stage:<8} {counts}; {units}, {summary['seconds']:.1f} s -> {summary['out_dir']}")
+    return "\n".join(lines)
+
+
+def _is_count(name: str, value: Any) -> bool:
+    return isinstance(value, int) and name not in ("units", "units_done", "units_skipped")
 
 
 if __name__ == "__main__":
