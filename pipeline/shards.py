@@ -1,9 +1,10 @@
 """Shard IO: zstd Parquet written atomically, per-shard stats, skip-if-complete.
 
 A shard is complete when its stats file exists and records the same fingerprint the
-current run computes (inputs + config). The Parquet file is renamed into place before
-its stats file is written, so a crash at any point leaves either a complete shard or
-one a rerun rewrites, never a half-written file under a final name.
+current run computes (inputs + config). A rewrite first removes the old stats file, then
+renames the new Parquet file into place, then writes the new stats file, so a crash at
+any point leaves either a complete shard or one a rerun rewrites: never a half-written
+file under a final name, nor old stats describing new bytes.
 """
 
 from __future__ import annotations
@@ -53,11 +54,19 @@ def _temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-def commit(temporary: Path, final: Path) -> None:
-    """fsync ``temporary`` and rename it to ``final`` so readers never see a partial file."""
+def commit(temporary: Path, final: Path, *, replace: bool = True) -> None:
+    """fsync ``temporary`` and rename it to ``final`` so readers never see a partial file.
+
+    With ``replace=False`` an existing ``final`` is never touched (archives are append-only):
+    the file is hard-linked into place, which fails with FileExistsError if the name is taken.
+    """
     with open(temporary, "rb+") as handle:
         os.fsync(handle.fileno())
-    os.replace(temporary, final)
+    if replace:
+        os.replace(temporary, final)
+    else:
+        os.link(temporary, final)
+        temporary.unlink()
     _fsync_directory(final.parent)
 
 
@@ -161,6 +170,7 @@ class ShardWriter:
         assert self._writer is not None, "commit twice"
         self._writer.close()
         self._writer = None
+        stats_path(self.shard).unlink(missing_ok=True)  # old stats must never describe the new bytes
         commit(self._temporary, self.shard)
         return _finish(self.shard, self.rows, shard_fingerprint, extra_stats or {})
 

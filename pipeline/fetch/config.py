@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.settings import setting
+from pipeline.validation import check_range
 
 DEFAULT_USER_AGENT = "webtext-fetch/0.1 (+https://github.com/webtext/webtext; research crawler)"
 DEFAULT_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -78,6 +79,11 @@ class FetchConfig:
     )
     resolve_only: bool = setting(False, help="never ask DNS: hosts not pinned fail as dns_error")
     batch_size: int = setting(1000, help="URLs per WARC file and pages shard")
+    retry_failed_after_days: float | None = setting(
+        1.0,
+        help="fetch a URL again whose last try failed transiently (timeout, refused, 5xx, 429) after this; none: never",
+    )
+    refetch_after_days: float | None = setting(None, help="days after which any URL is fetched again (none: never)")
     warc_gzip_level: int = setting(1, help="gzip level of the WARC files: 1 fastest (~20% larger than 6), 9 smallest")
 
     def __post_init__(self) -> None:
@@ -91,6 +97,9 @@ class FetchConfig:
         for name in ("per_host_delay_s", "max_redirects", "max_retries", "max_retry_after_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("retry_failed_after_days", "refetch_after_days"):
+            if getattr(self, name) is not None:
+                check_range(name, getattr(self, name), 0.0, 100_000.0)
         if not 0 <= self.warc_gzip_level <= 9:
             raise ValueError(f"warc_gzip_level must be between 0 and 9, got {self.warc_gzip_level}")
         if not self.user_agent.strip():

@@ -2,14 +2,19 @@
 
 Layout under the output directory::
 
-    warc/part-SSSSS-BBBBB.warc.gz      every exchange of batch BBBBB of URL shard SSSSS
-    pages/part-SSSSS-BBBBB.parquet     one FetchRecord per URL of the batch, success or not
-    summary.json                       counts by outcome
+    warc/part-RRRRR-BBBBB.warc.gz      every exchange of batch BBBBB of run RRRRR; never rewritten
+    pages/part-RRRRR-BBBBB.parquet     one FetchRecord per URL of the batch; each URL once across shards
+    summary.json                       counts by outcome over the whole index
 
-A batch is committed by renaming its WARC file into place and then writing its pages
-shard; the pages shard's stats mark it complete. Killed at any moment, a rerun skips
-complete batches and refetches the one in flight from scratch, so no URL is lost and
-none is recorded twice.
+The pages index is the stage's record of what it fetched (see ``index``): a run fetches the
+harvested URLs the index does not hold, or holds but a policy makes due again, in new
+batches of a new run number, so a URL folder that only grew is not new input and an
+immediate rerun requests nothing. Changing ``batch_size`` or the harvest's bucket count
+changes only how new URLs are grouped.
+
+A batch is committed by renaming its WARC file into place (never over an existing one) and
+then writing its pages shard. Killed at any moment, a rerun fetches what the index lacks; a
+WARC file whose pages shard was never written stays in ``warc/`` unindexed.
 """
 
 from __future__ import annotations
@@ -17,23 +22,28 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+import pyarrow as pa
+
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.http import HttpFetcher
+from pipeline.fetch.index import PagesIndex, drop_superseded, index_outcomes, pages_stats, url_keys
 from pipeline.fetch.results import Fetcher, FetchResult
 from pipeline.fetch.warc import WarcBatchWriter
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import FetchRecord, to_table
 from pipeline.shards import complete_shards, fingerprint, read_table, remove_stale_temporaries, write_shard
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+from pipeline.stage import StageSummary, Stopwatch
 
 log = logging.getLogger(__name__)
-PAGES_DIR = "pages"
+PAGES_DIR, WARC_DIR = "pages", "warc"
+BATCH_NAME = re.compile(r"^part-(\d+)-(\d+)\.")
 FetcherFactory = Callable[[FetchConfig], Fetcher]
 
 
@@ -51,29 +61,38 @@ class UrlBatch:
     urls: list[UrlToFetch]
 
 
-def batch_units(urls_dir: Path, out_dir: Path, cfg: FetchConfig) -> Iterator[list[WorkUnit[UrlBatch]]]:
-    """Per URL shard, its deterministic batches: batch ``b`` of shard ``s`` is always the same URLs.
-
-    A batch's fingerprint covers its URL shard's bytes, so a URL shard rewritten with
-    different karma or first_seen makes its batches stale and they are fetched again.
-    One URL shard is in memory at a time.
-    """
+def urls_to_fetch(urls_dir: Path, index: PagesIndex) -> Iterator[UrlToFetch]:
+    """The harvested URLs the index does not hold (or holds but are due again), one URL shard in memory at a time."""
     shards = complete_shards(urls_dir)
     if not shards:
         raise FileNotFoundError(f"no complete URL shards (part-*.parquet with stats) in {urls_dir}")
     for shard in shards:
-        index = int(shard.stem.split("-")[1])
         table = read_table(shard, columns=list(UrlToFetch._fields))
-        columns = (table[name].to_pylist() for name in UrlToFetch._fields)
-        rows = list(map(UrlToFetch._make, zip(*columns, strict=True)))
-        source = input_sha256(shard)
-        units = []
-        for batch, start in enumerate(range(0, len(rows), cfg.batch_size)):
-            name = f"part-{index:05d}-{batch:05d}"
-            output = out_dir / PAGES_DIR / f"{name}.parquet"
-            key = fingerprint(source, batch, cfg.identity())
-            units.append(WorkUnit(output, key, UrlBatch(name, rows[start : start + cfg.batch_size])))
-        yield units
+        wanted = ~index.settled(url_keys(table["url"].to_pylist()))
+        if wanted.any():
+            table = table.filter(pa.array(wanted))
+            columns = (table[name].to_pylist() for name in UrlToFetch._fields)
+            yield from map(UrlToFetch._make, zip(*columns, strict=True))
+
+
+def next_run_number(out_dir: Path) -> int:
+    """One more than any run number in ``pages/`` or ``warc/`` (a WARC left unindexed by a kill counts too)."""
+    names = [path.name for part in (PAGES_DIR, WARC_DIR) for path in (out_dir / part).glob("part-*")]
+    numbers = [int(match.group(1)) for name in names if (match := BATCH_NAME.match(name))]
+    return max(numbers, default=-1) + 1
+
+
+def new_batches(urls: Iterator[UrlToFetch], run_number: int, batch_size: int) -> Iterator[UrlBatch]:
+    """``urls`` in batches of ``batch_size``, named ``part-<run>-<batch>``."""
+    batch: list[UrlToFetch] = []
+    number = 0
+    for url in urls:
+        batch.append(url)
+        if len(batch) == batch_size:
+            yield UrlBatch(f"part-{run_number:05d}-{number:05d}", batch)
+            batch, number = [], number + 1
+    if batch:
+        yield UrlBatch(f"part-{run_number:05d}-{number:05d}", batch)
 
 
 def _record(result: FetchResult, source: UrlToFetch, warc_file: str, offset: int | None) -> FetchRecord:
@@ -110,7 +129,7 @@ async def fetch_batch(
     batch: UrlBatch, fetcher: Fetcher, out_dir: Path, cfg: FetchConfig, slots: asyncio.Semaphore
 ) -> list[FetchRecord]:
     """Fetch every URL of ``batch`` into its WARC file; ``slots`` bounds requests in flight across batches."""
-    warc_name = f"warc/{batch.name}.warc.gz"
+    warc_name = f"{WARC_DIR}/{batch.name}.warc.gz"
     writer = WarcBatchWriter(out_dir / warc_name, cfg.warc_gzip_level)
     records: list[FetchRecord | None] = [None] * len(batch.urls)
 
@@ -140,23 +159,17 @@ class _FetchRun:
         self.out_dir, self.cfg, self.fetcher = out_dir, cfg, fetcher
         self.slots = asyncio.Semaphore(cfg.concurrency)
         self.outcomes: Counter[str] = Counter()
-        self.batches = self.skipped = self.bytes = 0
+        self.batches = 0
 
-    async def run(self, shards: Iterator[list[WorkUnit[UrlBatch]]], advance: Callable[[int], None]) -> None:
+    async def run(self, batches: Iterator[UrlBatch], advance: Callable[[int], None]) -> None:
         running: set[asyncio.Task[None]] = set()
         try:
-            for units in shards:
-                plan = plan_units(units)
-                for _, stats in plan.done:
-                    self._count(stats.get("outcomes", {}), stats.get("fetched_bytes", 0))
-                self.batches += len(units)
-                self.skipped += len(plan.done)
-                for unit in plan.todo:
-                    running.add(asyncio.create_task(self._process(unit, advance)))
-                    if len(running) >= self.BATCHES_IN_FLIGHT:
-                        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                        for task in done:
-                            task.result()
+            for batch in batches:
+                running.add(asyncio.create_task(self._process(batch, advance)))
+                if len(running) >= self.BATCHES_IN_FLIGHT:
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()
             for task in running:
                 await task
         finally:
@@ -164,32 +177,24 @@ class _FetchRun:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
-    def _count(self, outcomes: dict[str, int], fetched_bytes: int) -> None:
-        self.outcomes.update(outcomes)
-        self.bytes += fetched_bytes
-
-    async def _process(self, unit: WorkUnit[UrlBatch], advance: Callable[[int], None]) -> None:
-        records = await fetch_batch(unit.source, self.fetcher, self.out_dir, self.cfg, self.slots)
-        counts = Counter(record.outcome for record in records)
-        fetched = sum(record.bytes for record in records)
-        write_shard(
-            to_table(records, FetchRecord),
-            unit.output,
-            shard_fingerprint=unit.fingerprint,
-            extra_stats={"outcomes": dict(sorted(counts.items())), "fetched_bytes": fetched},
-        )
-        self._count(counts, fetched)
+    async def _process(self, batch: UrlBatch, advance: Callable[[int], None]) -> None:
+        records = await fetch_batch(batch, self.fetcher, self.out_dir, self.cfg, self.slots)
+        table = to_table(records, FetchRecord)
+        shard = self.out_dir / PAGES_DIR / f"{batch.name}.parquet"
+        write_shard(table, shard, shard_fingerprint=fingerprint("fetch", batch.name), extra_stats=pages_stats(table))
+        self.outcomes.update(record.outcome for record in records)
+        self.batches += 1
         advance(sum(self.outcomes.values()))
 
 
 async def _run(
-    urls_dir: Path, out_dir: Path, cfg: FetchConfig, make: FetcherFactory, progress: ProgressFactory
+    batches: Iterator[UrlBatch], out_dir: Path, cfg: FetchConfig, make: FetcherFactory, progress: ProgressFactory
 ) -> _FetchRun:
     fetcher = make(cfg)
     state = _FetchRun(out_dir, cfg, fetcher)
     try:
         with progress("fetch", None, "url") as advance:
-            await state.run(batch_units(urls_dir, out_dir, cfg), advance)
+            await state.run(batches, advance)
     finally:
         await fetcher.close()
     return state
@@ -202,21 +207,31 @@ def run_fetch(
     make_fetcher: FetcherFactory = HttpFetcher,
     progress: ProgressFactory = no_progress,
 ) -> StageSummary:
-    """Fetch every harvested URL not fetched yet; returns counts by outcome."""
+    """Fetch the harvested URLs the pages index lacks or that are due again; the index keeps one row per URL."""
     clock = Stopwatch()
     if not urls_dir.is_dir():
         raise FileNotFoundError(f"URL directory not found: {urls_dir}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for part in (PAGES_DIR, "warc"):
+    pages_dir = out_dir / PAGES_DIR
+    for part in (PAGES_DIR, WARC_DIR):
+        (out_dir / part).mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(out_dir / part)
-    run = asyncio.run(_run(urls_dir, out_dir, cfg, make_fetcher, progress))
+    now = datetime.now(UTC)
+    replaced = drop_superseded(PagesIndex.load(pages_dir, cfg, now))  # a killed run's leftovers
+    index = PagesIndex.load(pages_dir, cfg, now)
+    shards_before = len(index.shards)
+    run_number = next_run_number(out_dir)
+    batches = new_batches(urls_to_fetch(urls_dir, index), run_number, cfg.batch_size)
+    run = asyncio.run(_run(batches, out_dir, cfg, make_fetcher, progress))
+    replaced += drop_superseded(PagesIndex.load(pages_dir, cfg, now))
+    outcomes, urls, fetched_bytes = index_outcomes(pages_dir)
     return StageSummary(
         stage="fetch",
         out_dir=str(out_dir),
-        outcomes=dict(run.outcomes),
-        counts={"urls": sum(run.outcomes.values()), "bytes": run.bytes},
-        units=run.batches,
-        units_skipped=run.skipped,
+        outcomes=dict(outcomes),
+        counts={"urls": urls, "fetched": sum(run.outcomes.values()), "replaced": replaced, "bytes": fetched_bytes},
+        units=shards_before + run.batches,
+        units_skipped=shards_before,
         seconds=clock.seconds(),
+        details={"run": run_number, "run_outcomes": dict(sorted(run.outcomes.items()))},
         config=cfg.describe(),
     ).write()

@@ -90,8 +90,9 @@ class WarcBatchWriter:
         return offset
 
     def commit(self) -> None:
+        """Close and move the file into place; an existing WARC file of that name is never replaced."""
         self._file.close()
-        commit(self._temporary, self.path)
+        commit(self._temporary, self.path, replace=False)
 
     def abort(self) -> None:
         self._file.close()

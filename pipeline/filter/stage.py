@@ -78,7 +78,7 @@ def filter_shard(docs_shard: Path, out_dir: Path, cfg: FilterConfig, identity: d
     scores, reused = shard_scores(docs_shard, documents, out_dir, cfg, identity)
     documents = with_scores(documents, scores)
     reasons = document_reasons(documents, scores, cfg)
-    keep = pa.array([reason is None for reason in reasons])
+    keep = pa.array([reason is None for reason in reasons], type=pa.bool_())  # typed: a shard may be empty
     rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document)
     dropped = documents.filter(pc.invert(keep))
     for document, reason in zip(from_table(dropped, Document), (r for r in reasons if r is not None), strict=True):

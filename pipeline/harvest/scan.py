@@ -10,6 +10,7 @@ scan settings are unchanged. Adding a new month re-scans only that month.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -64,6 +65,9 @@ class ScanResult:
     lines: int
     outcomes: dict[str, int]
     corrupt: str | None = None
+    settings: dict[str, Any] | None = (
+        None  # the scan settings it was made with (None: a scan made before they were kept)
+    )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +76,13 @@ class ScanResult:
             "lines": self.lines,
             "outcomes": self.outcomes,
             "corrupt": self.corrupt,
+            "settings": self.settings,
         }
+
+    @classmethod
+    def from_marker(cls, directory: Path, marker: dict[str, Any]) -> ScanResult:
+        fields = ("source", "fingerprint", "lines", "outcomes", "corrupt")
+        return cls(directory=directory, settings=marker.get("settings"), **{name: marker[name] for name in fields})
 
 
 def bucket_file(directory: Path, bucket: int) -> Path:
@@ -117,14 +127,38 @@ def scan_fingerprint(source: SubmissionSource, cfg: HarvestConfig) -> str:
     return fingerprint(source.identity(), cfg.scan_identity())
 
 
+def scan_settings(cfg: HarvestConfig) -> dict[str, Any]:
+    """The scan settings as its marker records them (JSON: dates as text)."""
+    return json.loads(json.dumps(cfg.scan_identity(), sort_keys=True, default=str))
+
+
 def completed_scan(directory: Path, expected_fingerprint: str) -> ScanResult | None:
     """The result of an earlier, complete scan with the same fingerprint, if there is one."""
     marker = read_json(directory / MARKER)
     if not isinstance(marker, dict) or marker.get("fingerprint") != expected_fingerprint:
         return None
-    return ScanResult(
-        marker["source"], directory, marker["fingerprint"], marker["lines"], marker["outcomes"], marker["corrupt"]
-    )
+    return ScanResult.from_marker(directory, marker)
+
+
+def earlier_scans(scan_root: Path, listed: set[str], cfg: HarvestConfig) -> list[ScanResult]:
+    """The complete scans an earlier run left for sources not listed now: a harvest folder keeps what it has
+    harvested, so a new month adds to it. A scan made with other settings cannot be mixed in: the error says so."""
+    scans = []
+    wanted = scan_settings(cfg)
+    for marker_path in sorted(scan_root.glob(f"*/{MARKER}")) if scan_root.is_dir() else []:
+        directory = marker_path.parent
+        marker = read_json(marker_path)
+        if directory.name in listed or directory.name.startswith(".") or not isinstance(marker, dict):
+            continue
+        scan = ScanResult.from_marker(directory, marker)
+        if scan.settings is not None and scan.settings != wanted:
+            changed = sorted(key for key in wanted if scan.settings.get(key) != wanted[key])
+            raise ValueError(
+                f"{directory} was harvested with other settings ({', '.join(changed)}); list its dump again to "
+                "rescan it with these settings, or harvest into a new --out"
+            )
+        scans.append(scan)
+    return scans
 
 
 def _classify_all(
@@ -166,7 +200,9 @@ def scan_source(
             lines, outcomes, corrupt = _classify_all(source, cfg, classifier, spill, advance)
     finally:
         spill.close()
-    result = ScanResult(source.name, directory, expected, lines, dict(sorted(outcomes.items())), corrupt)
+    result = ScanResult(
+        source.name, directory, expected, lines, dict(sorted(outcomes.items())), corrupt, scan_settings(cfg)
+    )
     atomic_write_json(partial / MARKER, result.as_json())
     shutil.rmtree(directory, ignore_errors=True)
     partial.rename(directory)

@@ -4,8 +4,13 @@ Layout under the output directory::
 
     part-00000.parquet ...   UrlRecord shards, one per URL-hash bucket
     part-00000.stats.json    per-shard stats; their presence marks a shard complete
-    summary.json             counts by outcome for the whole run
-    _scan/<source>/          phase-1 spill per source (kept, so new months re-scan alone)
+    summary.json             counts by outcome over every source the folder holds
+    _scan/<source>/          phase-1 spill per source, kept: a folder accumulates what it harvested
+
+Harvesting into a folder that already holds a harvest adds the new sources' submissions
+(karma summed with what is there); a source scanned before is not read again, whether or
+not it is listed. The URL shards are rewritten from all scans (a new month can touch every
+bucket); the fetch stage keys its work by URL, so that costs it nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pipeline.harvest.aggregate import (
 )
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import ChunkClassifier
-from pipeline.harvest.scan import ScanResult, SubmissionSource, scan_source
+from pipeline.harvest.scan import ScanResult, SubmissionSource, earlier_scans, scan_source
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.shards import remove_stale_temporaries
 from pipeline.stage import StageSummary, Stopwatch, plan_units
@@ -74,15 +79,17 @@ def run_harvest(
     cfg: HarvestConfig,
     progress: ProgressFactory = no_progress,
 ) -> StageSummary:
-    """Harvest ``sources`` into ``out_dir``; a rerun redoes only what changed or never finished."""
+    """Add ``sources`` to the harvest in ``out_dir``; a rerun redoes only what changed or never finished."""
     clock = Stopwatch()
-    if not sources:
-        raise ValueError("harvest needs at least one submission source (a dump file or the Reddit API)")
     _check_unique_names(sources)
+    earlier = earlier_scans(out_dir / SCAN_DIR, {source.name for source in sources}, cfg)
+    if not sources and not earlier:
+        raise ValueError(f"harvest needs a submission source (a dump file or the Reddit API); {out_dir} holds none yet")
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir)
     with ChunkClassifier(cfg) as classifier:
         scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
+    scans = sorted([*scans, *earlier], key=lambda scan: scan.source)
     plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets))
     buckets = [finished_bucket(unit, stats) for unit, stats in plan.done]
     buckets += [aggregate_bucket(scans, unit, cfg.min_karma) for unit in plan.todo]

@@ -6,10 +6,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import pipeline.shards
 from pipeline.shards import (
     ShardReadError,
     ShardWriter,
     atomic_write_json,
+    commit,
     complete_shards,
     fingerprint,
     is_complete,
@@ -103,3 +105,29 @@ def test_stale_temporaries_are_removed(tmp_path: Path) -> None:
 def test_fingerprint_depends_on_every_part() -> None:
     assert fingerprint({"a": 1}, "x") == fingerprint({"a": 1}, "x")
     assert fingerprint({"a": 1}, "x") != fingerprint({"a": 2}, "x")
+
+
+def test_a_rewrite_killed_before_the_rename_leaves_no_stale_stats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard = tmp_path / shard_name(0)
+    write_shard(pa.table({"x": [1]}), shard, shard_fingerprint="old")
+
+    def killed(temporary: Path, final: Path, **_: object) -> None:
+        raise KeyboardInterrupt  # the process dies between removing the old stats and renaming the new file
+
+    monkeypatch.setattr(pipeline.shards, "commit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_shard(pa.table({"x": [1, 2]}), shard, shard_fingerprint="new")
+    assert pq.read_table(shard).num_rows == 1 and not is_complete(shard, "old") and not is_complete(shard, "new")
+
+
+def test_an_append_only_commit_never_replaces_a_file(tmp_path: Path) -> None:
+    final, temporary = tmp_path / "part-00000-00000.warc.gz", tmp_path / ".part.tmp"
+    final.write_bytes(b"archived")
+    temporary.write_bytes(b"new")
+    with pytest.raises(FileExistsError):
+        commit(temporary, final, replace=False)
+    assert final.read_bytes() == b"archived" and temporary.exists()
+    commit(temporary, tmp_path / "part-00001-00000.warc.gz", replace=False)
+    assert not temporary.exists()
