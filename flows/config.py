@@ -69,6 +69,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     data_root: Path = Path("build/run")
     stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
+    replace: bool = False  # delete output shards whose input shard is gone (otherwise the stage stops, naming them)
     sample: SampleSettings = SampleSettings()
     harvest: HarvestSection = HarvestSection()
     fetch: FetchSection = FetchSection()

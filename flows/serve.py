@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from prefect.client.schemas.objects import ConcurrencyLimitConfig
 from prefect.schedules import Cron
 
 from flows.webtext import webtext
@@ -30,6 +31,12 @@ def deployment_spec(name: str = DEPLOYMENT, project_file: Path = PROJECT_FILE) -
     raise KeyError(f"{project_file}: no deployment named {name!r}")
 
 
+def concurrency_limit(spec: dict[str, Any]) -> ConcurrencyLimitConfig | int | None:
+    """The deployment's ``concurrency_limit`` (an int, or a mapping with ``limit`` and ``collision_strategy``)."""
+    limit = spec.get("concurrency_limit")
+    return ConcurrencyLimitConfig(**limit) if isinstance(limit, dict) else limit
+
+
 def serve(name: str = DEPLOYMENT, parameters: dict[str, Any] | None = None) -> None:
     spec = deployment_spec(name)
     schedules = [
@@ -40,6 +47,7 @@ def serve(name: str = DEPLOYMENT, parameters: dict[str, Any] | None = None) -> N
     webtext.serve(
         name=name,
         schedules=schedules or None,
+        global_limit=concurrency_limit(spec),
         parameters={**spec.get("parameters", {}), **(parameters or {})},
         description=spec.get("description"),
         tags=spec.get("tags"),

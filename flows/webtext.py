@@ -127,13 +127,13 @@ def train_quality_classifier(section: QualityTrainSection, deduped_dir: Path, ou
 
 @task(name="filter_documents")
 def filter_documents(
-    section: FilterSection, docs_dir: Path, out_dir: Path, trained_model: Path | None
+    section: FilterSection, docs_dir: Path, out_dir: Path, trained_model: Path | None, replace: bool = False
 ) -> dict[str, Any]:
     """Documents → those in the wanted languages that pass the Gopher rules and the quality selection."""
     cfg = section.config()
     if cfg.quality.model_path is None and trained_model is not None:
         cfg = dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, model_path=str(trained_model)))
-    return log_summary(run_filter(docs_dir, out_dir, cfg))
+    return log_summary(run_filter(docs_dir, out_dir, cfg, replace=replace))
 
 
 @flow(name="webtext", log_prints=True)
@@ -157,7 +157,8 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
         if config.quality_train is not None:
             quality = train_quality_classifier(config.quality_train, config.deduped_dir, config.quality_model_dir)
             result["quality"], trained_model = quality, Path(quality["model"])
-        result["filter"] = filter_documents(config.filter, config.deduped_dir, config.filtered_dir, trained_model)
+        filtered = config.filtered_dir
+        result["filter"] = filter_documents(config.filter, config.deduped_dir, filtered, trained_model, config.replace)
     return result
 
 

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Generic
 
 from pipeline.records import Record, to_table
-from pipeline.shards import read_stats, remove_orphan_shards, remove_stale_temporaries, stats_path, write_shard
+from pipeline.shards import (
+    complete_shards,
+    read_stats,
+    remove_orphan_shards,
+    remove_stale_temporaries,
+    stats_path,
+    write_shard,
+)
 
 REJECTED_DIR = "rejected"
 REASON = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -79,10 +86,26 @@ def reject_counts(stage_dir: Path) -> dict[str, int]:
     return counts
 
 
-def remove_leftovers(out_dir: Path, stage: str, input_names: set[str]) -> None:
-    """Temporaries of a killed run, and output shards (with their rejects) whose input shard is gone."""
+class OrphanShardsError(ValueError):
+    """The output folder holds finished shards of inputs the run does not have: ``--out`` may be the wrong folder."""
+
+
+def remove_leftovers(out_dir: Path, stage: str, input_names: set[str], replace: bool = False) -> None:
+    """Temporaries of a killed run, and (with ``replace``) output shards whose input shard is gone.
+
+    Finished shards of another input are never deleted silently: without ``replace`` the run
+    stops with an error naming them, since the likely cause is an ``--out`` that now points at
+    a folder made from other input. Call it under the folder's lock.
+    """
     remove_stale_temporaries(out_dir)
     rejects_dir = stage_rejects_dir(out_dir, stage)
     remove_stale_reject_temporaries(rejects_dir)
+    orphans = [shard.name for shard in complete_shards(out_dir) if shard.name not in input_names]
+    if orphans and not replace:
+        shown = ", ".join(orphans[:3]) + (f" and {len(orphans) - 3} more" if len(orphans) > 3 else "")
+        raise OrphanShardsError(
+            f"{out_dir} holds {len(orphans)} finished {stage} shard(s) whose input shard is gone ({shown}): is "
+            "--out the right folder? Use a new --out, or rerun with --replace to delete them"
+        )
     for shard_name in remove_orphan_shards(out_dir, input_names):
         remove_rejects(rejects_dir, shard_name)

@@ -26,9 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from pipeline.harvest.dumps import CorruptDumpError
     from pipeline.harvest.reddit_api import RedditApiError
+    from pipeline.lock import FolderLocked
     from pipeline.net import BlockedAddressError
 
-    return ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError, _spark_errors()
+    expected = (ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError, FolderLocked)
+    return (*expected, _spark_errors())
 
 
 def _spark_errors() -> type[BaseException]:

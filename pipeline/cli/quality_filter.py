@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli.report import print_summary
+from pipeline.cli.report import REPLACE_HELP, print_summary
 from pipeline.filter.config import FilterConfig, QualityTrainConfig
 from pipeline.settings import add_config_arguments, config_from_arguments
 
@@ -26,6 +26,7 @@ def _register_filter(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("docs_dir", type=Path, metavar="DOCS_DIR", help="Document shards (output of `webtext dedup`)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--replace", action="store_true", help=REPLACE_HELP)
     add_config_arguments(parser, FilterConfig)
     parser.set_defaults(handler=_filter)
 
@@ -36,7 +37,7 @@ def _filter(args: argparse.Namespace) -> int:
 
     cfg = config_from_arguments(FilterConfig, args)
     progress = no_progress if args.quiet else terminal_progress
-    summary = run_filter(args.docs_dir, args.out, cfg, progress=progress)
+    summary = run_filter(args.docs_dir, args.out, cfg, progress=progress, replace=args.replace)
     print_summary(summary, outcome_label="rejected ")
     print(f"rejects: {args.out / 'rejected' / 'filter'}")
     return 0

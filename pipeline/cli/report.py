@@ -25,3 +25,6 @@ def print_summary(summary: StageSummary, outcome_label: str = "") -> None:
         f"in {summary.seconds:.1f} s; output: {summary.out_dir}"
     )
     print_counts(summary.outcomes, label=outcome_label)
+
+
+REPLACE_HELP = "delete output shards whose input shard is gone (without it, such a run stops and names them)"

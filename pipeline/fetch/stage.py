@@ -36,6 +36,7 @@ from pipeline.fetch.http import HttpFetcher
 from pipeline.fetch.index import PagesIndex, drop_superseded, index_outcomes, pages_stats, url_keys
 from pipeline.fetch.results import Fetcher, FetchResult
 from pipeline.fetch.warc import WarcBatchWriter
+from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import FetchRecord, to_table
 from pipeline.shards import complete_shards, fingerprint, read_table, remove_stale_temporaries, write_shard
@@ -211,27 +212,28 @@ def run_fetch(
     clock = Stopwatch()
     if not urls_dir.is_dir():
         raise FileNotFoundError(f"URL directory not found: {urls_dir}")
-    pages_dir = out_dir / PAGES_DIR
-    for part in (PAGES_DIR, WARC_DIR):
-        (out_dir / part).mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out_dir / part)
-    now = datetime.now(UTC)
-    replaced = drop_superseded(PagesIndex.load(pages_dir, cfg, now))  # a killed run's leftovers
-    index = PagesIndex.load(pages_dir, cfg, now)
-    shards_before = len(index.shards)
-    run_number = next_run_number(out_dir)
-    batches = new_batches(urls_to_fetch(urls_dir, index), run_number, cfg.batch_size)
-    run = asyncio.run(_run(batches, out_dir, cfg, make_fetcher, progress))
-    replaced += drop_superseded(PagesIndex.load(pages_dir, cfg, now))
-    outcomes, urls, fetched_bytes = index_outcomes(pages_dir)
-    return StageSummary(
-        stage="fetch",
-        out_dir=str(out_dir),
-        outcomes=dict(outcomes),
-        counts={"urls": urls, "fetched": sum(run.outcomes.values()), "replaced": replaced, "bytes": fetched_bytes},
-        units=shards_before + run.batches,
-        units_skipped=shards_before,
-        seconds=clock.seconds(),
-        details={"run": run_number, "run_outcomes": dict(sorted(run.outcomes.items()))},
-        config=cfg.describe(),
-    ).write()
+    with folder_lock(out_dir, "fetch"):
+        pages_dir = out_dir / PAGES_DIR
+        for part in (PAGES_DIR, WARC_DIR):
+            (out_dir / part).mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(out_dir / part)
+        now = datetime.now(UTC)
+        replaced = drop_superseded(PagesIndex.load(pages_dir, cfg, now))  # a killed run's leftovers
+        index = PagesIndex.load(pages_dir, cfg, now)
+        shards_before = len(index.shards)
+        run_number = next_run_number(out_dir)
+        batches = new_batches(urls_to_fetch(urls_dir, index), run_number, cfg.batch_size)
+        run = asyncio.run(_run(batches, out_dir, cfg, make_fetcher, progress))
+        replaced += drop_superseded(PagesIndex.load(pages_dir, cfg, now))
+        outcomes, urls, fetched_bytes = index_outcomes(pages_dir)
+        return StageSummary(
+            stage="fetch",
+            out_dir=str(out_dir),
+            outcomes=dict(outcomes),
+            counts={"urls": urls, "fetched": sum(run.outcomes.values()), "replaced": replaced, "bytes": fetched_bytes},
+            units=shards_before + run.batches,
+            units_skipped=shards_before,
+            seconds=clock.seconds(),
+            details={"run": run_number, "run_outcomes": dict(sorted(run.outcomes.items()))},
+            config=cfg.describe(),
+        ).write()

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from pipeline.filter.config import FilterConfig
 from pipeline.filter.decide import document_reasons
 from pipeline.filter.scores import SCORES_DIR, scorer_identity, shard_scores
+from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, from_table, with_nullable_columns
 from pipeline.rejects import RejectWriter, remove_leftovers
@@ -141,24 +142,25 @@ def _summarise(
 
 
 def run_filter(
-    docs_dir: Path, out_dir: Path, cfg: FilterConfig, progress: ProgressFactory = no_progress
+    docs_dir: Path, out_dir: Path, cfg: FilterConfig, progress: ProgressFactory = no_progress, replace: bool = False
 ) -> StageSummary:
     """Filter every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed.
 
-    Counts: ``documents == kept + sum(outcomes.values())``.
+    Counts: ``documents == kept + sum(outcomes.values())``. ``replace`` deletes output shards whose docs shard
+    is gone (without it such a run stops: see ``remove_leftovers``).
     """
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="dedup")
     identity = scorer_identity(cfg)  # a missing or unreadable model fails here, naming the file
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = {docs_shard.name for docs_shard in inputs}
-    remove_leftovers(out_dir, STAGE, names)
-    remove_stale_temporaries(out_dir / SCORES_DIR)
-    remove_orphan_shards(out_dir / SCORES_DIR, names)
-    plan = plan_units(_units(inputs, out_dir, cfg, identity))
-    results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
-    workers = min(cfg.workers or os.cpu_count() or 1, max(len(plan.todo), 1))
-    with progress("filter shards", len(plan.todo), unit="shard") as advance:
-        results += _run_shards(plan.todo, out_dir, cfg, identity, workers, advance)
-    results.sort(key=lambda result: result.name)
-    return _summarise(docs_dir, out_dir, results, cfg, clock).write()
+    with folder_lock(out_dir, STAGE):
+        names = {docs_shard.name for docs_shard in inputs}
+        remove_leftovers(out_dir, STAGE, names, replace)
+        remove_stale_temporaries(out_dir / SCORES_DIR)
+        remove_orphan_shards(out_dir / SCORES_DIR, names)
+        plan = plan_units(_units(inputs, out_dir, cfg, identity))
+        results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+        workers = min(cfg.workers or os.cpu_count() or 1, max(len(plan.todo), 1))
+        with progress("filter shards", len(plan.todo), unit="shard") as advance:
+            results += _run_shards(plan.todo, out_dir, cfg, identity, workers, advance)
+        results.sort(key=lambda result: result.name)
+        return _summarise(docs_dir, out_dir, results, cfg, clock).write()

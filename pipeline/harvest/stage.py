@@ -30,6 +30,7 @@ from pipeline.harvest.aggregate import (
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import ChunkClassifier
 from pipeline.harvest.scan import ScanResult, SubmissionSource, earlier_scans, scan_source
+from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.shards import remove_stale_temporaries
 from pipeline.stage import StageSummary, Stopwatch, plan_units
@@ -85,14 +86,14 @@ def run_harvest(
     earlier = earlier_scans(out_dir / SCAN_DIR, {source.name for source in sources}, cfg)
     if not sources and not earlier:
         raise ValueError(f"harvest needs a submission source (a dump file or the Reddit API); {out_dir} holds none yet")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)
-    with ChunkClassifier(cfg) as classifier:
-        scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
-    scans = sorted([*scans, *earlier], key=lambda scan: scan.source)
-    plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets))
-    buckets = [finished_bucket(unit, stats) for unit, stats in plan.done]
-    buckets += [aggregate_bucket(scans, unit, cfg.min_karma) for unit in plan.todo]
-    buckets.sort(key=lambda bucket: bucket.shard.name)
-    remove_foreign_shards(out_dir, cfg.n_buckets)
-    return _summarise(out_dir, scans, buckets, cfg, clock).write()
+    with folder_lock(out_dir, "harvest"):
+        remove_stale_temporaries(out_dir)
+        with ChunkClassifier(cfg) as classifier:
+            scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
+        scans = sorted([*scans, *earlier], key=lambda scan: scan.source)
+        plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets))
+        buckets = [finished_bucket(unit, stats) for unit, stats in plan.done]
+        buckets += [aggregate_bucket(scans, unit, cfg.min_karma) for unit in plan.todo]
+        buckets.sort(key=lambda bucket: bucket.shard.name)
+        remove_foreign_shards(out_dir, cfg.n_buckets)
+        return _summarise(out_dir, scans, buckets, cfg, clock).write()

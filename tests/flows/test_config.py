@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from flows.config import STAGES, ConfigError, RunConfig, expand_dumps, load_run_config
-from flows.serve import deployment_spec
+from flows.serve import concurrency_limit, deployment_spec
 from pipeline.dedup.config import DedupConfig
 from pipeline.fetch.config import FetchConfig
 from pipeline.filter.config import HeuristicConfig
@@ -105,6 +105,8 @@ def test_deployment_is_defined_once_in_prefect_yaml() -> None:
     assert spec["entrypoint"] == "flows/webtext.py:webtext"
     assert spec["schedules"][0]["cron"] == "0 3 * * *"
     assert spec["parameters"]["config_path"] == "flows/configs/nightly.yaml"  # real data; the demo runs the sample
+    limit = concurrency_limit(spec)
+    assert (limit.limit, limit.collision_strategy.value) == (1, "ENQUEUE")  # two builds never overlap
     with pytest.raises(KeyError, match="no deployment"):
         deployment_spec("webtext-nope")
 

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.results import Fetcher
 from pipeline.fetch.stage import run_fetch
 from pipeline.fetch.warc import read_response
-from pipeline.records import FetchRecord, UrlRecord, from_table, to_table
+from pipeline.records import FetchRecord, UrlRecord, to_table
 from pipeline.shards import shard_name, write_shard
 from pipeline.stage import StageSummary
 
@@ -33,18 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:  # so the server module beside this file imports by name
     sys.path.insert(0, HERE)
 
+from fetch_helpers import TEST_CONFIG, read_pages  # noqa: E402
 from fetch_hostile_web import HostileServer, serve_hostile_web  # noqa: E402
-
-# Small timeouts and backoff keep the hostile cases fast; the stage is otherwise at its defaults.
-TEST_CONFIG: dict[str, Any] = {
-    "per_host_delay_s": 0.0,
-    "connect_timeout_s": 1.0,
-    "read_timeout_s": 1.0,
-    "total_timeout_s": 1.5,
-    "backoff_base_s": 0.01,
-    "backoff_cap_s": 0.05,
-    "resolve_only": True,
-}
 
 
 @pytest.fixture(scope="session")
@@ -120,18 +109,6 @@ def write_urls(urls_dir: Path, urls: list[str]) -> None:
         for index, url in enumerate(urls)
     ]
     write_shard(to_table(records, UrlRecord), urls_dir / shard_name(0), shard_fingerprint="fetch-tests")
-
-
-def read_pages(out_dir: Path) -> dict[str, FetchRecord]:
-    """The pages index by URL; fails if any URL is recorded twice."""
-    records = [
-        record
-        for shard in sorted((out_dir / "pages").glob("*.parquet"))
-        for record in from_table(pq.read_table(shard), FetchRecord)
-    ]
-    pages = {record.url: record for record in records}
-    assert len(pages) == len(records), "a URL is recorded twice in the pages index"
-    return pages
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from conftest import TEST_CONFIG, read_pages
+from fetch_helpers import TEST_CONFIG, read_pages
 from fetch_hostile_web import HostileServer
 
 from pipeline.fetch.config import FetchConfig
