@@ -216,9 +216,8 @@ def add_config_arguments(
     group = parser.add_argument_group(title or f"{cls.__name__} settings")
     for field in config_fields(cls):
         if field.nested is not None:
-            nested_prefix = prefix + (field.flag if field.flag is not None else field.name.replace("_", "-"))
-            nested_prefix += "-" if nested_prefix else ""
             subtitle = f"{field.name}: {field.help}"
+            nested_prefix = _nested_prefix(field, prefix)
             add_config_arguments(
                 parser, field.nested, dest=f"{dest}.{field.name}", prefix=nested_prefix, title=subtitle
             )
@@ -254,11 +253,6 @@ def config_from_arguments(
         elif key in given:
             values[field.name] = parse_value(field, given[key], label=_flag(field, prefix))
     return cls(**{**values, **overrides})
-
-
-def arguments_given(args: argparse.Namespace, dest: str) -> bool:
-    """Whether any flag of the config added under ``dest`` was given."""
-    return any(name.startswith(dest + ".") for name in vars(args))
 
 
 # ---- YAML --------------------------------------------------------------------------------------------------------
