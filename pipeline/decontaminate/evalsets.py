@@ -1,0 +1,74 @@
+"""Evaluation sets named on the command line: ``NAME=PATH`` or ``NAME=FORMAT:PATH``.
+
+The format follows from the file: ``.jsonl`` is one JSON object per line whose ``text`` field
+is one example (LAMBADA's OpenAI release); anything else is plain text (WikiText, PTB), read
+as one text. ``jsonl:`` or ``text:`` before the path forces a format. A missing, unreadable or
+empty file, a line that is not JSON, or a record without ``text`` is an error naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.decontaminate.ngrams import ngram_hashes, words_of
+
+FORMATS = ("jsonl", "text")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EvalSet:
+    name: str
+    path: Path
+    format: str
+
+    @classmethod
+    def parse(cls, spec: str) -> EvalSet:
+        """``NAME=PATH`` or ``NAME=FORMAT:PATH``."""
+        name, separator, rest = spec.partition("=")
+        if not separator or not NAME.match(name) or not rest:
+            raise ValueError(f"eval set {spec!r} is not NAME=PATH or NAME=FORMAT:PATH (NAME: letters, digits, _.-)")
+        prefix, colon, path = rest.partition(":")
+        if colon and prefix in FORMATS:
+            return cls(name, Path(path), prefix)
+        path = Path(rest)
+        return cls(name, path, "jsonl" if path.suffix == ".jsonl" else "text")
+
+    def texts(self) -> Iterator[str]:
+        """The set's examples (jsonl) or its one text (plain)."""
+        if not self.path.is_file():
+            raise FileNotFoundError(f"eval set {self.name}: {self.path} not found")
+        try:
+            if self.format == "text":
+                yield self.path.read_text(encoding="utf-8")
+                return
+            with open(self.path, encoding="utf-8") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if line.strip():
+                        yield _record_text(self, number, line)
+        except UnicodeDecodeError as error:
+            raise ValueError(f"eval set {self.name}: {self.path} is not UTF-8 text ({error.reason})") from error
+
+    def ngrams(self, n: int) -> np.ndarray:
+        """The distinct n-gram hashes of the set, sorted; an error if it has none (empty or too short)."""
+        parts = [ngram_hashes(words_of(text).words, n) for text in self.texts()]
+        hashes = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
+        if not len(hashes):
+            raise ValueError(f"eval set {self.name}: {self.path} has no {n}-gram of words (empty or too short)")
+        return hashes
+
+
+def _record_text(eval_set: EvalSet, number: int, line: str) -> str:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"eval set {eval_set.name}: {eval_set.path} line {number} is not JSON ({error.msg})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError(f"eval set {eval_set.name}: {eval_set.path} line {number} has no 'text' string")
+    return record["text"]

@@ -1,0 +1,102 @@
+"""GPT-2's word rule, n-gram hashes, GPT-3's cutting rule and the eval-set readers, on hand-checked cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.ngrams import ngram_hashes, normalised_text, text_ngrams, words_of
+from pipeline.decontaminate.spans import CutRules, cut, matched_spans
+
+WIKITEXT = " He had a guest @-@ starring role on the television series The Bill in 2000 . \n"
+WEB = "He had a guest-starring role on the television series “The Bill” in 2000."
+
+
+def test_tokenised_eval_text_and_running_web_text_give_the_same_words() -> None:
+    assert normalised_text(WIKITEXT) == normalised_text(WEB)
+    assert normalised_text(WEB) == "he had a guest starring role on the television series the bill in 2000"
+    assert normalised_text("Café déjà-vu, naïve!") == "caf d j vu na ve"  # ASCII letters and digits only
+    words = words_of("  Hello,\nWORLD 42")
+    assert words.words == ["hello", "world", "42"] and words.starts.tolist() == [2, 9, 15]
+
+
+def test_ngram_hashes_match_across_line_breaks_and_punctuation() -> None:
+    assert np.array_equal(text_ngrams(WIKITEXT, 8), text_ngrams(WEB, 8))
+    assert len(text_ngrams(WEB, 8)) == 14 - 8 + 1  # 14 words
+    hashes = ngram_hashes("a b c a b c".split(), 3)
+    assert hashes[0] == hashes[3] and len(set(hashes.tolist())) == 3  # order matters: abc, bca, cab
+    assert len(ngram_hashes(["too", "short"], 3)) == 0
+
+
+def test_a_matched_span_is_cut_with_its_margin_and_the_rest_survives_byte_for_byte() -> None:
+    before, passage, after = "A" * 300 + " ", "the quoted passage itself", " " + "Z" * 300
+    text = before + passage + after
+    words = words_of(text)
+    matched = np.zeros(len(words) - 3 + 1, dtype=bool)
+    matched[1] = True  # "the quoted passage"
+    spans = matched_spans(words, matched, 3)
+    assert [text[start:end] for start, end in spans] == ["the quoted passage"]
+    result = cut(text, spans, CutRules(margin=20, min_piece_chars=50))
+    start, end = spans[0]
+    assert result.text == text[: start - 20] + "\n\n" + text[end + 20 :]
+    assert result.pieces == 2 and result.removed == [(start - 20, end + 20)]
+
+
+def test_short_pieces_go_and_a_document_cut_into_too_many_pieces_goes_whole() -> None:
+    text = "x" * 1000
+    spans = [(100, 110), (400, 410)]
+    trimmed = cut(text, spans, CutRules(margin=10, min_piece_chars=200))
+    assert trimmed.text == text[120:390] + "\n\n" + text[420:]  # the 90-character head is too short to keep
+    assert trimmed.removed == [(0, 120), (390, 420)] and trimmed.removed_chars == 150
+    many = [(position, position + 5) for position in range(0, 1000, 80)]  # 13 cuts: 14 pieces
+    dropped = cut(text, many, CutRules(margin=10, min_piece_chars=10, max_pieces=10))
+    assert dropped.text is None and dropped.pieces > 10 and dropped.removed_chars == 1000
+    assert cut(text, [], CutRules()).text == text
+
+
+def test_eval_sets_read_by_format(tmp_path: Path) -> None:
+    jsonl = tmp_path / "lambada_test.jsonl"
+    jsonl.write_text(json.dumps({"text": "one two three four"}) + "\n\n" + json.dumps({"text": "five six"}) + "\n")
+    lambada = EvalSet.parse(f"lambada={jsonl}")
+    assert (lambada.format, list(lambada.texts())) == ("jsonl", ["one two three four", "five six"])
+    assert len(lambada.ngrams(2)) == 3 + 1  # n-grams never span two examples
+    forced = EvalSet.parse(f"ptb=text:{jsonl}")
+    assert forced.format == "text" and list(forced.texts()) == [jsonl.read_text()]
+    assert EvalSet.parse(f"wikitext2={tmp_path / 'wiki.test.txt'}").format == "text"
+
+
+@pytest.mark.parametrize(
+    ("content", "spec", "message"),
+    [
+        (None, "x={path}", "not found"),
+        ("", "x={path}", "has no 8-gram"),
+        ('{"text": "a"}\nnot json\n', "x=jsonl:{path}", "line 2 is not JSON"),
+        ('{"txt": "a"}\n', "x=jsonl:{path}", "line 1 has no 'text'"),
+        (b"\xff\xfe bad", "x={path}", "not UTF-8"),
+    ],
+)
+def test_bad_eval_files_are_named(tmp_path: Path, content: str | bytes | None, spec: str, message: str) -> None:
+    path = tmp_path / "eval.txt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises((ValueError, FileNotFoundError), match=message) as caught:
+        EvalSet.parse(spec.format(path=path)).ngrams(8)
+    assert "eval.txt" in str(caught.value)
+
+
+@pytest.mark.parametrize("spec", ["nameonly", "=path", "bad name=x.txt"])
+def test_bad_eval_specs_are_named(spec: str) -> None:
+    with pytest.raises(ValueError, match="NAME=PATH"):
+        EvalSet.parse(spec)
+
+
+def test_real_eval_sets_read(shared_data: Path) -> None:
+    for spec in ("lambada=lambada_test.jsonl", "wikitext2=wikitext-2.test.txt", "ptb=ptb.test.txt"):
+        name, file = spec.split("=")
+        assert len(EvalSet.parse(f"{name}={shared_data / 'eval' / file}").ngrams(13)) > 50_000
