@@ -139,12 +139,36 @@ class Document:
     )
 
 
+@dataclasses.dataclass(slots=True)
+class RemovedSpan:
+    """Characters the decontaminate stage cut from a document (``start``/``end`` index its text before the cut),
+    and the references whose n-grams matched inside them."""
+
+    id: str
+    url: str
+    start: int
+    end: int
+    references: list[str]
+    text: str
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("url", pa.string(), nullable=False),
+            pa.field("start", pa.int64(), nullable=False),
+            pa.field("end", pa.int64(), nullable=False),
+            pa.field("references", pa.list_(pa.string()), nullable=False),
+            pa.field("text", pa.string(), nullable=False),
+        ]
+    )
+
+
 def document_id(normalised_url: str) -> str:
     """Stable document id: the first 16 bytes of SHA-256 of the normalised URL, as hex."""
     return hashlib.sha256(normalised_url.encode("utf-8")).hexdigest()[:32]
 
 
-Record = TypeVar("Record", UrlRecord, FetchRecord, Document)
+Record = TypeVar("Record", UrlRecord, FetchRecord, Document, RemovedSpan)
 
 
 def to_table(records: Iterable[Record], record_type: type[Record]) -> pa.Table:

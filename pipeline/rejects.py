@@ -38,10 +38,18 @@ class RejectWriter(Generic[Record]):
     Rows are kept in memory until ``commit``: rejects are a fraction of one input shard.
     """
 
-    def __init__(self, root: Path, stage: str, shard_name: str, record_type: type[Record]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        stage: str,
+        shard_name: str,
+        record_type: type[Record],
+        reason_types: dict[str, type] | None = None,
+    ) -> None:
         self._directory = stage_rejects_dir(root, stage)
         self._shard_name = shard_name
         self._record_type = record_type
+        self._reason_types = reason_types or {}  # reasons whose rows are another record type
         self._rows: defaultdict[str, list[Record]] = defaultdict(list)
 
     def add(self, reason: str, record: Record) -> None:
@@ -56,7 +64,7 @@ class RejectWriter(Generic[Record]):
     def commit(self, shard_fingerprint: str) -> dict[str, int]:
         """Write each reason's shard, drop this shard's rejects under reasons it no longer has; returns counts."""
         for reason, rows in sorted(self._rows.items()):
-            table = to_table(rows, self._record_type)
+            table = to_table(rows, self._reason_types.get(reason, self._record_type))
             write_shard(table, self._directory / reason / self._shard_name, shard_fingerprint=shard_fingerprint)
         remove_rejects(self._directory, self._shard_name, keep=frozenset(self._rows))
         return self.counts

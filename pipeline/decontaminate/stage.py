@@ -1,0 +1,253 @@
+"""The decontaminate stage: filtered documents in, the same without Wikipedia and without evaluation text out.
+
+Layout under the output directory::
+
+    part-....parquet                  Documents, named after their docs shards; a trimmed document keeps
+                                      the rest of its text, and ``overlap_score`` is the share of it cut
+    rejected/decontaminate/<reason>/  wikipedia_domain and contaminated Documents; removed_span rows
+                                      (RemovedSpan: the characters cut and the references that matched)
+    _counts/part-....parquet          per docs shard, how many documents hold each matched n-gram
+    _reference/                       Wikipedia's n-gram hashes, cached per dump
+    _reports/before, _reports/after   GPT-2's 8-gram overlap report of the input and of the output
+    summary.json                      counts for the whole run, per reference, and both overlap tables
+
+Two passes, each resumable per docs shard: count (how many documents hold each matched n-gram,
+for the boilerplate cut-off), then cut. A shard is redone when its docs shard, a reference or
+a setting changed. Incremental runs: the cut-off counts the whole corpus, the new shards
+included, but shards already written are not decided again, so a phrase that becomes common
+only with new documents still stays cut from the earlier ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pipeline.decontaminate.config import DecontaminateConfig
+from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.ngrams import ngram_hashes, words_of
+from pipeline.decontaminate.overlap import overlap_report
+from pipeline.decontaminate.references import (
+    COUNTS_DIR,
+    Reference,
+    contains,
+    frequent_ngrams,
+    load_references,
+    references_fingerprint,
+    shard_counts,
+)
+from pipeline.decontaminate.spans import CutRules, cut, matched_spans
+from pipeline.decontaminate.wikipedia import is_wikipedia
+from pipeline.lock import folder_lock
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.records import Document, RemovedSpan, from_table, to_table
+from pipeline.rejects import RejectWriter, remove_leftovers
+from pipeline.shards import ShardOutcome, docs_shards, fingerprint, read_table, remove_orphan_shards, write_shard
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+
+STAGE = "decontaminate"
+REMOVED_SPAN = "removed_span"
+REPORTS_DIR = "_reports"
+
+
+@dataclasses.dataclass(slots=True)
+class ShardResult(ShardOutcome):
+    """Counts for one output shard (also its stats file's extra fields)."""
+
+    name: str
+    documents: int
+    kept: int
+    trimmed: int
+    chars_removed: int
+    outcomes: dict[str, int]  # documents dropped, by reason
+    per_reference: dict[str, dict[str, int]]  # reference -> trimmed, dropped, chars_removed
+    skipped: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Matcher:
+    """What one shard is matched against: the references, their common n-grams, the cutting rules."""
+
+    references: tuple[Reference, ...]
+    frequent: dict[str, Any]
+    cfg: DecontaminateConfig
+
+    def spans(self, text: str) -> dict[str, list[tuple[int, int]]]:
+        """Per reference, the character spans of its n-grams in ``text`` (common ones ignored)."""
+        words = words_of(text)
+        hashes = ngram_hashes(words.words, self.cfg.n)
+        found = {}
+        for ref in self.references:
+            matched = contains(ref.ngrams, hashes) & ~contains(self.frequent[ref.name], hashes)
+            if matched.any():
+                found[ref.name] = matched_spans(words, matched, self.cfg.n)
+        return found
+
+
+def _on_wikipedia(url: str, final_url: str | None, cfg: DecontaminateConfig) -> bool:
+    """GPT-2's rule, on the URL and on where it redirected to."""
+    return is_wikipedia(url, cfg.wikipedia_mirrors) or is_wikipedia(final_url, cfg.wikipedia_mirrors)
+
+
+def _rules(cfg: DecontaminateConfig) -> CutRules:
+    return CutRules(cfg.margin_chars, cfg.min_piece_chars, cfg.max_pieces)
+
+
+def _tally(
+    result: ShardResult, found: dict[str, list[tuple[int, int]]], text: str, cfg: DecontaminateConfig, kind: str
+) -> None:
+    """Count a trimmed or dropped document, and the characters each matching reference alone would cut."""
+    for name, spans in found.items():
+        entry = result.per_reference.setdefault(name, {"trimmed": 0, "dropped": 0, "chars_removed": 0})
+        entry[kind] += 1
+        entry["chars_removed"] += len(text) if kind == "dropped" else cut(text, spans, _rules(cfg)).removed_chars
+
+
+def decontaminate_shard(docs_shard: Path, out_dir: Path, matcher: Matcher, key: str) -> ShardResult:
+    """Drop or trim every document of one docs shard; write the output shard and its rejects."""
+    cfg = matcher.cfg
+    documents = list(from_table(read_table(docs_shard), Document))
+    rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document, {REMOVED_SPAN: RemovedSpan})
+    result = ShardResult(docs_shard.name, len(documents), 0, 0, 0, {}, {})
+    kept = []
+    for document in documents:
+        if cfg.drop_wikipedia and _on_wikipedia(document.url, document.final_url, cfg):
+            rejects.add("wikipedia_domain", document)
+            continue
+        found = matcher.spans(document.text)
+        outcome = cut(document.text, [span for spans in found.values() for span in spans], _rules(cfg))
+        result.chars_removed += outcome.removed_chars
+        if outcome.text is None:
+            rejects.add("contaminated", document)
+            _tally(result, found, document.text, cfg, "dropped")
+            continue
+        if found:
+            result.trimmed += 1
+            _tally(result, found, document.text, cfg, "trimmed")
+            for start, end in outcome.removed:
+                names = sorted(name for name, spans in found.items() if any(s < end and e > start for s, e in spans))
+                span = RemovedSpan(document.id, document.url, start, end, names, document.text[start:end])
+                rejects.add(REMOVED_SPAN, span)
+        share = outcome.removed_chars / len(document.text) if document.text else 0.0
+        kept.append(dataclasses.replace(document, text=outcome.text, overlap_score=share))
+    result.outcomes = {reason: count for reason, count in rejects.commit(key).items() if reason != REMOVED_SPAN}
+    result.kept = len(kept)
+    assert result.kept + sum(result.outcomes.values()) == result.documents, f"{docs_shard.name}: uncounted"
+    write_shard(to_table(kept, Document), out_dir / docs_shard.name, shard_fingerprint=key, extra_stats=result.stats())
+    return result
+
+
+def _count_matches(
+    inputs: list[Path], out_dir: Path, references: list[Reference], cfg: DecontaminateConfig
+) -> dict[str, Any]:
+    """Per docs shard, the documents holding each matched n-gram (reused per shard); the common ones per reference."""
+    directory = out_dir / COUNTS_DIR
+    key = references_fingerprint(references)
+    units = [
+        WorkUnit(directory / shard.name, fingerprint(STAGE, "counts", input_sha256(shard), key, cfg.n), shard)
+        for shard in inputs
+    ]
+    remove_orphan_shards(directory, {unit.name for unit in units})
+    for unit in plan_units(units).todo:
+        table = read_table(unit.source, columns=["url", "final_url", "text"])
+        rows = zip(table["url"].to_pylist(), table["final_url"].to_pylist(), table["text"].to_pylist(), strict=True)
+        texts = [text for url, final, text in rows if not (cfg.drop_wikipedia and _on_wikipedia(url, final, cfg))]
+        write_shard(shard_counts(texts, references, cfg.n), unit.output, shard_fingerprint=unit.fingerprint)
+    return frequent_ngrams([unit.output for unit in units], references)
+
+
+_WORKER_MATCHER: Matcher | None = None
+
+
+def _init_worker(matcher: Matcher) -> None:
+    global _WORKER_MATCHER  # the references go to each worker once, not with every shard
+    _WORKER_MATCHER = matcher
+
+
+def _shard_in_worker(docs_shard: Path, out_dir: Path, key: str) -> ShardResult:
+    assert _WORKER_MATCHER is not None
+    return decontaminate_shard(docs_shard, out_dir, _WORKER_MATCHER, key)
+
+
+def _run_shards(todo: list[WorkUnit[Path]], out_dir: Path, matcher: Matcher, advance: Any) -> list[ShardResult]:
+    workers = min(matcher.cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
+    if workers <= 1:
+        results = []
+        for position, unit in enumerate(todo, start=1):
+            results.append(decontaminate_shard(unit.source, out_dir, matcher, unit.fingerprint))
+            advance(position)
+        return results
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(matcher,)) as pool:
+        task = functools.partial(_shard_in_worker, out_dir=out_dir)
+        futures = [pool.submit(task, unit.source, key=unit.fingerprint) for unit in todo]
+        results = []
+        for position, future in enumerate(futures, start=1):
+            results.append(future.result())
+            advance(position)
+        return results
+
+
+def _summarise(
+    results: list[ShardResult], out_dir: Path, cfg: DecontaminateConfig, clock: Stopwatch, **details: Any
+) -> StageSummary:
+    per_reference: dict[str, Counter[str]] = {}
+    for result in results:
+        for name, counts in result.per_reference.items():
+            per_reference.setdefault(name, Counter()).update(counts)
+    summary = StageSummary.of_shards(
+        STAGE,
+        out_dir,
+        results,
+        ("documents", "kept", "trimmed", "chars_removed"),
+        clock,
+        cfg.cut_identity(),
+        per_reference={name: dict(counts) for name, counts in sorted(per_reference.items())},
+        **details,
+    )
+    return summary.write()
+
+
+def run_decontaminate(
+    docs_dir: Path,
+    out_dir: Path,
+    cfg: DecontaminateConfig,
+    eval_sets: Sequence[EvalSet] = (),
+    wikipedia_dumps: Sequence[Path] = (),
+    progress: ProgressFactory = no_progress,
+    replace: bool = False,
+) -> StageSummary:
+    """Decontaminate every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed."""
+    clock = Stopwatch()
+    inputs = docs_shards(docs_dir, produced_by="filter")
+    for eval_set in eval_sets:  # a bad file fails here, before anything is written
+        eval_set.ngrams(cfg.n)
+    with folder_lock(out_dir, STAGE):
+        remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs}, replace)
+        references = load_references(eval_sets, wikipedia_dumps, cfg, out_dir)
+        before = overlap_report(docs_dir, eval_sets, out_dir / REPORTS_DIR / "before") if eval_sets else None
+        matcher = Matcher(tuple(references), _count_matches(inputs, out_dir, references, cfg), cfg)
+        key = fingerprint(STAGE, references_fingerprint(references), cfg.cut_identity())
+        units = [WorkUnit(out_dir / shard.name, fingerprint(key, input_sha256(shard)), shard) for shard in inputs]
+        plan = plan_units(units)
+        results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+        with progress("decontaminate shards", len(plan.todo), unit="shard") as advance:
+            results += _run_shards(plan.todo, out_dir, matcher, advance)
+        after = overlap_report(out_dir, eval_sets, out_dir / REPORTS_DIR / "after") if eval_sets else None
+        return _summarise(
+            results,
+            out_dir,
+            cfg,
+            clock,
+            docs_dir=str(docs_dir),
+            references={ref.name: len(ref.ngrams) for ref in references},
+            overlap_before=before,
+            overlap_after=after,
+        )

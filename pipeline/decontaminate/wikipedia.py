@@ -1,0 +1,76 @@
+"""Wikipedia, twice: its pages by URL (a document from Wikipedia or a mirror is dropped whole), and its text.
+
+GPT-2 removed every Wikipedia document from WebText, since Wikipedia feeds many evaluation
+sets. ``is_wikipedia`` recognises every language subdomain of wikipedia.org, the mobile hosts
+(``en.m.wikipedia.org``) and the configured mirrors.
+
+The text comes from a MediaWiki XML dump (``pages-articles*.xml.bz2``, or uncompressed),
+streamed with ``xml.etree.ElementTree.iterparse`` (each page element is cleared after use,
+so memory is one page) and stripped of wikitext markup with mwparserfromhell. Only articles
+(namespace 0) that are not redirects count. A truncated or corrupt dump is an error naming it.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import mwparserfromhell
+
+from pipeline.harvest.urls import host_rule
+
+
+def is_wikipedia(url: str | None, mirrors: tuple[str, ...]) -> bool:
+    """Whether ``url`` is a page of Wikipedia (any language, mobile too) or of one of ``mirrors``."""
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    if host == "wikipedia.org" or host.endswith(".wikipedia.org"):
+        return True
+    return host_rule(host, dict.fromkeys(mirrors, "mirror")) is not None
+
+
+class CorruptWikipediaDump(ValueError):
+    """A dump that ends early or is not MediaWiki XML."""
+
+
+def _open(path: Path) -> IO[bytes]:
+    if not path.is_file():
+        raise FileNotFoundError(f"Wikipedia dump not found: {path}")
+    return bz2.open(path, "rb") if path.suffix == ".bz2" else open(path, "rb")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _article_text(page: ElementTree.Element) -> str | None:
+    """The plain text of an article's latest revision; None for redirects and other namespaces."""
+    fields = {_local(child.tag): child for child in page}
+    if (fields.get("ns") is not None and (fields["ns"].text or "").strip() != "0") or "redirect" in fields:
+        return None
+    revisions = [child for child in page if _local(child.tag) == "revision"]
+    texts = [child for child in (revisions[-1] if revisions else []) if _local(child.tag) == "text"]
+    wikitext = texts[0].text if texts else None
+    return mwparserfromhell.parse(wikitext).strip_code(normalize=True, collapse=True) if wikitext else None
+
+
+def article_texts(path: Path) -> Iterator[str]:
+    """The plain text of every article in the dump at ``path``, in dump order."""
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(_open(path))
+        try:
+            for _, element in ElementTree.iterparse(handle, events=("end",)):
+                if _local(element.tag) != "page":
+                    continue
+                text = _article_text(element)
+                element.clear()
+                if text:
+                    yield text
+        except (ElementTree.ParseError, EOFError, OSError) as error:
+            raise CorruptWikipediaDump(f"Wikipedia dump {path} is truncated or not MediaWiki XML ({error})") from None

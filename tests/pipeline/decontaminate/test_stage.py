@@ -1,0 +1,169 @@
+"""The decontaminate stage on planted cases: Wikipedia pages, eval passages inside original text, the piece and
+frequency rules, Wikipedia text from a dump, bad input and resume after a crash."""
+
+from __future__ import annotations
+
+import bz2
+import dataclasses
+import json
+import random
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from dedup_fixtures import make_document, random_words, write_docs
+
+from pipeline.decontaminate import stage
+from pipeline.decontaminate.config import DecontaminateConfig
+from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.stage import run_decontaminate
+from pipeline.decontaminate.wikipedia import CorruptWikipediaDump
+from pipeline.shards import complete_shards, file_sha256
+
+RNG = random.Random(7)
+PASSAGE = " ".join(random_words(RNG, 40))  # an evaluation example no web page would write by chance
+CFG = DecontaminateConfig(workers=1)
+
+
+def prose(words: int, seed: int) -> str:
+    return " ".join(random_words(random.Random(seed), words)) + "."
+
+
+def eval_set(tmp_path: Path, texts: list[str], name: str = "lambada") -> EvalSet:
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
+    return EvalSet.parse(f"{name}={path}")
+
+
+def documents(directory: Path) -> dict[str, dict]:
+    return {row["title"]: row for shard in complete_shards(directory) for row in pq.read_table(shard).to_pylist()}
+
+
+def test_wikipedia_pages_are_dropped_by_url_and_final_url(tmp_path: Path) -> None:
+    pages = [
+        dataclasses.replace(make_document("en", prose(300, 1)), url="https://en.wikipedia.org/wiki/Harbour"),
+        dataclasses.replace(make_document("mobile", prose(300, 2)), url="https://de.m.wikipedia.org/wiki/Hafen"),
+        dataclasses.replace(make_document("moved", prose(300, 3)), final_url="https://fr.wikipedia.org/wiki/Port"),
+        dataclasses.replace(make_document("mirror", prose(300, 4)), url="https://www.wikiwand.com/en/Harbour"),
+        make_document("blog", prose(300, 5)),
+    ]
+    write_docs(tmp_path / "docs", [pages])
+    summary = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG)
+    assert summary.outcomes == {"wikipedia_domain": 4} and list(documents(tmp_path / "out")) == ["blog"]
+    rejected = documents(tmp_path / "out" / "rejected" / "decontaminate" / "wikipedia_domain")
+    assert set(rejected) == {"en", "mobile", "moved", "mirror"}
+
+
+def test_an_eval_passage_is_cut_from_original_text_and_the_rest_survives(tmp_path: Path) -> None:
+    head, tail = prose(200, 10), prose(200, 11)
+    quoting = make_document("quoting", f"{head}\n\nAs the story goes: {PASSAGE.upper()}!\n\n{tail}")
+    write_docs(tmp_path / "docs", [[quoting, make_document("clean", prose(300, 12))]])
+    lambada = eval_set(tmp_path, [PASSAGE, prose(50, 13)])
+    summary = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, eval_sets=[lambada])
+    assert summary.counts["trimmed"] == 1 and summary.outcomes == {} and summary.counts["kept"] == 2
+    kept = documents(tmp_path / "out")
+    original = quoting.text
+    start = original.index(PASSAGE.upper())
+    end = start + len(PASSAGE)
+    assert kept["quoting"]["text"] == original[: start - 200] + "\n\n" + original[end + 200 :]
+    assert kept["clean"]["text"] == documents(tmp_path / "docs")["clean"]["text"]
+    assert kept["clean"]["overlap_score"] == 0
+    assert kept["quoting"]["overlap_score"] == pytest.approx((end - start + 400) / len(original), rel=1e-6)
+    (span,) = pq.read_table(next((tmp_path / "out/rejected/decontaminate/removed_span").glob("*.parquet"))).to_pylist()
+    assert (span["start"], span["end"], span["references"]) == (start - 200, end + 200, ["lambada"])
+    assert summary.details["per_reference"] == {
+        "lambada": {"trimmed": 1, "dropped": 0, "chars_removed": end - start + 400}
+    }
+    assert summary.details["overlap_before"]["eval_sets"][0]["found"] > 0
+    assert summary.details["overlap_after"]["eval_sets"][0]["found"] == 0
+
+
+def test_a_document_in_too_many_pieces_or_with_nothing_left_is_dropped(tmp_path: Path) -> None:
+    passages = [" ".join(random_words(random.Random(100 + i), 14)) for i in range(12)]
+    riddled = make_document("riddled", " ".join(f"{prose(60, 20 + i)} {p}" for i, p in enumerate(passages)))
+    whole = make_document("whole", passages[0] + " " + passages[1])
+    write_docs(tmp_path / "docs", [[riddled, whole, make_document("clean", prose(300, 40))]])
+    rules = DecontaminateConfig(workers=1, margin_chars=10, min_piece_chars=20)
+    summary = run_decontaminate(tmp_path / "docs", tmp_path / "out", rules, eval_sets=[eval_set(tmp_path, passages)])
+    assert summary.outcomes == {"contaminated": 2} and list(documents(tmp_path / "out")) == ["clean"]
+    assert summary.details["per_reference"]["lambada"]["dropped"] == 2
+
+
+def test_an_ngram_in_more_than_the_cutoff_documents_is_boilerplate(tmp_path: Path) -> None:
+    boiler = " ".join(random_words(random.Random(50), 20))
+    pages = [make_document(f"p{i}", f"{prose(120, 60 + i)} {boiler} {prose(120, 80 + i)}") for i in range(11)]
+    write_docs(tmp_path / "docs", [pages[:6], pages[6:]])
+    lambada = eval_set(tmp_path, [boiler])
+    common = run_decontaminate(tmp_path / "docs", tmp_path / "common", CFG, eval_sets=[lambada])
+    assert common.counts["trimmed"] == 0  # in 11 documents: more than the cut-off of 10
+    rare = run_decontaminate(tmp_path / "docs", tmp_path / "rare", dataclasses.replace(CFG, max_ngram_documents=11))
+    assert rare.counts["trimmed"] == 0  # no eval set given: nothing to match
+    cut = run_decontaminate(
+        tmp_path / "docs", tmp_path / "rare", dataclasses.replace(CFG, max_ngram_documents=11), eval_sets=[lambada]
+    )
+    assert cut.counts["trimmed"] == 11
+
+
+def write_wikipedia_dump(path: Path, articles: dict[str, str], truncate: bool = False) -> Path:
+    pages = "".join(
+        f"<page><title>{title}</title><ns>0</ns><revision><text>{text}</text></revision></page>"
+        for title, text in articles.items()
+    )
+    redirect = (
+        "<page><title>R</title><ns>0</ns><redirect title='X'/><revision><text>#REDIRECT [[X]]</text></revision></page>"
+    )
+    talk = f"<page><title>Talk:Y</title><ns>1</ns><revision><text>{PASSAGE}</text></revision></page>"
+    xml = f'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/">{pages}{redirect}{talk}</mediawiki>'
+    data = bz2.compress(xml.encode("utf-8"))
+    path.write_bytes(data[: len(data) // 2] if truncate else data)
+    return path
+
+
+def test_wikipedia_text_from_a_dump_is_cut_like_an_eval_set(tmp_path: Path) -> None:
+    article = prose(250, 90)
+    wikitext = "'''Harbour''' is a [[port|sheltered]] place.\n\n" + article
+    dump = write_wikipedia_dump(tmp_path / "enwiki-pages-articles.xml.bz2", {"Harbour": wikitext})
+    copy = make_document("copy", article)  # the whole article, on another site
+    paragraph = make_document("paragraph", f"{prose(150, 91)} {article[:600]} {prose(150, 92)}")
+    talk_quote = make_document("talk", f"{prose(150, 93)} {PASSAGE} {prose(150, 94)}")  # talk pages do not count
+    write_docs(tmp_path / "docs", [[copy, paragraph, talk_quote]])
+    summary = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, wikipedia_dumps=[dump])
+    assert summary.outcomes == {"contaminated": 1} and summary.counts["trimmed"] == 1
+    assert set(documents(tmp_path / "out")) == {"paragraph", "talk"}
+    # markup stripped: "Harbour is a sheltered place." (5 words, the link shown by its label) + the article
+    assert summary.details["references"]["wikipedia"] == 5 + len(article.split()) - 13 + 1
+
+
+def test_bad_input_is_named_and_nothing_is_half_written(tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", [[make_document("a", prose(300, 1))]])
+    truncated = write_wikipedia_dump(tmp_path / "cut.xml.bz2", {"A": prose(300, 2)}, truncate=True)
+    with pytest.raises(CorruptWikipediaDump, match="cut.xml.bz2"):
+        run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, wikipedia_dumps=[truncated])
+    assert complete_shards(tmp_path / "out") == []
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="empty.txt"):
+        run_decontaminate(tmp_path / "docs", tmp_path / "out2", CFG, eval_sets=[EvalSet.parse(f"e={empty}")])
+    assert not (tmp_path / "out2").exists()
+
+
+def test_a_run_killed_mid_stage_resumes_to_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    quoting = [make_document(f"d{i}", f"{prose(100, i)} {PASSAGE} {prose(100, 99)}") for i in range(3)]
+    write_docs(tmp_path / "docs", [quoting, [make_document("e", prose(200, 5))]])
+    lambada = eval_set(tmp_path, [PASSAGE])
+    run_decontaminate(tmp_path / "docs", tmp_path / "clean", CFG, eval_sets=[lambada])
+    real = stage.decontaminate_shard
+
+    def dies_on_the_second(docs_shard: Path, *args: object) -> object:
+        if docs_shard.name == "part-00001.parquet":
+            raise KeyboardInterrupt
+        return real(docs_shard, *args)
+
+    monkeypatch.setattr(stage, "decontaminate_shard", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_decontaminate(tmp_path / "docs", tmp_path / "crashed", CFG, eval_sets=[lambada])
+    monkeypatch.setattr(stage, "decontaminate_shard", real)
+    resumed = run_decontaminate(tmp_path / "docs", tmp_path / "crashed", CFG, eval_sets=[lambada])
+    assert resumed.units_skipped == 1 and resumed.units_done == 1
+    for shard in complete_shards(tmp_path / "clean"):
+        assert file_sha256(shard) == file_sha256(tmp_path / "crashed" / shard.name)
