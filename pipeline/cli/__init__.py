@@ -12,24 +12,26 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import dedup, extract, fetch, harvest, quality_filter, sample
+from pipeline.cli import decontaminate, dedup, extract, fetch, harvest, quality_filter, sample
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (sample, harvest, fetch, extract, dedup, quality_filter):
+    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate):
         module.register(commands)
     return parser
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
+    from pipeline.decontaminate.wikipedia import CorruptWikipediaDump
     from pipeline.harvest.dumps import CorruptDumpError
     from pipeline.harvest.reddit_api import RedditApiError
     from pipeline.lock import FolderLocked
     from pipeline.net import BlockedAddressError
 
     expected = (ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError, FolderLocked)
+    expected += (CorruptWikipediaDump,)
     return (*expected, _spark_errors())
 
 
