@@ -17,6 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.dedup.config import DedupConfig
 from pipeline.extract.config import ExtractConfig
 from pipeline.fetch.config import FetchConfig
@@ -25,7 +26,7 @@ from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
 from pipeline.settings import section_model
 
-STAGES = ("harvest", "fetch", "extract", "dedup", "filter")  # in the DAG's order
+STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate")  # in the DAG's order
 Stage = Literal[STAGES]
 
 HarvestSection = section_model(
@@ -42,6 +43,11 @@ DedupSection = section_model(
     DedupConfig, against=(Path | None, Field(None, description="an earlier dedup output new documents must not repeat"))
 )
 FilterSection = section_model(FilterConfig)
+DecontaminateSection = section_model(
+    DecontaminateConfig,
+    eval_sets=(list[str], Field(default_factory=list, description="NAME=PATH or NAME=FORMAT:PATH evaluation sets")),
+    wikipedia_dumps=(list[Path], Field(default_factory=list, description="pages-articles*.xml[.bz2] dumps")),
+)
 QualityTrainSection = section_model(
     QualityTrainConfig,
     positives=(list[Path], Field(default_factory=list, description="empty: the run's deduplicated documents")),
@@ -76,6 +82,7 @@ class RunConfig(BaseModel):
     extract: ExtractSection = ExtractSection()
     dedup: DedupSection = DedupSection()
     filter: FilterSection = FilterSection()
+    decontaminate: DecontaminateSection = DecontaminateSection()
     quality_train: QualityTrainSection | None = None
 
     def runs(self, stage: Stage) -> bool:
@@ -100,6 +107,10 @@ class RunConfig(BaseModel):
     @property
     def filtered_dir(self) -> Path:
         return self.data_root / "docs" / "filtered"
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.data_root / "corpus"
 
     @property
     def quality_model_dir(self) -> Path:

@@ -18,6 +18,7 @@ from prefect import flow, get_run_logger, task
 from prefect.states import State
 
 from flows.config import (
+    DecontaminateSection,
     DedupSection,
     ExtractSection,
     FetchSection,
@@ -28,6 +29,8 @@ from flows.config import (
     expand_dumps,
     load_run_config,
 )
+from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.stage import run_decontaminate
 from pipeline.dedup.stage import run_dedup
 from pipeline.extract.stage import run_extract
 from pipeline.fetch.stage import run_fetch
@@ -136,6 +139,21 @@ def filter_documents(
     return log_summary(run_filter(docs_dir, out_dir, cfg, replace=replace))
 
 
+@task(name="decontaminate_documents")
+def decontaminate_documents(
+    section: DecontaminateSection, docs_dir: Path, out_dir: Path, replace: bool = False
+) -> dict[str, Any]:
+    """Documents → the corpus: no Wikipedia pages, no evaluation or Wikipedia text; GPT-2's overlap report."""
+    eval_sets = [EvalSet.parse(spec) for spec in section.eval_sets]
+    summary = run_decontaminate(
+        docs_dir, out_dir, section.config(), eval_sets, section.wikipedia_dumps, replace=replace
+    )
+    for moment in ("before", "after"):
+        if report := summary.details.get(f"overlap_{moment}"):
+            get_run_logger().info("8-gram overlap with the evaluation sets, %s:\n%s", moment, report["table"])
+    return log_summary(summary)
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -159,6 +177,9 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
             result["quality"], trained_model = quality, Path(quality["model"])
         filtered = config.filtered_dir
         result["filter"] = filter_documents(config.filter, config.deduped_dir, filtered, trained_model, config.replace)
+    if config.runs("decontaminate"):
+        section, corpus = config.decontaminate, config.corpus_dir
+        result["decontaminate"] = decontaminate_documents(section, config.filtered_dir, corpus, config.replace)
     return result
 
 
@@ -179,7 +200,7 @@ def run_report(result: dict[str, Any]) -> str:
         if isinstance(summary, dict) and "units" in summary:
             counts = ", ".join(f"{name} {value:,}" for name, value in summary.items() if _is_count(name, value))
             units = f"{summary['units_done']}/{summary['units']} units done"
-            lines.append(f"  {stage:<8} {counts}; {units}, {summary['seconds']:.1f} s -> {summary['out_dir']}")
+            lines.append(f"  {stage:<13} {counts}; {units}, {summary['seconds']:.1f} s -> {summary['out_dir']}")
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ from pipeline.cli import build_parser
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
 COMMANDS = ("sample", "sample-web", "harvest", "fetch", "extract", "dedup", "filter", "quality train")
+COMMANDS += ("decontaminate", "overlap")
 # The commands whose settings each stage page's tables describe.
 TABLE_COMMANDS = {
     "harvest.md": ("harvest",),
@@ -32,6 +33,7 @@ TABLE_COMMANDS = {
     "extract.md": ("extract",),
     "dedup.md": ("dedup",),
     "filter.md": ("filter", "quality train"),
+    "decontaminate.md": ("decontaminate",),
 }
 OTHER_TOOLS_FLAGS = {"--config"}  # python -m flows.webtext / flows.serve / flows.demo
 SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "2>", "<"}

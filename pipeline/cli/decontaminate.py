@@ -23,9 +23,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("docs_dir", type=Path, metavar="DOCS_DIR", help="Document shards (output of `webtext filter`)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--eval-set", action="append", default=[], metavar="NAME=PATH", help=EVAL_SET_HELP)
     parser.add_argument(
-        "--wikipedia-dump", action="append", default=[], type=Path, metavar="PATH", help="pages-articles*.xml[.bz2]"
+        "--eval-set", dest="eval_sets", action="append", default=[], metavar="NAME=PATH", help=EVAL_SET_HELP
+    )
+    parser.add_argument(
+        "--wikipedia-dump",
+        dest="wikipedia_dumps",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="a MediaWiki XML dump, pages-articles*.xml[.bz2]; repeat for more",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--replace", action="store_true", help=REPLACE_HELP)
@@ -39,7 +47,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "distinct 8-grams found in the corpus. Writes overlap.md and overlap.json under --out.",
     )
     overlap.add_argument("corpus_dir", type=Path, metavar="CORPUS_DIR", help="Document shards")
-    overlap.add_argument("--eval-set", action="append", required=True, metavar="NAME=PATH", help=EVAL_SET_HELP)
+    overlap.add_argument(
+        "--eval-set", dest="eval_sets", action="append", required=True, metavar="NAME=PATH", help=EVAL_SET_HELP
+    )
     overlap.add_argument("--out", type=Path, default=None, help="report directory (default: CORPUS_DIR/_reports)")
     overlap.set_defaults(handler=_overlap)
 
@@ -50,10 +60,10 @@ def _decontaminate(args: argparse.Namespace) -> int:
     from pipeline.progress import no_progress, terminal_progress
 
     cfg = config_from_arguments(DecontaminateConfig, args)
-    eval_sets = [EvalSet.parse(spec) for spec in args.eval_set]
+    eval_sets = [EvalSet.parse(spec) for spec in args.eval_sets]
     progress = no_progress if args.quiet else terminal_progress
     summary = run_decontaminate(
-        args.docs_dir, args.out, cfg, eval_sets, args.wikipedia_dump, progress=progress, replace=args.replace
+        args.docs_dir, args.out, cfg, eval_sets, args.wikipedia_dumps, progress=progress, replace=args.replace
     )
     print_summary(summary, outcome_label="dropped ")
     for name, counts in summary.details["per_reference"].items():
@@ -72,7 +82,7 @@ def _overlap(args: argparse.Namespace) -> int:
     from pipeline.shards import docs_shards
 
     docs_shards(args.corpus_dir, produced_by="filter or decontaminate")
-    report = overlap_report(args.corpus_dir, [EvalSet.parse(spec) for spec in args.eval_set], args.out)
+    report = overlap_report(args.corpus_dir, [EvalSet.parse(spec) for spec in args.eval_sets], args.out)
     print(report["table"], end="")
     print(f"report: {(args.out or args.corpus_dir / '_reports') / 'overlap.md'}")
     return 0

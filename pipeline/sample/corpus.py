@@ -7,8 +7,9 @@ project, Apache-2.0.
 
 The corpus mimics what a WebText-style crawler encounters: good long-form English prose
 (``kind="article"``), well-written pages in other languages (``"foreign"``), encyclopedia-style
-entries (``"wikipedia"``), low-quality keyword spam (``"spam"``) and near-empty pages
-(``"thin"``). The boilerplate collections (navigation labels, cookie banners, footers, reader
+entries (``"wikipedia"``), low-quality keyword spam (``"spam"``), near-empty pages
+(``"thin"``), and articles never served on the sample web (``"heldout"``) from which the sample's
+own evaluation set is made. The boilerplate collections (navigation labels, cookie banners, footers, reader
 comments and related-story teasers) can be mixed into synthetic HTML pages to exercise
 boilerplate removal.
 
@@ -57,7 +58,7 @@ __all__ = [
     "texts_dir",
 ]
 
-KINDS = ("article", "foreign", "wikipedia", "spam", "thin")
+KINDS = ("article", "foreign", "wikipedia", "spam", "thin", "heldout")
 BOILERPLATE_FILE = "boilerplate.yaml"
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline.sample import site
 from pipeline.sample.corpus import ARTICLES, Article
+from pipeline.sample.evalset import quoting
 
 SEED = 20190101
 UTF8_HTML = "text/html; charset=utf-8"
@@ -73,7 +74,8 @@ def _content_routes(rng: random.Random) -> list[Route]:
         page = site.news_page(article, "The Daily Webtext", date, rng)
         routes.append(Route("news.webtext.test", f"/{date.replace('-', '/')}/{article.slug}", body=_html(page)))
     for index, article in enumerate(english[8:]):
-        page = site.blog_page(article, "Notes from the Workshop", _date(index), rng)
+        post = quoting(article) if index == 0 else article  # a post that quotes the sample's eval set
+        page = site.blog_page(post, "Notes from the Workshop", _date(index), rng)
         routes.append(Route("blog.webtext.test", f"/posts/{article.slug}", body=_html(page), karma=(2, 2)))
     for index, article in enumerate(_by_kind("foreign")):
         page = site.news_page(article, "World Webtext", _date(index), rng)

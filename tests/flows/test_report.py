@@ -11,4 +11,4 @@ def test_the_run_report_has_one_line_per_stage_that_ran(tmp_path: Path) -> None:
     report = run_report({"config": "run.yaml", "sample": {"files": 49}, "dedup": summary.as_json()})
     lines = report.splitlines()
     assert lines[0] == "webtext run of run.yaml:" and len(lines) == 2
-    assert lines[1] == f"  dedup    documents 36, kept 29; 3/4 units done, 2.2 s -> {tmp_path}"
+    assert lines[1] == f"  dedup         documents 36, kept 29; 3/4 units done, 2.2 s -> {tmp_path}"

@@ -43,6 +43,10 @@ def write_config(directory: Path) -> Path:
         },
         "fetch": {"crawl_sample_web": True, "resolve_only": True, "per_host_delay_s": 0.01, "max_retries": 1},
         "quality_train": {"negatives": [str(sample_dir / "crawl" / "random-crawl.jsonl")], "positive_min_karma": 5},
+        "decontaminate": {
+            "eval_sets": [f"sample_lambada={sample_dir / 'eval' / 'sample_lambada.jsonl'}"],
+            "wikipedia_mirrors": ["wikipedia.test"],
+        },
     }
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -79,6 +83,15 @@ def assert_built(directory: Path) -> None:
     assert set(kept["language"].to_pylist()) == {"en"} and kept["quality_score"].null_count == 0
     metrics = read_json(directory / "run" / "models" / "quality" / "quality.metrics.json")
     assert metrics["valid_examples"]["hq"] == metrics["valid_examples"]["lq"] > 0
+    corpus = read_json(directory / "run" / "corpus" / "summary.json")
+    # the sample's three encyclopedia pages go whole; the blog post quoting the sample's eval set loses the quote
+    assert corpus["documents"] == filtered["kept"] and corpus["outcomes"] == {"wikipedia_domain": 3}
+    assert corpus["trimmed"] == 1 and corpus["details"]["per_reference"]["sample_lambada"]["trimmed"] == 1
+    (before,), (after,) = (
+        corpus["details"]["overlap_before"]["eval_sets"],
+        corpus["details"]["overlap_after"]["eval_sets"],
+    )
+    assert before["found"] > 0 and after["found"] == 0
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -102,7 +115,7 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
     names = {task["name"].rsplit("-", 1)[0] for task in tasks}
     expected = {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"}
-    assert expected | {"train_quality_classifier", "filter_documents"} <= names
+    assert expected | {"train_quality_classifier", "filter_documents", "decontaminate_documents"} <= names
 
 
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:
