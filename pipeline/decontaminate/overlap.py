@@ -98,14 +98,22 @@ def overlap_table(overlaps: Sequence[Overlap]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def overlap_report(corpus_dir: Path, eval_sets: Sequence[EvalSet], report_dir: Path | None = None) -> dict[str, Any]:
-    """Measure each evaluation set against ``corpus_dir`` and write ``overlap.md`` and ``overlap.json``."""
+def eval_8grams(eval_sets: Sequence[EvalSet]) -> dict[str, np.ndarray]:
+    """Each evaluation set's distinct 8-grams, by name; a bad or empty file fails here, before any corpus work."""
     if not eval_sets:
         raise ValueError("the overlap report needs at least one --eval-set NAME=PATH")
     names = [eval_set.name for eval_set in eval_sets]
     if len(set(names)) != len(names):
         raise ValueError(f"eval set names must differ, got {names}")
-    ngrams = {eval_set.name: eval_set.ngrams(OVERLAP_N) for eval_set in eval_sets}  # bad files fail before the corpus
+    return {eval_set.name: eval_set.ngrams(OVERLAP_N) for eval_set in eval_sets}
+
+
+def overlap_report(
+    corpus_dir: Path, eval_sets: Sequence[EvalSet] | dict[str, np.ndarray], report_dir: Path | None = None
+) -> dict[str, Any]:
+    """Measure each evaluation set (or its ``eval_8grams``) against ``corpus_dir``; write ``overlap.md`` and
+    ``overlap.json``."""
+    ngrams = eval_sets if isinstance(eval_sets, dict) else eval_8grams(eval_sets)
     report_dir = report_dir or corpus_dir / "_reports"
     bloom = corpus_bloom(corpus_dir, report_dir)
     overlaps = [eval_overlap(bloom, name, hashes) for name, hashes in ngrams.items()]

@@ -84,34 +84,42 @@ def wikipedia_ngrams(dumps: Sequence[Path], n: int, cache_dir: Path) -> np.ndarr
     return ngrams
 
 
-def load_references(
-    eval_sets: Sequence[EvalSet], wikipedia_dumps: Sequence[Path], cfg: DecontaminateConfig, out_dir: Path
-) -> list[Reference]:
-    """Every reference of the run: the evaluation sets (read first: a bad file fails early), then Wikipedia."""
+def eval_references(eval_sets: Sequence[EvalSet], cfg: DecontaminateConfig) -> list[Reference]:
+    """One reference per evaluation set (read before anything is written: a bad file fails early)."""
     names = [eval_set.name for eval_set in eval_sets]
     if len(set(names)) != len(names) or WIKIPEDIA in names:
         raise ValueError(f"eval set names must differ from each other and from {WIKIPEDIA!r}, got {names}")
-    references = [Reference(item.name, item.ngrams(cfg.n), cfg.max_ngram_documents) for item in eval_sets]
-    if wikipedia_dumps:
-        ngrams = wikipedia_ngrams(wikipedia_dumps, cfg.n, out_dir / REFERENCE_DIR)
-        references.append(Reference(WIKIPEDIA, ngrams, cfg.wikipedia_max_ngram_documents))
-    return references
+    return [Reference(item.name, item.ngrams(cfg.n), cfg.max_ngram_documents) for item in eval_sets]
 
 
-def shard_counts(texts: list[str], references: Sequence[Reference], n: int) -> pa.Table:
-    """For every reference n-gram found in these documents, in how many of them (a table of COUNTS_SCHEMA)."""
+def wikipedia_reference(dumps: Sequence[Path], cfg: DecontaminateConfig, out_dir: Path) -> list[Reference]:
+    """Wikipedia's text as one reference (none without dumps)."""
+    if not dumps:
+        return []
+    ngrams = wikipedia_ngrams(dumps, cfg.n, out_dir / REFERENCE_DIR)
+    return [Reference(WIKIPEDIA, ngrams, cfg.wikipedia_max_ngram_documents)]
+
+
+def shard_counts(texts: list[str], references: Sequence[Reference], n: int) -> tuple[pa.Table, list[int]]:
+    """For every reference n-gram found in these documents, in how many of them (a table of COUNTS_SCHEMA); and
+    the positions of the documents holding any (only those need cutting)."""
     found: dict[str, list[np.ndarray]] = {ref.name: [] for ref in references}
-    for text in texts:
+    matched_positions = []
+    for position, text in enumerate(texts):
         hashes = np.unique(ngram_hashes(words_of(text).words, n))
         for ref in references:
-            found[ref.name].append(hashes[contains(ref.ngrams, hashes)])
+            matched = hashes[contains(ref.ngrams, hashes)]
+            if len(matched):
+                found[ref.name].append(matched)
+                if not matched_positions or matched_positions[-1] != position:
+                    matched_positions.append(position)
     columns: dict[str, list] = {"reference": [], "hash": [], "documents": []}
     for name, arrays in found.items():
         values, documents = np.unique(np.concatenate(arrays or [np.empty(0, np.uint64)]), return_counts=True)
         columns["reference"] += [name] * len(values)
         columns["hash"] += values.tolist()
         columns["documents"] += documents.tolist()
-    return pa.table(columns, schema=COUNTS_SCHEMA)
+    return pa.table(columns, schema=COUNTS_SCHEMA), matched_positions
 
 
 def frequent_ngrams(count_shards: Sequence[Path], references: Sequence[Reference]) -> dict[str, np.ndarray]:

@@ -33,15 +33,16 @@ from typing import Any
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import ngram_hashes, words_of
-from pipeline.decontaminate.overlap import overlap_report
+from pipeline.decontaminate.overlap import eval_8grams, overlap_report
 from pipeline.decontaminate.references import (
     COUNTS_DIR,
     Reference,
     contains,
+    eval_references,
     frequent_ngrams,
-    load_references,
     references_fingerprint,
     shard_counts,
+    wikipedia_reference,
 )
 from pipeline.decontaminate.spans import CutRules, cut, matched_spans
 from pipeline.decontaminate.wikipedia import is_wikipedia
@@ -110,16 +111,22 @@ def _tally(
         entry["chars_removed"] += len(text) if kind == "dropped" else cut(text, spans, _rules(cfg)).removed_chars
 
 
-def decontaminate_shard(docs_shard: Path, out_dir: Path, matcher: Matcher, key: str) -> ShardResult:
-    """Drop or trim every document of one docs shard; write the output shard and its rejects."""
+def decontaminate_shard(
+    docs_shard: Path, out_dir: Path, matcher: Matcher, key: str, candidates: set[int] | None = None
+) -> ShardResult:
+    """Drop or trim every document of one docs shard; write the output shard and its rejects. Only documents at
+    ``candidates`` (positions the counting pass found a reference n-gram in; None: all) are matched again."""
     cfg = matcher.cfg
     documents = list(from_table(read_table(docs_shard), Document))
     rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document, {REMOVED_SPAN: RemovedSpan})
     result = ShardResult(docs_shard.name, len(documents), 0, 0, 0, {}, {})
     kept = []
-    for document in documents:
+    for position, document in enumerate(documents):
         if cfg.drop_wikipedia and _on_wikipedia(document.url, document.final_url, cfg):
             rejects.add("wikipedia_domain", document)
+            continue
+        if candidates is not None and position not in candidates:
+            kept.append(dataclasses.replace(document, overlap_score=0.0))
             continue
         found = matcher.spans(document.text)
         outcome = cut(document.text, [span for spans in found.values() for span in spans], _rules(cfg))
@@ -146,8 +153,9 @@ def decontaminate_shard(docs_shard: Path, out_dir: Path, matcher: Matcher, key: 
 
 def _count_matches(
     inputs: list[Path], out_dir: Path, references: list[Reference], cfg: DecontaminateConfig
-) -> dict[str, Any]:
-    """Per docs shard, the documents holding each matched n-gram (reused per shard); the common ones per reference."""
+) -> tuple[dict[str, Any], dict[str, set[int] | None]]:
+    """Per docs shard, the documents holding each matched n-gram (reused per shard). Returns the common n-grams per
+    reference, and per docs shard the positions of its documents with a match."""
     directory = out_dir / COUNTS_DIR
     key = references_fingerprint(references)
     units = [
@@ -155,12 +163,24 @@ def _count_matches(
         for shard in inputs
     ]
     remove_orphan_shards(directory, {unit.name for unit in units})
-    for unit in plan_units(units).todo:
+    plan = plan_units(units)
+    candidates = {unit.source.name: _candidates(stats) for unit, stats in plan.done}
+    for unit in plan.todo:
         table = read_table(unit.source, columns=["url", "final_url", "text"])
         rows = zip(table["url"].to_pylist(), table["final_url"].to_pylist(), table["text"].to_pylist(), strict=True)
-        texts = [text for url, final, text in rows if not (cfg.drop_wikipedia and _on_wikipedia(url, final, cfg))]
-        write_shard(shard_counts(texts, references, cfg.n), unit.output, shard_fingerprint=unit.fingerprint)
-    return frequent_ngrams([unit.output for unit in units], references)
+        texts = [  # a page about to be dropped as Wikipedia's does not count, and is not matched
+            "" if cfg.drop_wikipedia and _on_wikipedia(url, final, cfg) else text for url, final, text in rows
+        ]
+        counts, positions = shard_counts(texts, references, cfg.n)
+        extra = {"matched_positions": positions}
+        write_shard(counts, unit.output, shard_fingerprint=unit.fingerprint, extra_stats=extra)
+        candidates[unit.source.name] = set(positions)
+    return frequent_ngrams([unit.output for unit in units], references), candidates
+
+
+def _candidates(stats: dict[str, Any]) -> set[int] | None:
+    positions = stats.get("matched_positions")
+    return set(positions) if isinstance(positions, list) else None
 
 
 _WORKER_MATCHER: Matcher | None = None
@@ -171,23 +191,26 @@ def _init_worker(matcher: Matcher) -> None:
     _WORKER_MATCHER = matcher
 
 
-def _shard_in_worker(docs_shard: Path, out_dir: Path, key: str) -> ShardResult:
+def _shard_in_worker(docs_shard: Path, key: str, candidates: set[int] | None, out_dir: Path) -> ShardResult:
     assert _WORKER_MATCHER is not None
-    return decontaminate_shard(docs_shard, out_dir, _WORKER_MATCHER, key)
+    return decontaminate_shard(docs_shard, out_dir, _WORKER_MATCHER, key, candidates)
 
 
-def _run_shards(todo: list[WorkUnit[Path]], out_dir: Path, matcher: Matcher, advance: Any) -> list[ShardResult]:
+def _run_shards(
+    todo: list[WorkUnit[Path]], out_dir: Path, matcher: Matcher, candidates: dict[str, set[int] | None], advance: Any
+) -> list[ShardResult]:
     workers = min(matcher.cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
     if workers <= 1:
         results = []
         for position, unit in enumerate(todo, start=1):
-            results.append(decontaminate_shard(unit.source, out_dir, matcher, unit.fingerprint))
+            shard = unit.source
+            results.append(decontaminate_shard(shard, out_dir, matcher, unit.fingerprint, candidates.get(shard.name)))
             advance(position)
         return results
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(matcher,)) as pool:
         task = functools.partial(_shard_in_worker, out_dir=out_dir)
-        futures = [pool.submit(task, unit.source, key=unit.fingerprint) for unit in todo]
+        futures = [pool.submit(task, u.source, u.fingerprint, candidates.get(u.source.name)) for u in todo]
         results = []
         for position, future in enumerate(futures, start=1):
             results.append(future.result())
@@ -227,20 +250,21 @@ def run_decontaminate(
     """Decontaminate every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed."""
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="filter")
-    for eval_set in eval_sets:  # a bad file fails here, before anything is written
-        eval_set.ngrams(cfg.n)
+    references = eval_references(eval_sets, cfg)  # a bad file fails here, before anything is written
+    overlap_ngrams = eval_8grams(eval_sets) if eval_sets else None
     with folder_lock(out_dir, STAGE):
         remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs}, replace)
-        references = load_references(eval_sets, wikipedia_dumps, cfg, out_dir)
-        before = overlap_report(docs_dir, eval_sets, out_dir / REPORTS_DIR / "before") if eval_sets else None
-        matcher = Matcher(tuple(references), _count_matches(inputs, out_dir, references, cfg), cfg)
+        references += wikipedia_reference(wikipedia_dumps, cfg, out_dir)
+        before = overlap_report(docs_dir, overlap_ngrams, out_dir / REPORTS_DIR / "before") if overlap_ngrams else None
+        frequent, candidates = _count_matches(inputs, out_dir, references, cfg)
+        matcher = Matcher(tuple(references), frequent, cfg)
         key = fingerprint(STAGE, references_fingerprint(references), cfg.cut_identity())
         units = [WorkUnit(out_dir / shard.name, fingerprint(key, input_sha256(shard)), shard) for shard in inputs]
         plan = plan_units(units)
         results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
         with progress("decontaminate shards", len(plan.todo), unit="shard") as advance:
-            results += _run_shards(plan.todo, out_dir, matcher, advance)
-        after = overlap_report(out_dir, eval_sets, out_dir / REPORTS_DIR / "after") if eval_sets else None
+            results += _run_shards(plan.todo, out_dir, matcher, candidates, advance)
+        after = overlap_report(out_dir, overlap_ngrams, out_dir / REPORTS_DIR / "after") if overlap_ngrams else None
         return _summarise(
             results,
             out_dir,

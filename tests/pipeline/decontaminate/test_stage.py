@@ -167,3 +167,14 @@ def test_a_run_killed_mid_stage_resumes_to_the_same_bytes(tmp_path: Path, monkey
     assert resumed.units_skipped == 1 and resumed.units_done == 1
     for shard in complete_shards(tmp_path / "clean"):
         assert file_sha256(shard) == file_sha256(tmp_path / "crashed" / shard.name)
+
+
+def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
+    shards = [[make_document(f"s{s}d{i}", f"{prose(100, 10 * s + i)} {PASSAGE}") for i in range(2)] for s in range(3)]
+    write_docs(tmp_path / "docs", shards)
+    lambada = eval_set(tmp_path, [PASSAGE])
+    one = run_decontaminate(tmp_path / "docs", tmp_path / "one", CFG, eval_sets=[lambada])
+    two = run_decontaminate(tmp_path / "docs", tmp_path / "two", DecontaminateConfig(workers=2), eval_sets=[lambada])
+    assert one.counts == two.counts and one.counts["trimmed"] == 6
+    for shard in complete_shards(tmp_path / "one"):
+        assert file_sha256(shard) == file_sha256(tmp_path / "two" / shard.name)

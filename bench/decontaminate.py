@@ -1,0 +1,164 @@
+"""The decontaminate stage's documents/s against hashing the same texts' n-grams alone, and the overlap
+report's Bloom filter build: 8-grams/s and peak memory on >= 100 MB of text.
+
+Corpus: ``--docs`` documents of the sample corpus's English paragraphs recombined (~300-900
+words each) in ``--shards`` shards; 1% of them quote a passage of an evaluation set inside
+their text. Evaluation sets: the real LAMBADA, WikiText-2 and PTB test files from
+``../shared/data/eval`` when present (``--eval-dir``), else passages of the sample corpus.
+
+Baseline: GPT-2's word rule and the 13-gram hashes of every document, in one process, texts
+already in memory: the part of the stage's work no matching can avoid. Stage:
+``run_decontaminate`` from the shards to the written outputs (counting pass, matching,
+cutting, rejects, both overlap reports excluded with ``--no-reports``), with one worker
+(per core, the baseline's resources) and with the default workers.
+
+Bloom build: ``corpus_bloom`` over ``--bloom-mb`` MB of text in a child process, whose
+peak RSS (``ru_maxrss``) is reported beside the filter's own size.
+
+The Spark n-gram join of the issue is not built yet, so its 10k vs 100k growth is not measured.
+
+    python bench/decontaminate.py [--docs 20000] [--shards 8] [--bloom-mb 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.decontaminate.config import DecontaminateConfig
+from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.ngrams import ngram_hashes, words_of
+from pipeline.decontaminate.stage import run_decontaminate
+from pipeline.records import Document, document_id, to_table
+from pipeline.sample.corpus import ARTICLES
+from pipeline.shards import write_shard
+
+ENGLISH = [p for a in ARTICLES if a.language == "en" and a.kind in ("article", "wikipedia") for p in a.paragraphs]
+EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
+SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
+REAL_SETS = {"lambada": "lambada_test.jsonl", "wikitext2": "wikitext-2.test.txt", "ptb": "ptb.test.txt"}
+
+
+def eval_sets(eval_dir: Path, scratch: Path) -> list[EvalSet]:
+    if all((eval_dir / name).is_file() for name in REAL_SETS.values()):
+        return [EvalSet.parse(f"{name}={eval_dir / file}") for name, file in REAL_SETS.items()]
+    path = scratch / "sample_eval.jsonl"
+    heldout = [p for a in ARTICLES if a.kind == "heldout" for p in a.paragraphs]
+    path.write_text("".join(json.dumps({"text": text}) + "\n" for text in heldout), encoding="utf-8")
+    return [EvalSet.parse(f"sample={path}")]
+
+
+def passages(sets: list[EvalSet]) -> list[str]:
+    texts = [text for eval_set in sets for text in eval_set.texts()]
+    return [text[:600] for text in texts if len(text.split()) > 30][:200] or texts
+
+
+def build_corpus(directory: Path, docs: int, shards: int, quoted: list[str], seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for index in range(docs):
+        text = "\n\n".join(rng.sample(ENGLISH, rng.randint(3, 8)))
+        if index % 100 == 0:
+            text = text.replace("\n\n", f"\n\n{rng.choice(quoted)}\n\n", 1)
+        texts.append(text)
+    per_shard = -(-docs // shards)
+    for shard in range(shards):
+        rows = [
+            Document(
+                document_id(f"https://bench.test/{i}"),
+                f"https://bench.test/{i}",
+                "bench.test",
+                None,
+                texts[i],
+                5,
+                EPOCH,
+            )
+            for i in range(shard * per_shard, min(docs, (shard + 1) * per_shard))
+        ]
+        write_shard(to_table(rows, Document), directory / f"part-{shard:05d}.parquet", shard_fingerprint="bench")
+    return texts
+
+
+def time_baseline(texts: list[str], n: int) -> float:
+    start = time.perf_counter()
+    for text in texts:
+        ngram_hashes(words_of(text).words, n)
+    return time.perf_counter() - start
+
+
+BLOOM_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from pipeline.decontaminate.overlap import corpus_bloom
+start = time.perf_counter()
+bloom = corpus_bloom(Path(sys.argv[1]), Path(sys.argv[2]))
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "items": bloom.approx_items, "bits": bloom.size_in_bits,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bloom_build(root: Path, megabytes: int) -> dict:
+    corpus = root / "bloom-corpus"
+    docs = megabytes * 1_000_000 // 4_000  # ~4 KB per document
+    texts = build_corpus(corpus, docs, 16, ["-"], seed=2)
+    ngrams = sum(max(0, len(words_of(text)) - 7) for text in texts[:2000]) * len(texts) / min(2000, len(texts))
+    result = subprocess.run(
+        [sys.executable, "-c", BLOOM_CHILD, str(corpus), str(root / "bloom-report"), str(Path(__file__).parents[1])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(result.stdout)
+    return {**figures, "text_mb": sum(map(len, texts)) / 1e6, "ngrams_estimated": ngrams}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--bloom-mb", type=int, default=100)
+    parser.add_argument("--eval-dir", type=Path, default=SHARED_EVAL)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-decontaminate-") as scratch:
+        root = Path(scratch)
+        sets = eval_sets(args.eval_dir, root)
+        texts = build_corpus(root / "docs", args.docs, args.shards, passages(sets))
+        words = sum(len(text.split()) for text in texts) / len(texts)
+        print(f"corpus: {len(texts):,} documents, {words:.0f} words on average; eval sets: {[s.name for s in sets]}")
+        baseline = time_baseline(texts, 13)
+        print(f"baseline (word rule + 13-gram hashes, 1 process): {len(texts) / baseline:,.0f} docs/s")
+        for label, workers in (("1 worker", 1), ("default workers", None)):
+            cfg = dataclasses.replace(DecontaminateConfig(), workers=workers)
+            start = time.perf_counter()
+            summary = run_decontaminate(root / "docs", root / f"out-{workers}", cfg, sets)
+            seconds = time.perf_counter() - start
+            rate = len(texts) / seconds
+            print(
+                f"stage, {label}: {rate:,.0f} docs/s = {rate * baseline / len(texts):.2f}x baseline "
+                f"(trimmed {summary.counts['trimmed']}, dropped {sum(summary.outcomes.values())}; "
+                f"two overlap reports included)"
+            )
+        bloom = bloom_build(root, args.bloom_mb)
+        print(
+            f"Bloom build: {bloom['text_mb']:.0f} MB of text, ~{bloom['ngrams_estimated'] / 1e6:.1f} M 8-grams, "
+            f"{bloom['seconds']:.1f} s = {bloom['ngrams_estimated'] / bloom['seconds'] / 1e6:.2f} M 8-grams/s; "
+            f"filter {bloom['bits'] / 8 / 1e6:.0f} MB, peak RSS {bloom['peak_mb']:.0f} MB"
+        )
+    print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
