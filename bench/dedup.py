@@ -198,7 +198,7 @@ def stage_run(size: int, workdir: Path, spark: SparkSession, cfg: DedupConfig) -
     missed = {kind: sum(kinds[doc_id] == kind for doc_id in truth - removed) for kind in ("exact", "near", "chain")}
     wrong = {kind: sum(kinds[doc_id] == kind for doc_id in removed - truth) for kind in ("original", "below")}
     ranges = ", ".join(f"{kind} {low:.2f}-{high:.2f}" for kind, (low, high) in sorted(true_jaccards(docs).items()))
-    rate, rounds = size / elapsed, summary.clusters.get("cc_rounds")
+    rate, rounds = size / elapsed, summary.details["clusters"].get("cc_rounds")
     print(f"{size:>9,} docs: generated and written in {generated:.1f} s; stage {elapsed:.1f} s = {rate:,.0f} docs/s")
     print(f"  removed {len(removed):,}, planted {len(truth):,}; {summary.outcomes}; cc rounds {rounds}")
     print(f"  recall {recall:.4f}, precision {precision:.4f}; missed {missed}; wrongly removed {wrong}")

@@ -104,9 +104,9 @@ def extract_documents(section: ExtractSection, fetch_dir: Path, out_dir: Path) -
 
 
 @task(name="dedup_documents")
-def dedup_documents(section: DedupSection, docs_dir: Path, out_dir: Path) -> dict[str, Any]:
+def dedup_documents(section: DedupSection, docs_dir: Path, out_dir: Path, replace: bool = False) -> dict[str, Any]:
     """Documents → the same shards without exact and near duplicates (Spark); the dropped ones under rejected/dedup/."""
-    return log_summary(run_dedup(docs_dir, out_dir, section.config(), against=section.against))
+    return log_summary(run_dedup(docs_dir, out_dir, section.config(), against=section.against, replace=replace))
 
 
 @task(name="train_quality_classifier")
@@ -169,7 +169,7 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     if config.runs("extract"):
         result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir)
     if config.runs("dedup"):
-        result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir)
+        result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir, config.replace)
     if config.runs("filter"):
         trained_model = None
         if config.quality_train is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli.report import print_summary
+from pipeline.cli.report import REPLACE_HELP, print_summary
 from pipeline.dedup.config import DedupConfig
 from pipeline.settings import add_config_arguments, config_from_arguments
 
@@ -22,6 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--against", type=Path, default=None, help="an earlier dedup OUT: drop what it already has")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--replace", action="store_true", help=REPLACE_HELP)
     add_config_arguments(parser, DedupConfig)
     parser.set_defaults(handler=_dedup)
 
@@ -32,7 +33,7 @@ def _dedup(args: argparse.Namespace) -> int:
 
     cfg = config_from_arguments(DedupConfig, args)
     progress = no_progress if args.quiet else terminal_progress
-    summary = run_dedup(args.docs_dir, args.out, cfg, against=args.against, progress=progress)
+    summary = run_dedup(args.docs_dir, args.out, cfg, against=args.against, progress=progress, replace=args.replace)
     print_summary(summary, outcome_label="rejected ")
     clusters = summary.details["clusters"]
     print(f"  LSH: {clusters['bands']} bands x {clusters['rows']} rows")

@@ -29,6 +29,12 @@ class SparkConfig:
     local_dir: str | None = setting(
         None, help="the driver's scratch space for spills (default: the temp dir); cluster executors use their workers'"
     )
+    checkpoint_dir: str | None = setting(
+        None,
+        help="folder for reliable checkpoints of the clustering's steps, on storage every executor reaches "
+        "(shared path, hdfs://, s3a://); default: executor-local checkpoints under a local master, "
+        "else OUT/_scratch/checkpoints",
+    )
     conf: tuple[tuple[str, str], ...] = setting((), help="further Spark settings, spark.key=value")
 
     def __post_init__(self) -> None:
@@ -40,6 +46,12 @@ class SparkConfig:
         if not isinstance(self.driver_memory, str) or not SPARK_MEMORY.match(self.driver_memory):
             raise ValueError(f"spark driver_memory must look like 512m or 4g, got {self.driver_memory!r}")
         check_range("spark shuffle_partitions", self.shuffle_partitions, 1, 100_000, integer=True)
+        if self.checkpoint_dir is not None and (
+            not isinstance(self.checkpoint_dir, str) or not self.checkpoint_dir.strip()
+        ):
+            raise ValueError(
+                f"spark checkpoint_dir must be a folder path or URL (or unset), got {self.checkpoint_dir!r}"
+            )
         for entry in self.conf:
             if len(entry) != 2 or not all(isinstance(part, str) for part in entry) or not entry[0].startswith("spark."):
                 raise ValueError(f"spark conf entries are ('spark.some.key', 'value') pairs, got {entry!r}")

@@ -9,11 +9,14 @@ Layout under the output directory::
     part-....parquet                  surviving Documents, named after their docs shards
     rejected/dedup/<reason>/          exact_duplicate and near_duplicate Documents
     summary.json                      counts for the whole run
+    _scratch/                         Spark's output before it is moved into place; reliable checkpoints
 
 Three steps, each resumable: signatures are computed in Spark for docs shards that lack
-them (or changed); the clustering reruns in Spark only when some signature shard, the
-reference corpus or a clustering setting changed; applying the decision is a streaming
-pass per shard that skips shards already written under the same decision.
+them (or changed), each shard written whole by one executor task (the driver only moves
+the files into place and writes their stats); the clustering reruns in Spark only when
+some signature shard, the reference corpus or a clustering setting changed; applying the
+decision is a streaming pass per shard that skips shards already written under the same
+decision.
 
 Incremental (nightly) mode: ``against`` names an earlier dedup output directory. Its stored
 signatures are reused as they are, its kept documents rank first, so new documents that
@@ -22,16 +25,19 @@ duplicate the existing corpus are dropped and the corpus itself never changes.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
 
+from pipeline.dedup.adopt import adopt_or_write_empty
 from pipeline.dedup.apply import DUPLICATES_DIR, STAGE, ShardResult, apply_decisions
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.spark.job import cluster_and_write, read_signatures, reference_signatures
 from pipeline.dedup.spark.session import spark_session
-from pipeline.dedup.spark.signatures import compute_signatures
+from pipeline.dedup.spark.signatures import SIGNATURE_SCHEMA, compute_signatures
+from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.rejects import remove_leftovers
 from pipeline.shards import (
@@ -43,12 +49,12 @@ from pipeline.shards import (
     read_stats,
     remove_orphan_shards,
     remove_stale_temporaries,
-    write_shard,
 )
 from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 SIGNATURES_DIR = "signatures"
 SCRATCH_DIR = "_scratch"
+CHECKPOINTS_DIR = "checkpoints"
 CLUSTERS_FILE = "clusters.json"
 
 
@@ -69,10 +75,13 @@ def _update_signatures(
     if todo:
         scratch = out_dir / SCRATCH_DIR / SIGNATURES_DIR
         shards = [unit.source for unit in todo.values()]
-        tables = compute_signatures(spark, shards, scratch, cfg.num_perm, cfg.seed, cfg.shingle_size)
-        for name, table in tables.items():
+        written = compute_signatures(spark, shards, scratch, cfg.num_perm, cfg.seed, cfg.shingle_size)
+        for name, unit in todo.items():  # the executors wrote the shards: the driver moves them and writes stats
             identity = {"signature": cfg.signature_identity(), "docs_shard": name}
-            write_shard(table, todo[name].output, shard_fingerprint=todo[name].fingerprint, extra_stats=identity)
+            adopt_or_write_empty(
+                written[name], unit.output, SIGNATURE_SCHEMA, shard_fingerprint=unit.fingerprint, extra_stats=identity
+            )
+        shutil.rmtree(scratch)
     return [unit.output for unit in units], len(todo)
 
 
@@ -115,8 +124,10 @@ def _decide(
     frame = read_signatures(spark, signatures, is_reference=False)
     if reference is not None:
         frame = frame.unionByName(reference_signatures(spark, *reference))
-    scratch = out_dir / SCRATCH_DIR / DUPLICATES_DIR
-    statistics = cluster_and_write(spark, frame, cfg, out_dir / DUPLICATES_DIR, scratch)
+    scratch = out_dir / SCRATCH_DIR
+    statistics = cluster_and_write(
+        spark, frame, cfg, out_dir / DUPLICATES_DIR, scratch / DUPLICATES_DIR, scratch / CHECKPOINTS_DIR
+    )
     atomic_write_json(out_dir / CLUSTERS_FILE, {"fingerprint": decision_fingerprint, "statistics": statistics})
     return decision_fingerprint, statistics, False
 
@@ -144,32 +155,34 @@ def run_dedup(
     against: Path | None = None,
     spark: SparkSession | None = None,
     progress: ProgressFactory = no_progress,
+    replace: bool = False,
 ) -> StageSummary:
     """Deduplicate every completed shard of ``docs_dir`` into ``out_dir`` (optionally against an earlier output).
 
-    Counts: ``documents == kept + sum(outcomes.values())``.
+    Counts: ``documents == kept + sum(outcomes.values())``. ``replace`` deletes output shards whose docs shard is
+    gone (without it such a run stops: see ``remove_leftovers``).
     """
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="extract")
     if against is not None and against.resolve() == out_dir.resolve():
         raise ValueError(f"--against {against} is the output directory itself; give the previous run's directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs})
-    with spark_session(cfg.spark, spark) as session:
-        signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
-        decision_fingerprint, statistics, reused = _decide(session, signatures, against, out_dir, cfg)
-    results = _apply(inputs, out_dir, decision_fingerprint, progress)
-    summary = StageSummary.of_shards(
-        STAGE,
-        out_dir,
-        results,
-        ("documents", "kept"),
-        clock,
-        cfg.describe(),
-        docs_dir=str(docs_dir),
-        against=str(against) if against else None,
-        clusters=statistics,  # the statistics of clusters.json
-        decision_reused=reused,
-    )
-    summary.counts.update(clusters=statistics["clusters"], signature_shards_computed=computed)
-    return summary.write()
+    with folder_lock(out_dir, STAGE):
+        remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs}, replace)
+        with spark_session(cfg.spark, spark) as session:
+            signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
+            decision_fingerprint, statistics, reused = _decide(session, signatures, against, out_dir, cfg)
+        results = _apply(inputs, out_dir, decision_fingerprint, progress)
+        summary = StageSummary.of_shards(
+            STAGE,
+            out_dir,
+            results,
+            ("documents", "kept"),
+            clock,
+            cfg.describe(),
+            docs_dir=str(docs_dir),
+            against=str(against) if against else None,
+            clusters=statistics,  # the statistics of clusters.json
+            decision_reused=reused,
+        )
+        summary.counts.update(clusters=statistics["clusters"], signature_shards_computed=computed)
+        return summary.write()

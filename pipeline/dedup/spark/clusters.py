@@ -22,6 +22,7 @@ import dataclasses
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.dedup.spark.checkpoints import Checkpoints
 from pipeline.dedup.spark.components import connected_components
 
 KEPT, EXACT, NEAR = "kept", "exact_duplicate", "near_duplicate"
@@ -139,16 +140,27 @@ def _members(docs: DataFrame, num_perm: int) -> DataFrame:
 
 
 def decide(
-    docs: DataFrame, threshold: float, bands: int, rows: int, num_perm: int, verify: bool, max_iterations: int
+    docs: DataFrame,
+    threshold: float,
+    bands: int,
+    rows: int,
+    num_perm: int,
+    verify: bool,
+    max_iterations: int,
+    checkpoints: Checkpoints,
 ) -> Decision:
-    """Cluster ``docs`` (signature rows plus ``shard`` and ``is_reference``); see the module docstring."""
-    docs = exact_representatives(with_nodes(docs)).localCheckpoint()
+    """Cluster ``docs`` (signature rows plus ``shard`` and ``is_reference``); see the module docstring.
+
+    Each step is checkpointed by ``checkpoints``; once ``members`` is materialised every earlier
+    step is released, so only ``members`` stays held (until the caller closes ``checkpoints``).
+    """
+    docs = checkpoints(exact_representatives(with_nodes(docs)))
     check_unique_nodes(docs)
     representatives = docs.where(F.col("node") == F.col("representative"))
-    candidates = band_edges(representatives, bands, rows).localCheckpoint()
-    edges = verified(candidates, representatives, threshold, num_perm) if verify else candidates
-    edges = edges.localCheckpoint()
-    labels, rounds = connected_components(edges, max_iterations)
-    members = _members(_label(docs, labels), num_perm).localCheckpoint()
-    counts = {"cc_rounds": rounds, "candidate_edges": candidates.count(), "verified_edges": edges.count()}
-    return Decision(members, counts)
+    candidates = checkpoints(band_edges(representatives, bands, rows))
+    edges = checkpoints(verified(candidates, representatives, threshold, num_perm)) if verify else candidates
+    counts = {"candidate_edges": candidates.count(), "verified_edges": edges.count()}
+    labels, rounds = connected_components(edges, max_iterations, checkpoints)
+    members = checkpoints(_members(_label(docs, labels), num_perm))
+    checkpoints.release_all(keep=[members])
+    return Decision(members, {"cc_rounds": rounds, **counts})

@@ -1,7 +1,9 @@
 """Connected components in Spark by alternating large-star and small-star (Kiveris et al., SoCC 2014).
 
 Nothing is collected to the driver: each round is two joins and aggregations over the edge
-list, which is checkpointed between rounds so the query plan stays short. A round makes
+list, which is checkpointed between rounds so the query plan stays short (reliably on a
+cluster, see ``checkpoints``); a round's checkpoint is released once the next one is
+materialised and compared with it. A round makes
 every node point closer to the smallest node of its component; when a round no longer
 changes the edge set, every edge is ``(node, component minimum)``. Paths of n nodes need
 O(log n) rounds; a hub of huge degree is only a large group in an aggregation (combined
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from pipeline.dedup.spark.checkpoints import Checkpoints
 
 
 class ComponentsDidNotConverge(RuntimeError):
@@ -49,21 +53,28 @@ def _fingerprint(edges: DataFrame) -> tuple[int, int]:
     return int(row["n"]), int(row["h"] or 0)
 
 
-def connected_components(edges: DataFrame, max_iterations: int = 64) -> tuple[DataFrame, int]:
+def connected_components(
+    edges: DataFrame, max_iterations: int = 64, checkpoints: Checkpoints | None = None
+) -> tuple[DataFrame, int]:
     """``(node, component)`` for every node of the undirected ``edges`` (``u``, ``v`` longs), and the rounds run.
 
-    ``component`` is the smallest node of the component. Nodes without edges are not listed.
+    ``component`` is the smallest node of the component. Nodes without edges are not listed. The
+    labels read the last round's checkpoint: ``checkpoints`` (the caller's) must hold it until they
+    are materialised; without ``checkpoints`` the rounds are local checkpoints held by Spark.
     """
-    current = edges.select("u", "v").where("u != v").distinct().localCheckpoint()
+    if checkpoints is None:
+        checkpoints = Checkpoints(edges.sparkSession)  # local master only: elsewhere it asks for a folder
+    current = checkpoints(edges.select("u", "v").where("u != v").distinct())
     current_fingerprint = _fingerprint(current)
     rounds = 0
     while True:
         rounds += 1
         if rounds > max_iterations:
             raise ComponentsDidNotConverge(f"connected components did not converge in {max_iterations} rounds")
-        after = small_star(large_star(current)).localCheckpoint()
+        after = checkpoints(small_star(large_star(current)))
         after_fingerprint = _fingerprint(after)
         unchanged = after_fingerprint == current_fingerprint and after.exceptAll(current).isEmpty()
+        checkpoints.release(current)  # the earlier round: nothing reads it any more
         current, current_fingerprint = after, after_fingerprint
         if unchanged:
             break

@@ -3,6 +3,7 @@
 The decision (every member of every duplicate cluster) is written by Spark partitioned by
 source shard into a scratch directory, then renamed to ``duplicates/``; only small
 statistics (counts, the cluster-size histogram, the largest clusters) reach the driver.
+The steps between are checkpointed as ``checkpoints`` explains.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.spark.checkpoints import Checkpoints
 from pipeline.dedup.spark.clusters import KEPT, decide
 
 LARGEST_CLUSTERS = 10
@@ -64,13 +66,24 @@ def cluster_and_write(
     cfg: DedupConfig,
     duplicates_dir: Path,
     scratch: Path,
+    checkpoint_dir: Path,
 ) -> dict[str, Any]:
-    """Decide every cluster of ``signatures`` and write the members of the non-reference ones to ``duplicates_dir``."""
+    """Decide every cluster of ``signatures`` and write the members of the non-reference ones to ``duplicates_dir``.
+
+    ``checkpoint_dir`` holds the steps' reliable checkpoints when ``cfg.spark.checkpoint_dir`` is unset
+    and the master is not local; it is removed after a successful run (and before each run).
+    """
     bands, rows = cfg.banding
-    decision = decide(signatures, cfg.threshold, bands, rows, cfg.num_perm, cfg.verify, cfg.max_iterations)
-    shutil.rmtree(scratch, ignore_errors=True)
-    own = decision.members.where("not is_reference").drop("is_reference", "size")
-    own.repartition("shard").write.partitionBy("shard").parquet(str(scratch))
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)  # what a failed run left behind
+    with Checkpoints(spark, cfg.spark.checkpoint_dir, str(checkpoint_dir)) as checkpoints:
+        decision = decide(
+            signatures, cfg.threshold, bands, rows, cfg.num_perm, cfg.verify, cfg.max_iterations, checkpoints
+        )
+        shutil.rmtree(scratch, ignore_errors=True)
+        own = decision.members.where("not is_reference").drop("is_reference", "size")
+        own.repartition("shard").write.partitionBy("shard").parquet(str(scratch))
+        statistics = {**decision.counts, **_statistics(decision.members), "bands": bands, "rows": rows}
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
     shutil.rmtree(duplicates_dir, ignore_errors=True)
     scratch.rename(duplicates_dir)
-    return {**decision.counts, **_statistics(decision.members), "bands": bands, "rows": rows}
+    return statistics

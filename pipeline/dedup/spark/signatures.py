@@ -1,10 +1,12 @@
 """Signatures in Spark: every document's exact key and MinHash signature, one signatures shard per docs shard.
 
 The texts are read by Spark and sketched by Python workers (``mapInArrow``), so on a cluster
-the work spreads over its executors. Spark writes the batch's rows partitioned by source
-shard into a scratch directory; each shard's rows are then committed as one ordinary
-Parquet shard with its stats file, so a later run (or the nightly increment) recomputes
-only the shards that are new or changed, and ``--against`` reuses them as they are.
+the work spreads over its executors. The rows are then shuffled by source shard, so one task
+streams all of a shard's rows, sorted by id, into one Parquet file (``shard_files``): that
+file *is* the finished signatures shard. The driver collects one row of statistics per
+shard, never a signature; it moves each file into place and writes its stats file
+(``pipeline.dedup.adopt``). A later run (or the nightly increment) recomputes only the
+shards that are new or changed, and ``--against`` reuses them as they are.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipeline.dedup.adopt import WrittenShard
 from pipeline.dedup.minhash import Permutations, sketch
+from pipeline.dedup.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
 
 SIGNATURE_SCHEMA = pa.schema(
     [
@@ -32,6 +35,7 @@ SIGNATURE_SCHEMA = pa.schema(
         pa.field("signature", pa.list_(pa.int32()), nullable=False),  # uint32 values, bit-cast to int32
     ]
 )
+ROW_GROUP_ROWS = 16_384  # ~9 MB of signatures at 128 permutations: what one writing task buffers at most
 SPARK_SIGNATURE_SCHEMA = (
     "id string, karma long, seen timestamp, text_hash string, n_shingles long, signature array<int>, shard string"
 )
@@ -74,17 +78,19 @@ def _documents(spark: SparkSession, shards: list[Path]) -> DataFrame:
 
 def compute_signatures(
     spark: SparkSession, shards: list[Path], scratch: Path, num_perm: int, seed: int, shingle_size: int
-) -> dict[str, pa.Table]:
-    """Signature rows of ``shards``, by shard name (one Spark job for all of them)."""
+) -> dict[str, WrittenShard | None]:
+    """Signature shards of ``shards`` written by the executors under ``scratch``: shard name -> its file
+    (rows sorted by id) and statistics, or None for a shard with no documents. One Spark job for all."""
     shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
     sketcher = functools.partial(_sketch_batches, num_perm=num_perm, seed=seed, shingle_size=shingle_size)
     signatures = _documents(spark, shards).mapInArrow(sketcher, SPARK_SIGNATURE_SCHEMA)
-    signatures.write.partitionBy("shard").parquet(str(scratch))
-    tables = {}
-    for shard in shards:
-        written = scratch / f"shard={shard.name}"
-        if written.is_dir():
-            tables[shard.name] = ds.dataset(written, format="parquet").to_table().cast(SIGNATURE_SCHEMA)
-        else:  # a docs shard with no documents
-            tables[shard.name] = SIGNATURE_SCHEMA.empty_table()
-    return tables
+    by_shard = signatures.repartition("shard").sortWithinPartitions("shard", "id")  # a shard's rows: one task
+    writer = functools.partial(
+        write_shard_files, directory=str(scratch), schema=SIGNATURE_SCHEMA, row_group_rows=ROW_GROUP_ROWS
+    )
+    written = {
+        row["shard"]: WrittenShard(Path(row["path"]), row["rows"], row["bytes"], row["sha256"])
+        for row in by_shard.mapInArrow(writer, WRITTEN_SCHEMA).collect()  # one small row per shard
+    }
+    return {shard.name: written.get(shard.name) for shard in shards}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 from datasketch.lsh import _optimal_param
 
 from pipeline.dedup.config import DedupConfig, SparkConfig
 from pipeline.dedup.lsh_params import optimal_bands_rows
+from pipeline.settings import add_config_arguments, config_from_arguments, section_defaults, section_model
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
@@ -30,6 +33,7 @@ def test_default_banding_and_override() -> None:
         ({"bands": 20, "rows": 10}, "exceeds num_perm"),
         ({"shingle_size": 0}, "shingle_size"),
         ({"spark": {"master": "nowhere"}}, "spark master"),
+        ({"spark": {"checkpoint_dir": " "}}, "spark checkpoint_dir"),
     ],
 )
 def test_bad_settings_name_the_field(kwargs: dict, message: str) -> None:
@@ -44,3 +48,13 @@ def test_bad_settings_name_the_field(kwargs: dict, message: str) -> None:
 def test_signature_identity_ignores_clustering_settings() -> None:
     assert DedupConfig(threshold=0.7).signature_identity() == DedupConfig().signature_identity()
     assert DedupConfig(threshold=0.7).decision_identity() != DedupConfig().decision_identity()
+
+
+def test_checkpoint_dir_is_a_flag_and_a_yaml_key() -> None:
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, DedupConfig)
+    args = parser.parse_args(["--spark-checkpoint-dir", "hdfs://namenode/webtext/checkpoints"])
+    assert config_from_arguments(DedupConfig, args).spark.checkpoint_dir == "hdfs://namenode/webtext/checkpoints"
+    assert section_defaults(DedupConfig)["spark"]["checkpoint_dir"] is None
+    section = section_model(DedupConfig)(spark={"checkpoint_dir": "/shared/checkpoints"})
+    assert section.config().spark.checkpoint_dir == "/shared/checkpoints"

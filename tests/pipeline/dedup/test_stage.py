@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from dedup_fixtures import edited, make_document, random_ideographs, random_words, true_jaccard, write_docs
 
-from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.config import DedupConfig, SparkConfig
 from pipeline.dedup.stage import run_dedup
 from pipeline.records import Document, from_table
-from pipeline.shards import read_json
+from pipeline.shards import read_json, read_stats
 
 SURVIVORS = {"near-1pct", "far-30pct", "chain-a", "russian", "empty-1", "tiny", "chinese", "unrelated"}
 CONFIG = DedupConfig(bands=20, rows=6)  # steep enough that J ~ 0.86 pairs always collide
@@ -110,6 +110,21 @@ def test_counts_and_cluster_statistics(deduped: tuple[Path, Path]) -> None:
     assert summary["outcomes"] == {"exact_duplicate": 2, "near_duplicate": 4}
     assert summary["details"]["clusters"]["cluster_sizes"] == {"2": 2, "3": 2}  # empties and chinese; chain and base
     assert read_json(out / "clusters.json")["statistics"]["clusters"] == 4
+
+
+def test_a_checkpoint_folder_gives_the_same_decision_and_is_emptied(deduped, spark, tmp_path: Path) -> None:
+    """Reliable checkpoints (a cluster's kind) instead of local ones: the same signatures, clusters and survivors."""
+    docs, reference = deduped
+    folder = tmp_path / "checkpoints"
+    cfg = DedupConfig(bands=20, rows=6, spark=SparkConfig(checkpoint_dir=str(folder)))
+    summary = run_dedup(docs, tmp_path / "out", cfg, spark=spark)
+    assert summary.outcomes == {"exact_duplicate": 2, "near_duplicate": 4}
+    assert kept_names(tmp_path / "out") == SURVIVORS
+    assert members_by_title(tmp_path / "out") == members_by_title(reference)
+    for name in ("signatures/part-00000.parquet", "signatures/part-00001.parquet", "part-00001.parquet"):
+        assert read_stats(tmp_path / "out" / name)["sha256"] == read_stats(reference / name)["sha256"]
+    assert folder.is_dir() and not any(folder.iterdir())  # this run's checkpoints are gone, the folder stays
+    assert not any((tmp_path / "out" / "_scratch").iterdir())
 
 
 def test_rerun_skips_everything_and_changed_threshold_reuses_signatures(deduped, spark, tmp_path: Path) -> None:
