@@ -42,7 +42,7 @@ from pipeline.harvest.sources import collect_sources
 from pipeline.harvest.stage import run_harvest
 from pipeline.sample.generate import generate_sample
 from pipeline.sample.server import serve_sample_web
-from pipeline.stage import StageSummary
+from pipeline.stage import StageSummary, headline
 
 DEFAULT_CONFIG = "flows/configs/sample.yaml"
 # Failures that another attempt can fix (the network, a busy disk); bad input or config never is.
@@ -58,11 +58,10 @@ def retry_when_transient(task: Any, task_run: Any, state: State) -> bool:
 
 def log_summary(summary: StageSummary) -> dict[str, Any]:
     """Log a stage's summary on the task run; returns it as the task's result (unchanged, as JSON)."""
-    counts = ", ".join(f"{name} {value:,}" for name, value in summary.counts.items())
     get_run_logger().info(
         "%s: %s; %s of %s units done in %.1f s; outcomes %s",
         summary.stage,
-        counts,
+        headline(summary.counts),
         summary.units_done,
         summary.units,
         summary.seconds,
@@ -198,7 +197,7 @@ def run_report(result: dict[str, Any]) -> str:
     lines = [f"webtext run of {result['config']}:"]
     for stage, summary in result.items():
         if isinstance(summary, dict) and "units" in summary:
-            counts = ", ".join(f"{name} {value:,}" for name, value in summary.items() if _is_count(name, value))
+            counts = headline({name: value for name, value in summary.items() if _is_count(name, value)})
             units = f"{summary['units_done']}/{summary['units']} units done"
             lines.append(f"  {stage:<13} {counts}; {units}, {summary['seconds']:.1f} s -> {summary['out_dir']}")
     return "\n".join(lines)

@@ -142,6 +142,11 @@ class StageSummary:
         return self
 
 
+def headline(counts: dict[str, Any]) -> str:
+    """A stage's headline counts on one line: ``documents 36, kept 29``."""
+    return ", ".join(f"{name} {value:,}" for name, value in counts.items())
+
+
 class Stopwatch:
     """Seconds since a stage run started, for its summary."""
 

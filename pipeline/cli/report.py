@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from pipeline.stage import headline
+
 if TYPE_CHECKING:
     from pipeline.stage import StageSummary
 
@@ -18,8 +20,7 @@ def print_counts(counts: Mapping[str, int], label: str = "") -> None:
 
 def print_summary(summary: StageSummary, outcome_label: str = "") -> None:
     """The headline counts, the work units done and skipped, the time, then the outcomes table."""
-    counts = ", ".join(f"{name.replace('_', ' ')} {value:,}" for name, value in summary.counts.items())
-    print(f"{summary.stage}: {counts}")
+    print(f"{summary.stage}: {headline(summary.counts).replace('_', ' ')}")
     print(
         f"  {summary.units_done} of {summary.units} work units done ({summary.units_skipped} already complete) "
         f"in {summary.seconds:.1f} s; output: {summary.out_dir}"
