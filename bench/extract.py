@@ -1,38 +1,45 @@
-"""Extract throughput against trafilatura alone, and resiliparse side by side, measured in the same run.
+"""The extract stage against each backend's extractor alone in a loop, in the same kind of process.
 
-Speed: pages/s of the whole extract stage with one worker process (WARC reads, decoding,
-the supervised worker and its pipe, Document and reject shards) against a plain loop that
-decodes each body and calls ``trafilatura.bare_extraction`` with the same settings on the
-same pages, in memory. Goal: the stage's overhead <= 10%. CPU seconds (parent + worker) are
-reported too, since the stage's parent process runs beside its worker: pages per CPU-second
-is the per-core figure.
+For each backend (trafilatura, the default, and resiliparse), on the same synthetic pages:
 
-Resiliparse: ``extract_plain_text(main_content=True, comments=False)`` over the same pages:
-its pages/s, and its agreement with trafilatura per page (mean Jaccard of the lower-cased
-word sets, and the share of pages both keep or both drop at ``min_words``), on the synthetic
-corpus and on the bundled sample web's pages.
+- stage: ``run_extract`` with one worker process, as a user runs it (WARC reads, decoding, the
+  supervised worker and its pipe, Document and reject shards), timed from the call to its return;
+- alone: the extractor alone in a loop (decode the body, call the library, nothing else) in a fresh
+  process of its own, so both sides pay an interpreter start and the library's import: the
+  comparison the overhead goal (<= 10%) is about;
+- warm: the same loop inside this already-warm process, the floor neither side reaches.
+
+It prints the best of the repeats (their range in brackets: the machine may be shared) of pages/s
+and CPU milliseconds per page (the stage's worker against the alone process; the stage's parent
+process runs beside the worker on another core and is shown apart), the overhead in wall time and
+in CPU, and the per-page overhead beyond the fixed start-up (a run of 20 pages is all start-up).
+Then the two backends' agreement, with the texts the stage writes: mean Jaccard of the lower-cased
+word sets, and the share of pages both keep or both drop at ``min_words``, on the synthetic corpus
+and on the bundled sample web's pages.
 
 The corpus is synthetic but built from the sample's page templates (news with cookie banner,
 navigation, related stories and comments; blogs with unclosed tags; encyclopedia entries;
 spam; thin pages) with varied text: paragraphs drawn from the sample's articles, reshuffled
 and with words substituted, so no two pages are the same.
 
-    python bench/extract.py [--pages 2000] [--repeats 3] [--workers N]
+    python bench/extract.py [--pages 2000] [--repeats 3] [--backend trafilatura --backend resiliparse]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
+import pickle
 import random
 import re
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,8 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipeline.extract.config import ExtractConfig
-from pipeline.extract.html_text import TRAFILATURA_SETTINGS, count_words
+from pipeline.extract.backends import RESILIPARSE_SETTINGS, TRAFILATURA_SETTINGS
+from pipeline.extract.config import BACKENDS, ExtractConfig
+from pipeline.extract.html_text import count_words, extract_page
 from pipeline.extract.stage import run_extract
 from pipeline.records import FetchRecord, to_table
 from pipeline.sample import site
@@ -53,8 +61,37 @@ from pipeline.shards import write_shard
 UTF8_HTML = "text/html; charset=utf-8"
 SHARD_PAGES = 500
 STARTUP_PAGES = 20  # a run this small is all fixed cost: worker start, imports, warm-up
+WARM_UP_PAGES = 20
 TOKEN = re.compile(r"\w+")
 Page = tuple[str, bytes]  # (url, body)
+# The extractor alone, as each library documents it (the stage's settings, its plain text output).
+ALONE = {
+    "trafilatura": (
+        "import trafilatura",
+        f"lambda html, url: getattr(trafilatura.bare_extraction(html, url=url, **{TRAFILATURA_SETTINGS}), 'text', 0)",
+    ),
+    "resiliparse": (
+        "from resiliparse.extract.html2text import extract_plain_text",
+        f"lambda html, url: extract_plain_text(html, **{RESILIPARSE_SETTINGS!r})",
+    ),
+}
+# A fresh process: import the library (CPU counted from the interpreter's start), load the pages (not
+# counted), warm up on a few, then the loop. Prints its CPU seconds and the loop's wall seconds as JSON.
+ALONE_PROCESS = """\
+import json, pickle, resource, sys, time
+{imports}
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+extract = {extract}
+startup_cpu = cpu()
+pages = pickle.load(open(sys.argv[1], "rb"))
+wall, loop_cpu = time.perf_counter(), cpu()
+for url, body in pages:
+    extract(body.decode("utf-8"), url)
+wall, loop_cpu = time.perf_counter() - wall, cpu() - loop_cpu
+print(json.dumps({{"startup_cpu": startup_cpu, "loop_cpu": loop_cpu, "loop_wall": wall}}))
+"""
 
 
 def _varied_article(rng: random.Random, pool: list[str], words: list[str], kind: str) -> Article:
@@ -135,53 +172,6 @@ def write_fetch_dir(fetch_dir: Path, pages: list[Page]) -> None:
         write_shard(to_table(records, FetchRecord), fetch_dir / "pages" / f"{name}.parquet", shard_fingerprint=name)
 
 
-def trafilatura_text(html: str, url: str) -> str:
-    import trafilatura
-
-    document = trafilatura.bare_extraction(html, url=url, **TRAFILATURA_SETTINGS)
-    return document.text if document is not None and document.text else ""
-
-
-def resiliparse_text(html: str, url: str) -> str:
-    from resiliparse.extract.html2text import extract_plain_text
-
-    return extract_plain_text(html, main_content=True, comments=False, alt_texts=False)
-
-
-def timed_loop(extractor: Callable[[str, str], str], pages: list[Page]) -> tuple[float, float, list[str]]:
-    """(wall seconds, CPU seconds, texts) of decoding and extracting every page in this process."""
-    for url, body in pages[:20]:  # warm up: the first calls load stop lists and caches
-        extractor(body.decode("utf-8"), url)
-    cpu, wall = time.process_time(), time.perf_counter()
-    texts = [extractor(body.decode("utf-8"), url) for url, body in pages]
-    return time.perf_counter() - wall, time.process_time() - cpu, texts
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed_stage(fetch_dir: Path, out_dir: Path, workers: int | None) -> tuple[float, float, float, int]:
-    """(wall seconds, CPU seconds of the parent, CPU seconds of the workers, documents) of one fresh run."""
-    shutil.rmtree(out_dir, ignore_errors=True)
-    cpu, children, wall = time.process_time(), _children_cpu(), time.perf_counter()
-    summary = run_extract(fetch_dir, out_dir, ExtractConfig(workers=workers))
-    elapsed = time.perf_counter() - wall
-    return elapsed, time.process_time() - cpu, _children_cpu() - children, summary.counts["documents"]
-
-
-def agreement(first: list[str], second: list[str], min_words: int) -> tuple[float, float]:
-    """(mean Jaccard of word sets over pages either keeps, share of pages both keep or both drop)."""
-    jaccards, same_decision = [], 0
-    for text_a, text_b in zip(first, second, strict=True):
-        tokens_a, tokens_b = set(TOKEN.findall(text_a.lower())), set(TOKEN.findall(text_b.lower()))
-        if tokens_a or tokens_b:
-            jaccards.append(len(tokens_a & tokens_b) / len(tokens_a | tokens_b))
-        same_decision += (count_words(text_a) >= min_words) == (count_words(text_b) >= min_words)
-    return sum(jaccards) / max(len(jaccards), 1), same_decision / max(len(first), 1)
-
-
 def sample_web_pages() -> list[Page]:
     """The bundled sample's HTML pages that decode as declared (the ones both extractors can be fed)."""
     pages = []
@@ -195,72 +185,137 @@ def sample_web_pages() -> list[Page]:
     return pages
 
 
-def measure(pages: list[Page], repeats: int, workers: int | None) -> dict[str, tuple]:
-    """Best-of-``repeats`` timings, interleaved so a noisy neighbour on a shared machine hits all alike."""
-    runs: dict[str, list[tuple]] = {"trafilatura": [], "stage": [], "startup": [], "resiliparse": []}
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_alone(backend: str, pages_file: Path) -> dict[str, float]:
+    """The extractor alone in a fresh process: wall seconds of the whole process, and its CPU (start-up, loop)."""
+    imports, extract = ALONE[backend]
+    code = ALONE_PROCESS.format(imports=imports, extract=extract)
+    wall = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, str(pages_file)], capture_output=True, text=True, check=True)
+    timing = json.loads(done.stdout)
+    return {"wall": time.perf_counter() - wall, "cpu": timing["startup_cpu"] + timing["loop_cpu"], **timing}
+
+
+def timed_warm(backend: str, pages: list[Page]) -> dict[str, float]:
+    """The extractor alone in this (warm) process: CPU and wall seconds of the loop."""
+    imports, extract_source = ALONE[backend]
+    namespace: dict = {}
+    exec(imports, namespace)  # the very import and call the fresh process runs (constants of this file)
+    extract = eval(extract_source, namespace)
+    for url, body in pages[:WARM_UP_PAGES]:
+        extract(body.decode("utf-8"), url)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for url, body in pages:
+        extract(body.decode("utf-8"), url)
+    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+
+
+def timed_stage(backend: str, fetch_dir: Path, out_dir: Path, workers: int = 1) -> dict[str, float]:
+    """One fresh run of the stage: wall seconds, CPU seconds of the parent and of the worker(s), documents."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    cpu, children, wall = time.process_time(), _children_cpu(), time.perf_counter()
+    summary = run_extract(fetch_dir, out_dir, ExtractConfig(backend=backend, workers=workers))
+    return {
+        "wall": time.perf_counter() - wall,
+        "parent_cpu": time.process_time() - cpu,
+        "worker_cpu": _children_cpu() - children,
+        "documents": summary.counts["documents"],
+    }
+
+
+def stage_texts(backend: str, pages: list[Page]) -> list[str]:
+    """What the stage writes for each page ('' for a page it drops), computed in this process."""
+    rules = ExtractConfig(backend=backend).page_rules()
+    results = [extract_page(body, UTF8_HTML, "utf-8", url, rules) for url, body in pages]
+    return [result.text if not isinstance(result, str) else "" for result in results]
+
+
+def agreement(first: list[str], second: list[str], min_words: int) -> tuple[float, float]:
+    """(mean Jaccard of word sets over pages either keeps, share of pages both keep or both drop)."""
+    jaccards, same_decision = [], 0
+    for text_a, text_b in zip(first, second, strict=True):
+        tokens_a, tokens_b = set(TOKEN.findall(text_a.lower())), set(TOKEN.findall(text_b.lower()))
+        if tokens_a or tokens_b:
+            jaccards.append(len(tokens_a & tokens_b) / len(tokens_a | tokens_b))
+        same_decision += (count_words(text_a) >= min_words) == (count_words(text_b) >= min_words)
+    return sum(jaccards) / max(len(jaccards), 1), same_decision / max(len(first), 1)
+
+
+def measure(pages: list[Page], backends: list[str], repeats: int) -> dict[str, dict[str, list[dict]]]:
+    """Every timing ``repeats`` times, interleaved so a noisy neighbour on a shared machine hits all alike."""
+    runs: dict[str, dict[str, list[dict]]] = {backend: {} for backend in backends}
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as scratch:
         fetch_dir, small_dir, out_dir = Path(scratch) / "fetch", Path(scratch) / "small", Path(scratch) / "out"
+        pages_file = Path(scratch) / "pages.pickle"
+        pages_file.write_bytes(pickle.dumps(pages))
         write_fetch_dir(fetch_dir, pages)
         write_fetch_dir(small_dir, pages[:STARTUP_PAGES])
         for _ in range(repeats):
-            runs["trafilatura"].append(timed_loop(trafilatura_text, pages))
-            runs["stage"].append(timed_stage(fetch_dir, out_dir, 1))
-            runs["startup"].append(timed_stage(small_dir, out_dir, 1))
-            runs["resiliparse"].append(timed_loop(resiliparse_text, pages))
-        best = {name: min(timings, key=lambda timing: timing[0]) for name, timings in runs.items()}
-        if workers:
-            best["parallel"] = timed_stage(fetch_dir, out_dir, workers)
-    return best
+            for backend in backends:
+                timings = runs[backend]
+                timings.setdefault("alone", []).append(timed_alone(backend, pages_file))
+                timings.setdefault("stage", []).append(timed_stage(backend, fetch_dir, out_dir))
+                timings.setdefault("startup", []).append(timed_stage(backend, small_dir, out_dir))
+                timings.setdefault("warm", []).append(timed_warm(backend, pages))
+    return runs
 
 
-def report_speed(best: dict[str, tuple], count: int, workers: int | None) -> None:
-    base, stage, startup, resilient = best["trafilatura"], best["stage"], best["startup"], best["resiliparse"]
-    stage_cpu = stage[1] + stage[2]
-    print(f"trafilatura alone (loop):  {count / base[0]:8.1f} pages/s  ({count / base[1]:.1f} pages per CPU-s)")
-    print(
-        f"extract stage, 1 worker:   {count / stage[0]:8.1f} pages/s  ({count / stage_cpu:.1f} pages per CPU-s), "
-        f"{stage[3]:,} documents"
-    )
-    print(
-        f"  CPU per page: trafilatura loop {1000 * base[1] / count:.2f} ms; stage worker "
-        f"{1000 * stage[2] / count:.2f} ms + parent {1000 * stage[1] / count:.2f} ms"
-    )
-    if "parallel" in best:
-        print(f"extract stage, {workers} workers:  {count / best['parallel'][0]:8.1f} pages/s")
-    print(
-        f"resiliparse (loop):        {count / resilient[0]:8.1f} pages/s  ({count / resilient[1]:.1f} pages per CPU-s)"
-    )
-    marginal = (stage[0] - startup[0]) / (count - STARTUP_PAGES) / (base[0] / count)
-    print(
-        f"stage overhead vs trafilatura: {100 * (stage[0] / base[0] - 1):+.1f}% wall, "
-        f"{100 * (stage_cpu / base[1] - 1):+.1f}% CPU (goal <= 10%)"
-    )
-    print(
-        f"  of which fixed start-up: {startup[0]:.2f} s (a whole run of {STARTUP_PAGES} pages); "
-        f"per page beyond it: {100 * (marginal - 1):+.1f}%"
-    )
-    print(f"speed ratio resiliparse/trafilatura: {base[0] / resilient[0]:.1f}x")
+def _figure(values: list[float], best: float, digits: int = 1, unit: str = "") -> str:
+    """``best`` (the figure least disturbed by the neighbours of a shared machine), then the range over repeats."""
+    low, high = min(values), max(values)
+    spread = f" ({low:.{digits}f}-{high:.{digits}f})" if len(values) > 1 else ""
+    return f"{best:.{digits}f}{unit}{spread}"
 
 
-def report_agreement(trafilatura_texts: list[str], resiliparse_texts: list[str]) -> None:
-    min_words = ExtractConfig().min_words
-    jaccard, decisions = agreement(trafilatura_texts, resiliparse_texts, min_words)
-    print(f"agreement on the synthetic corpus: mean word-set Jaccard {jaccard:.3f}, same keep/drop {decisions:.1%}")
-    sample = sample_web_pages()
-    sample_trafilatura = [trafilatura_text(body.decode("utf-8"), url) for url, body in sample]
-    sample_resiliparse = [resiliparse_text(body.decode("utf-8"), url) for url, body in sample]
-    jaccard, decisions = agreement(sample_trafilatura, sample_resiliparse, min_words)
-    print(
-        f"agreement on the sample web ({len(sample)} pages): mean word-set Jaccard {jaccard:.3f}, "
-        f"same keep/drop {decisions:.1%}"
-    )
+def report_speed(backend: str, timings: dict[str, list[dict]], count: int) -> None:
+    """Best of the repeats (range in brackets); ratios and overheads are between the best figures."""
+    stage, alone, warm, startup = (timings[kind] for kind in ("stage", "alone", "warm", "startup"))
+
+    def best(runs: list[dict], key: str) -> float:
+        return min(run[key] for run in runs)
+
+    def rate(runs: list[dict]) -> str:
+        return _figure([count / run["wall"] for run in runs], count / best(runs, "wall"))
+
+    def per_page(runs: list[dict], key: str) -> str:
+        return _figure([1000 * run[key] / count for run in runs], 1000 * best(runs, key) / count, 2)
+
+    print(f"[{backend}] the stage keeps {stage[0]['documents']:,} documents; best of {len(stage)} (range)")
+    print(f"  stage, 1 worker:          {rate(stage)} pages/s")
+    print(f"  extractor alone (fresh):  {rate(alone)} pages/s")
+    print(f"  extractor alone (warm):   {rate(warm)} pages/s")
+    print(f"  speed ratio stage/alone:  {best(alone, 'wall') / best(stage, 'wall'):.2f}")
+    print(f"  CPU ms per page: stage worker {per_page(stage, 'worker_cpu')} + parent {per_page(stage, 'parent_cpu')}")
+    print(f"                   alone {per_page(alone, 'cpu')} (start-up {best(alone, 'startup_cpu'):.2f} s)", end="")
+    print(f"; warm loop {per_page(warm, 'cpu')}")
+    wall = 100 * (best(stage, "wall") / best(alone, "wall") - 1)
+    cpu = 100 * (best(stage, "worker_cpu") / best(alone, "cpu") - 1)
+    print(f"  stage overhead vs alone: {wall:+.1f}% wall, {cpu:+.1f}% worker CPU (goal <= 10%)")
+    fixed = best(startup, "worker_cpu")  # a 20-page run: the worker's start-up and its first pages
+    beyond = (best(stage, "worker_cpu") - fixed) / (count - STARTUP_PAGES) / (best(alone, "loop_cpu") / count)
+    print(f"  worker start-up: {fixed:.2f} s CPU (a {STARTUP_PAGES}-page run); per page beyond it: ", end="")
+    print(f"{100 * (beyond - 1):+.1f}% CPU vs the alone loop")
+
+
+def report_agreement(pages: list[Page]) -> None:
+    min_words, sample = ExtractConfig().min_words, sample_web_pages()
+    for label, corpus in (("the synthetic corpus", pages), (f"the sample web ({len(sample)} pages)", sample)):
+        jaccard, decisions = agreement(
+            stage_texts("trafilatura", corpus), stage_texts("resiliparse", corpus), min_words
+        )
+        print(f"agreement on {label}: mean word-set Jaccard {jaccard:.3f}, same keep/drop {decisions:.1%}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2000, help="pages in the synthetic corpus")
-    parser.add_argument("--repeats", type=int, default=5, help="best of N timings")
-    parser.add_argument("--workers", type=int, default=None, help="also time the stage with N workers (all cores)")
+    parser.add_argument("--repeats", type=int, default=3, help="timings of each kind (best and range reported)")
+    parser.add_argument("--backend", action="append", choices=tuple(BACKENDS), help="default: both")
+    parser.add_argument("--no-agreement", action="store_true", help="timings only")
     args = parser.parse_args()
     pages = synthetic_pages(args.pages)
     html_mb = sum(len(body) for _, body in pages) / 1e6
@@ -268,9 +323,11 @@ def main() -> int:
     print(
         f"corpus: {len(pages):,} synthetic pages ({html_mb:.1f} MB of HTML) in {shards} shards; {os.cpu_count()} cores"
     )
-    best = measure(pages, args.repeats, args.workers)
-    report_speed(best, len(pages), args.workers)
-    report_agreement(best["trafilatura"][2], best["resiliparse"][2])
+    backends = args.backend or list(BACKENDS)
+    for backend, timings in measure(pages, backends, args.repeats).items():
+        report_speed(backend, timings, len(pages))
+    if not args.no_agreement:
+        report_agreement(pages)
     return 0
 
 

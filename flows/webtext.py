@@ -97,9 +97,9 @@ def fetch_pages(section: FetchSection, urls_dir: Path, out_dir: Path, sample_web
 
 
 @task(name="extract_documents")
-def extract_documents(section: ExtractSection, fetch_dir: Path, out_dir: Path) -> dict[str, Any]:
+def extract_documents(section: ExtractSection, fetch_dir: Path, out_dir: Path, replace: bool = False) -> dict[str, Any]:
     """Archived pages → Document shards (main text); rejected pages kept under rejected/extract/."""
-    return log_summary(run_extract(fetch_dir, out_dir, section.config()))
+    return log_summary(run_extract(fetch_dir, out_dir, section.config(), replace=replace))
 
 
 @task(name="dedup_documents")
@@ -166,7 +166,7 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
         sample_web = config.sample.dir / "web" if config.sample.generate else None
         result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
     if config.runs("extract"):
-        result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir)
+        result["extract"] = extract_documents(config.extract, config.fetch_dir, config.extracted_dir, config.replace)
     if config.runs("dedup"):
         result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir, config.replace)
     if config.runs("filter"):

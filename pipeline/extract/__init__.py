@@ -1,1 +1,1 @@
-"""Extract: the main text of every fetched page (trafilatura, precision-first), with dropped pages kept as rejects."""
+"""Extract: the main text of every fetched page (trafilatura or resiliparse), with dropped pages kept as rejects."""

@@ -1,26 +1,24 @@
 """What a worker process does for one page: read its response back from the WARC archive and extract it.
 
-Each task carries the archive path and offset, so a worker needs neither the pages shard
-nor pyarrow: it imports only warcio and the extractor, and starts quickly when a hung
-worker has to be replaced.
+Each task carries the archive path and offset, so a worker needs neither the pages shard nor
+pyarrow, nor the stage's config (it gets ``PageRules``): it imports only this module, the
+archive reader and the extractor, and starts quickly when a hung worker has to be replaced.
+
+A record that cannot be read back (a missing WARC file, a bad gzip member, a wrong length,
+garbage at the offset, a file cut short) is that page's ``warc_error``: the rest of the shard,
+and of the run, goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import zlib
+import logging
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
+from pipeline.extract.archive import OpenArchive, WarcRecordError, read_response_body
+from pipeline.extract.html_text import WARC_ERROR, ExtractedPage, PageRules, extract_page
 
-from pipeline.extract.config import ExtractConfig
-from pipeline.extract.html_text import ExtractedPage, extract_page
-from pipeline.extract.supervisor import TaskInputError
-
-
-class WarcReadError(TaskInputError):
-    """The archive has no readable response record where the pages index says: a corrupt fetch output."""
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -35,21 +33,28 @@ class PageTask:
     url: str  # the final URL, the base for resolving the page's links and metadata
 
 
-def read_body(path: Path, offset: int) -> bytes:
-    """The payload of the ``response`` record at ``offset``, transfer and content encodings undone."""
+def extract_task(task: PageTask, rules: PageRules, archive: OpenArchive | None = None) -> ExtractedPage | str:
+    """One page's main text, or the reason it has none (``warc_error`` included)."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            record = next(iter(ArchiveIterator(handle)), None)
-            if record is None or record.rec_type != "response":
-                found = "nothing" if record is None else f"a {record.rec_type} record"
-                raise WarcReadError(f"{path}: expected a response record at offset {offset}, found {found}")
-            return record.content_stream().read()
-    except (OSError, ArchiveLoadFailed, zlib.error, EOFError) as error:
-        raise WarcReadError(f"{path}: cannot read the response record at offset {offset}: {error}") from error
+        body = read_response_body(Path(task.warc_path), task.warc_offset, archive)
+    except WarcRecordError as error:
+        logger.debug("unreadable WARC record for %s: %s", task.url, error)
+        return WARC_ERROR
+    return extract_page(body, task.content_type, task.charset, task.url, rules)
 
 
-def extract_task(task: PageTask, cfg: ExtractConfig) -> ExtractedPage | str:
-    """The worker's handler: one page's main text, or the reason it has none."""
-    body = read_body(Path(task.warc_path), task.warc_offset)
-    return extract_page(body, task.content_type, task.charset, task.url, cfg)
+class PageHandler:
+    """The worker's handler: ``extract_task`` under the run's rules, the WARC file being read kept open.
+
+    Pickled as its rules alone: each worker opens files of its own.
+    """
+
+    def __init__(self, rules: PageRules) -> None:
+        self.rules = rules
+        self._archive = OpenArchive()
+
+    def __call__(self, task: PageTask) -> ExtractedPage | str:
+        return extract_task(task, self.rules, self._archive)
+
+    def __reduce__(self) -> tuple:
+        return PageHandler, (self.rules,)

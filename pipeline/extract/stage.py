@@ -10,23 +10,30 @@ Layout under the output directory::
 Pages shards are extracted in parallel, one shard per worker process at a time, each page
 under a time limit (see ``supervisor``); documents keep the order of their pages shard,
 so a rerun after a kill at any moment writes the same bytes. A shard is redone only when
-its pages shard or the extraction settings changed.
+its pages shard or the extraction settings (the backend among them) changed.
+
+What goes wrong with one page is that page's outcome, the run goes on: a hang (``timeout``),
+a crash (``extractor_error``), and a response that cannot be read back from the archive
+(``warc_error``: a missing WARC file, a corrupt or truncated record, an offset that points at
+anything but that page's response; see ``archive``). A pages index row that says ``ok`` but
+has no WARC location is a damaged fetch output, and an error naming the shard.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pipeline.extract.config import ExtractConfig
-from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, ExtractedPage, resolve_extractor
-from pipeline.extract.pages import PageTask, extract_task
+from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, WARC_ERROR, ExtractedPage, resolve_extractor
+from pipeline.extract.pages import PageHandler, PageTask
 from pipeline.extract.supervisor import Job, JobDone, Supervisor
 from pipeline.harvest.urls import domain_of
+from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
@@ -36,6 +43,8 @@ from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan
 STAGE = "extract"
 PAGES_DIR = "pages"
 BATCH_ROWS = 1024  # documents per Parquet write: bounds memory, and fixed so the bytes are too
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(slots=True)
@@ -108,7 +117,8 @@ class ShardExtraction:
         if isinstance(result, str):
             self._rejects.add(result, row)
             return
-        self._flags.update(charset_detected=result.charset_detected, truncated=result.truncated)
+        self._flags["charset_detected"] += result.charset_detected
+        self._flags["truncated"] += result.truncated
         self._batch.append(make_document(row, result))
         if len(self._batch) >= BATCH_ROWS:
             self._flush()
@@ -132,6 +142,8 @@ class ShardExtraction:
             truncated=self._flags["truncated"],
         )
         assert result.documents + sum(outcomes.values()) == ok_pages, f"{self.name}: a page went uncounted"
+        if outcomes.get(WARC_ERROR):
+            logger.warning("%s: %d pages could not be read back from their WARC files", self.name, outcomes[WARC_ERROR])
         self._writer.commit(self._fingerprint, result.stats())
         return result
 
@@ -152,7 +164,7 @@ def _extract_shards(
             running[extraction.name] = extraction
             yield Job(extraction.name, extraction.tasks())
 
-    handler = functools.partial(extract_task, cfg=cfg)
+    handler = PageHandler(cfg.page_rules())
     workers = min(cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
     supervisor = Supervisor(handler, workers, cfg.page_timeout_s, timeout_result=TIMEOUT, crash_result=EXTRACTOR_ERROR)
     try:
@@ -181,24 +193,26 @@ def _units(inputs: list[Path], out_dir: Path, cfg: ExtractConfig) -> list[WorkUn
 
 
 def run_extract(
-    fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, progress: ProgressFactory = no_progress
+    fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, progress: ProgressFactory = no_progress, replace: bool = False
 ) -> StageSummary:
     """Extract every completed pages shard of ``fetch_dir`` into ``out_dir``; a rerun redoes only what changed.
 
-    Counts: ``pages == not_fetched + documents + sum(outcomes.values())``.
+    Counts: ``pages == not_fetched + documents + sum(outcomes.values())``. ``replace`` deletes output shards whose
+    pages shard is gone (without it such a run stops: see ``remove_leftovers``).
     """
     clock = Stopwatch()
     inputs = pages_shards(fetch_dir)
-    resolve_extractor(cfg.extractor)  # a wrong import path fails here, naming it, before any worker starts
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs})
-    plan = plan_units(_units(inputs, out_dir, cfg))
-    results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
-    total = sum((read_stats(unit.source) or {}).get("rows", 0) for unit in plan.todo)
-    with progress("extract pages", total) as advance:
-        results += list(_extract_shards(plan.todo, fetch_dir, out_dir, cfg, advance))
-    # not_fetched: rows whose fetch failed (counted by fetch, nothing archived); charset_detected: documents
-    # whose stored charset failed and detection decoded them
-    summed = ("pages", "not_fetched", "documents", "charset_detected", "truncated")
-    config = dataclasses.asdict(cfg)
-    return StageSummary.of_shards(STAGE, out_dir, results, summed, clock, config, fetch_dir=str(fetch_dir)).write()
+    resolve_extractor(cfg.page_rules().extractor)  # a wrong import path fails here, naming it, before any worker starts
+    with folder_lock(out_dir, STAGE):
+        remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs}, replace)
+        plan = plan_units(_units(inputs, out_dir, cfg))
+        results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+        total = sum((read_stats(unit.source) or {}).get("rows", 0) for unit in plan.todo)
+        with progress("extract pages", total) as advance:
+            results += list(_extract_shards(plan.todo, fetch_dir, out_dir, cfg, advance))
+        # not_fetched: rows whose fetch failed (counted by fetch, nothing archived); charset_detected: documents
+        # whose stored charset failed and detection decoded them
+        summed = ("pages", "not_fetched", "documents", "charset_detected", "truncated")
+        config = dataclasses.asdict(cfg)
+        summary = StageSummary.of_shards(STAGE, out_dir, results, summed, clock, config, fetch_dir=str(fetch_dir))
+        return summary.write()

@@ -8,29 +8,44 @@ that hung. A worker killed by a signal (a segfault, the OOM killer) is handled t
 
 A job (one shard) runs on one worker from start to end, so its results arrive in task order
 and the caller can write them as they come. What counts as a failure of the run rather than
-of one task: a worker that cannot start, a handler raising ``TaskInputError`` (re-raised here
-with the worker's message), or a handler raising anything else (the worker's traceback is on
-stderr). Workers use ``spawn``: ``fork`` is unsafe under the threads Prefect and Arrow run.
+of one task: a worker that cannot start, or a handler raising (the worker's traceback is on
+stderr); a handler reports a bad input as a result, not an exception.
+
+Workers are fresh interpreters (``fork`` is unsafe under the threads Prefect and Arrow run)
+started with ``subprocess`` rather than multiprocessing's ``spawn``: spawn re-imports the
+parent's ``__main__`` in every worker (the whole Prefect flow module, or the CLI, seconds of
+CPU per worker and per replacement), while a worker needs only the handler's module. The
+worker gets the parent's ``sys.path`` and then the pickled handler over its pipe.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import signal
+import os
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
+from multiprocessing.spawn import get_executable
 from typing import Any
 
-READY, DONE, FAILED = "ready", "done", "failed"
+READY, DONE = "ready", "done"
 STARTUP_TIMEOUT_S = 120.0  # importing the extractor on a loaded machine, not a page
 STOP_TIMEOUT_S = 2.0
-
-
-class TaskInputError(ValueError):
-    """A task's input is unusable (e.g. a corrupt archive record): the run fails, naming it."""
+# The whole program of a worker: ignore Ctrl-C (the parent owns shutdown, a worker must not die
+# mid-send), read the parent's sys.path, then serve. argv[1] is the worker's end of the pipe.
+WORKER_BOOT = f"""\
+import signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+from multiprocessing.connection import Connection
+connection = Connection(int(sys.argv[1]))
+sys.path[:] = connection.recv()
+from {__name__} import serve
+serve(connection)
+"""
 
 
 class WorkerError(RuntimeError):
@@ -60,32 +75,35 @@ class JobDone:
 Event = TaskDone | JobDone
 
 
-def _worker_main(connection: Connection, handler: Callable[[Any], Any]) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns shutdown; Ctrl-C must not kill workers mid-send
+def serve(connection: Connection) -> None:
+    """A worker's loop: receive the handler, then jobs (lists of tasks), and send back each task's result."""
+    handler: Callable[[Any], Any] = connection.recv()  # unpickling imports the handler's module
     connection.send((READY, None))
     while True:
         try:
             tasks = connection.recv()
-        except EOFError:  # the parent closed the pipe: no more jobs
-            return
+        except EOFError:  # the parent closed the pipe: no more jobs, and nothing left to write
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)  # skips tearing down the extractor's modules: a tenth of a second, per worker, for nothing
         for task in tasks:
-            try:
-                result = handler(task)
-            except TaskInputError as error:
-                connection.send((FAILED, str(error)))
-                return
-            connection.send((DONE, result))
+            connection.send((DONE, handler(task)))
 
 
 class _Worker:
     """One worker process, its pipe, the rest of its job and the deadline of its current task."""
 
     def __init__(self, handler: Callable[[Any], Any]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.connection, child_end = context.Pipe(duplex=True)
-        self.process = context.Process(target=_worker_main, args=(child_end, handler), daemon=True)
-        self.process.start()
+        self.connection, child_end = Pipe(duplex=True)
+        descriptor = child_end.fileno()
+        command = [get_executable(), "-c", WORKER_BOOT, str(descriptor)]
+        self.process = subprocess.Popen(command, pass_fds=(descriptor,), stdin=subprocess.DEVNULL)
         child_end.close()  # only the child holds its end now, so its death reads as EOF here
+        try:
+            self.connection.send(list(sys.path))
+            self.connection.send(handler)
+        except OSError:  # it died at once: the next wait reads EOF and reports it as a failed start
+            pass
         self.ready = False
         self.key: str | None = None
         self.remaining: deque[Any] = deque()
@@ -108,22 +126,27 @@ class _Worker:
             pass
         self.deadline = time.monotonic() + task_timeout_s
 
+    def exit_code(self, wait_s: float) -> int | None:
+        """The exit code once the process ends within ``wait_s`` (negative: the signal that killed it), else None."""
+        try:
+            return self.process.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            return None
+
     def kill(self) -> int | None:
         """Kill the process (whatever it is doing) and return its exit code."""
-        self.process.kill()
-        self.process.join()
+        if self.process.returncode is None:
+            self.process.kill()
         self.connection.close()
-        return self.process.exitcode
+        return self.process.wait()
 
     def stop(self) -> None:
         """Let an idle worker exit on its own; kill a busy one."""
-        if self.busy:
-            self.kill()
-            return
-        self.connection.close()
-        self.process.join(STOP_TIMEOUT_S)
-        if self.process.is_alive():
-            self.kill()
+        if not self.busy:
+            self.connection.close()
+            if self.exit_code(STOP_TIMEOUT_S) is not None:
+                return
+        self.kill()
 
 
 class Supervisor:
@@ -194,8 +217,6 @@ class Supervisor:
         except (EOFError, OSError):
             yield from self._crashed(worker)
             return
-        if kind == FAILED:
-            raise TaskInputError(payload)
         if kind == READY:
             worker.ready = True
             worker.send_job(self._task_timeout_s)
@@ -215,7 +236,7 @@ class Supervisor:
         yield from self._replace(worker, self._timeout_result)
 
     def _crashed(self, worker: _Worker) -> Iterator[Event]:
-        worker.process.join(STOP_TIMEOUT_S)  # let it finish exiting, so its own exit code is the one we read
+        worker.exit_code(STOP_TIMEOUT_S)  # let it finish exiting, so its own exit code is the one we read
         exit_code = worker.kill()
         if not worker.ready:
             raise WorkerError(f"a worker exited while starting (exit code {exit_code}); its error is above")

@@ -6,6 +6,10 @@ methods and numpy, which loop in C, and nothing is computed before a rule needs 
 document that fails the word count never has its n-grams counted). Character classes are
 counted on bytes with ``translate``: typographic punctuation is first mapped to its ASCII
 twin, which leaves most English web text pure ASCII and every count unchanged.
+
+Lines and paragraphs are Gopher's: a line ends at a newline, a paragraph at a blank line. The
+extract stage writes text that way (a blank line between block elements, a newline between the
+lines of one, such as list items), so the line rules and the paragraph rules each see real units.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ BULLETS = ("•", "●", "○", "◦", "▪", "▫", "■", "□", "‣", "⁃",
 ELLIPSES = ("...", "…", ". . .")
 # A whitespace-delimited token made only of non-letters: digits, underscores, symbols, punctuation.
 LETTERLESS_WORD = re.compile(r"(?<!\S)(?:[^\s\w]|[\d_])+(?!\S)")
+BLANK_LINE = re.compile(r"\n[^\S\n]*\n")  # a line holding nothing but whitespace separates paragraphs
 HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: n-gram hashes are a polynomial in it, mod 2**64
 TOP_NGRAM_BUCKETS = 1024  # hash buckets of the cheap upper bound on the top n-gram's share
 
@@ -162,8 +167,8 @@ class TextView:
 
     @lazy
     def paragraphs(self) -> list[str]:
-        """Blocks separated by blank lines (extract writes one paragraph per line, so lines matter more there)."""
-        return [block.strip() for block in self.text.split("\n\n") if block.strip()]
+        """Blocks separated by blank lines (or lines of whitespace), stripped; a paragraph may span several lines."""
+        return [block.strip() for block in BLANK_LINE.split(self.text) if block.strip()]
 
     @lazy
     def word_hashes(self) -> np.ndarray:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
-from pipeline.extract.html_text import ExtractedPage, trafilatura_extract
+from pipeline.extract.backends import trafilatura_extract
+from pipeline.extract.html_text import ExtractedPage
 
 HANG, RAISE, CRASH = "hang-here", "raise-here", "crash-here"
 
@@ -34,3 +36,8 @@ def sleep_then_echo(task: tuple[str, float]) -> str:
     """A generic supervisor handler: sleeps ``task[1]`` seconds, returns ``task[0]``."""
     time.sleep(task[1])
     return task[0]
+
+
+def loaded_modules(html: str, url: str | None) -> ExtractedPage:
+    """The worker's imported top-level modules, as the page's text: what a worker pays for at start-up."""
+    return ExtractedPage(text=" ".join(sorted({name.split(".")[0] for name in sys.modules})))

@@ -19,6 +19,7 @@ from pipeline.extract.config import ExtractConfig
         ({"max_chars_per_page": 10}, "max_chars_per_page"),
         ({"workers": 0}, "workers"),
         ({"extractor": "trafilatura.extract"}, "extractor"),
+        ({"backend": "lxml"}, "backend must be one of trafilatura, resiliparse"),
     ],
 )
 def test_bad_fields_are_named(overrides: dict[str, Any], field: str) -> None:
@@ -34,3 +35,12 @@ def test_defaults_and_identity() -> None:
     assert identity["trafilatura"]  # an upgraded extractor redoes the shards
     assert ExtractConfig(workers=3).identity() == identity
     assert ExtractConfig(min_words=10).identity() != identity
+    assert cfg.page_rules().extractor == "pipeline.extract.backends:trafilatura_extract"
+
+
+def test_the_backend_and_its_library_are_part_of_the_identity() -> None:
+    trafilatura, resiliparse = ExtractConfig().identity(), ExtractConfig(backend="resiliparse").identity()
+    assert (trafilatura["backend"], resiliparse["backend"]) == ("trafilatura", "resiliparse")
+    assert "trafilatura" not in resiliparse and resiliparse["resiliparse"]  # upgrading the other one redoes nothing
+    assert ExtractConfig(backend="resiliparse").page_rules().extractor.endswith(":resiliparse_extract")
+    assert ExtractConfig(extractor="hooks:misbehave").page_rules().extractor == "hooks:misbehave"

@@ -1,4 +1,4 @@
-"""One page at a time: decoding, content types, boilerplate removal and the too-little-text rules."""
+"""One page at a time: decoding, content types, boilerplate removal, paragraphs and the too-little-text rules."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pipeline.extract.html_text import (
     decode_body,
     extract_page,
     page_kind,
+    paragraph_text,
     plain_text,
 )
 from pipeline.sample.corpus import COMMENTS, COOKIE_BANNERS, FOOTERS, NAV_LINKS, RELATED_HEADLINES, Article
@@ -37,7 +38,7 @@ def article_for(page_route: Route) -> Article:
 
 
 def extracted(page_route: Route, charset: str | None = "utf-8", cfg: ExtractConfig = CFG) -> ExtractedPage | str:
-    return extract_page(page_route.body or b"", page_route.content_type, charset, page_route.url, cfg)
+    return extract_page(page_route.body or b"", page_route.content_type, charset, page_route.url, cfg.page_rules())
 
 
 def test_news_page_keeps_the_article_and_drops_the_boilerplate(routes: list[Route]) -> None:
@@ -54,6 +55,30 @@ def test_news_page_keeps_the_article_and_drops_the_boilerplate(routes: list[Rout
     assert [text for text in boilerplate if text in page.text] == []
     lines = set(page.text.splitlines())
     assert [label for label in NAV_LINKS if label in lines] == []
+
+
+def test_paragraphs_are_separated_by_a_blank_line(routes: list[Route]) -> None:
+    news = route(routes, "article")
+    page = extracted(news)
+    assert isinstance(page, ExtractedPage)
+    assert page.text.split("\n\n") == [article_for(news).title, *article_for(news).paragraphs]
+
+
+def test_lines_within_a_paragraph_stay_on_lines_of_their_own() -> None:
+    sentence = "a sentence long enough for the extractor to keep it as part of the article body, surely"
+    html = (
+        f"<html><body><article><h1>On lists</h1><p>{sentence}.</p>"
+        f"<p>First line {sentence}<br>second line {sentence}</p>"
+        f"<ul><li>one {sentence}</li><li>two {sentence}</li></ul>"
+        f"<blockquote><p>quoted one {sentence}</p><p>quoted two {sentence}</p></blockquote></article></body></html>"
+    )
+    page = extract_page(html.encode(), "text/html", "utf-8", None, ExtractConfig(min_words=10).page_rules())
+    assert isinstance(page, ExtractedPage)
+    paragraphs = page.text.split("\n\n")
+    assert paragraphs[2] == f"First line {sentence}\nsecond line {sentence}"
+    assert paragraphs[3] == f"- one {sentence}\n- two {sentence}"
+    assert paragraphs[4:] == [f"quoted one {sentence}", f"quoted two {sentence}"]
+    assert "\n\n\n" not in page.text and page.text == page.text.strip()
 
 
 @pytest.mark.parametrize("role", ["article", "wikipedia", "exact_duplicate", "foreign"])
@@ -110,8 +135,13 @@ def test_plain_text_is_taken_as_is_with_whitespace_normalised(routes: list[Route
     page = extracted(notes)
     assert isinstance(page, ExtractedPage)
     assert page.title is None
-    assert page.text == (notes.body or b"").decode().replace("\n\n", "\n").strip()
-    assert plain_text("  one   two \n\n\n\tthree  \r\n") == "one two\nthree"
+    assert page.text == (notes.body or b"").decode().strip() and "\n\n" in page.text
+    assert plain_text("  one   two \n\n\n\tthree  \r\nfour\n \t\nfive") == "one two\n\nthree\nfour\n\nfive"
+
+
+def test_paragraph_text_drops_empty_lines_and_paragraphs() -> None:
+    assert paragraph_text(["  a  b \n\n c", "", " \n ", "d\r\ne"]) == "a b\nc\n\nd\ne"
+    assert paragraph_text([]) == ""
 
 
 def test_decoding_honours_byte_order_marks_and_browser_charset_aliases() -> None:
@@ -134,7 +164,7 @@ def test_a_stray_invalid_byte_does_not_send_a_utf8_page_to_detection(routes: lis
 def test_a_body_no_charset_decodes_is_undecodable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(html_text, "_detect_and_decode", lambda body: None)
     assert decode_body("déjà vu".encode("cp1252"), "utf-8") == UNDECODABLE
-    assert extract_page("déjà vu".encode("cp1252"), "text/plain", "utf-8", None, CFG) == UNDECODABLE
+    assert extract_page("déjà vu".encode("cp1252"), "text/plain", "utf-8", None, CFG.page_rules()) == UNDECODABLE
 
 
 def test_content_types() -> None:
@@ -154,7 +184,6 @@ def test_word_count_counts_each_cjk_character() -> None:
 def test_giant_pages_are_cut_before_extraction(routes: list[Route]) -> None:
     news = route(routes, "article")
     padded = (news.body or b"") + b"<!--" + b"x" * 5000 + b"-->"
-    page = extract_page(
-        padded, news.content_type, "utf-8", news.url, ExtractConfig(max_chars_per_page=len(padded) - 10)
-    )
+    rules = ExtractConfig(max_chars_per_page=len(padded) - 10).page_rules()
+    page = extract_page(padded, news.content_type, "utf-8", news.url, rules)
     assert isinstance(page, ExtractedPage) and page.truncated

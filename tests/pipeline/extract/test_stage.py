@@ -18,7 +18,7 @@ from extract_fixtures import FetchDirFactory, Page, page_from_route
 from pipeline.extract.config import ExtractConfig
 from pipeline.extract.stage import run_extract
 from pipeline.records import Document, FetchRecord, document_id
-from pipeline.rejects import reject_counts, stage_rejects_dir
+from pipeline.rejects import OrphanShardsError, reject_counts, stage_rejects_dir
 from pipeline.sample.web import Route
 from pipeline.shards import complete_shards, file_sha256, stats_path, write_shard
 from pipeline.stage import SUMMARY_FILE
@@ -156,7 +156,10 @@ def test_a_pages_shard_that_disappeared_takes_its_documents_with_it(sample_fetch
     gone = sample_fetch_dir / "pages" / "part-00000-00001.parquet"
     stats_path(gone).unlink()
     gone.unlink()
-    summary = run_extract(sample_fetch_dir, tmp_path, CFG)
+    with pytest.raises(OrphanShardsError, match="part-00000-00001.parquet"):  # never deleted silently
+        run_extract(sample_fetch_dir, tmp_path, CFG)
+    assert len(list(tmp_path.glob("part-*.parquet"))) == 2
+    summary = run_extract(sample_fetch_dir, tmp_path, CFG, replace=True)
     assert summary.details["shards"] == ["part-00000-00000.parquet"]
     assert [shard.name for shard in tmp_path.glob("part-*.parquet")] == ["part-00000-00000.parquet"]
     assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == summary.outcomes
@@ -205,17 +208,28 @@ def test_content_encoding_is_undone_when_reading_the_archive(
     assert summary.counts["documents"] == 1
 
 
-def test_a_wrong_archive_offset_is_an_error_naming_the_warc(
+def test_an_ok_row_without_an_archive_location_is_an_error_naming_the_shard(
     make_fetch_dir: FetchDirFactory, routes: list[Route], tmp_path: Path
 ) -> None:
     fetch_dir = make_fetch_dir({"part-00000-00000": marked_pages(routes, [])[:2]})
     shard = fetch_dir / "pages" / "part-00000-00000.parquet"
     table = pq.read_table(shard)
-    broken = table.set_column(7, "warc_offset", pa.array([0, 1], pa.int64()))  # a request record, then garbage
-    pq.write_table(broken, shard)
-    with pytest.raises(ValueError, match=r"part-00000-00000\.warc\.gz.*offset"):
+    broken = table.set_column(7, "warc_offset", pa.array([None, 1], pa.int64()))
+    write_shard(broken, shard, shard_fingerprint="no-location")
+    with pytest.raises(ValueError, match=r"part-00000-00000\.parquet row 0 .* has no WARC location"):
         run_extract(fetch_dir, tmp_path / "out", ExtractConfig(workers=1))
     assert not list((tmp_path / "out").glob("part-*"))
+
+
+def test_workers_import_neither_the_parents_main_nor_its_heavy_libraries(
+    make_fetch_dir: FetchDirFactory, routes: list[Route], hooks: str, tmp_path: Path
+) -> None:
+    """A worker's start-up stays cheap: nothing of the parent's ``__main__`` (a flow, the CLI), no pydantic."""
+    fetch_dir = make_fetch_dir({"part-00000-00000": marked_pages(routes, [])[:1]})
+    run_extract(fetch_dir, tmp_path / "out", ExtractConfig(workers=1, min_words=0, extractor=f"{hooks}:loaded_modules"))
+    modules = set(documents(tmp_path / "out")["text"][0].as_py().split())
+    assert {"pipeline", "extract_test_hooks"} <= modules
+    assert not modules & {"_pytest", "pytest", "pydantic", "pyarrow", "warcio", "fsspec", "prefect"}
 
 
 def test_missing_inputs_are_errors_naming_the_path(tmp_path: Path) -> None:

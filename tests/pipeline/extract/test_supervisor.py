@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from extract_test_hooks import sleep_then_echo
@@ -55,3 +59,23 @@ def test_empty_jobs_complete_without_starting_a_worker() -> None:
 def test_a_handler_bug_fails_the_run_instead_of_being_counted() -> None:
     with pytest.raises(WorkerError, match="exit code 1"):
         run([Job("buggy", [("a", 0), ("negative sleep", -1)])], workers=1)
+
+
+def test_workers_do_not_rerun_the_parents_main_script(tmp_path: Path) -> None:
+    """multiprocessing's spawn would run the script again in every worker (a flow module: seconds each)."""
+    log, script = tmp_path / "imports.log", tmp_path / "main_script.py"
+    script.write_text(
+        textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {str(Path(__file__).parent)!r})
+            with open({str(log)!r}, "a") as log:
+                log.write("imported\\n")
+            from extract_test_hooks import sleep_then_echo
+            from pipeline.extract.supervisor import Job, Supervisor
+            if __name__ == "__main__":
+                with Supervisor(sleep_then_echo, 2, 10.0, timeout_result=None, crash_result=None) as supervisor:
+                    list(supervisor.run([Job("a", [("x", 0)]), Job("b", [("y", 0)])]))
+        """)
+    )
+    subprocess.run([sys.executable, str(script)], check=True, timeout=120)
+    assert log.read_text() == "imported\n"
