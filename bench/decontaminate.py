@@ -15,9 +15,14 @@ cutting, rejects, both overlap reports excluded with ``--no-reports``), with one
 Bloom build: ``corpus_bloom`` over ``--bloom-mb`` MB of text in a child process, whose
 peak RSS (``ru_maxrss``) is reported beside the filter's own size.
 
-The Spark n-gram join of the issue is not built yet, so its 10k vs 100k growth is not measured.
+Spark join (``--spark-join``): the Wikipedia n-gram join (``spark_join.join_wikipedia``: hashing
+in Python workers, the semi-join, the per-shard match files, the boilerplate counts) on 10k and
+100k documents of ~200 random words (1% quoting an article), in 10 docs shards each, against a
+reference built from a generated dump of ``--articles`` random-word articles; the session and
+its Python workers are started (a 1k-document join) before the clock. The figure is the growth:
+time per document at 100k over 10k (1.0 is linear). Off by default: it takes a minute or more.
 
-    python bench/decontaminate.py [--docs 20000] [--shards 8] [--bloom-mb 100]
+    python bench/decontaminate.py [--docs 20000] [--shards 8] [--bloom-mb 100] [--spark-join [--articles 3000]]
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import ngram_hashes, words_of
+from pipeline.decontaminate.references import wikipedia_ngrams
 from pipeline.decontaminate.stage import run_decontaminate
 from pipeline.records import Document, document_id, to_table
 from pipeline.sample.corpus import ARTICLES
@@ -125,13 +131,76 @@ def bloom_build(root: Path, megabytes: int) -> dict:
     return {**figures, "text_mb": sum(map(len, texts)) / 1e6, "ngrams_estimated": ngrams}
 
 
+JOIN_SHARDS = 10  # the same parallelism at both sizes: only the documents per shard grow
+
+
+def random_text(rng: random.Random, vocabulary: list[str], words: int) -> str:
+    return " ".join(rng.choices(vocabulary, k=words))
+
+
+def write_dump(path: Path, articles: list[str]) -> Path:
+    pages = "".join(
+        f"<page><title>A{i}</title><ns>0</ns><revision><text>{text}</text></revision></page>"
+        for i, text in enumerate(articles)
+    )
+    path.write_text(f"<mediawiki>{pages}</mediawiki>", encoding="utf-8")
+    return path
+
+
+def join_corpus(directory: Path, docs: int, articles: list[str], vocabulary: list[str]) -> list[Path]:
+    rng = random.Random(docs)
+    per_shard = docs // JOIN_SHARDS
+    for shard in range(JOIN_SHARDS):
+        rows = []
+        for i in range(shard * per_shard, (shard + 1) * per_shard):
+            text = random_text(rng, vocabulary, 200)
+            if i % 100 == 0:
+                text += " " + " ".join(rng.choice(articles).split()[:60])
+            url = f"https://bench.test/{i}"
+            rows.append(Document(document_id(url), url, "bench.test", None, text, 5, EPOCH))
+        write_shard(to_table(rows, Document), directory / f"part-{shard:05d}.parquet", shard_fingerprint="bench")
+    return sorted(directory.glob("part-*.parquet"))
+
+
+def spark_join_growth(root: Path, article_count: int) -> None:
+    from pipeline.decontaminate.spark_join import join_wikipedia
+    from pipeline.dedup.spark.session import spark_session
+
+    rng = random.Random(3)
+    vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 9))) for _ in range(20_000)]
+    articles = [random_text(rng, vocabulary, 200) for _ in range(article_count)]
+    reference = wikipedia_ngrams([write_dump(root / "wiki.xml", articles)], 13, root / "reference")
+    print(f"spark join: reference of {article_count:,} articles, {reference.ngrams:,} 13-grams")
+    cfg = DecontaminateConfig(join="spark")
+    seconds_per_doc = {}
+    with spark_session(cfg.spark) as spark:
+        warm_up = join_corpus(root / "join-warm-up", 1_000, articles, vocabulary)
+        join_wikipedia(warm_up, root / "join-out-warm-up", reference, cfg, spark)  # Python workers started
+        for docs in (10_000, 100_000):
+            inputs = join_corpus(root / f"join-{docs}", docs, articles, vocabulary)
+            start = time.perf_counter()
+            joined = join_wikipedia(inputs, root / f"join-out-{docs}", reference, cfg, spark)
+            seconds = time.perf_counter() - start
+            seconds_per_doc[docs] = seconds / docs
+            matched = sum(1 for path in joined.matches.values() if path.stat().st_size)
+            print(f"  {docs:,} documents: {seconds:.1f} s = {docs / seconds:,.0f} docs/s ({matched} match files)")
+    print(f"  time per document, 100k / 10k: {seconds_per_doc[100_000] / seconds_per_doc[10_000]:.2f} (1.0: linear)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--bloom-mb", type=int, default=100)
     parser.add_argument("--eval-dir", type=Path, default=SHARED_EVAL)
+    parser.add_argument("--spark-join", action="store_true", help="also time the Spark join on 10k and 100k docs")
+    parser.add_argument("--spark-join-only", action="store_true", help="time only the Spark join")
+    parser.add_argument("--articles", type=int, default=3000, help="articles in the join's generated dump")
     args = parser.parse_args()
+    if args.spark_join_only:
+        with tempfile.TemporaryDirectory(prefix="bench-decontaminate-") as scratch:
+            spark_join_growth(Path(scratch), args.articles)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-decontaminate-") as scratch:
         root = Path(scratch)
         sets = eval_sets(args.eval_dir, root)
@@ -157,6 +226,8 @@ def main() -> None:
             f"{bloom['seconds']:.1f} s = {bloom['ngrams_estimated'] / bloom['seconds'] / 1e6:.2f} M 8-grams/s; "
             f"filter {bloom['bits'] / 8 / 1e6:.0f} MB, peak RSS {bloom['peak_mb']:.0f} MB"
         )
+        if args.spark_join:
+            spark_join_growth(root, args.articles)
     print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -1,12 +1,15 @@
-"""Shared fixtures: the bundled sample (generated once per session) and paths to ../shared."""
+"""Shared fixtures: the bundled sample (generated once per session), paths to ../shared, and one local Spark
+session for every test that needs one (dedup, the Wikipedia join: a session takes seconds to start)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline.dedup.config import SparkConfig
 from pipeline.sample.generate import generate_sample
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,3 +35,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA} (clone with ../shared beside the repo)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    from pipeline.dedup.spark.session import build_session
+
+    session = build_session(SparkConfig(master="local[2]", shuffle_partitions=4, driver_memory="1g"))
+    yield session
+    session.stop()

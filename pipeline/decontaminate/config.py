@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pipeline.dedup.config import SparkConfig
 from pipeline.settings import setting, workers_setting
 from pipeline.validation import check_range, check_workers
 
@@ -19,6 +20,7 @@ WIKIPEDIA_MIRRORS = (
     "dbpedia.org",
     "wikipedia.de",
 )
+JOINS = ("auto", "local", "spark")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,6 +32,11 @@ class DecontaminateConfig:
     than ``max_pieces`` pieces is dropped as ``contaminated``. An n-gram found in more than
     ``max_ngram_documents`` corpus documents is boilerplate, not contamination, and is ignored (for
     Wikipedia, ``wikipedia_max_ngram_documents``).
+
+    ``join`` decides where Wikipedia's n-grams are matched: in this process (``local``: the reference
+    as one sorted array in memory) or by a Spark join (``spark``); ``auto`` joins in Spark when the
+    dumps hold more than ``spark_min_reference_ngrams`` n-grams. Like ``workers`` and ``spark``, it
+    changes speed only: both give the same bytes.
     """
 
     drop_wikipedia: bool = setting(True, help="drop documents whose URL or final URL is on Wikipedia or a mirror")
@@ -45,6 +52,18 @@ class DecontaminateConfig:
         100, help="the same for Wikipedia n-grams (more text, so more shared phrases)"
     )
     workers: int | None = workers_setting()
+    join: str = setting(
+        "auto",
+        choices=JOINS,
+        help="where Wikipedia n-grams are matched: local (in memory), spark (a join), auto (spark above "
+        "spark_min_reference_ngrams); speed only",
+    )
+    spark_min_reference_ngrams: int = setting(
+        50_000_000, help="auto joins in Spark when the Wikipedia dumps hold more n-grams than this (8 bytes each)"
+    )
+    spark: SparkConfig = setting(
+        factory=SparkConfig, help="the Spark session of the Wikipedia n-gram join", flag="spark"
+    )
 
     def __post_init__(self) -> None:
         check_range("n", self.n, 1, 100, integer=True)
@@ -58,9 +77,13 @@ class DecontaminateConfig:
             raise ValueError(f"wikipedia_mirrors must be bare host names, got {list(self.wikipedia_mirrors)}")
         object.__setattr__(self, "wikipedia_mirrors", mirrors)
         check_workers(self.workers)
+        if self.join not in JOINS:
+            raise ValueError(f"join must be one of {', '.join(JOINS)}, got {self.join!r}")
+        check_range("spark_min_reference_ngrams", self.spark_min_reference_ngrams, 0, 10**15, integer=True)
 
     def cut_identity(self) -> dict[str, Any]:
-        """What a document's result depends on besides its text and the references (not ``workers``)."""
+        """What a document's result depends on besides its text and the references (not the speed settings)."""
         settings = dataclasses.asdict(self)
-        del settings["workers"]
+        for speed_only in ("workers", "join", "spark_min_reference_ngrams", "spark"):
+            del settings[speed_only]
         return settings

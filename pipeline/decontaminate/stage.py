@@ -7,15 +7,17 @@ Layout under the output directory::
     rejected/decontaminate/<reason>/  wikipedia_domain and contaminated Documents; removed_span rows
                                       (RemovedSpan: the characters cut and the references that matched)
     _counts/part-....parquet          per docs shard, how many documents hold each matched n-gram
-    _reference/                       Wikipedia's n-gram hashes, cached per dump
+    _counts/wikipedia/part-....parquet  with the Spark join: per docs shard, its documents' Wikipedia matches
+    _reference/                       Wikipedia's n-gram hashes as Parquet chunks, cached per dump
     _reports/before, _reports/after   GPT-2's 8-gram overlap report of the input and of the output
     summary.json                      counts for the whole run, per reference, and both overlap tables
 
 Two passes, each resumable per docs shard: count (how many documents hold each matched n-gram,
 for the boilerplate cut-off), then cut. A shard is redone when its docs shard, a reference or
-a setting changed. Incremental runs: the cut-off counts the whole corpus, the new shards
-included, but shards already written are not decided again, so a phrase that becomes common
-only with new documents still stays cut from the earlier ones.
+a setting changed. Wikipedia's n-grams are matched in this process or, for large dumps, by a Spark
+join (``spark_join``, ``join``); either gives the same bytes. Incremental runs: the cut-off counts
+the whole corpus, the new shards included, but shards already written are not decided again, so a
+phrase that becomes common only with new documents still stays cut from the earlier ones.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
@@ -36,22 +40,32 @@ from pipeline.decontaminate.ngrams import ngram_hashes, words_of
 from pipeline.decontaminate.overlap import eval_8grams, overlap_report
 from pipeline.decontaminate.references import (
     COUNTS_DIR,
+    EMPTY,
+    REFERENCE_DIR,
+    WIKIPEDIA,
     Reference,
+    WikipediaNgrams,
     contains,
     eval_references,
     frequent_ngrams,
+    joined_matches,
+    joins_in_spark,
     references_fingerprint,
     shard_counts,
+    wikipedia_ngrams,
     wikipedia_reference,
 )
 from pipeline.decontaminate.spans import CutRules, cut, matched_spans
-from pipeline.decontaminate.wikipedia import is_wikipedia
+from pipeline.decontaminate.wikipedia import is_wikipedia_page
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, RemovedSpan, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import ShardOutcome, docs_shards, fingerprint, read_table, remove_orphan_shards, write_shard
 from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+
+if TYPE_CHECKING:
+    from pipeline.decontaminate.spark_join import SparkSession
 
 STAGE = "decontaminate"
 REMOVED_SPAN = "removed_span"
@@ -80,13 +94,15 @@ class Matcher:
     frequent: dict[str, Any]
     cfg: DecontaminateConfig
 
-    def spans(self, text: str) -> dict[str, list[tuple[int, int]]]:
-        """Per reference, the character spans of its n-grams in ``text`` (common ones ignored)."""
+    def spans(self, text: str, joined: np.ndarray | None = None) -> dict[str, list[tuple[int, int]]]:
+        """Per reference, the character spans of its n-grams in ``text`` (common ones ignored); ``joined``: the
+        document's hashes the Spark join found in the reference without n-grams here (Wikipedia's)."""
         words = words_of(text)
         hashes = ngram_hashes(words.words, self.cfg.n)
         found = {}
         for ref in self.references:
-            matched = contains(ref.ngrams, hashes) & ~contains(self.frequent[ref.name], hashes)
+            known = ref.ngrams if ref.ngrams is not None else (EMPTY if joined is None else joined)
+            matched = contains(known, hashes) & ~contains(self.frequent[ref.name], hashes)
             if matched.any():
                 found[ref.name] = matched_spans(words, matched, self.cfg.n)
         return found
@@ -94,7 +110,7 @@ class Matcher:
 
 def _on_wikipedia(url: str, final_url: str | None, cfg: DecontaminateConfig) -> bool:
     """GPT-2's rule, on the URL and on where it redirected to."""
-    return is_wikipedia(url, cfg.wikipedia_mirrors) or is_wikipedia(final_url, cfg.wikipedia_mirrors)
+    return is_wikipedia_page(url, final_url, cfg.wikipedia_mirrors)
 
 
 def _rules(cfg: DecontaminateConfig) -> CutRules:
@@ -112,12 +128,21 @@ def _tally(
 
 
 def decontaminate_shard(
-    docs_shard: Path, out_dir: Path, matcher: Matcher, key: str, candidates: set[int] | None = None
+    docs_shard: Path,
+    out_dir: Path,
+    matcher: Matcher,
+    key: str,
+    candidates: set[int] | None = None,
+    matches_file: Path | None = None,
 ) -> ShardResult:
     """Drop or trim every document of one docs shard; write the output shard and its rejects. Only documents at
-    ``candidates`` (positions the counting pass found a reference n-gram in; None: all) are matched again."""
+    ``candidates`` (positions the counting pass found a reference n-gram in; None: all) are matched again, and
+    those the Spark join matched in Wikipedia (``matches_file``)."""
     cfg = matcher.cfg
     documents = list(from_table(read_table(docs_shard), Document))
+    joined = joined_matches(matches_file) if matches_file is not None else {}
+    if candidates is not None:
+        candidates = candidates | joined.keys()
     rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document, {REMOVED_SPAN: RemovedSpan})
     result = ShardResult(docs_shard.name, len(documents), 0, 0, 0, {}, {})
     kept = []
@@ -128,7 +153,7 @@ def decontaminate_shard(
         if candidates is not None and position not in candidates:
             kept.append(dataclasses.replace(document, overlap_score=0.0))
             continue
-        found = matcher.spans(document.text)
+        found = matcher.spans(document.text, joined.get(position))
         outcome = cut(document.text, [span for spans in found.values() for span in spans], _rules(cfg))
         result.chars_removed += outcome.removed_chars
         if outcome.text is None:
@@ -156,6 +181,8 @@ def _count_matches(
 ) -> tuple[dict[str, Any], dict[str, set[int] | None]]:
     """Per docs shard, the documents holding each matched n-gram (reused per shard). Returns the common n-grams per
     reference, and per docs shard the positions of its documents with a match."""
+    if not references:  # nothing to match in this process (no eval sets, Wikipedia joined in Spark)
+        return {}, {shard.name: set() for shard in inputs}
     directory = out_dir / COUNTS_DIR
     key = references_fingerprint(references)
     units = [
@@ -191,26 +218,34 @@ def _init_worker(matcher: Matcher) -> None:
     _WORKER_MATCHER = matcher
 
 
-def _shard_in_worker(docs_shard: Path, key: str, candidates: set[int] | None, out_dir: Path) -> ShardResult:
+def _shard_in_worker(
+    docs_shard: Path, key: str, candidates: set[int] | None, matches_file: Path | None, out_dir: Path
+) -> ShardResult:
     assert _WORKER_MATCHER is not None
-    return decontaminate_shard(docs_shard, out_dir, _WORKER_MATCHER, key, candidates)
+    return decontaminate_shard(docs_shard, out_dir, _WORKER_MATCHER, key, candidates, matches_file)
 
 
 def _run_shards(
-    todo: list[WorkUnit[Path]], out_dir: Path, matcher: Matcher, candidates: dict[str, set[int] | None], advance: Any
+    todo: list[WorkUnit[Path]],
+    out_dir: Path,
+    matcher: Matcher,
+    candidates: dict[str, set[int] | None],
+    matches: dict[str, Path],
+    advance: Any,
 ) -> list[ShardResult]:
+    """Every shard to do, in this process or in workers; ``matches``: the Spark join's file per docs shard."""
     workers = min(matcher.cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
+    jobs = [(u.source, u.fingerprint, candidates.get(u.source.name), matches.get(u.source.name)) for u in todo]
     if workers <= 1:
         results = []
-        for position, unit in enumerate(todo, start=1):
-            shard = unit.source
-            results.append(decontaminate_shard(shard, out_dir, matcher, unit.fingerprint, candidates.get(shard.name)))
+        for position, (shard, key, shard_candidates, matches_file) in enumerate(jobs, start=1):
+            results.append(decontaminate_shard(shard, out_dir, matcher, key, shard_candidates, matches_file))
             advance(position)
         return results
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(matcher,)) as pool:
         task = functools.partial(_shard_in_worker, out_dir=out_dir)
-        futures = [pool.submit(task, u.source, u.fingerprint, candidates.get(u.source.name)) for u in todo]
+        futures = [pool.submit(task, *job) for job in jobs]
         results = []
         for position, future in enumerate(futures, start=1):
             results.append(future.result())
@@ -238,6 +273,26 @@ def _summarise(
     return summary.write()
 
 
+def _wikipedia(
+    dumps: Sequence[Path], inputs: list[Path], out_dir: Path, cfg: DecontaminateConfig, spark: SparkSession | None
+) -> tuple[WikipediaNgrams | None, Any]:
+    """Wikipedia's n-grams as Parquet, and the Spark join's result when they are matched there (else None)."""
+    if not dumps:
+        return None, None
+    reference = wikipedia_ngrams(dumps, cfg.n, out_dir / REFERENCE_DIR)
+    if not joins_in_spark(cfg, reference):
+        return reference, None
+    from pipeline.decontaminate.spark_join import join_wikipedia  # pyspark only when the join runs
+
+    return reference, join_wikipedia(inputs, out_dir, reference, cfg, spark)
+
+
+def _sizes(references: list[Reference], wikipedia: WikipediaNgrams | None) -> dict[str, int]:
+    """N-grams per reference (Wikipedia's: distinct per chunk, the same whichever way it is matched)."""
+    sizes = {ref.name: len(ref.ngrams) for ref in references if ref.ngrams is not None}
+    return sizes | ({WIKIPEDIA: wikipedia.ngrams} if wikipedia is not None else {})
+
+
 def run_decontaminate(
     docs_dir: Path,
     out_dir: Path,
@@ -246,24 +301,33 @@ def run_decontaminate(
     wikipedia_dumps: Sequence[Path] = (),
     progress: ProgressFactory = no_progress,
     replace: bool = False,
+    *,
+    spark: SparkSession | None = None,
 ) -> StageSummary:
-    """Decontaminate every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed."""
+    """Decontaminate every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed.
+    ``spark``: an existing session for the Wikipedia join (tests share one), else one from ``cfg.spark``."""
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="filter")
     references = eval_references(eval_sets, cfg)  # a bad file fails here, before anything is written
     overlap_ngrams = eval_8grams(eval_sets) if eval_sets else None
     with folder_lock(out_dir, STAGE):
         remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs}, replace)
-        references += wikipedia_reference(wikipedia_dumps, cfg, out_dir)
+        wikipedia, joined = _wikipedia(wikipedia_dumps, inputs, out_dir, cfg, spark)
+        if wikipedia is not None:
+            references.append(wikipedia_reference(wikipedia, cfg, joined=joined is not None))
         before = overlap_report(docs_dir, overlap_ngrams, out_dir / REPORTS_DIR / "before") if overlap_ngrams else None
-        frequent, candidates = _count_matches(inputs, out_dir, references, cfg)
+        local = [ref for ref in references if ref.ngrams is not None]  # the rest: Wikipedia, joined in Spark
+        frequent, candidates = _count_matches(inputs, out_dir, local, cfg)
+        if joined is not None:
+            frequent[WIKIPEDIA] = joined.frequent
         matcher = Matcher(tuple(references), frequent, cfg)
         key = fingerprint(STAGE, references_fingerprint(references), cfg.cut_identity())
         units = [WorkUnit(out_dir / shard.name, fingerprint(key, input_sha256(shard)), shard) for shard in inputs]
         plan = plan_units(units)
         results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+        matches = joined.matches if joined is not None else {}
         with progress("decontaminate shards", len(plan.todo), unit="shard") as advance:
-            results += _run_shards(plan.todo, out_dir, matcher, candidates, advance)
+            results += _run_shards(plan.todo, out_dir, matcher, candidates, matches, advance)
         after = overlap_report(out_dir, overlap_ngrams, out_dir / REPORTS_DIR / "after") if overlap_ngrams else None
         return _summarise(
             results,
@@ -271,7 +335,9 @@ def run_decontaminate(
             cfg,
             clock,
             docs_dir=str(docs_dir),
-            references={ref.name: len(ref.ngrams) for ref in references},
+            references=_sizes(references, wikipedia),
+            wikipedia_join=None if wikipedia is None else ("spark" if joined is not None else "local"),
+            wikipedia_shards_joined=joined.shards_joined if joined is not None else 0,
             overlap_before=before,
             overlap_after=after,
         )

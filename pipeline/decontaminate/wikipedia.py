@@ -35,6 +35,11 @@ def is_wikipedia(url: str | None, mirrors: tuple[str, ...]) -> bool:
     return host_rule(host, dict.fromkeys(mirrors, "mirror")) is not None
 
 
+def is_wikipedia_page(url: str | None, final_url: str | None, mirrors: tuple[str, ...]) -> bool:
+    """GPT-2's rule, on the URL and on where it redirected to."""
+    return is_wikipedia(url, mirrors) or is_wikipedia(final_url, mirrors)
+
+
 class CorruptWikipediaDump(ValueError):
     """A dump that ends early or is not MediaWiki XML."""
 
