@@ -4,43 +4,96 @@ With that rule a tokenised evaluation file (WikiText's ``guest @-@ starring``, P
 and the running web text it was taken from give the same words. Each word keeps its character
 span in the original text, so a matched n-gram maps back to the characters to cut.
 
-An n-gram is hashed to 64 bits: every word by BLAKE2b, then the n word hashes combined as a
-polynomial modulo 2^64 (numpy, for all n-grams of a text at once) and mixed with the
-MurmurHash3 finaliser. Equal word sequences give equal hashes in every process and on every
-machine, so hashes can be stored, joined in Spark, or put in a Bloom filter.
+Hashing is vectorised, because every document of the corpus goes through it (the counting
+pass, the Bloom filter of the overlap report, the Spark join's workers). A word's hash is a
+polynomial over its lower-cased bytes modulo 2^64, read for all words at once from one prefix
+sum over the text's UTF-8 bytes (the inverse-power trick), then mixed with the MurmurHash3
+finaliser; an n-gram's hash combines its n word hashes the same way. Equal word sequences give
+equal hashes in every process and on every machine, so hashes can be stored, joined in Spark or
+put in a Bloom filter; ``HASH_SCHEME`` names the scheme in every fingerprint of stored hashes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import re
+import functools
 
 import numpy as np
 
-WORD = re.compile(r"[A-Za-z0-9]+")
-POLY_BASE = np.uint64(0x100000001B3)
+HASH_SCHEME = "poly64-fmix-v2"
+BASE = 0x100000001B3  # the FNV-64 prime: odd, so invertible modulo 2^64
+BASE_INVERSE = pow(BASE, -1, 1 << 64)
+WORD_BYTE = np.zeros(256, dtype=bool)
+for _first, _last in ((b"0", b"9"), (b"a", b"z"), (b"A", b"Z")):
+    WORD_BYTE[_first[0] : _last[0] + 1] = True
+LOWER_BYTE = np.arange(256, dtype=np.uint64)
+LOWER_BYTE[ord("A") : ord("Z") + 1] += 32
+
+
+@functools.cache
+def _powers(base: int, length: int) -> np.ndarray:
+    """``base**i`` modulo 2^64 for i < length (uint64); tables grow in powers of two and are cached."""
+    values = np.full(length, base, dtype=np.uint64)
+    values[0] = 1
+    with np.errstate(over="ignore"):
+        return np.cumprod(values, dtype=np.uint64)
+
+
+def _table(base: int, length: int) -> np.ndarray:
+    return _powers(base, 1 << max(length, 1).bit_length())[:length]
+
+
+def _fmix64(values: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        values = values ^ (values >> np.uint64(33))
+        values = values * np.uint64(0xFF51AFD7ED558CCD)
+        values = values ^ (values >> np.uint64(33))
+        values = values * np.uint64(0xC4CEB9FE1A85EC53)
+        return values ^ (values >> np.uint64(33))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Words:
-    """The normalised words of a text and their character spans in it."""
+    """The words of a text: their hashes and their character spans in it."""
 
-    words: list[str]
+    text: str
+    hashes: np.ndarray  # uint64, one per word
     starts: np.ndarray  # int64, first character of each word
     ends: np.ndarray  # int64, one past the last character of each word
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.hashes)
+
+    @property
+    def words(self) -> list[str]:
+        """The words themselves, lower case (for reading and tests; hashing does not need them)."""
+        return [self.text[start:end].lower() for start, end in zip(self.starts.tolist(), self.ends.tolist())]
+
+    def ngrams(self, n: int) -> np.ndarray:
+        """The hash of every n-gram, in order: entry ``i`` covers words ``i`` to ``i + n - 1`` (uint64)."""
+        count = len(self.hashes) - n + 1
+        if count <= 0:
+            return np.empty(0, dtype=np.uint64)
+        combined = np.zeros(count, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for offset in range(n):  # sum of h[i + k] * BASE^(n-1-k), wrapping modulo 2^64
+                combined = combined * np.uint64(BASE) + self.hashes[offset : offset + count]
+        return _fmix64(combined)
 
 
 def words_of(text: str) -> Words:
-    """``text``'s words: lower-case runs of ASCII letters and digits, with their spans."""
-    matches = list(WORD.finditer(text))
-    words = [match.group().lower() for match in matches]
-    starts = np.fromiter((match.start() for match in matches), dtype=np.int64, count=len(matches))
-    ends = np.fromiter((match.end() for match in matches), dtype=np.int64, count=len(matches))
-    return Words(words, starts, ends)
+    """``text``'s words: lower-case runs of ASCII letters and digits, hashed, with their character spans."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], WORD_BYTE[data].view(np.int8), [0]))))
+    starts, ends = edges[0::2], edges[1::2]  # byte offsets
+    with np.errstate(over="ignore"):
+        weighted = LOWER_BYTE[data] * _table(BASE_INVERSE, len(data))
+        prefix = np.concatenate(([np.uint64(0)], np.cumsum(weighted, dtype=np.uint64)))
+        hashes = _fmix64((prefix[ends] - prefix[starts]) * _table(BASE, len(data) + 1)[ends - 1])
+    if len(data) != len(text):  # not ASCII: byte offsets -> character offsets (count the bytes that start one)
+        character_starts = np.concatenate(([0], np.cumsum((data & 0xC0) != 0x80)))
+        starts, ends = character_starts[starts], character_starts[ends]
+    return Words(text, hashes, starts.astype(np.int64), ends.astype(np.int64))
 
 
 def normalised_text(text: str) -> str:
@@ -48,33 +101,11 @@ def normalised_text(text: str) -> str:
     return " ".join(words_of(text).words)
 
 
-def word_hashes(words: list[str]) -> np.ndarray:
-    """64-bit BLAKE2b of each word (uint64)."""
-    digests = b"".join(hashlib.blake2b(word.encode("ascii"), digest_size=8).digest() for word in words)
-    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
-
-
-def _fmix64(values: np.ndarray) -> np.ndarray:
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xFF51AFD7ED558CCD)
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xC4CEB9FE1A85EC53)
-    return values ^ (values >> np.uint64(33))
-
-
 def ngram_hashes(words: list[str], n: int) -> np.ndarray:
-    """The hash of every n-gram of ``words``, in order: entry ``i`` covers ``words[i : i + n]`` (uint64)."""
-    if len(words) < n:
-        return np.empty(0, dtype=np.uint64)
-    hashes = word_hashes(words)
-    count = len(words) - n + 1
-    combined = np.zeros(count, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for offset in range(n):  # n vector passes: sum of h[i + k] * B^(n-1-k), wrapping modulo 2^64
-            combined = combined * POLY_BASE + hashes[offset : offset + count]
-        return _fmix64(combined)
+    """The n-gram hashes of a list of words (each a run of ASCII letters and digits), as ``words_of`` gives them."""
+    return words_of(" ".join(words)).ngrams(n)
 
 
 def text_ngrams(text: str, n: int) -> np.ndarray:
     """The distinct n-gram hashes of ``text``, sorted."""
-    return np.unique(ngram_hashes(words_of(text).words, n))
+    return np.unique(words_of(text).ngrams(n))

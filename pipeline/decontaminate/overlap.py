@@ -20,7 +20,7 @@ import numpy as np
 from rbloom import Bloom
 
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import ngram_hashes, words_of
+from pipeline.decontaminate.ngrams import HASH_SCHEME, words_of
 from pipeline.shards import atomic_write_bytes, atomic_write_json, complete_shards, fingerprint, read_json, read_table
 from pipeline.stage import input_sha256
 
@@ -52,7 +52,9 @@ class Overlap:
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
     shards = complete_shards(corpus_dir)
-    return fingerprint("overlap", OVERLAP_N, FALSE_POSITIVE_RATE, [(s.name, input_sha256(s)) for s in shards])
+    return fingerprint(
+        "overlap", HASH_SCHEME, OVERLAP_N, FALSE_POSITIVE_RATE, [(s.name, input_sha256(s)) for s in shards]
+    )
 
 
 def _spill_shard_ngrams(corpus_dir: Path, scratch: Path) -> list[tuple[Path, int]]:
@@ -60,7 +62,7 @@ def _spill_shard_ngrams(corpus_dir: Path, scratch: Path) -> list[tuple[Path, int
     spills = []
     for position, shard in enumerate(complete_shards(corpus_dir)):
         texts = read_table(shard, columns=["text"])["text"].to_pylist()
-        parts = [ngram_hashes(words_of(text).words, OVERLAP_N) for text in texts]
+        parts = [words_of(text).ngrams(OVERLAP_N) for text in texts]
         hashes = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
         path = scratch / f"{position:05d}.npy"
         np.save(path, hashes)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import ngram_hashes, words_of
+from pipeline.decontaminate.ngrams import HASH_SCHEME, words_of
 from pipeline.decontaminate.wikipedia import article_texts
 from pipeline.shards import atomic_write_json, fingerprint, read_json, read_table, shard_name, write_shard
 
@@ -86,7 +86,9 @@ def _write_chunk(directory: Path, index: int, arrays: list[np.ndarray], identity
 
 def wikipedia_ngrams(dumps: Sequence[Path], n: int, cache_dir: Path) -> WikipediaNgrams:
     """The n-gram hashes of every article in ``dumps`` as Parquet chunks; reused while the dumps and ``n`` are."""
-    identity = fingerprint([(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in dumps], n)
+    identity = fingerprint(
+        [(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in dumps], n, HASH_SCHEME
+    )
     directory = cache_dir / f"wikipedia-{identity}"
     if (marker := read_json(directory / COMPLETE)) is not None:
         return WikipediaNgrams(identity, tuple(directory / name for name in marker["chunks"]), marker["ngrams"])
@@ -100,7 +102,7 @@ def wikipedia_ngrams(dumps: Sequence[Path], n: int, cache_dir: Path) -> Wikipedi
     total, pending, arrays = 0, 0, []
     for dump in dumps:
         for text in article_texts(dump):
-            arrays.append(ngram_hashes(words_of(text).words, n))
+            arrays.append(words_of(text).ngrams(n))
             pending += len(arrays[-1])
             if pending >= CHUNK_NGRAMS:
                 chunk, rows = _write_chunk(directory, len(chunks), arrays, identity)
@@ -152,7 +154,7 @@ def shard_counts(texts: list[str], references: Sequence[Reference], n: int) -> t
     found: dict[str, list[np.ndarray]] = {ref.name: [] for ref in references}
     matched_positions = []
     for position, text in enumerate(texts):
-        hashes = np.unique(ngram_hashes(words_of(text).words, n))
+        hashes = np.unique(words_of(text).ngrams(n))
         for ref in references:
             matched = hashes[contains(ref.ngrams, hashes)]
             if len(matched):

@@ -36,7 +36,7 @@ import numpy as np
 
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import ngram_hashes, words_of
+from pipeline.decontaminate.ngrams import words_of
 from pipeline.decontaminate.overlap import eval_8grams, overlap_report
 from pipeline.decontaminate.references import (
     COUNTS_DIR,
@@ -98,7 +98,7 @@ class Matcher:
         """Per reference, the character spans of its n-grams in ``text`` (common ones ignored); ``joined``: the
         document's hashes the Spark join found in the reference without n-grams here (Wikipedia's)."""
         words = words_of(text)
-        hashes = ngram_hashes(words.words, self.cfg.n)
+        hashes = words.ngrams(self.cfg.n)
         found = {}
         for ref in self.references:
             known = ref.ngrams if ref.ngrams is not None else (EMPTY if joined is None else joined)

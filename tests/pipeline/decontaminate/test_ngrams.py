@@ -100,3 +100,18 @@ def test_real_eval_sets_read(shared_data: Path) -> None:
     for spec in ("lambada=lambada_test.jsonl", "wikitext2=wikitext-2.test.txt", "ptb=ptb.test.txt"):
         name, file = spec.split("=")
         assert len(EvalSet.parse(f"{name}={shared_data / 'eval' / file}").ngrams(13)) > 50_000
+
+
+def test_vectorised_words_equal_the_plain_rule_on_any_text() -> None:
+    """Spans and hashes from the byte-level fast path equal a regex over the text, non-ASCII text included."""
+    import re
+
+    rng = np.random.default_rng(5)
+    alphabet = [*"abcXYZ019 ,.-'\n\té€日本", "\U0001f600"]
+    for _ in range(50):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 120))))
+        expected = [(m.start(), m.end(), m.group().lower()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
+        words = words_of(text)
+        assert list(zip(words.starts.tolist(), words.ends.tolist(), words.words, strict=True)) == expected
+        assert np.array_equal(words.hashes, words_of(" ".join(word for _, _, word in expected)).hashes)
+    assert len(set(words_of("a b ab ba aa bb 1 11 a1 1a").hashes.tolist())) == 10
