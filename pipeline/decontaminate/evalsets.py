@@ -20,6 +20,7 @@ from pipeline.decontaminate.ngrams import words_of
 
 FORMATS = ("jsonl", "text")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+FORMAT_PREFIX = re.compile(r"^[a-z]{2,10}$")  # looks like a format name (a Windows drive letter does not)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class EvalSet:
         prefix, colon, path = rest.partition(":")
         if colon and prefix in FORMATS:
             return cls(name, Path(path), prefix)
+        if colon and FORMAT_PREFIX.match(prefix) and not Path(rest).exists():
+            raise ValueError(f"eval set {name}: unknown format {prefix!r} in {spec!r}; the formats are {FORMATS}")
         path = Path(rest)
         return cls(name, path, "jsonl" if path.suffix == ".jsonl" else "text")
 

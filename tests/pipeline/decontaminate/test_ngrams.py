@@ -96,6 +96,11 @@ def test_bad_eval_specs_are_named(spec: str) -> None:
         EvalSet.parse(spec)
 
 
+def test_an_unknown_format_is_named() -> None:
+    with pytest.raises(ValueError, match="unknown format 'csv'"):
+        EvalSet.parse("squad=csv:squad.csv")
+
+
 def test_real_eval_sets_read(shared_data: Path) -> None:
     for spec in ("lambada=lambada_test.jsonl", "wikitext2=wikitext-2.test.txt", "ptb=ptb.test.txt"):
         name, file = spec.split("=")
