@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.decontaminate.ngrams import words_of
+from pipeline.decontaminate.ngrams import distinct, words_of
 
 FORMATS = ("jsonl", "text")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -61,7 +61,7 @@ class EvalSet:
     def ngrams(self, n: int) -> np.ndarray:
         """The distinct n-gram hashes of the set, sorted; an error if it has none (empty or too short)."""
         parts = [words_of(text).ngrams(n) for text in self.texts()]
-        hashes = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
+        hashes = distinct(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
         if not len(hashes):
             raise ValueError(f"eval set {self.name}: {self.path} has no {n}-gram of words (empty or too short)")
         return hashes

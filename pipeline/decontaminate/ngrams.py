@@ -106,6 +106,15 @@ def ngram_hashes(words: list[str], n: int) -> np.ndarray:
     return words_of(" ".join(words)).ngrams(n)
 
 
+def distinct(hashes: np.ndarray) -> np.ndarray:
+    """The distinct values of ``hashes``, sorted (a sort and a compare: several times faster here than
+    ``np.unique``, which hashes)."""
+    ordered = np.sort(hashes)
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 def text_ngrams(text: str, n: int) -> np.ndarray:
     """The distinct n-gram hashes of ``text``, sorted."""
-    return np.unique(words_of(text).ngrams(n))
+    return distinct(words_of(text).ngrams(n))

@@ -20,7 +20,7 @@ import numpy as np
 from rbloom import Bloom
 
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import HASH_SCHEME, words_of
+from pipeline.decontaminate.ngrams import HASH_SCHEME, distinct, words_of
 from pipeline.shards import atomic_write_bytes, atomic_write_json, complete_shards, fingerprint, read_json, read_table
 from pipeline.stage import input_sha256
 
@@ -63,7 +63,7 @@ def _spill_shard_ngrams(corpus_dir: Path, scratch: Path) -> list[tuple[Path, int
     for position, shard in enumerate(complete_shards(corpus_dir)):
         texts = read_table(shard, columns=["text"])["text"].to_pylist()
         parts = [words_of(text).ngrams(OVERLAP_N) for text in texts]
-        hashes = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
+        hashes = distinct(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
         path = scratch / f"{position:05d}.npy"
         np.save(path, hashes)
         spills.append((path, len(hashes)))

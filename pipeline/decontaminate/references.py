@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import HASH_SCHEME, words_of
+from pipeline.decontaminate.ngrams import HASH_SCHEME, distinct, words_of
 from pipeline.decontaminate.wikipedia import article_texts
 from pipeline.shards import atomic_write_json, fingerprint, read_json, read_table, shard_name, write_shard
 
@@ -62,7 +62,7 @@ class WikipediaNgrams:
     def load(self) -> np.ndarray:
         """The sorted distinct hashes, in memory (the local join)."""
         arrays = [read_table(chunk)["hash"].to_numpy().view(np.uint64) for chunk in self.chunks]
-        return np.unique(np.concatenate([EMPTY, *arrays]))
+        return distinct(np.concatenate([EMPTY, *arrays]))
 
 
 def contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -78,7 +78,7 @@ def references_fingerprint(references: Sequence[Reference]) -> str:
 
 
 def _write_chunk(directory: Path, index: int, arrays: list[np.ndarray], identity: str) -> tuple[Path, int]:
-    hashes = np.unique(np.concatenate([EMPTY, *arrays]))
+    hashes = distinct(np.concatenate([EMPTY, *arrays]))
     chunk = directory / shard_name(index)
     write_shard(pa.table({"hash": hashes.view(np.int64)}, schema=REFERENCE_SCHEMA), chunk, shard_fingerprint=identity)
     return chunk, len(hashes)
@@ -154,7 +154,7 @@ def shard_counts(texts: list[str], references: Sequence[Reference], n: int) -> t
     found: dict[str, list[np.ndarray]] = {ref.name: [] for ref in references}
     matched_positions = []
     for position, text in enumerate(texts):
-        hashes = np.unique(words_of(text).ngrams(n))
+        hashes = distinct(words_of(text).ngrams(n))
         for ref in references:
             matched = hashes[contains(ref.ngrams, hashes)]
             if len(matched):

@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline.decontaminate.config import DecontaminateConfig
-from pipeline.decontaminate.ngrams import words_of
+from pipeline.decontaminate.ngrams import distinct, words_of
 from pipeline.decontaminate.references import COUNTS_DIR, WIKIPEDIA, WikipediaNgrams
 from pipeline.decontaminate.wikipedia import is_wikipedia_page
 from pipeline.dedup.adopt import WrittenShard, adopt_or_write_empty
@@ -61,10 +61,10 @@ def _document_ngrams(
         for index, (_, _, url, final_url, text) in enumerate(zip(*(batch.column(c).to_pylist() for c in columns))):
             if skip_wikipedia and is_wikipedia_page(url, final_url, mirrors):
                 continue  # dropped whole by the stage: neither matched nor counted
-            distinct = np.unique(words_of(text).ngrams(n))
+            ngrams = distinct(words_of(text).ngrams(n))
             documents.append(index)
-            counts.append(len(distinct))
-            hashes.append(distinct.view(np.int64))
+            counts.append(len(ngrams))
+            hashes.append(ngrams.view(np.int64))
         rows = pa.array(np.repeat(np.array(documents, dtype=np.int64), np.array(counts, dtype=np.int64)))
         yield pa.RecordBatch.from_pydict(
             {
