@@ -13,9 +13,11 @@ printed by the CLI and returned unchanged by the flow task.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -23,6 +25,7 @@ from pipeline.shards import atomic_write_json, completed_stats, read_stats
 
 SUMMARY_FILE = "summary.json"
 Source = TypeVar("Source")
+Result = TypeVar("Result")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -140,6 +143,45 @@ class StageSummary:
         """Write ``summary.json`` into the output directory (atomically); returns self."""
         atomic_write_json(Path(self.out_dir) / SUMMARY_FILE, self.as_json())
         return self
+
+
+_SHARED: Any = None  # in a worker process: ``run_units``' shared argument, sent once
+
+
+def _share(shared: Any) -> None:
+    global _SHARED
+    _SHARED = shared
+
+
+def _with_shared(function: Callable[..., Result], *job: Any) -> Result:
+    return function(_SHARED, *job)
+
+
+def run_units(
+    function: Callable[..., Result],
+    jobs: Sequence[tuple[Any, ...]],
+    workers: int,
+    advance: Callable[[int], None],
+    shared: Any = None,
+) -> list[Result]:
+    """``function(shared, *job)`` for every job, in order: in this process when one worker (or one job) is enough,
+    else in ``workers`` spawned processes (never a fork of a threaded parent such as Prefect's task runner).
+    ``shared`` (a large read-only argument, such as the references) travels to each worker once, not per job."""
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        results = []
+        for position, job in enumerate(jobs, start=1):
+            results.append(function(shared, *job))
+            advance(position)
+        return results
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share, initargs=(shared,)) as pool:
+        futures = [pool.submit(_with_shared, function, *job) for job in jobs]
+        results = []
+        for position, future in enumerate(futures, start=1):
+            results.append(future.result())
+            advance(position)
+        return results
 
 
 def headline(counts: dict[str, Any]) -> str:

@@ -23,12 +23,9 @@ phrase that becomes common only with new documents still stays cut from the earl
 from __future__ import annotations
 
 import dataclasses
-import functools
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +59,7 @@ from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, RemovedSpan, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import ShardOutcome, docs_shards, fingerprint, read_table, remove_orphan_shards, write_shard
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units, run_units
 
 if TYPE_CHECKING:
     from pipeline.decontaminate.spark_join import SparkSession
@@ -210,19 +207,10 @@ def _candidates(stats: dict[str, Any]) -> set[int] | None:
     return set(positions) if isinstance(positions, list) else None
 
 
-_WORKER_MATCHER: Matcher | None = None
-
-
-def _init_worker(matcher: Matcher) -> None:
-    global _WORKER_MATCHER  # the references go to each worker once, not with every shard
-    _WORKER_MATCHER = matcher
-
-
-def _shard_in_worker(
-    docs_shard: Path, key: str, candidates: set[int] | None, matches_file: Path | None, out_dir: Path
+def _shard_unit(
+    matcher: Matcher, docs_shard: Path, key: str, candidates: set[int] | None, matches: Path | None, out_dir: Path
 ) -> ShardResult:
-    assert _WORKER_MATCHER is not None
-    return decontaminate_shard(docs_shard, out_dir, _WORKER_MATCHER, key, candidates, matches_file)
+    return decontaminate_shard(docs_shard, out_dir, matcher, key, candidates, matches)
 
 
 def _run_shards(
@@ -233,24 +221,10 @@ def _run_shards(
     matches: dict[str, Path],
     advance: Any,
 ) -> list[ShardResult]:
-    """Every shard to do, in this process or in workers; ``matches``: the Spark join's file per docs shard."""
-    workers = min(matcher.cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
-    jobs = [(u.source, u.fingerprint, candidates.get(u.source.name), matches.get(u.source.name)) for u in todo]
-    if workers <= 1:
-        results = []
-        for position, (shard, key, shard_candidates, matches_file) in enumerate(jobs, start=1):
-            results.append(decontaminate_shard(shard, out_dir, matcher, key, shard_candidates, matches_file))
-            advance(position)
-        return results
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(matcher,)) as pool:
-        task = functools.partial(_shard_in_worker, out_dir=out_dir)
-        futures = [pool.submit(task, *job) for job in jobs]
-        results = []
-        for position, future in enumerate(futures, start=1):
-            results.append(future.result())
-            advance(position)
-        return results
+    """Every shard to do; ``matches``: the Spark join's file per docs shard. The matcher (the references) goes to
+    each worker once."""
+    jobs = [(u.source, u.fingerprint, candidates.get(u.source.name), matches.get(u.source.name), out_dir) for u in todo]
+    return run_units(_shard_unit, jobs, matcher.cfg.workers or os.cpu_count() or 1, advance, shared=matcher)
 
 
 def _summarise(

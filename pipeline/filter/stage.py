@@ -15,10 +15,8 @@ parallel worker processes, one shard per worker at a time.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +39,7 @@ from pipeline.shards import (
     remove_stale_temporaries,
     write_shard,
 )
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units, run_units
 
 STAGE = "filter"
 
@@ -71,6 +69,10 @@ def _read_documents(docs_shard: Path) -> pa.Table:
     """The shard as a table with exactly Document's schema (old shards gain their missing nullable columns)."""
     table = with_nullable_columns(read_table(docs_shard), Document.SCHEMA, f"Document ({docs_shard})")
     return table.select(Document.SCHEMA.names).cast(Document.SCHEMA)
+
+
+def _filter_unit(_: None, *job: Any) -> ShardResult:
+    return filter_shard(*job)
 
 
 def filter_shard(docs_shard: Path, out_dir: Path, cfg: FilterConfig, identity: dict[str, Any], key: str) -> ShardResult:
@@ -108,25 +110,6 @@ def _units(inputs: list[Path], out_dir: Path, cfg: FilterConfig, identity: dict[
     ]
 
 
-def _run_shards(
-    todo: list[WorkUnit[Path]], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any], workers: int, advance: Any
-) -> list[ShardResult]:
-    if workers <= 1 or len(todo) <= 1:
-        results = []
-        for position, unit in enumerate(todo, start=1):
-            results.append(filter_shard(unit.source, out_dir, cfg, identity, unit.fingerprint))
-            advance(position)
-        return results
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (the Prefect task runner)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(filter_shard, unit.source, out_dir, cfg, identity, unit.fingerprint) for unit in todo]
-        results = []
-        for position, future in enumerate(futures, start=1):
-            results.append(future.result())
-            advance(position)
-        return results
-
-
 def _summarise(
     docs_dir: Path, out_dir: Path, results: list[ShardResult], cfg: FilterConfig, clock: Stopwatch
 ) -> StageSummary:
@@ -159,8 +142,8 @@ def run_filter(
         remove_orphan_shards(out_dir / SCORES_DIR, names)
         plan = plan_units(_units(inputs, out_dir, cfg, identity))
         results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
-        workers = min(cfg.workers or os.cpu_count() or 1, max(len(plan.todo), 1))
+        jobs = [(unit.source, out_dir, cfg, identity, unit.fingerprint) for unit in plan.todo]
         with progress("filter shards", len(plan.todo), unit="shard") as advance:
-            results += _run_shards(plan.todo, out_dir, cfg, identity, workers, advance)
+            results += run_units(_filter_unit, jobs, cfg.workers or os.cpu_count() or 1, advance)
         results.sort(key=lambda result: result.name)
         return _summarise(docs_dir, out_dir, results, cfg, clock).write()
