@@ -18,9 +18,11 @@ some signature shard, the reference corpus or a clustering setting changed; appl
 decision is a streaming pass per shard that skips shards already written under the same
 decision.
 
-Incremental (nightly) mode: ``against`` names an earlier dedup output directory. Its stored
-signatures are reused as they are, its kept documents rank first, so new documents that
-duplicate the existing corpus are dropped and the corpus itself never changes.
+Incremental (nightly) runs, two ways. Into the same folder: docs shards an earlier completed
+run decided under the same settings are settled (``increment``); only the new ones are
+clustered, against the settled shards' kept documents, whose outputs never change. Into a new
+folder: ``against`` names an earlier dedup output, used the same way. Either way the stored
+signatures are reused and a new document that duplicates the existing corpus is dropped.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pyspark.sql import SparkSession
 from pipeline.dedup.adopt import adopt_or_write_empty
 from pipeline.dedup.apply import DUPLICATES_DIR, STAGE, ShardResult, apply_decisions
 from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.increment import merge_partitions, record_settled, settled_shards
 from pipeline.dedup.spark.job import cluster_and_write, read_signatures, reference_signatures
 from pipeline.dedup.spark.session import spark_session
 from pipeline.dedup.spark.signatures import SIGNATURE_SCHEMA, compute_signatures
@@ -112,10 +115,15 @@ def _decision_fingerprint(
 
 
 def _decide(
-    spark: SparkSession, signatures: list[Path], against: Path | None, out_dir: Path, cfg: DedupConfig
+    spark: SparkSession,
+    signatures: list[Path],
+    reference: tuple[list[Path], list[Path]] | None,
+    out_dir: Path,
+    cfg: DedupConfig,
+    merge: bool,
 ) -> tuple[str, dict[str, Any], bool]:
-    """The clustering's fingerprint and statistics; reruns Spark only when an input or setting changed."""
-    reference = _reference(against, cfg) if against is not None else None
+    """The clustering's fingerprint and statistics; reruns Spark only when an input or setting changed. With
+    ``merge`` (an increment), the new shards' partitions join the decision folder instead of replacing it."""
     decision_fingerprint = _decision_fingerprint(signatures, reference, cfg)
     previous = read_json(out_dir / CLUSTERS_FILE) or {}
     if previous.get("fingerprint") == decision_fingerprint and (out_dir / DUPLICATES_DIR).is_dir():
@@ -125,11 +133,22 @@ def _decide(
     if reference is not None:
         frame = frame.unionByName(reference_signatures(spark, *reference))
     scratch = out_dir / SCRATCH_DIR
-    statistics = cluster_and_write(
-        spark, frame, cfg, out_dir / DUPLICATES_DIR, scratch / DUPLICATES_DIR, scratch / CHECKPOINTS_DIR
-    )
+    written = scratch / "increment" if merge else out_dir / DUPLICATES_DIR
+    statistics = cluster_and_write(spark, frame, cfg, written, scratch / DUPLICATES_DIR, scratch / CHECKPOINTS_DIR)
+    if merge:
+        merge_partitions(written, out_dir / DUPLICATES_DIR)
     atomic_write_json(out_dir / CLUSTERS_FILE, {"fingerprint": decision_fingerprint, "statistics": statistics})
     return decision_fingerprint, statistics, False
+
+
+def _reference_parts(
+    against: Path | None, settled: list[str], out_dir: Path, cfg: DedupConfig
+) -> tuple[list[Path], list[Path]] | None:
+    """What new documents are compared with: an earlier output (``against``) and this folder's settled shards."""
+    signatures, kept = _reference(against, cfg) if against is not None else ([], [])
+    signatures += [out_dir / SIGNATURES_DIR / name for name in settled]
+    kept += [out_dir / name for name in settled]
+    return (signatures, kept) if signatures else None
 
 
 def _apply(
@@ -168,21 +187,32 @@ def run_dedup(
         raise ValueError(f"--against {against} is the output directory itself; give the previous run's directory")
     with folder_lock(out_dir, STAGE):
         remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs}, replace)
-        with spark_session(cfg.spark, spark) as session:
-            signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
-            decision_fingerprint, statistics, reused = _decide(session, signatures, against, out_dir, cfg)
-        results = _apply(inputs, out_dir, decision_fingerprint, progress)
+        settled = settled_shards(out_dir, inputs, cfg, against)
+        fresh = [shard for shard in inputs if shard.name not in settled]
+        computed, statistics, reused = 0, (read_json(out_dir / CLUSTERS_FILE) or {}).get("statistics", {}), True
+        results = [ShardResult.from_stats(name, read_stats(out_dir / name) or {}) for name in settled]
+        if fresh:  # nothing new: no Spark session at all
+            with spark_session(cfg.spark, spark) as session:
+                signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
+                fresh_signatures = [path for path in signatures if path.name not in settled]
+                reference = _reference_parts(against, settled, out_dir, cfg)
+                decision, statistics, reused = _decide(
+                    session, fresh_signatures, reference, out_dir, cfg, merge=bool(settled)
+                )
+            results += _apply(fresh, out_dir, decision, progress)
+        record_settled(out_dir, inputs, cfg, against)
         summary = StageSummary.of_shards(
             STAGE,
             out_dir,
-            results,
+            sorted(results, key=lambda result: result.name),
             ("documents", "kept"),
             clock,
             cfg.describe(),
             docs_dir=str(docs_dir),
             against=str(against) if against else None,
-            clusters=statistics,  # the statistics of clusters.json
+            clusters=statistics,  # the statistics of clusters.json: the latest decision (an increment's own)
             decision_reused=reused,
+            settled_shards=len(settled),
         )
-        summary.counts.update(clusters=statistics["clusters"], signature_shards_computed=computed)
+        summary.counts.update(clusters=statistics.get("clusters", 0), signature_shards_computed=computed)
         return summary.write()

@@ -1,0 +1,54 @@
+"""Dedup into a folder that already holds one: only new docs shards are decided, earlier outputs stay as they are."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from dedup_fixtures import edited, make_document, random_words, write_docs
+
+from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.stage import run_dedup
+from pipeline.shards import complete_shards, file_sha256
+
+RNG = random.Random(11)
+BASE = [random_words(RNG, 300) for _ in range(4)]
+
+
+def text(words: list[str]) -> str:
+    return " ".join(words)
+
+
+def kept_titles(out: Path) -> set[str]:
+    return {row["title"] for shard in complete_shards(out) for row in pq.read_table(shard).to_pylist()}
+
+
+def test_new_documents_are_decided_against_what_the_folder_kept(spark, tmp_path: Path) -> None:
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    first = [make_document(f"a{i}", text(words), karma=5) for i, words in enumerate(BASE)]
+    first.append(make_document("a0-copy", text(BASE[0]), karma=1))  # an exact duplicate inside the first month
+    write_docs(docs, [first])
+    january = run_dedup(docs, out, DedupConfig(), spark=spark)
+    assert january.outcomes == {"exact_duplicate": 1} and kept_titles(out) == {"a0", "a1", "a2", "a3"}
+    earlier = {shard.name: file_sha256(shard) for shard in complete_shards(out)}
+
+    february = [
+        make_document("b-near-a1", text(edited(BASE[1], RNG, 0.02)), karma=99),  # more karma: would win a fresh run
+        make_document("b-copy-a2", text(BASE[2]), karma=50),
+        make_document("b-new", text(random_words(RNG, 300)), karma=3),
+    ]
+    write_docs(docs, [first, february])
+    grown = run_dedup(docs, out, DedupConfig(), spark=spark)
+    assert {shard.name: file_sha256(out / shard.name) for shard in complete_shards(docs)[:1]} == earlier
+    assert grown.units_skipped == 1 and grown.details["settled_shards"] == 1
+    assert grown.outcomes == {"exact_duplicate": 2, "near_duplicate": 1}
+    assert kept_titles(out) == {"a0", "a1", "a2", "a3", "b-new"}
+
+    again = run_dedup(docs, out, DedupConfig(), spark=None)  # nothing new: no Spark session is even started
+    assert again.units_skipped == 2 and again.counts["signature_shards_computed"] == 0
+
+    run_dedup(docs, tmp_path / "fresh", DedupConfig(), spark=spark)  # the whole corpus decided at once
+    assert "b-near-a1" in kept_titles(tmp_path / "fresh") and "a1" not in kept_titles(tmp_path / "fresh")
+    stricter = run_dedup(docs, out, DedupConfig(threshold=0.9), spark=spark)  # another setting: all decided again
+    assert stricter.units_skipped == 0 and stricter.details["settled_shards"] == 0
