@@ -16,6 +16,7 @@ from pyspark.sql import SparkSession
 
 from pipeline.dedup.config import SparkConfig
 
+LOOPBACK = "127.0.0.1"
 ARROW_RECORDS_PER_BATCH = 256  # documents per Arrow batch sent to a Python worker: long texts stay bounded
 
 
@@ -37,6 +38,8 @@ def build_session(cfg: SparkConfig) -> SparkSession:
     )
     if cfg.local_dir:
         builder = builder.config("spark.local.dir", cfg.local_dir)
+    if cfg.master.startswith("local"):  # one machine: listen on loopback only, not on the host's network address
+        builder = builder.config("spark.driver.host", LOOPBACK).config("spark.driver.bindAddress", LOOPBACK)
     for key, value in cfg.conf:
         builder = builder.config(key, value)
     session = builder.getOrCreate()

@@ -58,3 +58,8 @@ def test_checkpoint_dir_is_a_flag_and_a_yaml_key() -> None:
     assert section_defaults(DedupConfig)["spark"]["checkpoint_dir"] is None
     section = section_model(DedupConfig)(spark={"checkpoint_dir": "/shared/checkpoints"})
     assert section.config().spark.checkpoint_dir == "/shared/checkpoints"
+
+
+def test_a_local_spark_session_listens_on_loopback_only(spark) -> None:
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.driver.host") == "127.0.0.1" and conf.get("spark.driver.bindAddress") == "127.0.0.1"
