@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline.harvest.dumps import DumpSource
 from pipeline.harvest.reddit_api import RedditApiConfig, RedditApiSource, RedditCredentials, snapshot, snapshots
+from pipeline.lock import folder_lock
 
 API_SNAPSHOT_DIR = "_api"
 
@@ -26,5 +27,6 @@ def collect_sources(
     snapshot_dir = out_dir / API_SNAPSHOT_DIR
     if reddit_api is not None:
         credentials = RedditCredentials.from_env() if environ is None else RedditCredentials.from_env(environ)
-        snapshot(RedditApiSource(reddit_api, credentials), snapshot_dir)
+        with folder_lock(out_dir, "harvest"):  # tonight's snapshot is the folder's output too: one run writes it
+            snapshot(RedditApiSource(reddit_api, credentials), snapshot_dir)
     return sources + (snapshots(snapshot_dir) if snapshot_dir.is_dir() else [])
