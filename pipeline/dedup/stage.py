@@ -107,10 +107,8 @@ def _reference(against: Path, cfg: DedupConfig) -> tuple[list[Path], list[Path]]
 def _decision_fingerprint(
     signatures: list[Path], reference: tuple[list[Path], list[Path]] | None, cfg: DedupConfig
 ) -> str:
-    shas = [(path.name, (read_stats(path) or {}).get("sha256")) for path in signatures]
-    reference_shas = [
-        (str(path), (read_stats(path) or {}).get("sha256")) for group in (reference or ([], [])) for path in group
-    ]
+    shas = [(path.name, input_sha256(path)) for path in signatures]
+    reference_shas = [(str(path), input_sha256(path)) for group in (reference or ([], [])) for path in group]
     return fingerprint(STAGE, "decision", shas, reference_shas, cfg.decision_identity())
 
 

@@ -16,7 +16,8 @@ from pipeline.filter.config import FilterConfig
 from pipeline.filter.fasttext_models import one_line
 from pipeline.filter.language import identify_languages, lid_identity
 from pipeline.filter.quality import quality_identity, quality_scores
-from pipeline.shards import ShardReadError, fingerprint, is_complete, read_stats, read_table, write_shard
+from pipeline.shards import ShardReadError, fingerprint, is_complete, read_table, write_shard
+from pipeline.stage import input_sha256
 
 SCORES_DIR = "scores"
 SCORES_SCHEMA = pa.schema(
@@ -58,7 +59,7 @@ def shard_scores(
 ) -> tuple[pa.Table, bool]:
     """The stored scores of ``docs_shard`` when still valid, else freshly computed and stored; (scores, reused)."""
     path = out_dir / SCORES_DIR / docs_shard.name
-    scores_fingerprint = fingerprint("filter-scores", (read_stats(docs_shard) or {}).get("sha256"), identity)
+    scores_fingerprint = fingerprint("filter-scores", input_sha256(docs_shard), identity)
     if is_complete(path, scores_fingerprint):
         try:
             scores = read_table(path, schema=SCORES_SCHEMA)
