@@ -110,15 +110,3 @@ class FetchConfig:
     def describe(self) -> dict[str, Any]:
         """The settings as the run summary records them."""
         return {**dataclasses.asdict(self), "resolve": dict(self.resolve)}
-
-    def identity(self) -> dict[str, Any]:
-        """Settings that change what is fetched (speed settings are left out)."""
-        return {
-            "user_agent": self.user_agent,
-            "max_bytes": self.max_bytes,
-            "max_redirects": self.max_redirects,
-            "content_types": sorted(self.content_types),
-            "respect_robots": self.respect_robots,
-            "allow_private": self.allow_private,
-            "batch_size": self.batch_size,
-        }

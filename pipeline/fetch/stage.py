@@ -218,13 +218,16 @@ def run_fetch(
             (out_dir / part).mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(out_dir / part)
         now = datetime.now(UTC)
-        replaced = drop_superseded(PagesIndex.load(pages_dir, cfg, now))  # a killed run's leftovers
         index = PagesIndex.load(pages_dir, cfg, now)
+        replaced = drop_superseded(index)  # rows a killed run left twice
+        if replaced:
+            index = PagesIndex.load(pages_dir, cfg, now)
         shards_before = len(index.shards)
         run_number = next_run_number(out_dir)
         batches = new_batches(urls_to_fetch(urls_dir, index), run_number, cfg.batch_size)
         run = asyncio.run(_run(batches, out_dir, cfg, make_fetcher, progress))
-        replaced += drop_superseded(PagesIndex.load(pages_dir, cfg, now))
+        if run.batches:  # the URLs fetched again now supersede their older rows
+            replaced += drop_superseded(PagesIndex.load(pages_dir, cfg, now))
         outcomes, urls, fetched_bytes = index_outcomes(pages_dir)
         return StageSummary(
             stage="fetch",
