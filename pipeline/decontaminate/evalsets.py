@@ -9,14 +9,16 @@ empty file, a line that is not JSON, or a record without ``text`` is an error na
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.decontaminate.ngrams import distinct, words_of
+from pipeline.decontaminate.ngrams import Words, distinct, words_of
 
 FORMATS = ("jsonl", "text")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -43,10 +45,14 @@ class EvalSet:
         path = Path(rest)
         return cls(name, path, "jsonl" if path.suffix == ".jsonl" else "text")
 
-    def texts(self) -> Iterator[str]:
-        """The set's examples (jsonl) or its one text (plain)."""
+    def _stat(self) -> os.stat_result:
         if not self.path.is_file():
             raise FileNotFoundError(f"eval set {self.name}: {self.path} not found")
+        return self.path.stat()
+
+    def texts(self) -> Iterator[str]:
+        """The set's examples (jsonl) or its one text (plain)."""
+        self._stat()
         try:
             if self.format == "text":
                 yield self.path.read_text(encoding="utf-8")
@@ -60,11 +66,19 @@ class EvalSet:
 
     def ngrams(self, n: int) -> np.ndarray:
         """The distinct n-gram hashes of the set, sorted; an error if it has none (empty or too short)."""
-        parts = [words_of(text).ngrams(n) for text in self.texts()]
+        state = self._stat()
+        parts = [words.ngrams(n) for words in _examples_words(self, state.st_size, state.st_mtime_ns)]
         hashes = distinct(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
         if not len(hashes):
             raise ValueError(f"eval set {self.name}: {self.path} has no {n}-gram of words (empty or too short)")
         return hashes
+
+
+@functools.lru_cache(maxsize=16)
+def _examples_words(eval_set: EvalSet, size: int, mtime_ns: int) -> tuple[Words, ...]:
+    """Each example's words, read and hashed once per state of the file: the 13-grams the stage cuts and the
+    8-grams of the overlap report come from the same reading."""
+    return tuple(words_of(text) for text in eval_set.texts())
 
 
 def _record_text(eval_set: EvalSet, number: int, line: str) -> str:
