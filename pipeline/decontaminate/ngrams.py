@@ -96,16 +96,6 @@ def words_of(text: str) -> Words:
     return Words(text, hashes, starts.astype(np.int64), ends.astype(np.int64))
 
 
-def normalised_text(text: str) -> str:
-    """``text`` as GPT-2's overlap analysis saw it: its words, lower case, separated by single spaces."""
-    return " ".join(words_of(text).words)
-
-
-def ngram_hashes(words: list[str], n: int) -> np.ndarray:
-    """The n-gram hashes of a list of words (each a run of ASCII letters and digits), as ``words_of`` gives them."""
-    return words_of(" ".join(words)).ngrams(n)
-
-
 def distinct(hashes: np.ndarray) -> np.ndarray:
     """The distinct values of ``hashes``, sorted (a sort and a compare: several times faster here than
     ``np.unique``, which hashes)."""
@@ -113,8 +103,3 @@ def distinct(hashes: np.ndarray) -> np.ndarray:
     if len(ordered) < 2:
         return ordered
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
-
-
-def text_ngrams(text: str, n: int) -> np.ndarray:
-    """The distinct n-gram hashes of ``text``, sorted."""
-    return distinct(words_of(text).ngrams(n))

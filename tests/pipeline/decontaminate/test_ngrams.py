@@ -9,8 +9,22 @@ import numpy as np
 import pytest
 
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import ngram_hashes, normalised_text, text_ngrams, words_of
+from pipeline.decontaminate.ngrams import distinct, words_of
 from pipeline.decontaminate.spans import CutRules, cut, matched_spans
+
+
+def normalised_text(text: str) -> str:
+    """GPT-2's normalisation spelt out: the words, lower case, separated by single spaces."""
+    return " ".join(words_of(text).words)
+
+
+def ngram_hashes(words: list[str], n: int) -> np.ndarray:
+    return words_of(" ".join(words)).ngrams(n)
+
+
+def text_ngrams(text: str, n: int) -> np.ndarray:
+    return distinct(words_of(text).ngrams(n))
+
 
 WIKITEXT = " He had a guest @-@ starring role on the television series The Bill in 2000 . \n"
 WEB = "He had a guest-starring role on the television series “The Bill” in 2000."
