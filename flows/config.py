@@ -25,8 +25,9 @@ from pipeline.filter.config import FilterConfig, QualityTrainConfig
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
 from pipeline.settings import section_model
+from pipeline.tokenize.config import TokenizeConfig
 
-STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate")  # in the DAG's order
+STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")  # in the DAG's order
 Stage = Literal[STAGES]
 
 HarvestSection = section_model(
@@ -48,6 +49,7 @@ DecontaminateSection = section_model(
     eval_sets=(list[str], Field(default_factory=list, description="NAME=PATH or NAME=FORMAT:PATH evaluation sets")),
     wikipedia_dumps=(list[Path], Field(default_factory=list, description="pages-articles*.xml[.bz2] dumps")),
 )
+TokenizeSection = section_model(TokenizeConfig)
 QualityTrainSection = section_model(
     QualityTrainConfig,
     positives=(list[Path], Field(default_factory=list, description="empty: the run's deduplicated documents")),
@@ -83,6 +85,7 @@ class RunConfig(BaseModel):
     dedup: DedupSection = DedupSection()
     filter: FilterSection = FilterSection()
     decontaminate: DecontaminateSection = DecontaminateSection()
+    tokenize: TokenizeSection = TokenizeSection()
     quality_train: QualityTrainSection | None = None
 
     def runs(self, stage: Stage) -> bool:
@@ -111,6 +114,10 @@ class RunConfig(BaseModel):
     @property
     def corpus_dir(self) -> Path:
         return self.data_root / "corpus"
+
+    @property
+    def tokens_dir(self) -> Path:
+        return self.data_root / "tokens"
 
     @property
     def quality_model_dir(self) -> Path:

@@ -26,6 +26,7 @@ from flows.config import (
     HarvestSection,
     QualityTrainSection,
     SampleSettings,
+    TokenizeSection,
     expand_dumps,
     load_run_config,
 )
@@ -43,6 +44,7 @@ from pipeline.harvest.stage import run_harvest
 from pipeline.sample.generate import generate_sample
 from pipeline.sample.server import serve_sample_web
 from pipeline.stage import StageSummary, headline
+from pipeline.tokenize.stage import run_tokenize
 
 DEFAULT_CONFIG = "flows/configs/sample.yaml"
 # Failures that another attempt can fix (the network, a busy disk); bad input or config never is.
@@ -153,6 +155,15 @@ def decontaminate_documents(
     return log_summary(summary)
 
 
+@task(name="tokenize_corpus")
+def tokenize_corpus(section: TokenizeSection, corpus_dir: Path, out_dir: Path, replace: bool = False) -> dict[str, Any]:
+    """The corpus → token shards (train and val) with the tokenizer's files and a manifest, for training."""
+    summary = run_tokenize(corpus_dir, out_dir, section.config(), replace=replace)
+    details = summary.details
+    get_run_logger().info("tokenizer %s (%s ids, %s)", details["tokenizer"], details["vocab_size"], details["dtype"])
+    return log_summary(summary)
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -179,6 +190,8 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     if config.runs("decontaminate"):
         section, corpus = config.decontaminate, config.corpus_dir
         result["decontaminate"] = decontaminate_documents(section, config.filtered_dir, corpus, config.replace)
+    if config.runs("tokenize"):
+        result["tokenize"] = tokenize_corpus(config.tokenize, config.corpus_dir, config.tokens_dir, config.replace)
     return result
 
 

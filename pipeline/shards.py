@@ -50,7 +50,8 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def _temporary_path(path: Path) -> Path:
+def temporary_path(path: Path) -> Path:
+    """Where ``path`` is written before it is committed: hidden, per process (a killed run's are swept)."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
@@ -73,7 +74,7 @@ def commit(temporary: Path, final: Path, *, replace: bool = True) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = _temporary_path(path)
+    temporary = temporary_path(path)
     temporary.write_bytes(data)
     commit(temporary, path)
 
@@ -151,7 +152,7 @@ class ShardWriter:
         self.shard = shard
         self.rows = 0
         shard.parent.mkdir(parents=True, exist_ok=True)
-        self._temporary = _temporary_path(shard)
+        self._temporary = temporary_path(shard)
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
             self._temporary,
             schema,

@@ -49,11 +49,14 @@ class Plan(Generic[Source]):
     todo: list[WorkUnit[Source]]
 
 
-def plan_units(units: Iterable[WorkUnit[Source]]) -> Plan[Source]:
-    """Split ``units`` into done and to do; the one skip-if-complete rule of every stage."""
+def plan_units(
+    units: Iterable[WorkUnit[Source]], completed: Callable[[Path, str], dict[str, Any] | None] = completed_stats
+) -> Plan[Source]:
+    """Split ``units`` into done and to do; the one skip-if-complete rule of every stage. ``completed(output,
+    fingerprint)`` gives a finished unit's stats (default: a Parquet shard's stats file, checked against it)."""
     plan: Plan[Source] = Plan([], [])
     for unit in units:
-        stats = completed_stats(unit.output, unit.fingerprint)
+        stats = completed(unit.output, unit.fingerprint)
         if stats is None:
             plan.todo.append(unit)
         else:

@@ -12,13 +12,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import decontaminate, dedup, extract, fetch, harvest, quality_filter, sample
+from pipeline.cli import decontaminate, dedup, extract, fetch, harvest, quality_filter, sample, tokenize
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate):
+    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate, tokenize):
         module.register(commands)
     return parser
 

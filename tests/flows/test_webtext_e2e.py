@@ -47,6 +47,7 @@ def write_config(directory: Path) -> Path:
             "eval_sets": [f"sample_lambada={sample_dir / 'eval' / 'sample_lambada.jsonl'}"],
             "wikipedia_mirrors": ["wikipedia.test"],
         },
+        "tokenize": {"tokenizer": "bpe", "vocab_size": 1024, "val_fraction": 0.2},
     }
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -92,6 +93,11 @@ def assert_built(directory: Path) -> None:
         corpus["details"]["overlap_after"]["eval_sets"],
     )
     assert before["found"] > 0 and after["found"] == 0
+    tokens = read_json(directory / "run" / "tokens" / "summary.json")
+    manifest = read_json(directory / "run" / "tokens" / "manifest.json")
+    assert tokens["documents"] == corpus["kept"] == tokens["outcomes"]["train"] + tokens["outcomes"]["val"]
+    assert tokens["outcomes"]["val"] > 0 and tokens["tokens"] == tokens["train_tokens"] + tokens["val_tokens"]
+    assert manifest["tokenizer"]["kind"] == "bpe" and manifest["dtype"] == "uint16"
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -115,7 +121,8 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
     names = {task["name"].rsplit("-", 1)[0] for task in tasks}
     expected = {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"}
-    assert expected | {"train_quality_classifier", "filter_documents", "decontaminate_documents"} <= names
+    expected |= {"train_quality_classifier", "filter_documents", "decontaminate_documents", "tokenize_corpus"}
+    assert expected <= names
 
 
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:

@@ -1,0 +1,232 @@
+"""The tokenize stage: documents in, nanoGPT-style token shards, their index and a manifest out.
+
+Layout under the output directory::
+
+    tokenizer/                    the folder's tokenizer: encoder.json + vocab.bpe (gpt2) or tokenizer.json
+                                  (bpe), and identity.json (kind, vocab size, end-of-text id, sha256 of each file)
+    train/part-00012-0000.bin     flat little-endian uint16 ids (uint32 for vocabularies over 65,536)
+    train/part-00012-0000.idx     little-endian uint64: each document's start offset, then the total
+    val/part-00012-0000.bin/.idx  the validation split (documents held out whole)
+    _units/part-00012.json        one documents shard's group: fingerprint, files, counts (its completion mark)
+    manifest.json                 dtype, tokenizer identity, input shard hashes, config, every shard with its
+                                  token and document counts and sha256, totals per split
+    summary.json
+
+Each documents shard is a unit, keyed by its content hash, the tokenizer's files and the split and
+shard settings, and gives its own group of files: new documents shards add groups, earlier groups
+are never rewritten, and the manifest (written atomically after the units) lists them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pipeline.lock import folder_lock
+from pipeline.progress import ProgressFactory, no_progress
+from pipeline.rejects import OrphanShardsError
+from pipeline.shards import (
+    atomic_write_json,
+    docs_shards,
+    fingerprint,
+    read_stats,
+    remove_stale_temporaries,
+)
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units, run_units
+from pipeline.tokenize.config import TokenizeConfig
+from pipeline.tokenize.documents import SPLITS, training_texts
+from pipeline.tokenize.folder import (
+    TOKENIZER_DIR,
+    conflict,
+    folder_encoder,
+    new_tokenizer,
+    saved_identity,
+    sweep_temporaries,
+    wanted_kind,
+)
+from pipeline.tokenize.units import UNITS_DIR, Context, completed_group, group_record_path, remove_group, tokenize_shard
+from pipeline.tokenize.writer import BIN_SUFFIX, IDX_SUFFIX, token_dtype
+
+STAGE = "tokenize"
+MANIFEST = "manifest.json"
+FORMAT = "webtext-tokens/1"
+
+
+def _documents(inputs: list[Path], docs_dir: Path) -> None:
+    """An empty corpus is an error before anything is written."""
+    if not any((read_stats(shard) or {}).get("rows", 0) for shard in inputs):
+        raise ValueError(f"{docs_dir} holds no documents to tokenize: run the stages before tokenize first")
+
+
+def _groups_on_disk(out_dir: Path) -> set[str]:
+    """Input names of the groups recorded in ``out_dir`` (complete or not)."""
+    return {f"{record.stem}.parquet" for record in (out_dir / UNITS_DIR).glob("*.json")}
+
+
+def _check_orphans(out_dir: Path, input_names: set[str], replace: bool) -> None:
+    """Groups of documents shards that are gone: an error naming them, or (``replace``) deleted."""
+    orphans = sorted(_groups_on_disk(out_dir) - input_names)
+    if orphans and not replace:
+        shown = ", ".join(orphans[:3]) + (f" and {len(orphans) - 3} more" if len(orphans) > 3 else "")
+        raise OrphanShardsError(
+            f"{out_dir} holds token shards of {len(orphans)} documents shard(s) that are gone ({shown}): is --out the "
+            "right folder? Use a new --out, or rerun with --replace to delete them"
+        )
+    for name in orphans:
+        remove_group(out_dir, name)
+
+
+def _start_over(out_dir: Path) -> None:
+    """``--replace`` with another tokenizer: every group, the manifest and the tokenizer go."""
+    (out_dir / MANIFEST).unlink(missing_ok=True)
+    for name in sorted(_groups_on_disk(out_dir)):
+        remove_group(out_dir, name)
+    (out_dir / TOKENIZER_DIR / "identity.json").unlink(missing_ok=True)
+
+
+def _tokenizer(out_dir: Path, cfg: TokenizeConfig, inputs: list[Path], replace: bool) -> dict[str, Any]:
+    """The folder's tokenizer identity: the saved one, or a new one (copied or trained) for a new folder."""
+    saved = saved_identity(out_dir)
+    kind = wanted_kind(cfg, saved)
+    if saved is not None:
+        reason = conflict(saved, kind, cfg)
+        if reason is None:
+            return saved
+        if not replace:
+            raise ValueError(
+                f"{out_dir}: {reason}; a tokens folder has one tokenizer: use a new --out, or rerun with --replace "
+                "to tokenize everything again"
+            )
+        _start_over(out_dir)
+
+    def texts() -> Iterable[str]:
+        return training_texts(inputs, cfg.seed, cfg.val_fraction, cfg.bpe_max_documents)
+
+    return new_tokenizer(out_dir, kind, cfg, texts, [shard.name for shard in inputs])
+
+
+def _sweep(out_dir: Path, manifest: dict[str, Any]) -> None:
+    """Token files no complete group lists (a killed run's, for an input now gone), and temporaries."""
+    pieces = [piece for split in SPLITS for piece in manifest["splits"][split]["shards"]]
+    listed = {piece[key] for piece in pieces for key in ("path", "index")}
+    for split in SPLITS:
+        directory = out_dir / split
+        if directory.is_dir():
+            remove_stale_temporaries(directory)
+            for path in [*directory.glob(f"*{BIN_SUFFIX}"), *directory.glob(f"*{IDX_SUFFIX}")]:
+                if f"{split}/{path.name}" not in listed:
+                    path.unlink()
+
+
+def build_manifest(records: list[dict[str, Any]], identity: dict[str, Any], dtype: str, cfg: TokenizeConfig) -> dict:
+    """The tokens folder's manifest: everything a reader needs, and what the tokens were made from."""
+    splits = {}
+    for split in SPLITS:
+        pieces = [piece for record in records for piece in record["pieces"] if piece["path"].startswith(f"{split}/")]
+        shards = sorted(pieces, key=lambda piece: piece["path"])
+        splits[split] = {
+            "tokens": sum(piece["tokens"] for piece in shards),
+            "documents": sum(piece["documents"] for piece in shards),
+            "shards": shards,
+        }
+    config = {key: value for key, value in dataclasses.asdict(cfg).items() if key not in ("workers", "gpt2_vocab_dir")}
+    return {
+        "format": FORMAT,
+        "dtype": dtype,
+        "tokenizer": identity,
+        "config": config,
+        "inputs": {record["input"]: record["input_sha256"] for record in sorted(records, key=lambda r: r["input"])},
+        "splits": splits,
+        "tokens": sum(split["tokens"] for split in splits.values()),
+        "documents": sum(split["documents"] for split in splits.values()),
+    }
+
+
+def run_tokenize(
+    docs_dir: Path,
+    out_dir: Path,
+    cfg: TokenizeConfig,
+    progress: ProgressFactory = no_progress,
+    replace: bool = False,
+) -> StageSummary:
+    """Tokenize every completed shard of ``docs_dir`` into ``out_dir``; a rerun does only new or changed shards."""
+    clock = Stopwatch()
+    inputs = docs_shards(docs_dir, produced_by="decontaminate")
+    _documents(inputs, docs_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out_dir, STAGE):
+        sweep_temporaries(out_dir)
+        _check_orphans(out_dir, {shard.name for shard in inputs}, replace)
+        identity = _tokenizer(out_dir, cfg, inputs, replace)
+        folder_encoder(out_dir, identity)  # its files checked before any unit uses them
+        dtype = token_dtype(identity["vocab_size"], cfg.dtype).name
+        key = fingerprint(STAGE, identity["files"], dtype, cfg.split_identity())
+        units = [
+            WorkUnit(group_record_path(out_dir, shard.name), fingerprint(key, input_sha256(shard)), shard)
+            for shard in inputs
+        ]
+        plan = plan_units(units, completed=completed_group)
+        records = [stats for _, stats in plan.done]
+        context = Context(
+            out_dir.resolve(),
+            identity["kind"],
+            tuple(sorted(identity["files"].items())),
+            identity["eot_id"],
+            dtype,
+            cfg.seed,
+            cfg.val_fraction,
+            cfg.shard_tokens,
+        )
+        jobs = [(unit.source, input_sha256(unit.source), unit.fingerprint) for unit in plan.todo]
+        with progress("tokenize shards", len(jobs), unit="shard") as advance:
+            records += run_units(tokenize_shard, jobs, cfg.workers or os.cpu_count() or 1, advance, shared=context)
+        manifest = build_manifest(records, identity, dtype, cfg)
+        atomic_write_json(out_dir / MANIFEST, manifest)
+        _sweep(out_dir, manifest)
+        return _summarise(records, manifest, out_dir, docs_dir, len(plan.done), clock, cfg)
+
+
+def vars_of(cfg: TokenizeConfig) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def _summarise(
+    records: list[dict[str, Any]],
+    manifest: dict[str, Any],
+    out_dir: Path,
+    docs_dir: Path,
+    skipped: int,
+    clock: Stopwatch,
+    cfg: TokenizeConfig,
+) -> StageSummary:
+    outcomes: Counter[str] = Counter()
+    for record in records:
+        outcomes.update(record["outcomes"])
+    splits = manifest["splits"]
+    return StageSummary(
+        stage=STAGE,
+        out_dir=str(out_dir),
+        outcomes=dict(outcomes),
+        counts={
+            "documents": manifest["documents"],
+            "tokens": manifest["tokens"],
+            "train_tokens": splits["train"]["tokens"],
+            "val_tokens": splits["val"]["tokens"],
+        },
+        units=len(records),
+        units_skipped=skipped,
+        seconds=clock.seconds(),
+        details={
+            "docs_dir": str(docs_dir),
+            "tokenizer": manifest["tokenizer"]["kind"],
+            "vocab_size": manifest["tokenizer"]["vocab_size"],
+            "dtype": manifest["dtype"],
+            "token_shards": sum(len(split["shards"]) for split in splits.values()),
+            "manifest": str(out_dir / MANIFEST),
+        },
+        config={key: str(value) if isinstance(value, Path) else value for key, value in vars_of(cfg).items()},
+    ).write()
