@@ -18,6 +18,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import (
@@ -33,7 +34,7 @@ from pydantic import (
 )
 
 MISSING = dataclasses.MISSING
-METAVARS = {int: "N", float: "X", str: "TEXT", datetime: "DATE"}
+METAVARS = {int: "N", float: "X", str: "TEXT", datetime: "DATE", Path: "PATH"}
 
 
 def setting(

@@ -39,7 +39,11 @@ class TokenizeConfig:
     val_fraction: float = setting(0.0005, help="share of documents held out as the validation split")
     seed: int = setting(1337, help="seeds the validation split and each shard's document order")
     shard_tokens: int = setting(100_000_000, help="most tokens per .bin shard (a longer document has its own)")
-    dtype: str = setting("auto", choices=DTYPES, help="token dtype: auto (uint16 up to 65,535 ids, else uint32)")
+    dtype: str = setting(
+        "auto",
+        choices=DTYPES,
+        help="token dtype: auto (uint16 while every id fits, i.e. up to 65,536 ids; else uint32)",
+    )
     workers: int | None = workers_setting()
 
     def __post_init__(self) -> None:

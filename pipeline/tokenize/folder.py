@@ -21,11 +21,9 @@ from pipeline.tokenize.encoders import (
     BPE_FILE,
     GPT2,
     BpeEncoder,
-    Encoder,
     Gpt2Encoder,
     TokenizerFilesError,
     find_gpt2_files,
-    load_encoder,
     train_bpe,
 )
 
@@ -61,8 +59,8 @@ def conflict(saved: dict[str, Any], kind: str, cfg: TokenizeConfig) -> str | Non
     return None
 
 
-def folder_encoder(out_dir: Path, saved: dict[str, Any]) -> Encoder:
-    """The folder's tokenizer, its files checked against the identity it was saved with."""
+def check_folder_tokenizer(out_dir: Path, saved: dict[str, Any]) -> None:
+    """The folder's tokenizer files are those it was saved with (the workers load them)."""
     directory = out_dir / TOKENIZER_DIR
     for name, sha256 in saved["files"].items():
         path = directory / name
@@ -71,7 +69,6 @@ def folder_encoder(out_dir: Path, saved: dict[str, Any]) -> Encoder:
                 f"{path} is missing or changed since the folder was tokenized with it: restore it, or rerun with "
                 "--replace to tokenize the folder again"
             )
-    return load_encoder(saved["kind"], directory.resolve(), tuple(sorted(saved["files"].items())))
 
 
 def new_tokenizer(
@@ -90,10 +87,9 @@ def new_tokenizer(
                 "or run tiktoken.get_encoding('gpt2') once with network access to fill tiktoken's cache, or use "
                 "--tokenizer bpe"
             )
-        Gpt2Encoder(files)  # not GPT-2's files: an error before anything is copied
+        identity = Gpt2Encoder(files).spec.as_json()  # not GPT-2's files: an error before anything is copied
         for name, path in files.items():
-            atomic_write_bytes(directory / name, path.read_bytes())
-        identity = Gpt2Encoder({name: directory / name for name in files}).spec.as_json()
+            atomic_write_bytes(directory / name, path.read_bytes())  # the same bytes: the identity's hashes hold
     else:
         temporary = directory / f".{BPE_FILE}.tmp"
         train_bpe(training_texts(), cfg.vocab_size, cfg.bpe_min_frequency, temporary)

@@ -41,8 +41,8 @@ from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.documents import SPLITS, training_texts
 from pipeline.tokenize.folder import (
     TOKENIZER_DIR,
+    check_folder_tokenizer,
     conflict,
-    folder_encoder,
     new_tokenizer,
     saved_identity,
     sweep_temporaries,
@@ -162,7 +162,7 @@ def run_tokenize(
         sweep_temporaries(out_dir)
         _check_orphans(out_dir, {shard.name for shard in inputs}, replace)
         identity = _tokenizer(out_dir, cfg, inputs, replace)
-        folder_encoder(out_dir, identity)  # its files checked before any unit uses them
+        check_folder_tokenizer(out_dir, identity)  # before any unit loads it
         dtype = token_dtype(identity["vocab_size"], cfg.dtype).name
         key = fingerprint(STAGE, identity["files"], dtype, cfg.split_identity())
         units = [
