@@ -59,16 +59,22 @@ def conflict(saved: dict[str, Any], kind: str, cfg: TokenizeConfig) -> str | Non
     return None
 
 
+def changed_file(out_dir: Path, saved: dict[str, Any]) -> Path | None:
+    """The first of the folder's tokenizer files that is missing or no longer has the sha256 it was saved with."""
+    for name, sha256 in saved["files"].items():
+        path = out_dir / TOKENIZER_DIR / name
+        if not path.is_file() or file_sha256(path) != sha256:
+            return path
+    return None
+
+
 def check_folder_tokenizer(out_dir: Path, saved: dict[str, Any]) -> None:
     """The folder's tokenizer files are those it was saved with (the workers load them)."""
-    directory = out_dir / TOKENIZER_DIR
-    for name, sha256 in saved["files"].items():
-        path = directory / name
-        if not path.is_file() or file_sha256(path) != sha256:
-            raise TokenizerFilesError(
-                f"{path} is missing or changed since the folder was tokenized with it: restore it, or rerun with "
-                "--replace to tokenize the folder again"
-            )
+    if (path := changed_file(out_dir, saved)) is not None:
+        raise TokenizerFilesError(
+            f"{path} is missing or changed since the folder was tokenized with it: restore it, or rerun with "
+            "--replace to tokenize the folder again"
+        )
 
 
 def new_tokenizer(

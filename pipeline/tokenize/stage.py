@@ -41,6 +41,7 @@ from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.documents import SPLITS, training_texts
 from pipeline.tokenize.folder import (
     TOKENIZER_DIR,
+    changed_file,
     check_folder_tokenizer,
     conflict,
     new_tokenizer,
@@ -94,6 +95,8 @@ def _tokenizer(out_dir: Path, cfg: TokenizeConfig, inputs: list[Path], replace: 
     kind = wanted_kind(cfg, saved)
     if saved is not None:
         reason = conflict(saved, kind, cfg)
+        if reason is None and replace and changed_file(out_dir, saved) is not None:
+            reason = "its tokenizer files are damaged"  # --replace makes them anew, as check_folder_tokenizer advises
         if reason is None:
             return saved
         if not replace:
@@ -113,6 +116,8 @@ def _sweep(out_dir: Path, manifest: dict[str, Any]) -> None:
     """Token files no complete group lists (a killed run's, for an input now gone), and temporaries."""
     pieces = [piece for split in SPLITS for piece in manifest["splits"][split]["shards"]]
     listed = {piece[key] for piece in pieces for key in ("path", "index")}
+    for directory in (out_dir, out_dir / UNITS_DIR):  # a record's or the manifest's, killed before its rename
+        remove_stale_temporaries(directory)
     for split in SPLITS:
         directory = out_dir / split
         if directory.is_dir():
