@@ -26,8 +26,10 @@ from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
 from pipeline.settings import section_model
 from pipeline.tokenize.config import TokenizeConfig
+from training.config import TrainConfig
+from training.shapes import SIZES
 
-STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")  # in the DAG's order
+STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize", "train")  # in the DAG's order
 Stage = Literal[STAGES]
 
 HarvestSection = section_model(
@@ -50,6 +52,16 @@ DecontaminateSection = section_model(
     wikipedia_dumps=(list[Path], Field(default_factory=list, description="pages-articles*.xml[.bz2] dumps")),
 )
 TokenizeSection = section_model(TokenizeConfig)
+TrainSection = section_model(
+    TrainConfig,
+    models=(
+        list[Literal[tuple(SIZES)]],
+        Field(
+            default_factory=lambda: ["tiny"],
+            description="sizes to train, one run each (the section's `model` is ignored)",
+        ),
+    ),
+)
 QualityTrainSection = section_model(
     QualityTrainConfig,
     positives=(list[Path], Field(default_factory=list, description="empty: the run's deduplicated documents")),
@@ -86,6 +98,7 @@ class RunConfig(BaseModel):
     filter: FilterSection = FilterSection()
     decontaminate: DecontaminateSection = DecontaminateSection()
     tokenize: TokenizeSection = TokenizeSection()
+    train: TrainSection = TrainSection()
     quality_train: QualityTrainSection | None = None
 
     def runs(self, stage: Stage) -> bool:
@@ -118,6 +131,9 @@ class RunConfig(BaseModel):
     @property
     def tokens_dir(self) -> Path:
         return self.data_root / "tokens"
+
+    def model_dir(self, size: str) -> Path:
+        return self.data_root / "models" / size
 
     @property
     def quality_model_dir(self) -> Path:

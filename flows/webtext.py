@@ -27,6 +27,7 @@ from flows.config import (
     QualityTrainSection,
     SampleSettings,
     TokenizeSection,
+    TrainSection,
     expand_dumps,
     load_run_config,
 )
@@ -45,6 +46,9 @@ from pipeline.sample.generate import generate_sample
 from pipeline.sample.server import serve_sample_web
 from pipeline.stage import StageSummary, headline
 from pipeline.tokenize.stage import run_tokenize
+from training.config import TrainConfig
+from training.run import run_training
+from training.tracking import tracking_uri
 
 DEFAULT_CONFIG = "flows/configs/sample.yaml"
 # Failures that another attempt can fix (the network, a busy disk); bad input or config never is.
@@ -164,6 +168,26 @@ def tokenize_corpus(section: TokenizeSection, corpus_dir: Path, out_dir: Path, r
     return log_summary(summary)
 
 
+@task(name="train_model")
+def train_model(section: TrainSection, size: str, tokens_dir: Path, out_dir: Path, data_root: Path) -> dict[str, Any]:
+    """Token shards → one model of ``size`` (Ray Train), its checkpoints, its Hugging Face export and its MLflow run;
+    every size of a run logs to one MLflow store (``data_root/mlflow.db`` unless configured) to compare them."""
+    cfg: TrainConfig = section.config()
+    uri = tracking_uri(cfg.mlflow_tracking_uri, data_root)
+    cfg = dataclasses.replace(cfg, model=size, mlflow_tracking_uri=uri)
+    summary = run_training(tokens_dir, out_dir, cfg, run_name=f"train-{size}")
+    details = summary.details
+    get_run_logger().info(
+        "%s: train loss %.3f -> %.3f, val loss %s; MLflow run %s",
+        size,
+        details["first_train_loss"],
+        details["train_loss"],
+        "n/a" if details["val_loss"] is None else f"{details['val_loss']:.3f}",
+        details["mlflow_run_id"],
+    )
+    return log_summary(summary)
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -192,6 +216,10 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
         result["decontaminate"] = decontaminate_documents(section, config.filtered_dir, corpus, config.replace)
     if config.runs("tokenize"):
         result["tokenize"] = tokenize_corpus(config.tokenize, config.corpus_dir, config.tokens_dir, config.replace)
+    if config.runs("train"):
+        for size in config.train.models:
+            out_dir = config.model_dir(size)
+            result[f"train {size}"] = train_model(config.train, size, config.tokens_dir, out_dir, config.data_root)
     return result
 
 

@@ -12,13 +12,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import decontaminate, dedup, extract, fetch, harvest, quality_filter, sample, tokenize
+from pipeline.cli import decontaminate, dedup, extract, fetch, harvest, quality_filter, sample, tokenize, train
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate, tokenize):
+    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate, tokenize, train):
         module.register(commands)
     return parser
 
@@ -31,7 +31,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from pipeline.net import BlockedAddressError
 
     expected = (ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError, FolderLocked)
-    expected += (CorruptWikipediaDump,)
+    expected += (CorruptWikipediaDump, ConnectionError)
     return (*expected, _spark_errors())
 
 

@@ -48,6 +48,7 @@ def write_config(directory: Path) -> Path:
             "wikipedia_mirrors": ["wikipedia.test"],
         },
         "tokenize": {"tokenizer": "bpe", "vocab_size": 1024, "val_fraction": 0.2},
+        "train": {"models": ["tiny"], "max_steps": 6, "batch_size": 4, "log_every": 2, "eval_every": 3},
     }
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -98,6 +99,10 @@ def assert_built(directory: Path) -> None:
     assert tokens["documents"] == corpus["kept"] == tokens["outcomes"]["train"] + tokens["outcomes"]["val"]
     assert tokens["outcomes"]["val"] > 0 and tokens["tokens"] == tokens["train_tokens"] + tokens["val_tokens"]
     assert manifest["tokenizer"]["kind"] == "bpe" and manifest["dtype"] == "uint16"
+    trained = read_json(directory / "run" / "models" / "tiny" / "summary.json")
+    assert trained["steps"] == 6 and trained["details"]["train_loss"] < trained["details"]["first_train_loss"]
+    assert trained["details"]["mlflow_tracking_uri"] == f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}"
+    assert (directory / "run" / "models" / "tiny" / "hf" / "model.safetensors").is_file()
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -122,6 +127,7 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     names = {task["name"].rsplit("-", 1)[0] for task in tasks}
     expected = {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"}
     expected |= {"train_quality_classifier", "filter_documents", "decontaminate_documents", "tokenize_corpus"}
+    expected |= {"train_model"}
     assert expected <= names
 
 

@@ -1,0 +1,240 @@
+"""``run_training``: one model trained on one tokens folder with Ray Train, tracked in MLflow, exported.
+
+Layout under the output directory::
+
+    checkpoints/train/step-00000100/   Ray Train's checkpoints (state.pt + meta.json), the last
+                                       ``keep_checkpoints`` kept
+    hf/                                the final model as a Hugging Face GPT2LMHeadModel + its tokenizer
+    mlflow.db, mlartifacts/            the MLflow store, unless a tracking URI is configured
+    loss_curve.png, train_config.json  also logged to the MLflow run
+    summary.json
+
+Everything is checked before Ray starts: the tokens folder (a truncated shard, too few tokens for one
+batch), an existing checkpoint of another shape or tokens folder, the Ray address. A run resumes from
+the latest checkpoint in ``checkpoints/``; a run already at ``max_steps`` only (re)writes its export.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipeline.shards import atomic_write_json, file_sha256
+from pipeline.stage import StageSummary, Stopwatch
+from training.checkpoint import check_compatible, latest_checkpoint, model_weights
+from training.config import TrainConfig
+from training.data import TokenDataError, TokenSplit, Windows, read_manifest
+from training.model import GPT, GPTConfig
+from training.tracking import finish_run, history, loss_curve, start_run, tracking_uri
+
+STAGE = "train"
+CHECKPOINTS_DIR = "checkpoints"
+HF_DIR = "hf"
+RAY_RUN_NAME = "train"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TrainingPlan:
+    """What a run will do, decided (and checked) before Ray starts."""
+
+    model_config: GPTConfig
+    n_params: int
+    tokens_sha256: str  # of the tokens folder's manifest.json
+    corpus_sha256: str  # of the documents shards it was made from
+    validate: bool  # the val split has a window for every worker
+    resume: tuple[Path, dict[str, Any]] | None
+
+
+def _corpus_hash(manifest: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(manifest["inputs"], sort_keys=True).encode()).hexdigest()
+
+
+def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> TrainingPlan:
+    """Check the inputs and an existing checkpoint; a clear error before any work otherwise."""
+    manifest = read_manifest(tokens_dir)
+    model_config = cfg.model_config(int(manifest["tokenizer"]["vocab_size"]))
+    train = TokenSplit.open(tokens_dir, "train")
+    windows = Windows(train, model_config.block_size, cfg.workers).count
+    if windows < cfg.batch_size * cfg.workers:
+        raise TokenDataError(
+            f"{tokens_dir}: the train split has {train.tokens:,} tokens, {windows} windows of "
+            f"{model_config.block_size + 1}: fewer than one batch ({cfg.batch_size} sequences x {cfg.workers} "
+            "workers); tokenize more text, or lower --batch-size or the context (--block-size)"
+        )
+    val_tokens = manifest["splits"].get("val", {}).get("tokens", 0)
+    validate = val_tokens > (model_config.block_size + 1) * cfg.workers
+    resume = latest_checkpoint(out_dir / CHECKPOINTS_DIR)
+    tokens_sha256 = file_sha256(tokens_dir / "manifest.json")
+    if resume is not None:
+        path, meta = resume
+        check_compatible(meta, model_config, path)
+        if meta.get("tokens_sha256") != tokens_sha256:
+            raise ValueError(
+                f"the checkpoint in {path} was trained on another tokens folder (or the folder changed since): "
+                "train into a new --out"
+            )
+    with torch.device("meta"):  # counted without allocating: any size
+        n_params = GPT(model_config).num_parameters()
+    return TrainingPlan(model_config, n_params, tokens_sha256, _corpus_hash(manifest), validate, resume)
+
+
+def _init_ray(address: str | None) -> bool:
+    """Connect to the cluster at ``address`` or start local Ray; True when this call started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address is None:
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local cluster needs no token
+        # Without Ray's dashboard (not installed) Ray Train's placement-group cleaner warns every few seconds
+        # that it cannot query actor states; errors (a worker's crash, a restart) still show.
+        ray.init(include_dashboard=False, logging_config=ray.LoggingConfig(log_level="ERROR"))
+        return True
+    try:
+        ray.init(address=address, log_to_driver=True)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise ConnectionError(f"cannot reach the Ray cluster at {address!r}: {error}") from error
+    return True
+
+
+def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, uri: str, run_id: str) -> None:
+    import ray
+    from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from training.worker import train_loop_per_worker
+
+    meta = {
+        "model_config": dataclasses.asdict(plan.model_config),
+        "tokens_sha256": plan.tokens_sha256,
+        "mlflow_run_id": run_id,
+        "mlflow_uri": uri,
+    }
+    started = _init_ray(cfg.ray_address)
+    try:
+        trainer = TorchTrainer(
+            train_loop_per_worker,
+            train_loop_config={
+                "cfg": dataclasses.asdict(cfg),
+                "model_config": dataclasses.asdict(plan.model_config),
+                "tokens_dir": str(tokens_dir.resolve()),
+                "validate": plan.validate,
+                "mlflow_uri": uri,
+                "mlflow_run_id": run_id,
+                "meta": meta,
+            },
+            scaling_config=ScalingConfig(
+                num_workers=cfg.workers, use_gpu=cfg.gpu, resources_per_worker={"CPU": cfg.cpus_per_worker}
+            ),
+            run_config=RunConfig(
+                name=RAY_RUN_NAME,
+                storage_path=str((out_dir / CHECKPOINTS_DIR).resolve()),
+                checkpoint_config=CheckpointConfig(num_to_keep=cfg.keep_checkpoints),
+                failure_config=FailureConfig(max_failures=cfg.max_failures),
+            ),
+            resume_from_checkpoint=Checkpoint.from_directory(plan.resume[0]) if plan.resume else None,
+        )
+        trainer.fit()
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, run_name: str | None = None) -> StageSummary:
+    """Train (or resume) ``cfg.model`` on ``tokens_dir`` into ``out_dir``; returns the run's summary."""
+    clock = Stopwatch()
+    plan = plan_training(tokens_dir, out_dir, cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri(cfg.mlflow_tracking_uri, out_dir)
+    finished = plan.resume is not None and plan.resume[1]["step"] >= cfg.max_steps
+    if plan.resume is not None:
+        run_id = plan.resume[1]["mlflow_run_id"]
+    else:
+        params, tags = _params(tokens_dir, cfg, plan), _tags(cfg, plan)
+        run_id = start_run(uri, cfg.experiment, run_name or f"train-{cfg.model}", params, tags)
+    if not finished:
+        _fit(tokens_dir, out_dir, cfg, plan, uri, run_id)
+    final = latest_checkpoint(out_dir / CHECKPOINTS_DIR)
+    assert final is not None, "Ray Train returned without a checkpoint"
+    export = _export(final[0], tokens_dir, out_dir, plan, run_id, cfg.model)
+    curve = loss_curve(uri, run_id, out_dir / "loss_curve.png", f"{cfg.model} ({plan.n_params:,} parameters)")
+    config_file = out_dir / "train_config.json"
+    atomic_write_json(config_file, {"train": dataclasses.asdict(cfg), "model": dataclasses.asdict(plan.model_config)})
+    if not finished:
+        finish_run(uri, run_id, {"": curve, "config": config_file, HF_DIR: export}, _tags(cfg, plan))
+    return _summary(out_dir, cfg, plan, uri, run_id, final, clock, skipped=finished)
+
+
+def _params(tokens_dir: Path, cfg: TrainConfig, plan: TrainingPlan) -> dict[str, Any]:
+    manifest = read_manifest(tokens_dir)
+    return {
+        **cfg.as_params(),
+        **{f"model.{key}": value for key, value in dataclasses.asdict(plan.model_config).items()},
+        "n_params": plan.n_params,
+        "tokenizer": manifest["tokenizer"]["kind"],
+        "tokens_dir": str(tokens_dir.resolve()),
+        "tokens_manifest_sha256": plan.tokens_sha256,
+        "corpus_sha256": plan.corpus_sha256,
+        "train_tokens": manifest["splits"]["train"]["tokens"],
+    }
+
+
+def _tags(cfg: TrainConfig, plan: TrainingPlan) -> dict[str, str]:
+    return {"model_size": cfg.model, "n_params": str(plan.n_params), "corpus_version": plan.corpus_sha256[:12]}
+
+
+def _export(checkpoint: Path, tokens_dir: Path, out_dir: Path, plan: TrainingPlan, run_id: str, size: str) -> Path:
+    from training.export import export_hf
+
+    model = GPT(plan.model_config)
+    model.load_state_dict(model_weights(checkpoint))
+    metadata = {
+        "model_size": size,
+        "n_params": model.num_parameters(),
+        "mlflow_run_id": run_id,
+        "tokens_manifest_sha256": plan.tokens_sha256,
+        "corpus_sha256": plan.corpus_sha256,
+        "checkpoint": str(checkpoint),
+    }
+    return export_hf(model, tokens_dir / "tokenizer", out_dir / HF_DIR, metadata)
+
+
+def _summary(
+    out_dir: Path,
+    cfg: TrainConfig,
+    plan: TrainingPlan,
+    uri: str,
+    run_id: str,
+    final: tuple[Path, dict[str, Any]],
+    clock: Stopwatch,
+    skipped: bool,
+) -> StageSummary:
+    last = {key: history(uri, run_id, key) for key in ("train_loss", "val_loss", "tokens_per_s")}
+    first_loss = last["train_loss"][0][1] if last["train_loss"] else None
+    return StageSummary(
+        stage=STAGE,
+        out_dir=str(out_dir),
+        outcomes={},
+        counts={"steps": final[1]["step"], "n_params": plan.n_params},
+        units=1,
+        units_skipped=int(skipped),
+        seconds=clock.seconds(),
+        details={
+            "model": cfg.model,
+            "first_train_loss": first_loss,
+            "train_loss": last["train_loss"][-1][1] if last["train_loss"] else None,
+            "val_loss": last["val_loss"][-1][1] if last["val_loss"] else None,
+            "tokens_per_s": last["tokens_per_s"][-1][1] if last["tokens_per_s"] else None,
+            "mlflow_tracking_uri": uri,
+            "mlflow_run_id": run_id,
+            "checkpoint": str(final[0]),
+            "hf": str(out_dir / HF_DIR),
+        },
+        config=dataclasses.asdict(cfg),
+    ).write()
