@@ -28,18 +28,21 @@ crawl; with ``--docs 20000`` they are a fifth of the run.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
+# tokenize module (which inspect, linecache and dataclasses import).
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 import argparse
 import dataclasses
 import json
-import os
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.filter.config import FilterConfig, QualityConfig
 from pipeline.filter.fasttext_models import load_model, one_line

@@ -19,23 +19,21 @@ stage / alone (the goal: >= 0.9). GPT-2's files come from ``--gpt2-vocab-dir`` (
 
 from __future__ import annotations
 
+import os
 import sys
 
-# This script shares its name with the standard library's ``tokenize``, which Python would import from
-# here (through linecache) while the script's folder, bench/, leads sys.path: that entry goes first.
-sys.path.remove(sys.path[0])
+# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
+# tokenize module (which inspect, linecache and dataclasses import).
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import argparse
 import multiprocessing
-import os
 import random
 import shutil
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pyarrow.parquet as pq
 

@@ -12,14 +12,16 @@ import contextlib
 import dataclasses
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from training.config import TrainConfig
 from training.lamb import Lamb
+
+if TYPE_CHECKING:  # the step imports torch and numpy only: a GPU benchmark runs with PyTorch alone
+    from training.config import TrainConfig
 
 Batch = tuple[np.ndarray, np.ndarray]  # (x, y), each (B, T) int64
 # Dense bf16 peak of one device, TFLOP/s, by a name its torch.cuda.get_device_name() contains.
