@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv server serve lock bench clean
+.PHONY: demo test venv server serve mlflow-ui lock bench clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ server: venv
 
 serve: venv
 	$(PY) -m flows.serve
+
+# The MLflow UI over the demo's store (or MLFLOW_DB=path/to/mlflow.db), on 127.0.0.1:5000
+MLFLOW_DB ?= build/sample-run/mlflow.db
+mlflow-ui: venv
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(MLFLOW_DB)) --host 127.0.0.1 --port 5000 --workers 1
 
 bench: venv
 	$(PY) bench/harvest.py

@@ -1,7 +1,7 @@
 """Training throughput: Ray Train's overhead on CPU, and tokens/s and MFU on one GPU.
 
 CPU (default): the ``tiny`` model on a tokens folder made from the bundled sample's texts (repeated
-to ``--tokens`` tokens, GPT-2's BPE when ``../shared/data/gpt2`` is there, else a trained BPE):
+to ``--tokens`` tokens; a 4,096-id trained BPE as in the demo, or GPT-2's from ``../shared/data/gpt2``):
 
 - ray: ``run_training`` with 2 Ray Train workers (DDP on gloo), ``--batch`` sequences each;
 - plain: the same loop (``training.loop.train_step`` on the same sampler) in this one process with the
@@ -45,7 +45,7 @@ from training.model import GPT
 SHARED_GPT2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpt2"
 
 
-def tokens_folder(root: Path, tokens: int) -> Path:
+def tokens_folder(root: Path, tokens: int, tokenizer: str) -> Path:
     """A tokens folder of about ``tokens`` tokens from the sample's texts, made by the real tokenize stage."""
     from pipeline.records import Document, document_id, to_table
     from pipeline.sample.corpus import ARTICLES
@@ -61,8 +61,8 @@ def tokens_folder(root: Path, tokens: int) -> Path:
         rows.append(Document(document_id(url), url, "bench.test", None, text, 5, epoch))
         size += len(text)
     write_shard(to_table(rows, Document), root / "docs" / "part-00000.parquet", shard_fingerprint="bench")
-    gpt2 = SHARED_GPT2 if SHARED_GPT2.is_dir() else None
-    cfg = TokenizeConfig(tokenizer="gpt2" if gpt2 else "bpe", gpt2_vocab_dir=gpt2, val_fraction=0.0, workers=1)
+    gpt2 = SHARED_GPT2 if tokenizer == "gpt2" else None
+    cfg = TokenizeConfig(tokenizer=tokenizer, gpt2_vocab_dir=gpt2, vocab_size=4096, val_fraction=0.0, workers=1)
     run_tokenize(root / "docs", root / "tokens", cfg)
     return root / "tokens"
 
@@ -108,7 +108,7 @@ def cpu_bench(args: argparse.Namespace) -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-train-") as scratch:
         root = Path(scratch)
-        tokens_dir = tokens_folder(root, args.tokens)
+        tokens_dir = tokens_folder(root, args.tokens, args.tokenizer)
         ray_cfg = TrainConfig(
             model="tiny",
             max_steps=args.steps,
@@ -210,6 +210,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="steps before the plain loop's clock starts")
     parser.add_argument("--batch", type=int, default=8, help="CPU: sequences per Ray worker")
     parser.add_argument("--tokens", type=int, default=200_000, help="CPU: tokens in the tokens folder")
+    parser.add_argument("--tokenizer", choices=("bpe", "gpt2"), default="bpe", help="CPU: a 4,096-id BPE or GPT-2's")
     parser.add_argument("--gpu", action="store_true", help="the GPU benchmark instead")
     parser.add_argument("--sizes", default="124M,350M,774M", help="GPU: model sizes")
     parser.add_argument("--micro-batch", type=int, default=16, help="GPU: sequences per step")
