@@ -20,6 +20,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import socket
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ STAGE = "train"
 CHECKPOINTS_DIR = "checkpoints"
 HF_DIR = "hf"
 RAY_RUN_NAME = "train"
+RAY_CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,7 +59,8 @@ def _corpus_hash(manifest: dict[str, Any]) -> str:
 
 
 def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> TrainingPlan:
-    """Check the inputs and an existing checkpoint; a clear error before any work otherwise."""
+    """Check the inputs, an existing checkpoint and the Ray address; a clear error before any work otherwise."""
+    check_ray_address(cfg.ray_address)
     manifest = read_manifest(tokens_dir)
     model_config = cfg.model_config(int(manifest["tokenizer"]["vocab_size"]))
     train = TokenSplit.open(tokens_dir, "train")
@@ -84,6 +88,24 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
     return TrainingPlan(model_config, n_params, tokens_sha256, _corpus_hash(manifest), validate, resume)
 
 
+def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Fail in seconds when nothing listens at ``address`` (``ray.init`` retries an unreachable GCS for minutes)."""
+    if address is None or address == "auto" or ("://" in address and not address.startswith("ray://")):
+        return
+    parsed = urllib.parse.urlsplit("//" + address.removeprefix("ray://"))
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise ValueError(f"ray_address must be HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as error:
+        raise ConnectionError(f"cannot reach the Ray cluster at {address!r}: {error}") from None
+
+
 def _init_ray(address: str | None) -> bool:
     """Connect to the cluster at ``address`` or start local Ray; True when this call started it."""
     import ray
@@ -105,7 +127,7 @@ def _init_ray(address: str | None) -> bool:
 
 def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, uri: str, run_id: str) -> None:
     import ray
-    from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from training.worker import train_loop_per_worker
@@ -128,6 +150,9 @@ def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, 
                 "mlflow_uri": uri,
                 "mlflow_run_id": run_id,
                 "meta": meta,
+                # Ray Train V2 refuses resume_from_checkpoint (it restores its own run from storage_path/name);
+                # the workers start from this one when Ray hands them none
+                "resume_from": str(plan.resume[0].resolve()) if plan.resume else None,
             },
             scaling_config=ScalingConfig(
                 num_workers=cfg.workers, use_gpu=cfg.gpu, resources_per_worker={"CPU": cfg.cpus_per_worker}
@@ -138,7 +163,6 @@ def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, 
                 checkpoint_config=CheckpointConfig(num_to_keep=cfg.keep_checkpoints),
                 failure_config=FailureConfig(max_failures=cfg.max_failures),
             ),
-            resume_from_checkpoint=Checkpoint.from_directory(plan.resume[0]) if plan.resume else None,
         )
         trainer.fit()
     finally:

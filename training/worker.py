@@ -68,7 +68,9 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     sampler = BlockSampler(TokenSplit.open(tokens_dir, "train"), shape.block_size, rank, world, cfg.seed)
     val_split = TokenSplit.open(tokens_dir, "val") if config["validate"] else None
     start = 0
-    checkpoint = ray.train.get_checkpoint()
+    checkpoint = ray.train.get_checkpoint()  # after a worker failure, or Ray's own record of this run
+    if checkpoint is None and config.get("resume_from"):  # the driver's latest checkpoint in --out
+        checkpoint = ray.train.Checkpoint.from_directory(config["resume_from"])
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             restored = load_checkpoint(Path(directory), model, optimizer)

@@ -11,7 +11,8 @@ BLOCKER = """
 import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"pydantic", "pyarrow", "ray", "mlflow", "prefect", "pyspark", "transformers", "pipeline"}:
+        banned = {"pydantic", "pyarrow", "ray", "mlflow", "prefect", "pyspark", "transformers", "pipeline"}
+        if name.split(".")[0] in banned:
             raise ImportError(f"{name} imported by the torch-only training step")
 sys.meta_path.insert(0, Block())
 import training.model, training.loop, training.lamb, training.shapes
