@@ -17,6 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evaluation.config import EvalConfig
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.dedup.config import DedupConfig
 from pipeline.extract.config import ExtractConfig
@@ -29,7 +30,17 @@ from pipeline.tokenize.config import TokenizeConfig
 from training.config import TrainConfig
 from training.shapes import SIZES
 
-STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize", "train")  # in the DAG's order
+STAGES = (
+    "harvest",
+    "fetch",
+    "extract",
+    "dedup",
+    "filter",
+    "decontaminate",
+    "tokenize",
+    "train",
+    "evaluate",
+)  # in the DAG's order
 Stage = Literal[STAGES]
 
 HarvestSection = section_model(
@@ -61,6 +72,10 @@ TrainSection = section_model(
             description="sizes to train, one run each (the section's `model` is ignored)",
         ),
     ),
+)
+EvaluateSection = section_model(
+    EvalConfig,
+    skip_missing=(bool, Field(False, description="leave out tasks whose file is missing instead of failing")),
 )
 QualityTrainSection = section_model(
     QualityTrainConfig,
@@ -99,6 +114,7 @@ class RunConfig(BaseModel):
     decontaminate: DecontaminateSection = DecontaminateSection()
     tokenize: TokenizeSection = TokenizeSection()
     train: TrainSection = TrainSection()
+    evaluate: EvaluateSection = EvaluateSection()
     quality_train: QualityTrainSection | None = None
 
     def runs(self, stage: Stage) -> bool:
@@ -134,6 +150,10 @@ class RunConfig(BaseModel):
 
     def model_dir(self, size: str) -> Path:
         return self.data_root / "models" / size
+
+    @property
+    def comparison_dir(self) -> Path:
+        return self.data_root / "comparison"
 
     @property
     def quality_model_dir(self) -> Path:

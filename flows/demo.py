@@ -16,10 +16,15 @@ from pathlib import Path
 from flows.local_server import is_healthy, local_prefect_server
 from flows.webtext import DEFAULT_CONFIG
 
+SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
+
 
 def run_flow(config: str, api_url: str) -> int:
-    """Run the flow in a child process that reports to ``api_url``."""
+    """Run the flow in a child process that reports to ``api_url``. The real evaluation sets are used when they are
+    there: ``WEBTEXT_EVAL_DIR``, else ``../shared/data/eval`` beside the repository."""
     env = {**os.environ, "PREFECT_API_URL": api_url}
+    if not env.get("WEBTEXT_EVAL_DIR") and SHARED_EVAL.is_dir():
+        env["WEBTEXT_EVAL_DIR"] = str(SHARED_EVAL)
     command = [sys.executable, "-m", "flows.webtext", "--config", config]
     return subprocess.call(command, env=env)
 

@@ -17,9 +17,12 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.states import State
 
+from evaluation.compare import compare_models
+from evaluation.run import run_evaluation
 from flows.config import (
     DecontaminateSection,
     DedupSection,
+    EvaluateSection,
     ExtractSection,
     FetchSection,
     FilterSection,
@@ -188,6 +191,26 @@ def train_model(section: TrainSection, size: str, tokens_dir: Path, out_dir: Pat
     return log_summary(summary)
 
 
+@task(name="evaluate_model")
+def evaluate_model(section: EvaluateSection, model_dir: Path, data_root: Path) -> dict[str, Any]:
+    """A trained model → its zero-shot metrics (the GPT-2 paper's tasks) in an MLflow run under its training run."""
+    cfg = section.config()
+    cfg = dataclasses.replace(cfg, mlflow_tracking_uri=tracking_uri(cfg.mlflow_tracking_uri, data_root))
+    summary = run_evaluation(model_dir, cfg, skip_missing=section.skip_missing)
+    metrics = ", ".join(f"{name} {value:.3f}" for name, value in summary.details["metrics"].items())
+    get_run_logger().info("%s: %s", summary.details["model_size"], metrics)
+    return log_summary(summary)
+
+
+@task(name="compare_models")
+def compare_sizes(section: EvaluateSection, data_root: Path, out_dir: Path) -> dict[str, Any]:
+    """Every evaluated size of the experiment → the GPT-2 paper's table (Markdown, CSV, plot), logged to MLflow."""
+    cfg = section.config()
+    result = compare_models(tracking_uri(cfg.mlflow_tracking_uri, data_root), cfg.experiment, out_dir)
+    get_run_logger().info("model sizes compared:\n%s", result["table"])
+    return result
+
+
 @flow(name="webtext", log_prints=True)
 def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
     """Build the corpus described by the run config at ``config_path``."""
@@ -220,6 +243,10 @@ def webtext(config_path: str = DEFAULT_CONFIG) -> dict[str, Any]:
         for size in config.train.models:
             out_dir = config.model_dir(size)
             result[f"train {size}"] = train_model(config.train, size, config.tokens_dir, out_dir, config.data_root)
+    if config.runs("evaluate"):
+        for size in config.train.models:
+            result[f"evaluate {size}"] = evaluate_model(config.evaluate, config.model_dir(size), config.data_root)
+        result["compare"] = compare_sizes(config.evaluate, config.data_root, config.comparison_dir)
     return result
 
 
@@ -229,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = webtext(args.config)
     print(run_report(result))
+    if "compare" in result:
+        print(f"\nmodel sizes ({result['compare']['out_dir']}):\n{result['compare']['table']}", end="")
     return 0
 
 

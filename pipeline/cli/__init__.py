@@ -12,13 +12,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import decontaminate, dedup, extract, fetch, harvest, quality_filter, sample, tokenize, train
+from pipeline.cli import (
+    decontaminate,
+    dedup,
+    evaluate,
+    extract,
+    fetch,
+    harvest,
+    quality_filter,
+    sample,
+    tokenize,
+    train,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate, tokenize, train):
+    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate, tokenize, train, evaluate):
         module.register(commands)
     return parser
 
@@ -31,7 +42,9 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from pipeline.net import BlockedAddressError
 
     expected = (ValueError, FileNotFoundError, CorruptDumpError, RedditApiError, BlockedAddressError, FolderLocked)
-    expected += (CorruptWikipediaDump, ConnectionError)
+    from evaluation.run import EvaluationFailed
+
+    expected += (CorruptWikipediaDump, ConnectionError, EvaluationFailed)
     return (*expected, _spark_errors())
 
 

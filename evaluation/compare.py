@@ -1,0 +1,179 @@
+"""``webtext compare``: the model-size table of the GPT-2 paper (its Table 3), for the models of one experiment.
+
+Rows are the latest evaluation of each model size in the MLflow experiment, by parameter count; columns
+the tasks any of them ran, each with the paper's metric; the paper's own four models are shown below
+as the reference (their zero-shot results, Radford et al. 2019, Table 3). An evaluation run with a
+``limit`` scored only part of a test set: its row says so, and it is not comparable with the paper's.
+Written as Markdown and CSV with a plot of each metric against the parameter count (log scale), logged
+to a ``compare`` run of the experiment and printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+KIND_TAG = "webtext.kind"
+# (metric logged by evaluate, column heading, shown as a percentage)
+COLUMNS = (
+    ("lambada_ppl", "LAMBADA (PPL)", False),
+    ("lambada_acc", "LAMBADA (ACC)", True),
+    ("cbt_cn_acc", "CBT-CN (ACC)", True),
+    ("cbt_ne_acc", "CBT-NE (ACC)", True),
+    ("wikitext2_word_ppl", "WikiText2 (PPL)", False),
+    ("ptb_word_ppl", "PTB (PPL)", False),
+    ("enwik8_bpb", "enwik8 (BPB)", False),
+    ("text8_bpc", "text8 (BPC)", False),
+    ("wikitext103_word_ppl", "WikiText103 (PPL)", False),
+    ("sample_lambada_ppl", "sample LAMBADA (PPL)", False),
+    ("sample_lambada_acc", "sample LAMBADA (ACC)", True),
+)
+# Radford et al. 2019, "Language Models are Unsupervised Multitask Learners", Table 3 (zero-shot). Accuracies
+# are fractions here, as evaluate logs them.
+PAPER = {
+    "GPT-2 117M (paper)": (117e6, [35.13, 0.4599, 0.8765, 0.834, 29.41, 65.85, 1.16, 1.17, 37.50]),
+    "GPT-2 345M (paper)": (345e6, [15.60, 0.5548, 0.9235, 0.871, 22.76, 47.33, 1.01, 1.06, 26.37]),
+    "GPT-2 762M (paper)": (762e6, [10.87, 0.6012, 0.9345, 0.880, 19.93, 40.31, 0.97, 1.02, 22.05]),
+    "GPT-2 1542M (paper)": (1542e6, [8.63, 0.6324, 0.9330, 0.8905, 18.34, 35.76, 0.93, 0.98, 17.48]),
+}
+
+
+@dataclasses.dataclass(slots=True)
+class Row:
+    label: str
+    n_params: float
+    metrics: dict[str, float]
+    limit: str = "none"
+    run_id: str | None = None
+
+
+def evaluation_rows(uri: str, experiment: str) -> list[Row]:
+    """The latest evaluation run of each model size in ``experiment``, smallest model first."""
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise ValueError(f"MLflow experiment {experiment!r} not found at {uri}: train and evaluate a model first")
+    runs = client.search_runs(
+        [found.experiment_id], filter_string=f"tags.`{KIND_TAG}` = 'evaluate'", order_by=["attributes.start_time DESC"]
+    )
+    latest: dict[str, Any] = {}
+    for run in runs:
+        latest.setdefault(run.data.tags.get("model_size", run.info.run_id), run)
+    rows = [
+        Row(
+            size,
+            float(run.data.tags.get("n_params", "nan")),
+            dict(run.data.metrics),
+            run.data.params.get("limit", "none"),
+            run.info.run_id,
+        )
+        for size, run in latest.items()
+    ]
+    return sorted(rows, key=lambda row: row.n_params)
+
+
+def paper_rows() -> list[Row]:
+    names = [column[0] for column in COLUMNS[:9]]
+    return [Row(label, n_params, dict(zip(names, values, strict=True))) for label, (n_params, values) in PAPER.items()]
+
+
+def _shown(value: float | None, percent: bool) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{100 * value:.2f}" if percent else f"{value:.2f}"
+
+
+def columns_of(rows: list[Row]) -> list[tuple[str, str, bool]]:
+    """The columns any of ``rows`` has a value for, in the paper's order."""
+    return [column for column in COLUMNS if any(column[0] in row.metrics for row in rows)]
+
+
+def markdown_table(rows: list[Row], reference: list[Row]) -> str:
+    columns = columns_of(rows)
+    heading = ["model", "parameters", "limit", *(title for _, title, _ in columns)]
+    lines = ["| " + " | ".join(heading) + " |", "|" + "---|" * len(heading)]
+    for row in [*rows, *reference]:
+        cells = [row.label, f"{row.n_params / 1e6:,.1f}M", row.limit]
+        cells += [_shown(row.metrics.get(key), percent) for key, _, percent in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def csv_table(rows: list[Row], reference: list[Row]) -> str:
+    columns = columns_of(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["model", "n_params", "limit", "mlflow_run_id", *(key for key, _, _ in columns)])
+    for row in [*rows, *reference]:
+        writer.writerow(
+            [
+                row.label,
+                int(row.n_params),
+                row.limit,
+                row.run_id or "",
+                *(row.metrics.get(k, "") for k, _, _ in columns),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def plot(rows: list[Row], reference: list[Row], path: Path) -> Path:
+    """One panel per metric: value against parameter count (log scale), ours and the paper's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = columns_of(rows)
+    width = min(4, len(columns))
+    height = math.ceil(len(columns) / width)
+    figure, axes = plt.subplots(height, width, figsize=(4 * width, 3.2 * height), squeeze=False)
+    for axis, (key, title, percent) in zip(axes.flat, columns, strict=False):
+        for group, style in ((rows, "o-"), (reference, "s--")):
+            points = [(row.n_params, row.metrics[key]) for row in group if key in row.metrics]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ys = [100 * y for y in ys] if percent else list(ys)
+                axis.plot(xs, ys, style, label="ours" if group is rows else "GPT-2 paper")
+        axis.set_xscale("log")
+        axis.set_title(title)
+        axis.set_xlabel("parameters")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    for axis in list(axes.flat)[len(columns) :]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def compare_models(uri: str, experiment: str, out_dir: Path) -> dict[str, Any]:
+    """Write ``comparison.md``, ``comparison.csv`` and ``comparison.png`` into ``out_dir``, log them to a compare
+    run of ``experiment``; returns the table and the paths."""
+    import mlflow
+
+    from training.tracking import experiment_id
+
+    rows = evaluation_rows(uri, experiment)
+    if not rows:
+        raise ValueError(f"MLflow experiment {experiment!r} at {uri} has no evaluation runs: run `webtext evaluate`")
+    reference = paper_rows()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = markdown_table(rows, reference)
+    (out_dir / "comparison.md").write_text(table, encoding="utf-8")
+    (out_dir / "comparison.csv").write_text(csv_table(rows, reference), encoding="utf-8")
+    image = plot(rows, reference, out_dir / "comparison.png")
+    client = mlflow.MlflowClient(uri)
+    run = client.create_run(experiment_id(uri, experiment), run_name="compare", tags={KIND_TAG: "compare"})
+    for name in ("comparison.md", "comparison.csv"):
+        client.log_artifact(run.info.run_id, str(out_dir / name))
+    client.log_artifact(run.info.run_id, str(image))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return {"table": table, "rows": len(rows), "out_dir": str(out_dir), "mlflow_run_id": run.info.run_id}

@@ -1,0 +1,224 @@
+"""``run_evaluation``: one model, the GPT-2 paper's zero-shot tasks, one MLflow run linked to its training run.
+
+Everything that can be checked before the model is loaded is: the task list, every task's file and
+its examples (a malformed LAMBADA line is an error naming the file and line). Each task's metrics are
+logged the moment it finishes (``lambada_acc``, ``lambada_ppl``, ``wikitext2_word_ppl`` …), so a task
+that fails later loses nothing already measured; the run is then marked failed and the error raised.
+
+The evaluation run is a child of the model's training run (MLflow's ``mlflow.parentRunId``) when the
+model came from a training run of the same store, with tags ``model_size``, ``n_params`` and
+``webtext.kind = evaluate``; ``webtext compare`` reads those.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from evaluation.config import EvalConfig
+from evaluation.tasks import TASKS, EvalOptions
+from pipeline.shards import atomic_write_json, file_sha256, read_json
+from pipeline.stage import StageSummary, Stopwatch
+
+STAGE = "evaluate"
+KIND_TAG = "webtext.kind"
+log = logging.getLogger(__name__)
+
+
+class EvaluationFailed(RuntimeError):
+    """One or more tasks failed; the metrics of the others are in the MLflow run."""
+
+
+def task_files(cfg: EvalConfig, skip_missing: bool = False) -> dict[str, Path]:
+    """Each task's file; a missing one is an error naming it (or, with ``skip_missing``, the task is left out)."""
+    files = {}
+    for name in cfg.tasks:
+        path = cfg.task_file(name, TASKS[name].filename)
+        if path.is_file():
+            files[name] = path
+        elif skip_missing:
+            log.warning("evaluate: %s skipped, %s not found", name, path)
+        else:
+            raise FileNotFoundError(
+                f"{name}: {path} not found; put {TASKS[name].filename} in --data-dir ({cfg.data_folder()}) or give "
+                f"--task-path {name}=PATH"
+            )
+    if not files:
+        raise FileNotFoundError(f"none of the tasks {', '.join(cfg.tasks)} has its file in {cfg.data_folder()}")
+    return files
+
+
+def run_folder_of(ref: str | Path) -> Path | None:
+    """The training run folder a model reference belongs to: ``OUT`` for ``OUT/hf``, for a checkpoint under
+    ``OUT/checkpoints/`` and for ``OUT`` itself; a foreign model folder is its own; None for an MLflow run id."""
+    path = Path(ref)
+    if not path.exists():
+        return None
+    path = path.resolve()
+    if "checkpoints" in path.parts:
+        return Path(*path.parts[: path.parts.index("checkpoints")])
+    return path.parent if path.name == "hf" else path
+
+
+def _training_store(run_folder: Path | None) -> str | None:
+    """The MLflow store the model's training run logged to (its summary.json says), unless the environment
+    names one: evaluation joins its training run there."""
+    if run_folder is None or os.environ.get("MLFLOW_TRACKING_URI"):
+        return None
+    summary = read_json(run_folder / "summary.json") or {}
+    return summary.get("details", {}).get("mlflow_tracking_uri") if summary.get("stage") == "train" else None
+
+
+def _overlap_report(training_params: dict[str, str]) -> Path | None:
+    """The decontamination overlap table of the corpus the model was trained on, through the tokens folder."""
+    tokens_dir = training_params.get("tokens_dir")
+    summary = read_json(Path(tokens_dir) / "summary.json") if tokens_dir else None
+    docs_dir = (summary or {}).get("details", {}).get("docs_dir")
+    report = Path(docs_dir) / "_reports" / "after" / "overlap.md" if docs_dir else None
+    return report if report is not None and report.is_file() else None
+
+
+def _start_run(uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], ref: str) -> tuple[str, Path | None]:
+    """The evaluation run (nested under the training run when that run is in this store); returns its id and the
+    corpus's overlap report, if found."""
+    import mlflow
+
+    from training.tracking import experiment_id
+
+    client = mlflow.MlflowClient(uri)
+    size = model.metadata.get("model_size") or f"{model.n_params / 1e6:.1f}M"
+    tags = {KIND_TAG: STAGE, "model_size": str(size), "n_params": str(model.n_params)}
+    training_params: dict[str, str] = {}
+    parent = model.metadata.get("mlflow_run_id")
+    if parent:
+        try:
+            training_params = dict(client.get_run(parent).data.params)
+            tags |= {"mlflow.parentRunId": parent, "training_run_id": parent}
+        except mlflow.exceptions.MlflowException:
+            tags["training_run_id"] = parent  # trained against another store: linked by id only
+    for key in ("corpus_sha256", "tokens_manifest_sha256"):
+        if model.metadata.get(key):
+            tags[key] = str(model.metadata[key])
+    run = client.create_run(experiment_id(uri, cfg.experiment), run_name=f"eval-{size}", tags=tags)
+    params = {
+        "model": ref,
+        "tasks": ",".join(files),
+        "limit": cfg.limit if cfg.limit is not None else "none",
+        "batch_size": cfg.batch_size,
+        "window": "disjoint" if cfg.stride is None else f"sliding (stride {cfg.stride})",
+        "stride": cfg.stride if cfg.stride is not None else "none",
+        "device": "cuda" if cfg.gpu else "cpu",
+        "max_length": model.max_length,
+    }
+    for name, path in files.items():
+        params |= {
+            f"{name}_version": TASKS[name].version,
+            f"{name}_file": str(path),
+            f"{name}_sha256": file_sha256(path),
+        }
+    for key, value in params.items():
+        client.log_param(run.info.run_id, key, str(value))
+    return run.info.run_id, _overlap_report(training_params)
+
+
+def run_evaluation(
+    ref: str | Path, cfg: EvalConfig, skip_missing: bool = False, out_dir: Path | None = None
+) -> StageSummary:
+    """Evaluate the model at ``ref`` (a training run folder or checkpoint, an HF export, an MLflow run id) on
+    ``cfg.tasks``; each task's metrics are logged to MLflow as soon as it finishes. The MLflow store: the config's,
+    else ``MLFLOW_TRACKING_URI``, else the one the training run logged to, else ``mlflow.db`` in ``out_dir``
+    (default: the training run folder, else the model folder), which also gets ``eval_summary.json``."""
+    from evaluation.adapter import load_model
+    from training.tracking import MetricsLogger, tracking_uri
+
+    clock = Stopwatch()
+    files = task_files(cfg, skip_missing)
+    examples = {name: TASKS[name].load(path, cfg.limit) for name, path in files.items()}  # bad files fail here
+    run_folder = run_folder_of(ref)
+    folder = out_dir or run_folder or Path.cwd()
+    uri = tracking_uri(cfg.mlflow_tracking_uri or _training_store(run_folder), folder)
+    model = load_model(ref, device="cuda" if cfg.gpu else "cpu", batch_size=cfg.batch_size, mlflow_uri=uri)
+    run_id, overlap = _start_run(uri, cfg, model, files, str(ref))
+    logger, metrics, failures, timings = MetricsLogger(uri, run_id), {}, {}, {}
+    for name, task_examples in examples.items():
+        started = time.perf_counter()
+        try:
+            scores = TASKS[name].score(model, task_examples, EvalOptions(stride=cfg.stride))
+        except Exception as error:  # noqa: BLE001 (one task's failure must not lose the others' metrics)
+            failures[name] = f"{type(error).__name__}: {error}"
+            log.error("evaluate: %s failed: %s", name, failures[name])
+            continue
+        timings[name] = round(time.perf_counter() - started, 3)
+        task_metrics = {f"{name}_{key}": float(value) for key, value in scores.items() if _is_number(value)}
+        logger.log(0, task_metrics)  # logged now: a later failure loses nothing
+        metrics |= task_metrics
+    _finish(uri, run_id, folder, metrics, failures, overlap)
+    summary = _summary(folder, ref, cfg, model, uri, run_id, metrics, failures, timings, clock)
+    if failures:
+        raise EvaluationFailed(
+            f"{len(failures)} task(s) failed ({'; '.join(f'{k}: {v}' for k, v in failures.items())}); the others' "
+            f"metrics are in MLflow run {run_id}"
+        )
+    return summary
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _finish(uri: str, run_id: str, folder: Path, metrics: dict, failures: dict[str, str], overlap: Path | None) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    results = folder / f"eval-{run_id[:8]}.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({"metrics": metrics, "failures": failures}, indent=2, sort_keys=True) + "\n")
+    client.log_artifact(run_id, str(results))
+    if overlap is not None:
+        client.log_artifact(run_id, str(overlap), artifact_path="decontamination")
+    for name, message in failures.items():
+        client.set_tag(run_id, f"failed_{name}", message[:5000])
+    client.set_terminated(run_id, "FAILED" if failures else "FINISHED")
+
+
+def _summary(
+    folder: Path,
+    ref: str | Path,
+    cfg: EvalConfig,
+    model: Any,
+    uri: str,
+    run_id: str,
+    metrics: dict[str, float],
+    failures: dict[str, str],
+    timings: dict[str, float],
+    clock: Stopwatch,
+) -> StageSummary:
+    summary = StageSummary(
+        stage=STAGE,
+        out_dir=str(folder),
+        outcomes={"task_ok": len(timings), **({"task_failed": len(failures)} if failures else {})},
+        counts={"tasks": len(timings), "n_params": model.n_params},
+        units=len(timings) + len(failures),
+        units_skipped=0,
+        seconds=clock.seconds(),
+        details={
+            "model": str(ref),
+            "model_size": model.metadata.get("model_size"),
+            "metrics": metrics,
+            "failures": failures,
+            "task_seconds": timings,
+            "mlflow_tracking_uri": uri,
+            "mlflow_run_id": run_id,
+        },
+        config={
+            key: str(value) if isinstance(value, Path) else value for key, value in dataclasses.asdict(cfg).items()
+        },
+    )
+    atomic_write_json(folder / "eval_summary.json", summary.as_json())
+    return summary

@@ -1,0 +1,172 @@
+"""The zero-shot tasks of the GPT-2 paper as data (lm-eval's design): a registry of name → release file, loader
+and scorer, each versioned so a logged number says which definition produced it. Bump a task's ``version``
+whenever its loading, de-tokenization or metric changes what it measures.
+
+Metric names carry no task prefix; the caller logs ``f"{task}_{metric}"``. Every task also reports ``examples``
+(how many it scored); rolling tasks report ``tokens`` (how many tokens the model predicted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from evaluation.detokenize import cbt_detokenize
+from evaluation.loaders import (
+    CBT_BLANK,
+    ChoiceExample,
+    ClozeExample,
+    TextSpan,
+    load_cbt,
+    load_enwik8,
+    load_lambada,
+    load_ptb,
+    load_text8,
+    load_wikitext,
+)
+from evaluation.metrics import bpb_metrics, bpc_metrics, choice_accuracy, cloze_metrics, text_metrics
+
+
+class LanguageModel(Protocol):
+    """What a task scores against (``evaluation/adapter.py`` implements it), the two calls of lm-eval's LM API."""
+
+    max_length: int  # the model's context window in tokens
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[tuple[float, bool]]:
+        """(context, continuation) → (Σ log-probability of the continuation's tokens, all of them greedy), encoded as
+        lm-eval does: together, trailing spaces of the context moved to the continuation, context left-truncated."""
+        ...
+
+    def loglikelihood_rolling(self, texts: Sequence[str], stride: int | None = None) -> list[tuple[float, int]]:
+        """Each text's total log-likelihood (natural log), every token predicted once (the first conditioned on
+        end-of-text), and the number of tokens scored; ``stride`` None = disjoint windows of ``max_length``, else a
+        sliding window advancing ``stride`` tokens with ``max_length - stride`` tokens of context."""
+        ...
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How rolling tasks window long texts: ``stride`` None = lm-eval's disjoint windows (tokens early in a window
+    see little context); a stride gives every token at least ``max_length - stride`` tokens of context, which
+    lowers perplexity and costs about ``max_length / stride`` times the compute."""
+
+    stride: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.stride is not None and (isinstance(self.stride, bool) or not isinstance(self.stride, int)):
+            raise ValueError(f"stride must be None (disjoint windows) or a positive integer, got {self.stride!r}")
+        if self.stride is not None and self.stride < 1:
+            raise ValueError(f"stride must be None (disjoint windows) or a positive integer, got {self.stride}")
+
+
+Example = TypeVar("Example")
+
+
+@dataclass(frozen=True)
+class Task(Generic[Example]):
+    """One benchmark: ``load(path, limit)`` reads ``filename`` (the release file's name under the data folder),
+    ``score(model, examples, options)`` returns the metrics."""
+
+    name: str
+    version: int
+    filename: str
+    description: str
+    load: Callable[[Path, int | None], list[Example]]
+    score: Callable[[LanguageModel, Sequence[Example], EvalOptions], dict[str, float]]
+
+    def evaluate(
+        self, model: LanguageModel, data_dir: Path, limit: int | None = None, options: EvalOptions | None = None
+    ) -> dict[str, float]:
+        """Load ``data_dir / filename`` (its first ``limit`` examples) and score it."""
+        examples = self.load(Path(data_dir) / self.filename, limit)
+        return self.score(model, examples, options or EvalOptions())
+
+
+def _nonempty(examples: Sequence[Any]) -> None:
+    if not examples:
+        raise ValueError("no examples to score")
+
+
+def _check_count(results: Sequence[Any], expected: int) -> None:
+    if len(results) != expected:
+        raise RuntimeError(f"the model returned {len(results)} results for {expected} requests")
+
+
+def score_cloze(model: LanguageModel, examples: Sequence[ClozeExample], options: EvalOptions) -> dict[str, float]:
+    """LAMBADA: the log-likelihood and greediness of each target word given its passage."""
+    _nonempty(examples)
+    results = model.loglikelihood([(example.context, example.target) for example in examples])
+    _check_count(results, len(examples))
+    return cloze_metrics(results)
+
+
+def score_documents(model: LanguageModel, examples: Sequence[TextSpan], options: EvalOptions) -> dict[str, float]:
+    """WikiText: each article rolled separately (lm-eval's unit), normalised by the original articles."""
+    _nonempty(examples)
+    results = model.loglikelihood_rolling([example.text for example in examples], stride=options.stride)
+    _check_count(results, len(examples))
+    return text_metrics(results, [example.original for example in examples], len(examples))
+
+
+StreamMetrics = Callable[[Sequence[tuple[float, int]], Sequence[str], int], dict[str, float]]
+
+
+def score_stream(
+    model: LanguageModel,
+    examples: Sequence[TextSpan],
+    options: EvalOptions,
+    *,
+    separator: str,
+    metrics: StreamMetrics,
+) -> dict[str, float]:
+    """PTB, enwik8, text8: the examples joined back into one text and rolled once, as the GPT-2 paper scored each
+    test set as a whole; the release's text joined the same way is the normaliser."""
+    _nonempty(examples)
+    text = separator.join(example.text for example in examples)
+    original = separator.join(example.original for example in examples)
+    results = model.loglikelihood_rolling([text], stride=options.stride)
+    _check_count(results, 1)
+    return metrics(results, [original], len(examples))
+
+
+def cbt_completions(example: ChoiceExample) -> list[str]:
+    """The question with each candidate in place of XXXXX, de-tokenized, with the space that joins it to the story."""
+    return [" " + cbt_detokenize(example.question.replace(CBT_BLANK, candidate)) for candidate in example.candidates]
+
+
+def score_choices(model: LanguageModel, examples: Sequence[ChoiceExample], options: EvalOptions) -> dict[str, float]:
+    """CBT as the GPT-2 paper: for each candidate, the log-likelihood of the whole question sentence completed with
+    it, given the 20 story sentences; the highest wins. Scoring the words before the blank too changes no choice
+    (they are the same for every candidate) and keeps one request per candidate."""
+    _nonempty(examples)
+    requests = [(example.context, completion) for example in examples for completion in cbt_completions(example)]
+    results = model.loglikelihood(requests)
+    _check_count(results, len(requests))
+    loglikelihoods = iter(loglikelihood for loglikelihood, _ in results)
+    scores = [[next(loglikelihoods) for _ in example.candidates] for example in examples]
+    answers = [example.candidates.index(example.answer) for example in examples]
+    return choice_accuracy(scores, answers)
+
+
+_PTB_STREAM = partial(score_stream, separator="\n", metrics=text_metrics)
+_BYTE_STREAM = partial(score_stream, separator="", metrics=bpb_metrics)
+_CHAR_STREAM = partial(score_stream, separator="", metrics=bpc_metrics)
+
+_ALL: tuple[Task[Any], ...] = (
+    Task("lambada", 1, "lambada_test.jsonl", "LAMBADA (OpenAI's), a passage's last word", load_lambada, score_cloze),
+    Task("wikitext2", 1, "wikitext-2.test.txt", "WikiText-2 test, per article", load_wikitext, score_documents),
+    Task("wikitext103", 1, "wikitext-103.test.txt", "WikiText-103 test, per article", load_wikitext, score_documents),
+    Task("ptb", 1, "ptb.test.txt", "Penn Treebank test (Mikolov's), one stream", load_ptb, _PTB_STREAM),
+    Task("enwik8", 1, "enwik8.test", "enwik8, last 5M bytes, bits per byte", load_enwik8, _BYTE_STREAM),
+    Task("text8", 1, "text8.test", "text8, last 5M characters, bits per character", load_text8, _CHAR_STREAM),
+    Task("cbt_cn", 1, "cbtest_CN_test_2500ex.txt", "Children's Book Test, common nouns", load_cbt, score_choices),
+    Task("cbt_ne", 1, "cbtest_NE_test_2500ex.txt", "Children's Book Test, named entities", load_cbt, score_choices),
+    # the bundled sample's held-out articles in LAMBADA's format (pipeline/sample/evalset.py): the offline demo's task
+    Task("sample_lambada", 1, "sample_lambada.jsonl", "the sample's own LAMBADA-format set", load_lambada, score_cloze),
+)
+TASKS: dict[str, Task[Any]] = {task.name: task for task in _ALL}

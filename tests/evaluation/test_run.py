@@ -1,0 +1,137 @@
+"""``run_evaluation`` end to end on a small exported model: MLflow run nested under its training run, every task's
+metrics logged as it finishes, a failing task keeps the others' metrics, bad input fails before the model loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+
+from evaluation import run as evaluation_run
+from evaluation.config import EvalConfig
+from evaluation.run import EvaluationFailed, run_evaluation, task_files
+from evaluation.tasks import TASKS
+from pipeline.shards import atomic_write_json
+from pipeline.tokenize.config import TokenizeConfig
+from pipeline.tokenize.folder import new_tokenizer
+from training.export import export_hf
+from training.model import GPT, GPTConfig
+from training.tracking import start_run
+
+PARAGRAPHS = [
+    "The river rose through the night and by morning the old mill stood in water up to its windows.",
+    "She counted the boats twice, then a third time, because the harbour master never trusted a single count.",
+    "Rain fell on the market square, and the traders pulled their canvas roofs tight against the wind.",
+]
+LAMBADA = [{"text": text} for text in PARAGRAPHS]
+WIKITEXT = (
+    " \n = Mill = \n \n The mill stood by the river @-@ bank . \n \n = Harbour = \n \n Boats came in , 3 @,@ 000 . \n"
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A training run folder as ``webtext train`` leaves it: hf/ export, summary.json naming its MLflow store, and
+    the training run in that store. Returns the folder, the store URI and the training run id."""
+    root = tmp_path_factory.mktemp("evaluate")
+    tokens = root / "tokens"
+    config = TokenizeConfig(tokenizer="bpe", vocab_size=400)
+    new_tokenizer(tokens, "bpe", config, lambda: iter(PARAGRAPHS * 20), [])
+    atomic_write_json(tokens / "summary.json", {"stage": "tokenize", "details": {"docs_dir": str(root / "corpus")}})
+    report = root / "corpus" / "_reports" / "after" / "overlap.md"
+    report.parent.mkdir(parents=True)
+    report.write_text("| eval set | 8-grams | found |\n", encoding="utf-8")
+    uri = f"sqlite:///{root / 'store' / 'mlflow.db'}"
+    (root / "store").mkdir()
+    parent = start_run(uri, "webtext", "train-tiny", {"tokens_dir": str(tokens)}, {"model_size": "tiny"})
+    identity = json.loads((tokens / "tokenizer" / "identity.json").read_text())
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=identity["vocab_size"]))
+    run_folder = root / "run"
+    export_hf(model, tokens / "tokenizer", run_folder / "hf", {"model_size": "tiny", "mlflow_run_id": parent})
+    atomic_write_json(run_folder / "summary.json", {"stage": "train", "details": {"mlflow_tracking_uri": uri}})
+    (root / "eval").mkdir()
+    (root / "eval" / "lambada_test.jsonl").write_text("".join(json.dumps(line) + "\n" for line in LAMBADA))
+    (root / "eval" / "wikitext-2.test.txt").write_text(WIKITEXT)
+    return run_folder, uri, parent
+
+
+def eval_config(run_folder: Path, **changes: object) -> EvalConfig:
+    return EvalConfig(**{"tasks": ("lambada", "wikitext2"), "data_dir": run_folder.parent / "eval", **changes})
+
+
+def test_metrics_land_in_a_run_nested_under_the_training_run(trained: tuple[Path, str, str]) -> None:
+    run_folder, uri, parent = trained
+    summary = run_evaluation(run_folder / "hf", eval_config(run_folder))
+    assert summary.details["mlflow_tracking_uri"] == uri  # the store training logged to, found via summary.json
+    run = mlflow.MlflowClient(uri).get_run(summary.details["mlflow_run_id"])
+    assert run.data.tags["mlflow.parentRunId"] == parent and run.data.tags["model_size"] == "tiny"
+    assert run.data.tags["webtext.kind"] == "evaluate" and run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    assert {"lambada_acc", "lambada_ppl", "wikitext2_word_ppl", "wikitext2_byte_ppl", "wikitext2_bpb"} <= set(metrics)
+    assert metrics["lambada_examples"] == 3 and metrics["wikitext2_examples"] == 2
+    assert 0.0 <= metrics["lambada_acc"] <= 1.0 and metrics["lambada_ppl"] > 1.0
+    assert (
+        run.data.params["lambada_version"] == str(TASKS["lambada"].version) and run.data.params["window"] == "disjoint"
+    )
+    artifacts = {artifact.path for artifact in mlflow.MlflowClient(uri).list_artifacts(run.info.run_id)}
+    assert "decontamination" in artifacts  # the corpus's overlap table, found through the tokens folder
+    assert (run_folder / "eval_summary.json").is_file()
+
+
+def test_a_failing_task_keeps_the_metrics_of_the_others(
+    trained: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_folder, uri, _ = trained
+
+    def broken(*_: object) -> dict[str, float]:
+        raise RuntimeError("the model fell over")
+
+    wikitext = TASKS["wikitext2"]
+    monkeypatch.setitem(evaluation_run.TASKS, "wikitext2", type(wikitext)(**{**vars_of(wikitext), "score": broken}))
+    with pytest.raises(EvaluationFailed, match="wikitext2: RuntimeError: the model fell over"):
+        run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("wikitext2", "lambada")))
+    client = mlflow.MlflowClient(uri)
+    failed = [
+        run
+        for run in client.search_runs([client.get_experiment_by_name("webtext").experiment_id])
+        if run.info.status == "FAILED"
+    ]
+    assert len(failed) == 1 and "lambada_acc" in failed[0].data.metrics
+    assert "wikitext2_word_ppl" not in failed[0].data.metrics and "failed_wikitext2" in failed[0].data.tags
+
+
+def vars_of(task: object) -> dict[str, object]:
+    import dataclasses
+
+    return {field.name: getattr(task, field.name) for field in dataclasses.fields(task)}
+
+
+def test_bad_input_fails_before_the_model_loads(
+    trained: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_folder, _, _ = trained
+    monkeypatch.setattr("evaluation.adapter.load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    with pytest.raises(ValueError, match="tasks is empty"):
+        eval_config(run_folder, tasks=())
+    with pytest.raises(ValueError, match="unknown nope"):
+        eval_config(run_folder, tasks=("nope",))
+    with pytest.raises(FileNotFoundError, match="ptb.test.txt"):
+        run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("lambada", "ptb")))
+    bad = run_folder.parent / "bad.jsonl"
+    bad.write_text('{"text": "fine words here"}\nnot json\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl:2"):
+        run_evaluation(
+            run_folder / "hf", eval_config(run_folder, tasks=("lambada",), task_paths=(("lambada", str(bad)),))
+        )
+
+
+def test_skip_missing_leaves_out_tasks_without_files(trained: tuple[Path, str, str]) -> None:
+    run_folder, _, _ = trained
+    files = task_files(eval_config(run_folder, tasks=("lambada", "ptb")), skip_missing=True)
+    assert list(files) == ["lambada"]
+    with pytest.raises(FileNotFoundError, match="none of the tasks"):
+        task_files(eval_config(run_folder, tasks=("ptb",)), skip_missing=True)
