@@ -86,7 +86,9 @@ def paper_rows() -> list[Row]:
 def _shown(value: float | None, percent: bool) -> str:
     if value is None or not math.isfinite(value):
         return "–"
-    return f"{100 * value:.2f}" if percent else f"{value:.2f}"
+    if percent:
+        return f"{100 * value:.2f}"
+    return f"{value:.2f}" if abs(value) < 1e5 else f"{value:.3g}"  # an untrained model's perplexity: 2e+09
 
 
 def columns_of(rows: list[Row]) -> list[tuple[str, str, bool]]:

@@ -23,11 +23,12 @@ from typing import Any
 
 from evaluation.config import EvalConfig
 from evaluation.tasks import TASKS, EvalOptions
-from pipeline.shards import atomic_write_json, file_sha256, read_json
+from pipeline.shards import atomic_write_json, file_sha256, fingerprint, read_json
 from pipeline.stage import StageSummary, Stopwatch
 
 STAGE = "evaluate"
 KIND_TAG = "webtext.kind"
+FINGERPRINT_TAG = "webtext.eval_fingerprint"
 log = logging.getLogger(__name__)
 
 
@@ -84,7 +85,9 @@ def _overlap_report(training_params: dict[str, str]) -> Path | None:
     return report if report is not None and report.is_file() else None
 
 
-def _start_run(uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], ref: str) -> tuple[str, Path | None]:
+def _start_run(
+    uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], ref: str, key: str
+) -> tuple[str, Path | None]:
     """The evaluation run (nested under the training run when that run is in this store); returns its id and the
     corpus's overlap report, if found."""
     import mlflow
@@ -93,7 +96,7 @@ def _start_run(uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], re
 
     client = mlflow.MlflowClient(uri)
     size = model.metadata.get("model_size") or f"{model.n_params / 1e6:.1f}M"
-    tags = {KIND_TAG: STAGE, "model_size": str(size), "n_params": str(model.n_params)}
+    tags = {KIND_TAG: STAGE, FINGERPRINT_TAG: key, "model_size": str(size), "n_params": str(model.n_params)}
     training_params: dict[str, str] = {}
     parent = model.metadata.get("mlflow_run_id")
     if parent:
@@ -102,9 +105,9 @@ def _start_run(uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], re
             tags |= {"mlflow.parentRunId": parent, "training_run_id": parent}
         except mlflow.exceptions.MlflowException:
             tags["training_run_id"] = parent  # trained against another store: linked by id only
-    for key in ("corpus_sha256", "tokens_manifest_sha256"):
-        if model.metadata.get(key):
-            tags[key] = str(model.metadata[key])
+    for name in ("corpus_sha256", "tokens_manifest_sha256"):
+        if model.metadata.get(name):
+            tags[name] = str(model.metadata[name])
     run = client.create_run(experiment_id(uri, cfg.experiment), run_name=f"eval-{size}", tags=tags)
     params = {
         "model": ref,
@@ -143,8 +146,14 @@ def run_evaluation(
     run_folder = run_folder_of(ref)
     folder = out_dir or run_folder or Path.cwd()
     uri = tracking_uri(cfg.mlflow_tracking_uri or _training_store(run_folder), folder)
+    key = eval_fingerprint(ref, cfg, files)
+    if (done := finished_run(uri, cfg.experiment, key)) is not None:  # the same model, tasks, files and settings
+        tags, metrics = done.data.tags, dict(done.data.metrics)
+        timings = dict.fromkeys(files, 0.0)
+        size = (tags.get("model_size"), int(tags.get("n_params", 0)))
+        return _summary(folder, ref, cfg, size, uri, done.info.run_id, metrics, {}, timings, clock, skipped=True)
     model = load_model(ref, device="cuda" if cfg.gpu else "cpu", batch_size=cfg.batch_size, mlflow_uri=uri)
-    run_id, overlap = _start_run(uri, cfg, model, files, str(ref))
+    run_id, overlap = _start_run(uri, cfg, model, files, str(ref), key)
     logger, metrics, failures, timings = MetricsLogger(uri, run_id), {}, {}, {}
     for name, task_examples in examples.items():
         started = time.perf_counter()
@@ -159,13 +168,45 @@ def run_evaluation(
         logger.log(0, task_metrics)  # logged now: a later failure loses nothing
         metrics |= task_metrics
     _finish(uri, run_id, folder, metrics, failures, overlap)
-    summary = _summary(folder, ref, cfg, model, uri, run_id, metrics, failures, timings, clock)
+    size = (model.metadata.get("model_size"), model.n_params)
+    summary = _summary(folder, ref, cfg, size, uri, run_id, metrics, failures, timings, clock)
     if failures:
         raise EvaluationFailed(
             f"{len(failures)} task(s) failed ({'; '.join(f'{k}: {v}' for k, v in failures.items())}); the others' "
             f"metrics are in MLflow run {run_id}"
         )
     return summary
+
+
+def model_identity(ref: str | Path) -> str:
+    """What the model's weights are: the sha256 of its weights file, or the MLflow run id it was given as."""
+    path = Path(ref)
+    for weights in (path / "model.safetensors", path / "hf" / "model.safetensors", path / "state.pt"):
+        if weights.is_file():
+            return file_sha256(weights)
+    return str(ref)
+
+
+def eval_fingerprint(ref: str | Path, cfg: EvalConfig, files: dict[str, Path]) -> str:
+    """The model, each task's version and file contents, and the settings that change a number (not batch size)."""
+    tasks = {name: [TASKS[name].version, file_sha256(path)] for name, path in sorted(files.items())}
+    return fingerprint(STAGE, model_identity(ref), tasks, cfg.limit, cfg.stride)
+
+
+def finished_run(uri: str, experiment: str, key: str) -> Any | None:
+    """A finished evaluation with the same fingerprint in the experiment: rerunning it would give the same numbers."""
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.`{FINGERPRINT_TAG}` = '{key}' and attributes.status = 'FINISHED'",
+        max_results=1,
+    )
+    return runs[0] if runs else None
 
 
 def _is_number(value: Any) -> bool:
@@ -191,25 +232,26 @@ def _summary(
     folder: Path,
     ref: str | Path,
     cfg: EvalConfig,
-    model: Any,
+    size: tuple[str | None, int],
     uri: str,
     run_id: str,
     metrics: dict[str, float],
     failures: dict[str, str],
     timings: dict[str, float],
     clock: Stopwatch,
+    skipped: bool = False,
 ) -> StageSummary:
     summary = StageSummary(
         stage=STAGE,
         out_dir=str(folder),
         outcomes={"task_ok": len(timings), **({"task_failed": len(failures)} if failures else {})},
-        counts={"tasks": len(timings), "n_params": model.n_params},
+        counts={"tasks": len(timings), "n_params": size[1]},
         units=len(timings) + len(failures),
-        units_skipped=0,
+        units_skipped=len(timings) if skipped else 0,
         seconds=clock.seconds(),
         details={
             "model": str(ref),
-            "model_size": model.metadata.get("model_size"),
+            "model_size": size[0],
             "metrics": metrics,
             "failures": failures,
             "task_seconds": timings,

@@ -82,6 +82,20 @@ def test_metrics_land_in_a_run_nested_under_the_training_run(trained: tuple[Path
     assert (run_folder / "eval_summary.json").is_file()
 
 
+def test_the_same_evaluation_again_is_read_back_not_rerun(
+    trained: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_folder, _, _ = trained
+    first = run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("lambada",), limit=2))
+    monkeypatch.setattr("evaluation.adapter.load_model", lambda *a, **k: pytest.fail("the model was loaded again"))
+    again = run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("lambada",), limit=2, batch_size=3))
+    assert again.units_skipped == again.units == 1 and again.details["mlflow_run_id"] == first.details["mlflow_run_id"]
+    assert again.details["metrics"] == first.details["metrics"]
+    monkeypatch.undo()
+    other = run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("lambada",), limit=3))
+    assert other.units_skipped == 0 and other.details["mlflow_run_id"] != first.details["mlflow_run_id"]
+
+
 def test_a_failing_task_keeps_the_metrics_of_the_others(
     trained: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,7 +107,7 @@ def test_a_failing_task_keeps_the_metrics_of_the_others(
     wikitext = TASKS["wikitext2"]
     monkeypatch.setitem(evaluation_run.TASKS, "wikitext2", type(wikitext)(**{**vars_of(wikitext), "score": broken}))
     with pytest.raises(EvaluationFailed, match="wikitext2: RuntimeError: the model fell over"):
-        run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("wikitext2", "lambada")))
+        run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("wikitext2", "lambada"), limit=1))
     client = mlflow.MlflowClient(uri)
     failed = [
         run

@@ -17,7 +17,9 @@ CONFIGS = Path(__file__).resolve().parents[2] / "flows" / "configs"
 @pytest.mark.parametrize("name", ["sample.yaml", "full.yaml", "nightly.yaml"])
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_run_config(CONFIGS / name)
-    assert config.harvest.config().min_karma == 3 and config.stages == list(STAGES)
+    assert config.harvest.config().min_karma == 3
+    # the nightly build appends data; training a new corpus version is asked for (stages: [train, evaluate])
+    assert config.stages == (list(STAGES[: STAGES.index("train")]) if name == "nightly.yaml" else list(STAGES))
 
 
 def test_sample_config_generates_and_harvests_the_sample() -> None:
@@ -82,7 +84,7 @@ def test_dump_patterns_expand_in_name_order(tmp_path: Path) -> None:
         ("filter: {min_language_score: 0.5}", "min_language_score"),
         ("dedup: {spark: {master: mars}}", "spark master"),
         ("fetch: {resolve: [nonsense]}", "resolve"),
-        ("stages: [harvest, train]", "stages"),
+        ("stages: [harvest, training]", "stages"),
         ("filter: {heuristics: {top_ngram_max_fraction: {2: 2.0}}}", "top_ngram_max_fraction"),
         ("quality_train: {positive_min_karma: 5}", "negatives"),
     ],

@@ -49,6 +49,11 @@ def write_config(directory: Path) -> Path:
         },
         "tokenize": {"tokenizer": "bpe", "vocab_size": 1024, "val_fraction": 0.2},
         "train": {"models": ["tiny"], "max_steps": 6, "batch_size": 4, "log_every": 2, "eval_every": 3},
+        "evaluate": {
+            "tasks": ["sample_lambada"],
+            "task_paths": [f"sample_lambada={sample_dir / 'eval' / 'sample_lambada.jsonl'}"],
+            "limit": 4,
+        },
     }
     path = directory / "run.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -103,6 +108,12 @@ def assert_built(directory: Path) -> None:
     assert trained["steps"] == 6 and trained["details"]["train_loss"] < trained["details"]["first_train_loss"]
     assert trained["details"]["mlflow_tracking_uri"] == f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}"
     assert (directory / "run" / "models" / "tiny" / "hf" / "model.safetensors").is_file()
+    evaluated = read_json(directory / "run" / "models" / "tiny" / "eval_summary.json")
+    assert evaluated["details"]["metrics"]["sample_lambada_examples"] == 4
+    assert evaluated["details"]["mlflow_tracking_uri"] == trained["details"]["mlflow_tracking_uri"]
+    table = (directory / "run" / "comparison" / "comparison.md").read_text(encoding="utf-8")
+    row = table.splitlines()[2]  # the header, the rule, then our one model
+    assert row.startswith("| tiny | ") and " | 4 | " in row
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -127,7 +138,7 @@ def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_pat
     names = {task["name"].rsplit("-", 1)[0] for task in tasks}
     expected = {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"}
     expected |= {"train_quality_classifier", "filter_documents", "decontaminate_documents", "tokenize_corpus"}
-    expected |= {"train_model"}
+    expected |= {"train_model", "evaluate_model", "compare_models"}
     assert expected <= names
 
 
