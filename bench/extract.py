@@ -12,10 +12,14 @@ For each backend (trafilatura, the default, and resiliparse), on the same synthe
 It prints the best of the repeats (their range in brackets: the machine may be shared) of pages/s
 and CPU milliseconds per page (the stage's worker against the alone process; the stage's parent
 process runs beside the worker on another core and is shown apart), the overhead in wall time and
-in CPU, and the per-page overhead beyond the fixed start-up (a run of 20 pages is all start-up).
-Then the two backends' agreement, with the texts the stage writes: mean Jaccard of the lower-cased
-word sets, and the share of pages both keep or both drop at ``min_words``, on the synthetic corpus
-and on the bundled sample web's pages.
+in CPU, and the CPU per page beyond the fixed start-up of each side (a run of 20 pages is all
+start-up: interpreter, imports, the library's first calls). Then where the worker's CPU goes, part
+by part, on the first pages in this warm process: reading the record back from the WARC file,
+decoding, the library alone, the backend's own work around it (paragraphs; resiliparse's title and
+date), the rest of the page's rules, and pickling the result for the parent. Last, the two backends'
+agreement, with the texts the stage writes: mean Jaccard of the lower-cased word sets, and the share
+of pages both keep or both drop at ``min_words``, on the synthetic corpus and on the bundled sample
+web's pages.
 
 The corpus is synthetic but built from the sample's page templates (news with cookie banner,
 navigation, related stories and comments; blogs with unclosed tags; encyclopedia entries;
@@ -45,16 +49,19 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipeline.extract.archive import OpenArchive, read_response_body
 from pipeline.extract.backends import RESILIPARSE_SETTINGS, TRAFILATURA_SETTINGS
 from pipeline.extract.config import BACKENDS, ExtractConfig
-from pipeline.extract.html_text import count_words, extract_page
-from pipeline.extract.stage import run_extract
+from pipeline.extract.html_text import count_words, decode_body, extract_page, resolve_extractor
+from pipeline.extract.pages import PageHandler
+from pipeline.extract.stage import ShardExtraction, pages_shards, run_extract
 from pipeline.records import FetchRecord, to_table
 from pipeline.sample import site
 from pipeline.sample.corpus import ARTICLES, Article
@@ -65,6 +72,8 @@ UTF8_HTML = "text/html; charset=utf-8"
 SHARD_PAGES = 500
 STARTUP_PAGES = 20  # a run this small is all fixed cost: worker start, imports, warm-up
 WARM_UP_PAGES = 20
+BREAKDOWN_PAGES = 500
+PARTS_BATCH = 20  # pages per turn of each part in the breakdown
 TOKEN = re.compile(r"\w+")
 Page = tuple[str, bytes]  # (url, body)
 # The extractor alone, as each library documents it (the stage's settings, its plain text output).
@@ -79,7 +88,8 @@ ALONE = {
     ),
 }
 # A fresh process: import the library (CPU counted from the interpreter's start), load the pages (not
-# counted), warm up on a few, then the loop. Prints its CPU seconds and the loop's wall seconds as JSON.
+# counted), then the loop (its first pages pay the library's set-up, as the stage's first pages do).
+# Prints its CPU seconds and the loop's wall seconds as JSON.
 ALONE_PROCESS = """\
 import json, pickle, resource, sys, time
 {imports}
@@ -248,13 +258,53 @@ def agreement(first: list[str], second: list[str], min_words: int) -> tuple[floa
     return sum(jaccards) / max(len(jaccards), 1), same_decision / max(len(first), 1)
 
 
+def timed_parts(backend: str, fetch_dir: Path, count: int) -> dict[str, float]:
+    """CPU seconds of each part of the worker's work on the first ``count`` pages, in this (warm) process.
+
+    The parts are the calls ``extract_task`` makes: the record read back and checked, decoding,
+    the library alone (as the alone process calls it), the backend function (the library and its
+    own work around it), the whole page (``extract_page``: decoding, backend, words rule), the
+    whole task (read and page); and pickling the results. They take turns over batches of a few
+    pages (in reverse order every other batch), so a busy neighbour slows all of them alike.
+    """
+    extraction = ShardExtraction(pages_shards(fetch_dir)[0], fetch_dir, fetch_dir / "unused", "bench")
+    tasks, handler = extraction.tasks()[:count], PageHandler(ExtractConfig(backend=backend).page_rules())
+    archive, rules, extractor = OpenArchive(), handler.rules, resolve_extractor(handler.rules.extractor)
+    namespace: dict = {}
+    exec(ALONE[backend][0], namespace)
+    alone = eval(ALONE[backend][1], namespace)
+    results = [handler(task) for task in tasks]  # also the warm-up
+    bodies = [read_response_body(task.warc_path, task.warc_offset, archive, task.read_bytes) for task in tasks]
+    texts = [decode_body(body, task.charset)[0] for body, task in zip(bodies, tasks, strict=True)]
+    calls: dict[str, tuple[Callable, list[tuple]]] = {
+        "read": (read_response_body, [(t.warc_path, t.warc_offset, archive, t.read_bytes) for t in tasks]),
+        "decode": (decode_body, [(body, task.charset) for body, task in zip(bodies, tasks, strict=True)]),
+        "library": (alone, [(text, task.url) for text, task in zip(texts, tasks, strict=True)]),
+        "backend": (extractor, [(text, task.url) for text, task in zip(texts, tasks, strict=True)]),
+        "page": (extract_page, [(b, t.content_type, t.charset, t.url, rules) for b, t in zip(bodies, tasks)]),
+        "task": (handler, [(task,) for task in tasks]),
+    }
+    cpu = dict.fromkeys(calls, 0.0)
+    for turn, start in enumerate(range(0, len(tasks), PARTS_BATCH)):
+        for part in list(calls)[:: 1 if turn % 2 else -1]:
+            function, arguments = calls[part]
+            started = time.process_time()
+            for call in arguments[start : start + PARTS_BATCH]:
+                function(*call)
+            cpu[part] += time.process_time() - started
+    started = time.process_time()
+    pickle.dumps(results, pickle.HIGHEST_PROTOCOL)
+    return {**cpu, "pickle": time.process_time() - started, "pages": float(len(tasks))}
+
+
 def measure(pages: list[Page], backends: list[str], repeats: int) -> dict[str, dict[str, list[dict]]]:
     """Every timing ``repeats`` times, interleaved so a noisy neighbour on a shared machine hits all alike."""
     runs: dict[str, dict[str, list[dict]]] = {backend: {} for backend in backends}
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as scratch:
         fetch_dir, small_dir, out_dir = Path(scratch) / "fetch", Path(scratch) / "small", Path(scratch) / "out"
-        pages_file = Path(scratch) / "pages.pickle"
+        pages_file, small_file = Path(scratch) / "pages.pickle", Path(scratch) / "small.pickle"
         pages_file.write_bytes(pickle.dumps(pages))
+        small_file.write_bytes(pickle.dumps(pages[:STARTUP_PAGES]))
         write_fetch_dir(fetch_dir, pages)
         write_fetch_dir(small_dir, pages[:STARTUP_PAGES])
         for _ in range(repeats):
@@ -263,7 +313,9 @@ def measure(pages: list[Page], backends: list[str], repeats: int) -> dict[str, d
                 timings.setdefault("alone", []).append(timed_alone(backend, pages_file))
                 timings.setdefault("stage", []).append(timed_stage(backend, fetch_dir, out_dir))
                 timings.setdefault("startup", []).append(timed_stage(backend, small_dir, out_dir))
+                timings.setdefault("alone_startup", []).append(timed_alone(backend, small_file))
                 timings.setdefault("warm", []).append(timed_warm(backend, pages))
+                timings.setdefault("parts", []).append(timed_parts(backend, fetch_dir, BREAKDOWN_PAGES))
     return runs
 
 
@@ -298,10 +350,29 @@ def report_speed(backend: str, timings: dict[str, list[dict]], count: int) -> No
     wall = 100 * (best(stage, "wall") / best(alone, "wall") - 1)
     cpu = 100 * (best(stage, "worker_cpu") / best(alone, "cpu") - 1)
     print(f"  stage overhead vs alone: {wall:+.1f}% wall, {cpu:+.1f}% worker CPU (goal <= 10%)")
-    fixed = best(startup, "worker_cpu")  # a 20-page run: the worker's start-up and its first pages
-    beyond = (best(stage, "worker_cpu") - fixed) / (count - STARTUP_PAGES) / (best(alone, "loop_cpu") / count)
-    print(f"  worker start-up: {fixed:.2f} s CPU (a {STARTUP_PAGES}-page run); per page beyond it: ", end="")
-    print(f"{100 * (beyond - 1):+.1f}% CPU vs the alone loop")
+    fixed, alone_fixed = best(startup, "worker_cpu"), best(timings["alone_startup"], "cpu")  # 20-page runs
+    stage_beyond = 1000 * (best(stage, "worker_cpu") - fixed) / (count - STARTUP_PAGES)
+    alone_beyond = 1000 * (best(alone, "cpu") - alone_fixed) / (count - STARTUP_PAGES)
+    beyond = 100 * (stage_beyond / alone_beyond - 1)
+    print(f"  start-up ({STARTUP_PAGES}-page runs): worker {fixed:.2f} s CPU, alone {alone_fixed:.2f} s;")
+    print(f"  CPU per page beyond it: worker {stage_beyond:.2f} ms, alone {alone_beyond:.2f} ms ({beyond:+.1f}%)")
+
+
+def report_parts(runs: list[dict[str, float]]) -> None:
+    """Per-page CPU of each part of the worker's work, best of the repeats; the parts add up, each row includes
+    the ones above it that it names."""
+    best = {part: min(run[part] for run in runs) for part in runs[0]}
+    count = int(best.pop("pages"))
+    ms = {part: 1000 * seconds / count for part, seconds in best.items()}
+    print(f"  where the worker's CPU goes, ms per page (first {count} pages, warm, best of {len(runs)}):")
+    print(f"    WARC record read back and checked {ms['read']:.3f}, decoding {ms['decode']:.3f}, ", end="")
+    print(f"result pickled for the parent {ms['pickle']:.3f}")
+    print(
+        f"    the library alone {ms['library']:.3f}; the backend (library, paragraphs, title, date) {ms['backend']:.3f}"
+    )
+    print(f"    the page (decoding, backend, words rule) {ms['page']:.3f}; the task (read, page) {ms['task']:.3f}")
+    beyond = ms["task"] + ms["pickle"] - ms["library"]
+    print(f"    the worker's own work beyond the library: {beyond:.3f} ms ({100 * beyond / ms['library']:+.0f}%)")
 
 
 def report_agreement(pages: list[Page]) -> None:
@@ -329,6 +400,7 @@ def main() -> int:
     backends = args.backend or list(BACKENDS)
     for backend, timings in measure(pages, backends, args.repeats).items():
         report_speed(backend, timings, len(pages))
+        report_parts(timings["parts"])
     if not args.no_agreement:
         report_agreement(pages)
     return 0

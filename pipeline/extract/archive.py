@@ -25,6 +25,8 @@ from pathlib import Path
 GZIP_MAGIC = b"\x1f\x8b"
 FIRST_READ_BYTES = 1 << 14  # most compressed pages fit; a bigger read costs more than it saves
 READ_BYTES = 1 << 16
+# A read size known from the index (up to the next record in the file) is used when it is within these bounds.
+MIN_SIZE_HINT, MAX_SIZE_HINT = 1 << 9, 1 << 20
 HEAD_END = b"\r\n\r\n"
 
 
@@ -49,11 +51,11 @@ class OpenArchive:
     """
 
     def __init__(self) -> None:
-        self._path: Path | None = None
+        self._path: str | Path | None = None
         self._descriptor: int | None = None
 
-    def reader(self, path: Path) -> Callable[[int, int], bytes]:
-        """``read(offset, size)`` on ``path``'s file."""
+    def reader(self, path: str | Path) -> Callable[[int, int], bytes]:
+        """``read(offset, size)`` on ``path``'s file (a worker passes the ``str`` it got: no ``Path`` per page)."""
         if path != self._path:
             self.close()
             self._descriptor, self._path = os.open(path, os.O_RDONLY), path
@@ -66,14 +68,19 @@ class OpenArchive:
         self._path = self._descriptor = None
 
 
-def read_response_body(path: Path, offset: int, archive: OpenArchive | None = None) -> bytes:
+def read_response_body(
+    path: str | Path, offset: int, archive: OpenArchive | None = None, size_hint: int | None = None
+) -> bytes:
     """The payload of the ``response`` record at ``offset``, its Content-Encoding undone.
 
     ``archive`` keeps the file open for the next call; without one the file is opened and closed here.
+    ``size_hint``, the bytes up to the next record the index knows of, sizes the first read; it
+    changes only how the bytes are read, never what is read or checked.
     """
     opened = archive or OpenArchive()
+    hinted = size_hint is not None and MIN_SIZE_HINT <= size_hint <= MAX_SIZE_HINT
     try:
-        record = _inflate_member(opened.reader(path), offset)
+        record = _inflate_member(opened.reader(path), offset, size_hint if hinted else FIRST_READ_BYTES)
         content_encoding, payload = _split_response(record)
         return _undo_content_encoding(payload, content_encoding)
     except (OSError, zlib.error, WarcRecordError) as error:
@@ -83,9 +90,9 @@ def read_response_body(path: Path, offset: int, archive: OpenArchive | None = No
             opened.close()
 
 
-def _inflate_member(read: Callable[[int, int], bytes], offset: int) -> bytes:
-    """The bytes of the one gzip member that starts at ``offset``."""
-    chunk = read(offset, FIRST_READ_BYTES)
+def _inflate_member(read: Callable[[int, int], bytes], offset: int, first_read: int) -> bytes:
+    """The bytes of the one gzip member that starts at ``offset``, read ``first_read`` bytes first."""
+    chunk = read(offset, first_read)
     if not chunk.startswith(GZIP_MAGIC):
         found = "the end of the file" if not chunk else f"{chunk[:8]!r}"
         raise WarcRecordError(f"no gzip member starts here (found {found})")

@@ -11,9 +11,10 @@ and of the run, goes on.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
-from pathlib import Path
+from collections.abc import Iterable
 
 from pipeline.extract.archive import OpenArchive, WarcRecordError, read_response_body
 from pipeline.extract.html_text import WARC_ERROR, ExtractedPage, PageRules, extract_page
@@ -31,12 +32,33 @@ class PageTask:
     content_type: str | None
     charset: str | None
     url: str  # the final URL, the base for resolving the page's links and metadata
+    read_bytes: int | None = None  # up to the next indexed record of the file: sizes the read (see ``read_sizes``)
+
+
+def read_sizes(locations: Iterable[tuple[str, int]]) -> list[int | None]:
+    """For each (WARC path, offset), the bytes up to the next larger offset in that file, None for the last.
+
+    A record's gzip member ends where the next record starts, so one read of that many bytes gets
+    a whole response member (and the next page's request record, which fetch writes before it).
+    """
+    locations = list(locations)
+    starts: dict[str, list[int]] = {}
+    for path, offset in locations:
+        starts.setdefault(path, []).append(offset)
+    for offsets in starts.values():
+        offsets.sort()
+    sizes: list[int | None] = []
+    for path, offset in locations:
+        offsets = starts[path]
+        following = bisect.bisect_right(offsets, offset)
+        sizes.append(offsets[following] - offset if following < len(offsets) else None)
+    return sizes
 
 
 def extract_task(task: PageTask, rules: PageRules, archive: OpenArchive | None = None) -> ExtractedPage | str:
     """One page's main text, or the reason it has none (``warc_error`` included)."""
     try:
-        body = read_response_body(Path(task.warc_path), task.warc_offset, archive)
+        body = read_response_body(task.warc_path, task.warc_offset, archive, task.read_bytes)
     except WarcRecordError as error:
         logger.debug("unreadable WARC record for %s: %s", task.url, error)
         return WARC_ERROR

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pipeline.extract.config import ExtractConfig
 from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, WARC_ERROR, ExtractedPage, resolve_extractor
-from pipeline.extract.pages import PageHandler, PageTask
+from pipeline.extract.pages import PageHandler, PageTask, read_sizes
 from pipeline.extract.supervisor import Job, JobDone, Supervisor
 from pipeline.harvest.urls import domain_of
 from pipeline.lock import folder_lock
@@ -103,14 +103,20 @@ class ShardExtraction:
 
     def tasks(self) -> list[PageTask]:
         """The pages with an archived response; the other rows failed in fetch and are only counted."""
-        return [self._task(position, row) for position, row in enumerate(self.rows) if row.outcome == "ok"]
+        ok = [(position, row) for position, row in enumerate(self.rows) if row.outcome == "ok"]
+        warc_paths: dict[str, str] = {}  # a shard's pages are in a few WARC files: one path join each
+        locations = [self._location(position, row, warc_paths) for position, row in ok]
+        return [
+            PageTask(position, path, offset, row.content_type, row.charset, row.final_url or row.url, size)
+            for (position, row), (path, offset), size in zip(ok, locations, read_sizes(locations), strict=True)
+        ]
 
-    def _task(self, position: int, row: FetchRecord) -> PageTask:
+    def _location(self, position: int, row: FetchRecord, warc_paths: dict[str, str]) -> tuple[str, int]:
         if row.warc_file is None or row.warc_offset is None:
             raise ValueError(f"{self.name} row {position} ({row.url}) is ok but has no WARC location")
-        warc_path = str(self._fetch_dir / row.warc_file)
-        url = row.final_url or row.url
-        return PageTask(position, warc_path, row.warc_offset, row.content_type, row.charset, url)
+        if row.warc_file not in warc_paths:
+            warc_paths[row.warc_file] = str(self._fetch_dir / row.warc_file)
+        return warc_paths[row.warc_file], row.warc_offset
 
     def add(self, position: int, result: ExtractedPage | str) -> None:
         row = self.rows[position]

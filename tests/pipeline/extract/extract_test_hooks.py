@@ -33,9 +33,16 @@ def nothing(html: str, url: str | None) -> ExtractedPage | None:
 
 
 def sleep_then_echo(task: tuple[str, float]) -> str:
-    """A generic supervisor handler: sleeps ``task[1]`` seconds, returns ``task[0]``."""
+    """A generic supervisor handler: sleeps ``task[1]`` seconds, returns ``task[0]``; dies by SIGKILL on ``dies``."""
+    if task[0] == "dies":
+        os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(task[1])
     return task[0]
+
+
+def finished_at(task: object) -> float:
+    """A supervisor handler that returns when (``time.monotonic()``) it ran."""
+    return time.monotonic()
 
 
 def loaded_modules(html: str, url: str | None) -> ExtractedPage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import random
 
 import pytest
 
@@ -17,6 +18,7 @@ from pipeline.extract.html_text import (
     count_words,
     decode_body,
     extract_page,
+    has_words,
     page_kind,
     paragraph_text,
     plain_text,
@@ -139,6 +141,16 @@ def test_plain_text_is_taken_as_is_with_whitespace_normalised(routes: list[Route
     assert plain_text("  one   two \n\n\n\tthree  \r\nfour\n \t\nfive") == "one two\n\nthree\nfour\n\nfive"
 
 
+def test_plain_text_keeps_a_text_already_normalised_and_normalises_any_other() -> None:
+    """The shortcut for texts already normalised (resiliparse's, mostly) gives what the full normalisation does."""
+    rng = random.Random(5)
+    alphabet = ["a", "b", " ", " ", "\n", "\n", "\t", "\r", "\xa0", "\u2028", "\x0c", "\x1f", "\x07", "é", "町"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert plain_text(text) == paragraph_text(html_text.BLANK_LINE.split(text)), repr(text)
+    assert plain_text("One two.\nThree\n\nFour é 町") == "One two.\nThree\n\nFour é 町"
+
+
 def test_paragraph_text_drops_empty_lines_and_paragraphs() -> None:
     assert paragraph_text(["  a  b \n\n c", "", " \n ", "d\r\ne"]) == "a b\nc\n\nd\ne"
     assert paragraph_text([]) == ""
@@ -179,6 +191,23 @@ def test_word_count_counts_each_cjk_character() -> None:
     assert count_words("three plain words") == 3
     assert count_words("町の銭湯 is old") == 6
     assert count_words("") == 0
+
+
+def test_the_word_threshold_agrees_with_the_word_count() -> None:
+    rng = random.Random(3)
+    for _ in range(5_000):
+        text = "".join(rng.choice(["a", "b", " ", "\n", "\t", "町", "の", "é"]) for _ in range(rng.randint(0, 15)))
+        for words in (0, 1, 2, 3, 5, 8):
+            assert has_words(text, words) == (count_words(text) >= words), (text, words)
+
+
+def test_control_characters_are_counted_alike_on_utf8_bytes_and_on_text() -> None:
+    rng = random.Random(4)
+    alphabet = ["a", " ", "\n", "é", "\x00", "\x07", "\x7f", "\x85", "\x9f", "\xa0", "\ufffd", "\uffef", "\ufeff", "’"]
+    for _ in range(5_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        body = text.encode("utf-8")
+        assert html_text._control_share(text, body) == html_text._control_share(text, None), repr(text)
 
 
 def test_giant_pages_are_cut_before_extraction(routes: list[Route]) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from extract_test_hooks import sleep_then_echo
+from extract_test_hooks import finished_at, sleep_then_echo
 
 from pipeline.extract.supervisor import Job, JobDone, Supervisor, TaskDone, WorkerError
+from pipeline.extract.worker import PROGRESS_BYTES, Progress
 
 
 def run(jobs: list[Job], workers: int = 2, timeout_s: float = 1.0) -> list[TaskDone | JobDone]:
@@ -48,6 +51,56 @@ def test_a_job_whose_last_task_hangs_still_completes() -> None:
     events = run([Job("tail", [("a", 0), ("hangs", 60)])], workers=1, timeout_s=0.5)
     assert results_by_job(events) == {"tail": ["a", "TIMEOUT"]}
     assert events[-1] == JobDone("tail")
+
+
+def test_results_a_killed_worker_had_not_sent_are_run_again_and_reported_in_order() -> None:
+    """a, b, c finish within one batch, so their results die with the worker that hangs (or dies) after them."""
+    tasks = [("a", 0), ("b", 0), ("c", 0), ("hangs", 60), ("e", 0), ("dies", 0), ("g", 0)]
+    events = run([Job("batched", tasks)], workers=1, timeout_s=0.5)
+    assert results_by_job(events) == {"batched": ["a", "b", "c", "TIMEOUT", "e", "CRASH", "g"]}
+    assert events[-1] == JobDone("batched")
+
+
+def test_a_caller_slower_than_the_time_limit_times_no_task_out() -> None:
+    """While the caller is busy the worker finishes its tasks and waits to send them: no task's time runs."""
+    events, tasks = [], [(f"{index}" + "x" * 300_000, 0) for index in range(12)]  # more than a pipe holds
+    with Supervisor(sleep_then_echo, 1, 0.5, timeout_result="TIMEOUT", crash_result="CRASH") as supervisor:
+        for event in supervisor.run([Job("big", tasks)]):
+            if not events:
+                time.sleep(1.5)
+            events.append(event)
+    assert results_by_job(events) == {"big": [task[0] for task in tasks]}
+
+
+def test_a_worker_starts_its_next_job_before_the_caller_is_told_the_last_one_is_done() -> None:
+    """The caller writes a finished job's output (a shard) while the worker gets on with the next job."""
+    first_written_at, second_ran_at = 0.0, 0.0
+    with Supervisor(finished_at, 1, 10.0, timeout_result=None, crash_result=None) as supervisor:
+        for event in supervisor.run([Job("first", [0]), Job("second", [0])]):
+            if isinstance(event, JobDone) and event.key == "first":
+                time.sleep(0.5)  # writing out the first job
+                first_written_at = time.monotonic()
+            elif isinstance(event, TaskDone) and event.key == "second":
+                second_ran_at = event.result
+    assert 0 < second_ran_at < first_written_at - 0.4
+
+
+def test_the_progress_record_is_never_read_half_written() -> None:
+    """The parent reads a worker's record while the worker rewrites it twice per task: never a value in between."""
+    writer = "import sys\nfrom pipeline.extract.worker import Progress\nprogress = Progress(int(sys.argv[1]))\n"
+    writer += "for started in range(1, 100_000):\n    progress.start(started)\n    progress.end()\n"
+    with tempfile.TemporaryFile() as shared:
+        os.ftruncate(shared.fileno(), PROGRESS_BYTES)
+        progress, began = Progress(shared.fileno()), time.monotonic()
+        child = subprocess.Popen([sys.executable, "-c", writer, str(shared.fileno())], pass_fds=(shared.fileno(),))
+    last, exited = 0, False
+    while not exited:
+        exited = child.poll() is not None
+        started, since = progress.read()
+        assert started >= last and (started == 0 or since is None or began <= since <= time.monotonic())
+        last = started
+    progress.close()
+    assert child.returncode == 0 and (last, since) == (99_999, None)
 
 
 def test_empty_jobs_complete_without_starting_a_worker() -> None:

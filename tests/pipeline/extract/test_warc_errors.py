@@ -25,7 +25,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipeline.extract.archive import OpenArchive, WarcRecordError, read_response_body
 from pipeline.extract.config import ExtractConfig
-from pipeline.extract.pages import PageHandler
+from pipeline.extract.pages import PageHandler, read_sizes
 from pipeline.extract.stage import run_extract
 from pipeline.rejects import reject_counts, stage_rejects_dir
 from pipeline.sample.web import Route
@@ -86,6 +86,20 @@ def test_the_reader_gives_what_warcio_gives_on_an_intact_archive(fetch_dir: Path
                 body = record.content_stream().read()  # before the offset: reading that skips the content
                 expected[iterator.get_record_offset()] = body
     assert {offset: read_response_body(warc_of(fetch_dir), offset) for offset in offsets(fetch_dir)} == expected
+
+
+def test_the_read_size_from_the_index_changes_how_a_record_is_read_never_what(fetch_dir: Path) -> None:
+    """The bytes up to the next indexed record size the first read; a size too small or too large (a damaged
+    index) only means more reads or a longer one."""
+    warc, starts = warc_of(fetch_dir), offsets(fetch_dir)
+    sizes = read_sizes((str(warc), offset) for offset in starts)
+    following = {start: min((other for other in starts if other > start), default=None) for start in starts}
+    assert sizes == [None if following[start] is None else following[start] - start for start in starts]
+    for offset, size in zip(starts, sizes, strict=True):
+        expected = read_response_body(warc, offset)
+        for hint in (size, 1, 600, 100_000, 10**9, None):
+            assert read_response_body(str(warc), offset, None, hint) == expected
+    assert read_sizes([("a", 300), ("b", 100), ("a", 100), ("a", 100)]) == [None, None, 200, 200]
 
 
 def test_an_archive_kept_open_reads_the_same_bytes(fetch_dir: Path, make_fetch_dir: FetchDirFactory) -> None:
