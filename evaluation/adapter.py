@@ -204,18 +204,15 @@ class ModelAdapter:
         row_index, position_index, target_index = (
             torch.tensor(values, device=device) for values in (rows, positions, targets)
         )
-        # log_softmax(x)[t] = x[t] - logsumexp(x), in float32; argmax only when is_greedy is asked for
+        # float32 log-softmax over the vocabulary, as lm-eval; argmax only when is_greedy is asked for
         if 2 * len(targets) >= logits.shape[0] * logits.shape[1]:  # most positions scored (rolling): no row copies
-            full = logits.float()
-            normalizer = torch.logsumexp(full, dim=-1)[row_index, position_index]
-            picked = full[row_index, position_index, target_index]
+            full = torch.log_softmax(logits.float(), dim=-1)
+            logprobs = full[row_index, position_index, target_index]
             best = full.argmax(dim=-1)[row_index, position_index] if greedy else None
-        else:  # a few positions per row (a word after a long context): only those rows are reduced
-            selected = logits[row_index, position_index].float()  # (tokens scored, vocab)
-            normalizer = torch.logsumexp(selected, dim=-1)
-            picked = selected.gather(1, target_index[:, None]).squeeze(1)
+        else:  # a few positions per row (a word after a long context): only those rows are normalised
+            selected = torch.log_softmax(logits[row_index, position_index].float(), dim=-1)  # (tokens, vocab)
+            logprobs = selected.gather(1, target_index[:, None]).squeeze(1)
             best = selected.argmax(dim=-1) if greedy else None
-        logprobs = picked - normalizer
         misses = (best != target_index).long() if best is not None else torch.ones_like(target_index)
         sums = torch.zeros(len(inputs), dtype=torch.float64, device=device).index_add_(0, row_index, logprobs.double())
         wrong = torch.zeros(len(inputs), dtype=torch.long, device=device).index_add_(0, row_index, misses)

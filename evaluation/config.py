@@ -21,8 +21,9 @@ class EvalConfig:
     Task files are looked up under their release names (``lambada_test.jsonl``, ``wikitext-2.test.txt``,
     ``ptb.test.txt``, …) in ``data_dir``, else ``$WEBTEXT_EVAL_DIR``, else ``data/eval``; ``task_paths``
     gives any task's file directly. ``stride`` None scores rolling tasks in disjoint windows of the
-    model's context (lm-eval's default); a stride slides the window, each token then seen with up to
-    ``context - stride`` tokens before it (lower perplexity, more compute).
+    model's context (lm-eval's default); a stride slides a full-context window by that many tokens, each
+    token after the first window then seen with at least ``context - stride + 1`` before it (lower
+    perplexity, more compute).
     """
 
     tasks: tuple[str, ...] = setting(DEFAULT_TASKS, help="tasks to run: lambada, wikitext2, wikitext103, ptb, ...")

@@ -45,15 +45,16 @@ class LanguageModel(Protocol):
     def loglikelihood_rolling(self, texts: Sequence[str], stride: int | None = None) -> list[tuple[float, int]]:
         """Each text's total log-likelihood (natural log), every token predicted once (the first conditioned on
         end-of-text), and the number of tokens scored; ``stride`` None = disjoint windows of ``max_length``, else a
-        sliding window advancing ``stride`` tokens with ``max_length - stride`` tokens of context."""
+        sliding window of ``max_length`` tokens advancing ``stride`` tokens, scoring only the new ones (``stride`` =
+        ``max_length`` is the disjoint case)."""
         ...
 
 
 @dataclass(frozen=True)
 class EvalOptions:
     """How rolling tasks window long texts: ``stride`` None = lm-eval's disjoint windows (tokens early in a window
-    see little context); a stride gives every token at least ``max_length - stride`` tokens of context, which
-    lowers perplexity and costs about ``max_length / stride`` times the compute."""
+    see little context); a stride gives every token after the first window at least ``max_length - stride + 1``
+    tokens of context, which lowers perplexity and costs about ``max_length / stride`` times the compute."""
 
     stride: int | None = None
 

@@ -189,7 +189,7 @@ def test_rolling_scores_every_token_once_as_by_hand(adapter: ModelAdapter) -> No
     assert adapter.loglikelihood_rolling([""]) == [(0.0, 0)]
 
 
-@pytest.mark.parametrize("stride", [1, 5, 12])
+@pytest.mark.parametrize("stride", [2, 5, 12])
 def test_strided_rolling_scores_every_token_once_as_by_hand(adapter: ModelAdapter, stride: int) -> None:
     for text, (logprob, count) in zip(TEXTS, adapter.loglikelihood_rolling(TEXTS, stride=stride)):
         expected, expected_count = hand_rolling(adapter, text, stride=stride)
@@ -305,3 +305,20 @@ def test_an_mlflow_run_id_loads_the_runs_export(
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     with pytest.raises(ValueError, match="MLFLOW_TRACKING_URI"):
         load_model("f" * 32)
+
+
+def test_the_numbers_are_lm_evaluation_harness_own(run: tuple[GPT, Path], adapter: ModelAdapter) -> None:
+    """lm-eval's HFLM on the same export: the same log-likelihoods, greedy flags and rolling totals."""
+    pytest.importorskip("lm_eval", reason="lm-evaluation-harness (a dev dependency) is not installed")
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    lm = HFLM(pretrained=str(run[1] / "hf"), device="cpu", batch_size=4, dtype="float32")
+    assert (lm.max_length, lm.prefix_token_id) == (adapter.max_length, adapter.eot_id)
+    theirs = lm.loglikelihood([Instance("loglikelihood", {}, request, i) for i, request in enumerate(REQUESTS)])
+    assert_close(adapter.loglikelihood(REQUESTS), [(value, bool(greedy)) for value, greedy in theirs], 1e-4)
+    rolling = lm.loglikelihood_rolling(
+        [Instance("loglikelihood_rolling", {}, (text,), i) for i, text in enumerate(TEXTS)]
+    )
+    ours = adapter.loglikelihood_rolling(TEXTS)
+    assert [value for value, _ in ours] == pytest.approx(rolling, abs=1e-3)
