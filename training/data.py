@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from pipeline.shards import file_sha256
 from training.permutation import FeistelPermutation
 
 MANIFEST = "manifest.json"
@@ -161,14 +162,6 @@ def _read_index(path: Path, tokens: int, documents: int) -> np.ndarray:
             f"document index {path} is inconsistent (must start at 0, never decrease, end at {tokens}); {RERUN}"
         )
     return starts
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Windows:

@@ -52,6 +52,8 @@ class TrainingPlan:
     corpus_sha256: str  # of the documents shards it was made from
     validate: bool  # the val split has a window for every worker
     resume: tuple[Path, dict[str, Any]] | None
+    tokenizer: str  # the tokens folder's tokenizer kind
+    train_tokens: int
 
 
 def _corpus_hash(manifest: dict[str, Any]) -> str:
@@ -85,7 +87,16 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
             )
     with torch.device("meta"):  # counted without allocating: any size
         n_params = GPT(model_config).num_parameters()
-    return TrainingPlan(model_config, n_params, tokens_sha256, _corpus_hash(manifest), validate, resume)
+    return TrainingPlan(
+        model_config,
+        n_params,
+        tokens_sha256,
+        _corpus_hash(manifest),
+        validate,
+        resume,
+        manifest["tokenizer"]["kind"],
+        train.tokens,
+    )
 
 
 def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
@@ -196,16 +207,15 @@ def run_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, run_name: st
 
 
 def _params(tokens_dir: Path, cfg: TrainConfig, plan: TrainingPlan) -> dict[str, Any]:
-    manifest = read_manifest(tokens_dir)
     return {
         **cfg.as_params(),
         **{f"model.{key}": value for key, value in dataclasses.asdict(plan.model_config).items()},
         "n_params": plan.n_params,
-        "tokenizer": manifest["tokenizer"]["kind"],
+        "tokenizer": plan.tokenizer,
         "tokens_dir": str(tokens_dir.resolve()),
         "tokens_manifest_sha256": plan.tokens_sha256,
         "corpus_sha256": plan.corpus_sha256,
-        "train_tokens": manifest["splits"]["train"]["tokens"],
+        "train_tokens": plan.train_tokens,
     }
 
 

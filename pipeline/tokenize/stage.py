@@ -20,6 +20,7 @@ are never rewritten, and the manifest (written atomically after the units) lists
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -195,10 +196,6 @@ def run_tokenize(
         return _summarise(records, manifest, out_dir, docs_dir, len(plan.done), clock, cfg)
 
 
-def vars_of(cfg: TokenizeConfig) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
 def _summarise(
     records: list[dict[str, Any]],
     manifest: dict[str, Any],
@@ -233,5 +230,5 @@ def _summarise(
             "token_shards": sum(len(split["shards"]) for split in splits.values()),
             "manifest": str(out_dir / MANIFEST),
         },
-        config={key: str(value) if isinstance(value, Path) else value for key, value in vars_of(cfg).items()},
+        config=json.loads(json.dumps(dataclasses.asdict(cfg), default=str)),  # a Path as text
     ).write()
