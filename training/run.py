@@ -11,7 +11,8 @@ Layout under the output directory::
 
 Everything is checked before Ray starts: the tokens folder (a truncated shard, too few tokens for one
 batch), an existing checkpoint of another shape or tokens folder, the Ray address. A run resumes from
-the latest checkpoint in ``checkpoints/``; a run already at ``max_steps`` only (re)writes its export.
+the latest checkpoint in ``checkpoints/``; a run already at ``max_steps`` does nothing but write its export
+if that is missing or from another checkpoint.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import torch
 
-from pipeline.shards import atomic_write_json, file_sha256
+from pipeline.shards import atomic_write_json, file_sha256, read_json
 from pipeline.stage import StageSummary, Stopwatch
 from training.checkpoint import check_compatible, latest_checkpoint, model_weights
 from training.config import TrainConfig
@@ -197,13 +198,21 @@ def run_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, run_name: st
         _fit(tokens_dir, out_dir, cfg, plan, uri, run_id)
     final = latest_checkpoint(out_dir / CHECKPOINTS_DIR)
     assert final is not None, "Ray Train returned without a checkpoint"
-    export = _export(final[0], tokens_dir, out_dir, plan, run_id, cfg.model)
-    curve = loss_curve(uri, run_id, out_dir / "loss_curve.png", f"{cfg.model} ({plan.n_params:,} parameters)")
-    config_file = out_dir / "train_config.json"
-    atomic_write_json(config_file, {"train": dataclasses.asdict(cfg), "model": dataclasses.asdict(plan.model_config)})
-    if not finished:
-        finish_run(uri, run_id, {"": curve, "config": config_file, HF_DIR: export}, _tags(cfg, plan))
+    if not (finished and _export_is_current(out_dir / HF_DIR, final[0])):  # a finished run's export: written once
+        export = _export(final[0], tokens_dir, out_dir, plan, run_id, cfg.model)
+        curve = loss_curve(uri, run_id, out_dir / "loss_curve.png", f"{cfg.model} ({plan.n_params:,} parameters)")
+        config_file = out_dir / "train_config.json"
+        config = {"train": dataclasses.asdict(cfg), "model": dataclasses.asdict(plan.model_config)}
+        atomic_write_json(config_file, config)
+        if not finished:
+            finish_run(uri, run_id, {"": curve, "config": config_file, HF_DIR: export}, _tags(cfg, plan))
     return _summary(out_dir, cfg, plan, uri, run_id, final, clock, skipped=finished)
+
+
+def _export_is_current(export: Path, checkpoint: Path) -> bool:
+    """The export in ``export`` was made from ``checkpoint`` and its weights are there."""
+    metadata = read_json(export / "webtext.json") or {}
+    return metadata.get("checkpoint") == str(checkpoint) and (export / "model.safetensors").is_file()
 
 
 def _params(tokens_dir: Path, cfg: TrainConfig, plan: TrainingPlan) -> dict[str, Any]:

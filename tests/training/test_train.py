@@ -301,8 +301,10 @@ def test_fsdp_on_cpu_trains_like_ddp_and_exports(ddp_run: Finished, sample_token
 def test_a_rerun_trains_nothing_and_more_steps_continue_the_same_run(ddp_run: Finished, sample_tokens: Path) -> None:
     out, first = ddp_run.out, ddp_run.summary
     run_id = first.details["mlflow_run_id"]
+    exported = (out / "hf" / "model.safetensors").stat().st_mtime_ns
     again = run_training(sample_tokens, out, DDP)
     assert (again.units_skipped, again.counts["steps"], again.details["mlflow_run_id"]) == (1, 30, run_id)
+    assert (out / "hf" / "model.safetensors").stat().st_mtime_ns == exported  # the export is not written again
     assert metrics_of(again) == ddp_run.metrics  # nothing logged
 
     longer = run_training(sample_tokens, out, dataclasses.replace(DDP, max_steps=40))
