@@ -66,6 +66,9 @@ class RedditApiConfig:
     auth_url: str = setting(DEFAULT_AUTH_URL, flag="auth-url", help="OAuth token URL")
     since: datetime | None = setting(None, flag="since", help="stop paging at submissions older than this UTC time")
     max_pages: int = setting(10, flag="max-pages", help="pages per subreddit")
+    overlap_hours: float = setting(
+        24.0, flag="overlap-hours", help="page this far behind the last snapshot's newest post (karma still grows)"
+    )
     page_size: int = setting(100, flag="page-size", help="submissions per page (Reddit allows at most 100)")
     timeout_s: float = setting(30.0, flag="api-timeout", help="seconds per API request")
     max_retries: int = setting(5, flag="api-retries", help="retries of a failed API request")
@@ -78,8 +81,8 @@ class RedditApiConfig:
             raise ValueError(f"subreddits must be bare names like 'all' or 'news', got {self.subreddits!r}")
         if not 1 <= self.page_size <= 100:
             raise ValueError(f"page_size must be between 1 and 100 (Reddit's limit), got {self.page_size}")
-        if self.max_pages < 1 or self.max_retries < 0 or self.timeout_s <= 0:
-            raise ValueError("max_pages must be >= 1, max_retries >= 0 and timeout_s > 0")
+        if self.max_pages < 1 or self.max_retries < 0 or self.timeout_s <= 0 or self.overlap_hours < 0:
+            raise ValueError("max_pages must be >= 1, max_retries >= 0, timeout_s > 0 and overlap_hours >= 0")
         for field in ("api_base", "auth_url"):
             if not str(getattr(self, field)).startswith(("http://", "https://")):
                 raise ValueError(f"{field} must be an http(s) URL, got {getattr(self, field)!r}")
@@ -107,6 +110,7 @@ class RedditApiSource:
         self._clock = clock
         self._token: str | None = None
         self._token_expires = 0.0
+        self.newest_created_utc: float | None = None  # of the submissions paged so far: the next watermark
 
     def identity(self) -> dict[str, Any]:
         return {"api": self.cfg.api_base, "subreddits": list(self.cfg.subreddits), "since": self.cfg.since}
@@ -142,8 +146,10 @@ class RedditApiSource:
             data = self._get_json(client, f"{self.cfg.api_base.rstrip('/')}/r/{subreddit}/new", params)["data"]
             for child in data.get("children", []):
                 post = child.get("data", {})
-                if since is not None and float(post.get("created_utc", 0)) < since:
+                created = float(post.get("created_utc", 0))
+                if since is not None and created < since:
                     return
+                self.newest_created_utc = max(created, self.newest_created_utc or created)
                 yield post
             after = data.get("after")
             if not after:

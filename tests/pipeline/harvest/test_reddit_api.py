@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -418,7 +419,7 @@ def test_harvest_end_to_end_from_archived_snapshot(reddit: FakeReddit, tmp_path:
     out_dir = tmp_path / "harvest"
     sources = collect_sources([], out_dir, reddit.config(page_size=4), environ=ENVIRON)
     assert len(reddit.listing_requests()) == 2
-    (archived,) = sorted((out_dir / "_api").iterdir())
+    (archived,) = sorted((out_dir / "_api").glob("*.ndjson.zst"))
     assert re.fullmatch(r"reddit-api-all-\d{8}T\d{6}Z\.ndjson\.zst", archived.name)
     assert [s.path for s in sources] == [archived]
     assert [json.loads(line)["id"] for line in sources[0].lines()] == [f"1b8a0{i}" for i in range(1, 8)]
@@ -453,3 +454,25 @@ def test_failed_fetch_archives_no_snapshot(reddit: FakeReddit, tmp_path: Path) -
     with pytest.raises(RedditApiError, match="HTTP 403"):
         collect_sources([], tmp_path, reddit.config(), environ=ENVIRON)
     assert collect_sources([], tmp_path, None) == []
+
+
+def test_the_next_night_pages_back_only_to_the_watermark(reddit: FakeReddit, tmp_path: Path) -> None:
+    """Night 2 stops at the newest post night 1 archived, less the overlap: nothing older is asked for again."""
+    out_dir = tmp_path / "harvest"
+    reddit.submissions["all"] = make_posts(40)  # one minute apart, newest at NEWEST
+    collect_sources([], out_dir, reddit.config(page_size=10, max_pages=50, overlap_hours=0.25), environ=ENVIRON)
+    assert len(reddit.listing_requests()) == 4
+    watermark = json.loads((out_dir / "_api" / "watermark.json").read_text())
+    assert watermark["newest_created_utc"] == NEWEST
+
+    fresh = [post(f"1e{i:04x}", f"https://apnews.com/article/new-{i}", 30, NEWEST + 600 - 60 * i) for i in range(5)]
+    reddit.submissions["all"] = fresh + make_posts(40)
+    before = len(reddit.listing_requests())
+    time.sleep(1.1)  # snapshot names have one-second resolution
+    sources = collect_sources(
+        [], out_dir, reddit.config(page_size=10, max_pages=50, overlap_hours=0.25), environ=ENVIRON
+    )
+    assert len(reddit.listing_requests()) - before == 3  # 5 new + 16 within the overlap, then a post older than it
+    tonight = [json.loads(line)["id"] for line in sources[-1].lines()]
+    assert tonight[:5] == [f"1e{i:04x}" for i in range(5)] and len(tonight) == 5 + 16
+    assert json.loads((out_dir / "_api" / "watermark.json").read_text())["newest_created_utc"] == NEWEST + 600
