@@ -18,11 +18,13 @@ import logging
 import math
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from evaluation.config import EvalConfig
 from evaluation.tasks import TASKS, EvalOptions
+from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, TOKENS_TAG
 from pipeline.shards import atomic_write_json, file_sha256, fingerprint, read_json
 from pipeline.stage import StageSummary, Stopwatch
 
@@ -86,10 +88,10 @@ def _overlap_report(training_params: dict[str, str]) -> Path | None:
 
 
 def _start_run(
-    uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], ref: str, key: str
+    uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], ref: str, key: str, extra_tags: Mapping[str, str]
 ) -> tuple[str, Path | None]:
-    """The evaluation run (nested under the training run when that run is in this store); returns its id and the
-    corpus's overlap report, if found."""
+    """The evaluation run (nested under the training run when that run is in this store, whose lineage tags it
+    copies: hashes, corpus version, code); returns its id and the corpus's overlap report, if found."""
     import mlflow
 
     from training.tracking import experiment_id
@@ -101,13 +103,17 @@ def _start_run(
     parent = model.metadata.get("mlflow_run_id")
     if parent:
         try:
-            training_params = dict(client.get_run(parent).data.params)
+            training = client.get_run(parent)
+            training_params = dict(training.data.params)
             tags |= {"mlflow.parentRunId": parent, "training_run_id": parent}
+            tags |= {name: value for name, value in training.data.tags.items() if name.startswith(LINEAGE_PREFIX)}
         except mlflow.exceptions.MlflowException:
             tags["training_run_id"] = parent  # trained against another store: linked by id only
-    for name in ("corpus_sha256", "tokens_manifest_sha256"):
-        if model.metadata.get(name):
+    for name, lineage_tag in (("corpus_sha256", CORPUS_TAG), ("tokens_manifest_sha256", TOKENS_TAG)):
+        if model.metadata.get(name):  # an exported model carries both hashes, whatever store trained it
             tags[name] = str(model.metadata[name])
+            tags.setdefault(lineage_tag, tags[name])
+    tags |= extra_tags
     run = client.create_run(experiment_id(uri, cfg.experiment), run_name=f"eval-{size}", tags=tags)
     params = {
         "model": ref,
@@ -131,7 +137,11 @@ def _start_run(
 
 
 def run_evaluation(
-    ref: str | Path, cfg: EvalConfig, skip_missing: bool = False, out_dir: Path | None = None
+    ref: str | Path,
+    cfg: EvalConfig,
+    skip_missing: bool = False,
+    out_dir: Path | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> StageSummary:
     """Evaluate the model at ``ref`` (a training run folder or checkpoint, an HF export, an MLflow run id) on
     ``cfg.tasks``; each task's metrics are logged to MLflow as soon as it finishes. The MLflow store: the config's,
@@ -153,7 +163,7 @@ def run_evaluation(
         size = (tags.get("model_size"), int(tags.get("n_params", 0)))
         return _summary(folder, ref, cfg, size, uri, done.info.run_id, metrics, {}, timings, clock, skipped=True)
     model = load_model(ref, device="cuda" if cfg.gpu else "cpu", batch_size=cfg.batch_size, mlflow_uri=uri)
-    run_id, overlap = _start_run(uri, cfg, model, files, str(ref), key)
+    run_id, overlap = _start_run(uri, cfg, model, files, str(ref), key, tags or {})
     logger, metrics, failures, timings = MetricsLogger(uri, run_id), {}, {}, {}
     for name, task_examples in examples.items():
         started = time.perf_counter()

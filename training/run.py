@@ -18,16 +18,16 @@ if that is missing or from another checkpoint.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import socket
 import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from pipeline.lineage import VERSION_TAG, corpus_sha256, lineage_tags
 from pipeline.shards import atomic_write_json, file_sha256, read_json
 from pipeline.stage import StageSummary, Stopwatch
 from training.checkpoint import check_compatible, latest_checkpoint, model_weights
@@ -55,10 +55,7 @@ class TrainingPlan:
     resume: tuple[Path, dict[str, Any]] | None
     tokenizer: str  # the tokens folder's tokenizer kind
     train_tokens: int
-
-
-def _corpus_hash(manifest: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(manifest["inputs"], sort_keys=True).encode()).hexdigest()
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)  # lineage: hashes, corpus version, flow run
 
 
 def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> TrainingPlan:
@@ -92,7 +89,7 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
         model_config,
         n_params,
         tokens_sha256,
-        _corpus_hash(manifest),
+        corpus_sha256(manifest["inputs"]),
         validate,
         resume,
         manifest["tokenizer"]["kind"],
@@ -182,10 +179,18 @@ def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, 
             ray.shutdown()
 
 
-def run_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, run_name: str | None = None) -> StageSummary:
-    """Train (or resume) ``cfg.model`` on ``tokens_dir`` into ``out_dir``; returns the run's summary."""
+def run_training(
+    tokens_dir: Path,
+    out_dir: Path,
+    cfg: TrainConfig,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> StageSummary:
+    """Train (or resume) ``cfg.model`` on ``tokens_dir`` into ``out_dir``; returns the run's summary. The MLflow run
+    gets the lineage tags of the tokens (``pipeline.lineage.lineage_tags``) plus ``tags`` (the flow's run id)."""
     clock = Stopwatch()
     plan = plan_training(tokens_dir, out_dir, cfg)
+    plan = dataclasses.replace(plan, tags={**lineage_tags(tokens_dir), **(tags or {})})
     out_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(cfg.mlflow_tracking_uri, out_dir)
     finished = plan.resume is not None and plan.resume[1]["step"] >= cfg.max_steps
@@ -229,7 +234,12 @@ def _params(tokens_dir: Path, cfg: TrainConfig, plan: TrainingPlan) -> dict[str,
 
 
 def _tags(cfg: TrainConfig, plan: TrainingPlan) -> dict[str, str]:
-    return {"model_size": cfg.model, "n_params": str(plan.n_params), "corpus_version": plan.corpus_sha256[:12]}
+    return {
+        "model_size": cfg.model,
+        "n_params": str(plan.n_params),
+        "corpus_version": plan.tags.get(VERSION_TAG, plan.corpus_sha256[:12]),
+        **plan.tags,
+    }
 
 
 def _export(checkpoint: Path, tokens_dir: Path, out_dir: Path, plan: TrainingPlan, run_id: str, size: str) -> Path:
@@ -243,6 +253,7 @@ def _export(checkpoint: Path, tokens_dir: Path, out_dir: Path, plan: TrainingPla
         "mlflow_run_id": run_id,
         "tokens_manifest_sha256": plan.tokens_sha256,
         "corpus_sha256": plan.corpus_sha256,
+        "corpus_version": plan.tags.get(VERSION_TAG),
         "checkpoint": str(checkpoint),
     }
     return export_hf(model, tokens_dir / "tokenizer", out_dir / HF_DIR, metadata)
@@ -264,7 +275,7 @@ def _summary(
         stage=STAGE,
         out_dir=str(out_dir),
         outcomes={},
-        counts={"steps": final[1]["step"], "n_params": plan.n_params},
+        counts={"steps": final[1]["step"], "n_params": plan.n_params, "train_tokens": plan.train_tokens},
         units=1,
         units_skipped=int(skipped),
         seconds=clock.seconds(),

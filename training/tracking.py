@@ -120,3 +120,34 @@ def finish_run(uri: str, run_id: str, artifacts: Mapping[str, Path], tags: Mappi
     for key, value in tags.items():
         client.set_tag(run_id, key, value)
     client.set_terminated(run_id, "FINISHED")
+
+
+REPORT_KIND = "report"
+
+
+def log_report(uri: str, experiment: str, version: Mapping[str, Any], files: list[Path]) -> str:
+    """Log the run report's files to the run ``report-<version>`` (one per corpus version, updated by each flow run
+    that reports on it), tagged with the version's hashes; returns its id."""
+    import mlflow
+
+    from pipeline.lineage import CORPUS_TAG, MANIFEST_TAG, VERSION_TAG
+
+    client = mlflow.MlflowClient(uri)
+    experiment_key = experiment_id(uri, experiment)
+    name = f"report-{version['name']}"
+    found = client.search_runs(
+        [experiment_key],
+        filter_string=f"tags.`webtext.kind` = '{REPORT_KIND}' and tags.`{VERSION_TAG}` = '{version['name']}'",
+    )
+    tags = {
+        "webtext.kind": REPORT_KIND,
+        VERSION_TAG: version["name"],
+        CORPUS_TAG: version["corpus_sha256"],
+        MANIFEST_TAG: version["path"],
+    }
+    run_id = found[0].info.run_id if found else client.create_run(experiment_key, run_name=name, tags=tags).info.run_id
+    for path in files:
+        if path.is_file():
+            client.log_artifact(run_id, str(path), artifact_path="report")
+    client.set_terminated(run_id, "FINISHED")
+    return run_id

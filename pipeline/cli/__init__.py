@@ -19,6 +19,7 @@ from pipeline.cli import (
     extract,
     fetch,
     harvest,
+    lineage,
     quality_filter,
     sample,
     tokenize,
@@ -29,7 +30,19 @@ from pipeline.cli import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="webtext", description="Build a WebText-style corpus, stage by stage.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (sample, harvest, fetch, extract, dedup, quality_filter, decontaminate, tokenize, train, evaluate):
+    for module in (
+        sample,
+        harvest,
+        fetch,
+        extract,
+        dedup,
+        quality_filter,
+        decontaminate,
+        tokenize,
+        train,
+        evaluate,
+        lineage,
+    ):
         module.register(commands)
     return parser
 

@@ -1,0 +1,204 @@
+"""Corpus versions: what each state of the corpus was made from, so any model traces back to data and code.
+
+After the data stages of a run, ``record_version`` writes ``DATA_ROOT/versions/v0003.json`` when the
+tokens differ from the latest version's (a run with nothing new records nothing). The manifest holds:
+the input dumps and API snapshots with their sha256, the run's config, the code version (git commit,
+and each stage's code fingerprint), every stage's counts, the corpus shards' and token shards' sha256,
+and two identities:
+
+- ``corpus_sha256``: of the corpus shards the tokens were made from (the tokens manifest's ``inputs``);
+- ``tokens_sha256``: of the tokens folder's ``manifest.json``.
+
+The tokens manifest carries ``corpus_sha256`` too, and every MLflow training and evaluation run records
+both hashes (``lineage_tags``), so a run finds its version manifest by them (``find_version``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipeline.shards import atomic_write_json, file_sha256, read_json
+
+FORMAT = "webtext-corpus-version/1"
+VERSIONS_DIR = "versions"
+INPUT_HASHES = "_input_hashes.json"
+TOKENS_MANIFEST = "manifest.json"
+REPOSITORY = Path(__file__).resolve().parents[1]
+# MLflow tags every training and evaluation run gets (and ``webtext lineage`` reads back)
+LINEAGE_PREFIX = "webtext."
+CORPUS_TAG = "webtext.corpus_sha256"
+TOKENS_TAG = "webtext.tokens_sha256"
+VERSION_TAG = "webtext.corpus_version"
+MANIFEST_TAG = "webtext.corpus_manifest"
+CODE_TAG = "webtext.code_version"
+FLOW_RUN_TAG = "webtext.prefect_flow_run_id"
+
+
+def corpus_sha256(inputs: Mapping[str, str]) -> str:
+    """The corpus's identity: a hash of its shards' names and sha256 (a tokens manifest's ``inputs``)."""
+    return hashlib.sha256(json.dumps(dict(inputs), sort_keys=True).encode()).hexdigest()
+
+
+def version_name(number: int) -> str:
+    return f"v{number:04d}"
+
+
+def code_version(root: Path = REPOSITORY) -> dict[str, Any]:
+    """The package version, and the git commit (with ``dirty`` when files differ from it) of a checkout."""
+    try:
+        package = metadata.version("webtext")
+    except metadata.PackageNotFoundError:
+        package = None
+    version: dict[str, Any] = {"package": package, "git_commit": None, "dirty": None}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return version  # no git here: the package version is all there is
+    if commit.returncode == 0:
+        version |= {"git_commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    return version
+
+
+def describe_code(version: Mapping[str, Any]) -> str:
+    """``3f2a9c1d2e4b`` (``+dirty``), or ``package 0.1.0`` outside a checkout."""
+    if version.get("git_commit"):
+        return version["git_commit"][:12] + ("+dirty" if version.get("dirty") else "")
+    return f"package {version.get('package')}"
+
+
+def hash_inputs(paths: Iterable[Path], cache_file: Path) -> list[dict[str, Any]]:
+    """Each input file's size, mtime and sha256; a file unchanged since the last call (same size and mtime) is
+    not read again (monthly dumps are tens of GB)."""
+    cache = read_json(cache_file) or {}
+    entries = []
+    for path in paths:
+        stat = path.stat()
+        key = str(path.resolve())
+        known = cache.get(key) or {}
+        if known.get("bytes") != stat.st_size or known.get("mtime_ns") != stat.st_mtime_ns:
+            known = {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": file_sha256(path)}
+            cache[key] = known
+        entries.append({"path": str(path), **known})
+    atomic_write_json(cache_file, cache)
+    return entries
+
+
+DATA_STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")  # the DAG's order
+
+
+def stage_record(folder: Path) -> dict[str, Any] | None:
+    """A stage's counts as its ``summary.json`` holds them (``None`` when the stage never ran there)."""
+    summary = read_json(folder / "summary.json")
+    if not summary:
+        return None
+    counts = {key: value for key, value in summary.items() if isinstance(value, int) and not key.startswith("units")}
+    code = summary.get("details", {}).get("code_fingerprint") or summary.get("config", {}).get("code_fingerprint")
+    return {"folder": str(folder), "counts": counts, "outcomes": summary.get("outcomes", {}), "code_fingerprint": code}
+
+
+def versions(data_root: Path) -> list[dict[str, Any]]:
+    """Every version manifest under ``data_root``, oldest first."""
+    directory = data_root / VERSIONS_DIR
+    found = [read_json(path) for path in sorted(directory.glob("v[0-9]*.json"))] if directory.is_dir() else []
+    return [manifest for manifest in found if manifest and manifest.get("format") == FORMAT]
+
+
+def latest_version(data_root: Path) -> dict[str, Any] | None:
+    found = versions(data_root)
+    return found[-1] if found else None
+
+
+def find_version(data_root: Path, tokens_sha256: str) -> dict[str, Any] | None:
+    """The version whose tokens manifest had ``tokens_sha256``."""
+    return next((m for m in reversed(versions(data_root)) if m["tokens"]["manifest_sha256"] == tokens_sha256), None)
+
+
+def record_version(
+    data_root: Path,
+    tokens_dir: Path,
+    stage_folders: Mapping[str, Path],
+    input_files: Iterable[Path],
+    config: Mapping[str, Any],
+    flow_run_id: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """The version manifest of the corpus in ``tokens_dir``: a new one (``True``) when the tokens differ from the
+    latest version's, else the latest (``False``)."""
+    manifest_path = tokens_dir / TOKENS_MANIFEST
+    tokens = read_json(manifest_path)
+    if not tokens:
+        raise FileNotFoundError(f"no tokens manifest at {manifest_path}: run the tokenize stage first")
+    tokens_sha256 = file_sha256(manifest_path)
+    latest = latest_version(data_root)
+    if latest is not None and latest["tokens"]["manifest_sha256"] == tokens_sha256:
+        return latest, False
+    directory = data_root / VERSIONS_DIR
+    number = (latest["version"] if latest else 0) + 1
+    shards = [piece for split in tokens["splits"].values() for piece in split["shards"]]
+    manifest = {
+        "format": FORMAT,
+        "version": number,
+        "name": version_name(number),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "previous": latest["version"] if latest else None,
+        "prefect_flow_run_id": flow_run_id,
+        "corpus_sha256": corpus_sha256(tokens["inputs"]),
+        "code": {
+            **code_version(),
+            "stages": {
+                stage: (stage_record(folder) or {}).get("code_fingerprint") for stage, folder in stage_folders.items()
+            },
+        },
+        "inputs": hash_inputs(input_files, directory / INPUT_HASHES),
+        "config": dict(config),
+        "counts": {stage: stage_record(folder) for stage, folder in stage_folders.items()},
+        "corpus": {"shards": dict(tokens["inputs"])},
+        "tokens": {
+            "dir": str(tokens_dir),
+            "manifest_sha256": tokens_sha256,
+            "tokenizer": tokens["tokenizer"],
+            "tokens": tokens["tokens"],
+            "documents": tokens["documents"],
+            "splits": {name: split["tokens"] for name, split in tokens["splits"].items()},
+            "shards": {piece["path"]: piece["sha256"] for piece in shards},
+        },
+    }
+    atomic_write_json(directory / f"{version_name(number)}.json", manifest)
+    return manifest, True
+
+
+def version_path(data_root: Path, manifest: Mapping[str, Any]) -> Path:
+    return data_root / VERSIONS_DIR / f"{manifest['name']}.json"
+
+
+def lineage_tags(tokens_dir: Path) -> dict[str, str]:
+    """The MLflow tags that tie a run to the tokens it read: both hashes, and the corpus version when the tokens
+    folder sits in a data root that recorded one (``DATA_ROOT/tokens`` beside ``DATA_ROOT/versions``)."""
+    manifest_path = tokens_dir / TOKENS_MANIFEST
+    tokens = read_json(manifest_path) or {}
+    tags = {TOKENS_TAG: file_sha256(manifest_path), CODE_TAG: describe_code(code_version())}
+    if "inputs" in tokens:
+        tags[CORPUS_TAG] = corpus_sha256(tokens["inputs"])
+    data_root = tokens_dir.resolve().parent
+    version = find_version(data_root, tags[TOKENS_TAG])
+    if version is not None:
+        tags |= {VERSION_TAG: version["name"], MANIFEST_TAG: str(version_path(data_root, version))}
+    return tags
+
+
+def grown_enough(current_tokens: int, trained_tokens: int | None, min_new_tokens: int) -> bool:
+    """Whether a corpus of ``current_tokens`` deserves a new training run after one on ``trained_tokens``."""
+    return trained_tokens is None or current_tokens - trained_tokens >= max(min_new_tokens, 1)

@@ -1,0 +1,105 @@
+"""Where a run's outputs are, and their ``summary.json`` files read back without ever failing.
+
+The report reads only what the stages left on disk, so it works on a finished run, a partial one
+(some stages never ran) and a run whose folders were moved: each stage's folder is given alone,
+or derived from the data root the way ``flows/config.py`` lays it out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipeline.shards import read_json
+from pipeline.stage import SUMMARY_FILE
+
+REPORT_DIR = "report"
+# The pipeline's stages in the DAG's order; the report's sections follow it.
+DATA_STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")
+# Folder of each stage under the data root (flows/config.py's RunConfig properties).
+LAYOUT = {
+    "harvest": ("urls",),
+    "fetch": ("fetch",),
+    "extract": ("docs", "extracted"),
+    "dedup": ("docs", "deduped"),
+    "filter": ("docs", "filtered"),
+    "decontaminate": ("corpus",),
+    "tokenize": ("tokens",),
+    "models": ("models",),
+    "compare": ("comparison",),
+}
+NOT_MODELS = ("quality",)  # models/quality is the filter's classifier, not a trained GPT-2
+TRAIN_STAGE = "train"  # the stage name in a trained model's summary.json
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportFolders:
+    """One folder per stage (``None``: not part of this run); ``models`` holds one folder per model size."""
+
+    harvest: Path | None = None
+    fetch: Path | None = None
+    extract: Path | None = None
+    dedup: Path | None = None
+    filter: Path | None = None
+    decontaminate: Path | None = None
+    tokenize: Path | None = None
+    models: Path | None = None
+    compare: Path | None = None
+
+    @classmethod
+    def under(cls, data_root: Path) -> ReportFolders:
+        """The folders of a run under ``data_root``, laid out as the flow writes them."""
+        return cls(**{stage: data_root.joinpath(*parts) for stage, parts in LAYOUT.items()})
+
+    @classmethod
+    def from_mapping(cls, folders: Mapping[str, Path | str | None]) -> ReportFolders:
+        """From ``{stage: folder}``; an unknown stage name is an error naming the allowed ones."""
+        unknown = sorted(set(folders) - set(LAYOUT))
+        if unknown:
+            raise ValueError(f"report folders: unknown stage(s) {unknown}; allowed: {sorted(LAYOUT)}")
+        return cls(**{stage: Path(path) if path is not None else None for stage, path in folders.items()})
+
+    def summary(self, stage: str) -> dict[str, Any] | None:
+        """The stage's ``summary.json``, or ``None`` when it did not run (or left no readable summary)."""
+        folder = getattr(self, stage)
+        if folder is None:
+            return None
+        summary = read_json(folder / SUMMARY_FILE)
+        return summary if isinstance(summary, dict) else None
+
+    def summaries(self) -> dict[str, dict[str, Any] | None]:
+        return {stage: self.summary(stage) for stage in DATA_STAGES}
+
+    def model_dirs(self) -> list[Path]:
+        """Each size's newest trained model: ``models/<size>/<corpus version>/`` with a training ``summary.json``
+        (the flow trains one per size and corpus version), by size."""
+        if self.models is None or not self.models.is_dir():
+            return []
+        newest = []
+        for size_dir in sorted(self.models.iterdir()):
+            if not size_dir.is_dir() or size_dir.name in NOT_MODELS:
+                continue
+            trained = [
+                folder
+                for folder in sorted(size_dir.glob("v[0-9]*"))
+                if (read_json(folder / SUMMARY_FILE) or {}).get("stage") == TRAIN_STAGE
+            ]
+            newest += trained[-1:]
+        return newest
+
+
+def as_folders(folders: ReportFolders | Mapping[str, Path | str | None] | Path | str) -> ReportFolders:
+    """``ReportFolders`` from itself, a ``{stage: folder}`` mapping or a data root."""
+    if isinstance(folders, ReportFolders):
+        return folders
+    if isinstance(folders, Mapping):
+        return ReportFolders.from_mapping(folders)
+    return ReportFolders.under(Path(folders))
+
+
+def count(summary: Mapping[str, Any] | None, key: str) -> int:
+    """A headline count of a summary as an int (0 when absent: a summary written before the count existed)."""
+    value = (summary or {}).get(key)
+    return int(value) if isinstance(value, int | float) else 0

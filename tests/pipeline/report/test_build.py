@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+from report_fixtures import ALL_STAGES, MakeRun
+
+from pipeline.report import REPORT_DIR, ReportFolders, build_report
+from pipeline.report.plots import PNG_SIGNATURE
+
+
+def assert_png(path: Path) -> None:
+    assert path.read_bytes().startswith(PNG_SIGNATURE), path
+    height, width, _ = matplotlib.image.imread(path).shape  # decodes: a whole, valid image
+    assert 100 < width <= 800 and 100 < height <= 1000, (path, width, height)
+
+
+def test_a_finished_run_gives_every_section_table_and_chart(make_run: MakeRun) -> None:
+    root = make_run(models=True)
+    report = build_report(root, root / REPORT_DIR)
+    assert report.not_run == [] and report.consistency == []
+    assert set(report.plots) == {
+        "funnel",
+        "languages",
+        "domains",
+        "cluster_sizes",
+        "loss_curve-mini",
+        "loss_curve-tiny",
+        "comparison",
+    }
+    for path in report.plots.values():
+        assert_png(path)
+    for heading in ("Funnel", "Languages", "Domains", "Duplicate clusters", "Evaluation-set overlap", "Models"):
+        assert f"## {heading}\n" in report.markdown
+    assert "![funnel](funnel.png)" in report.markdown
+    assert "| tiny | 0.8M | 20 | 900.00 |" in report.markdown  # compare's table, as it wrote it
+    assert "not run" not in report.markdown
+    models = report.tables["models"]
+    assert [row["model"] for row in models] == ["tiny", "mini"]  # smallest first; models/quality left out
+    assert models[1]["sample_lambada_acc"] is None and models[0]["sample_lambada_acc"] == 0.05
+    assert report.tables["comparison"][0]["sample_lambada_ppl"] == "900.0"
+    assert all(path.is_file() and path.parent == root / REPORT_DIR for path in report.files)
+    assert {"report.md", "report.json", "funnel.csv", "models.csv", "comparison.md"} <= {p.name for p in report.files}
+
+
+def test_report_json_holds_the_tables_and_lists_every_file(make_run: MakeRun) -> None:
+    root = make_run()
+    report = build_report(root, root / REPORT_DIR)
+    written = json.loads((root / REPORT_DIR / "report.json").read_text())
+    assert written["tables"] == json.loads(json.dumps(report.tables))
+    assert sorted(written["files"]) == sorted(path.name for path in report.files)
+    assert (root / REPORT_DIR / "report.md").read_text() == report.markdown
+    funnel = written["tables"]["funnel"]
+    assert all(row["in"] - row["out"] == row["dropped"] for row in funnel)
+    assert funnel[0]["reasons"].startswith("bad_type 5, blocked_domain 5, reddit_link 5")
+
+
+def test_a_partial_run_reports_what_ran_and_says_the_rest_did_not(make_run: MakeRun) -> None:
+    root = make_run(("harvest", "fetch"))
+    report = build_report(root, root / REPORT_DIR)
+    assert report.not_run == ["extract", "dedup", "filter", "decontaminate", "tokenize", "train", "compare"]
+    assert report.markdown.startswith("# Run report\n\nNot run: extract, dedup, filter, decontaminate, tokenize")
+    assert "_dedup: not run._" in report.markdown and "_train: not run._" in report.markdown
+    assert set(report.plots) == {"funnel"}
+    stages = {row["stage"]: row["status"] for row in report.tables["stages"]}
+    assert stages == {stage: "ran" if stage in ("harvest", "fetch") else "not run" for stage in ALL_STAGES}
+
+
+def test_nothing_ran_still_gives_a_report(tmp_path: Path) -> None:
+    report = build_report(tmp_path / "empty", tmp_path / "report")
+    assert report.plots == {}
+    assert (tmp_path / "report" / "report.md").is_file()
+    assert all(row["out"] == "not run" for row in report.tables["funnel"])
+
+
+def test_files_of_an_earlier_report_that_no_longer_apply_are_removed(make_run: MakeRun, tmp_path: Path) -> None:
+    out_dir = tmp_path / "report"
+    build_report(make_run(models=True), out_dir)
+    assert (out_dir / "cluster_sizes.png").is_file()
+    partial = ReportFolders.from_mapping({"harvest": ReportFolders.under(tmp_path / "run").harvest})
+    report = build_report(partial, out_dir)
+    assert sorted(path.name for path in out_dir.iterdir()) == sorted(path.name for path in report.files)
+
+
+def test_folders_by_stage_name(make_run: MakeRun, tmp_path: Path) -> None:
+    root = make_run()
+    report = build_report({"harvest": root / "urls", "dedup": root / "docs" / "deduped"}, tmp_path / "report")
+    assert [row["stage"] for row in report.tables["stages"] if row["status"] == "ran"] == ["harvest", "dedup"]
+    with pytest.raises(ValueError, match=r"unknown stage\(s\) \['corpus'\]"):
+        build_report({"corpus": root / "corpus"}, tmp_path / "report")

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import pipeline.lineage as lineage
+from pipeline.lineage import (
+    CORPUS_TAG,
+    MANIFEST_TAG,
+    TOKENS_TAG,
+    VERSION_TAG,
+    corpus_sha256,
+    find_version,
+    grown_enough,
+    lineage_tags,
+    record_version,
+)
+from pipeline.shards import file_sha256
+
+
+def write_tokens(tokens_dir: Path, inputs: dict[str, str], train_tokens: int) -> None:
+    tokens_dir.mkdir(parents=True, exist_ok=True)
+    piece = {"path": "train/part-00000-000.bin", "tokens": train_tokens, "documents": 3, "sha256": "ab" * 32}
+    manifest = {
+        "format": "webtext-tokens/1",
+        "tokenizer": {"kind": "bpe", "vocab_size": 4096},
+        "inputs": inputs,
+        "splits": {
+            "train": {"tokens": train_tokens, "documents": 3, "shards": [piece]},
+            "val": {"tokens": 0, "documents": 0, "shards": []},
+        },
+        "tokens": train_tokens,
+        "documents": 3,
+    }
+    (tokens_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    root = tmp_path / "run"
+    (root / "urls").mkdir(parents=True)
+    summary = {"stage": "harvest", "outcomes": {"kept": 9, "self_post": 2}, "urls_kept": 7, "units": 4, "units_done": 4}
+    (root / "urls" / "summary.json").write_text(json.dumps(summary))
+    write_tokens(root / "tokens", {"part-00000.parquet": "11" * 32}, 1000)
+    return root
+
+
+def test_a_version_records_inputs_counts_and_hashes_and_a_rerun_adds_none(data_root: Path, tmp_path: Path) -> None:
+    dump = tmp_path / "RS_2019-01.zst"
+    dump.write_bytes(b"submissions")
+    folders = {"harvest": data_root / "urls", "fetch": data_root / "fetch", "tokenize": data_root / "tokens"}
+    first, new = record_version(data_root, data_root / "tokens", folders, [dump], {"n_buckets": 4}, "flow-1")
+    assert new and first["name"] == "v0001" and first["previous"] is None
+    assert first["inputs"] == [
+        {"path": str(dump), "bytes": 11, "mtime_ns": dump.stat().st_mtime_ns, "sha256": file_sha256(dump)}
+    ]
+    assert first["counts"]["harvest"]["counts"] == {"urls_kept": 7}
+    assert first["counts"]["harvest"]["outcomes"] == {"kept": 9, "self_post": 2}
+    assert first["counts"]["fetch"] is None  # never ran there
+    assert first["corpus_sha256"] == corpus_sha256({"part-00000.parquet": "11" * 32})
+    assert first["tokens"]["manifest_sha256"] == file_sha256(data_root / "tokens" / "manifest.json")
+    assert first["tokens"]["shards"] == {"train/part-00000-000.bin": "ab" * 32}
+    assert first["prefect_flow_run_id"] == "flow-1" and first["config"] == {"n_buckets": 4}
+    assert first["code"]["package"] == "0.1.0"
+
+    again, new = record_version(data_root, data_root / "tokens", folders, [dump], {"n_buckets": 4}, "flow-2")
+    assert not new and again == first and len(list((data_root / "versions").glob("v*.json"))) == 1
+
+    write_tokens(data_root / "tokens", {"part-00000.parquet": "11" * 32, "part-00001.parquet": "22" * 32}, 1500)
+    second, new = record_version(data_root, data_root / "tokens", folders, [dump], {"n_buckets": 4}, "flow-3")
+    assert new and (second["name"], second["previous"]) == ("v0002", 1)
+    assert find_version(data_root, first["tokens"]["manifest_sha256"])["name"] == "v0001"
+
+
+def test_input_hashes_are_reused_while_size_and_mtime_hold(data_root: Path, tmp_path: Path, monkeypatch) -> None:
+    dump = tmp_path / "RS_2019-02.bz2"
+    dump.write_bytes(b"x" * 100)
+    cache = tmp_path / "hashes.json"
+    lineage.hash_inputs([dump], cache)
+    calls = []
+    monkeypatch.setattr(lineage, "file_sha256", lambda path: calls.append(path) or "recomputed")
+    assert lineage.hash_inputs([dump], cache)[0]["sha256"] == file_sha256(dump) and calls == []
+    dump.write_bytes(b"y" * 101)  # a dump replaced in place is hashed again
+    assert lineage.hash_inputs([dump], cache)[0]["sha256"] == "recomputed" and calls == [dump]
+
+
+def test_lineage_tags_name_the_version_of_a_flow_data_root(data_root: Path) -> None:
+    tags = lineage_tags(data_root / "tokens")
+    assert VERSION_TAG not in tags and tags[CORPUS_TAG] == corpus_sha256({"part-00000.parquet": "11" * 32})
+    manifest, _ = record_version(data_root, data_root / "tokens", {}, [], {})
+    tags = lineage_tags(data_root / "tokens")
+    assert tags[VERSION_TAG] == "v0001" and tags[TOKENS_TAG] == manifest["tokens"]["manifest_sha256"]
+    assert Path(tags[MANIFEST_TAG]) == data_root / "versions" / "v0001.json"
+
+
+def test_a_missing_tokens_manifest_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no tokens manifest at .*tokens/manifest.json"):
+        record_version(tmp_path, tmp_path / "tokens", {}, [], {})
+
+
+@pytest.mark.parametrize(
+    ("current", "trained", "minimum", "due"),
+    [
+        (1000, None, 10**9, True),
+        (1000, 1000, 0, False),
+        (1001, 1000, 0, True),
+        (1500, 1000, 600, False),
+        (1600, 1000, 600, True),
+    ],
+)
+def test_training_is_due_when_the_corpus_grew_enough(
+    current: int, trained: int | None, minimum: int, due: bool
+) -> None:
+    assert grown_enough(current, trained, minimum) is due
