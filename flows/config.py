@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,6 +42,18 @@ STAGES = (
     "evaluate",
 )  # in the DAG's order
 Stage = Literal[STAGES]
+SLICES = {"data": STAGES[:7], "models": ("train", "evaluate")}  # the flow's `stages` parameter also takes these
+
+
+def expand_stages(names: list[str]) -> list[str]:
+    """Stage names with the slices ``data`` and ``models`` expanded, in the DAG's order; an unknown name is an error."""
+    wanted: set[str] = set()
+    for name in names:
+        if name not in STAGES and name not in SLICES:
+            raise ValueError(f"unknown stage {name!r}: choose from {', '.join([*STAGES, *SLICES])}")
+        wanted.update(SLICES.get(name, (name,)))
+    return [stage for stage in STAGES if stage in wanted]
+
 
 HarvestSection = section_model(
     HarvestConfig,
@@ -50,7 +62,10 @@ HarvestSection = section_model(
 )
 FetchSection = section_model(
     FetchConfig,
-    crawl_sample_web=(bool, Field(False, description="serve the sample web on 127.0.0.1 and pin its hosts there")),
+    crawl_sample_web=(
+        bool,
+        Field(False, description="serve the sample web (sample.dir/web) on 127.0.0.1 and pin its hosts there"),
+    ),
 )
 ExtractSection = section_model(ExtractConfig)
 DedupSection = section_model(
@@ -70,6 +85,15 @@ TrainSection = section_model(
         Field(
             default_factory=lambda: ["tiny"],
             description="sizes to train, one run each (the section's `model` is ignored)",
+        ),
+    ),
+    min_new_tokens=(
+        int,
+        Field(
+            0,
+            ge=0,
+            description="train a size again only when its last model's corpus has grown by this many train tokens "
+            "(0: whenever it grew); the flow's `train` parameter overrides it",
         ),
     ),
 )
@@ -92,6 +116,18 @@ class SampleSettings(BaseModel):
     dir: Path = Path("build/sample")
 
 
+class TaskRunnerSettings(BaseModel):
+    """Where the flow's mapped per-shard tasks (extract, filter, tokenize) run: Prefect's process pool on this
+    machine (the default), its thread pool, or a Ray cluster through prefect-ray's ``RayTaskRunner``
+    (``address``: ``ray://HEAD:10001``, or none for a local Ray started for the run)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["process", "thread", "ray"] = "process"
+    address: str | None = Field(None, description="ray only: the cluster's address")
+    max_workers: int | None = Field(None, ge=1, description="process/thread: tasks at once (default: CPUs)")
+    ray_init: dict[str, Any] = Field(default_factory=dict, description="ray only: extra ray.init arguments")
+
+
 class RunConfig(BaseModel):
     """Everything one run of the ``webtext`` flow needs; the stage directories hang off ``data_root``.
 
@@ -106,6 +142,7 @@ class RunConfig(BaseModel):
     stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
     replace: bool = False  # delete output shards whose input shard is gone (otherwise the stage stops, naming them)
     sample: SampleSettings = SampleSettings()
+    task_runner: TaskRunnerSettings = TaskRunnerSettings()
     harvest: HarvestSection = HarvestSection()
     fetch: FetchSection = FetchSection()
     extract: ExtractSection = ExtractSection()
@@ -119,6 +156,18 @@ class RunConfig(BaseModel):
 
     def runs(self, stage: Stage) -> bool:
         return stage in self.stages
+
+    def stage_folders(self) -> dict[str, Path]:
+        """Each data stage's output folder, in the DAG's order (what a corpus version's counts are read from)."""
+        return {
+            "harvest": self.urls_dir,
+            "fetch": self.fetch_dir,
+            "extract": self.extracted_dir,
+            "dedup": self.deduped_dir,
+            "filter": self.filtered_dir,
+            "decontaminate": self.corpus_dir,
+            "tokenize": self.tokens_dir,
+        }
 
     @property
     def urls_dir(self) -> Path:
@@ -148,8 +197,21 @@ class RunConfig(BaseModel):
     def tokens_dir(self) -> Path:
         return self.data_root / "tokens"
 
-    def model_dir(self, size: str) -> Path:
-        return self.data_root / "models" / size
+    def model_dir(self, size: str, version: str) -> Path:
+        """One training run per size and corpus version: ``models/124M/v0003``."""
+        return self.models_dir / size / version
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_root / "models"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.data_root / "versions"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.data_root / "report"
 
     @property
     def comparison_dir(self) -> Path:

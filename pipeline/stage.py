@@ -6,6 +6,11 @@ shard's content hash) plus the settings that change the result. ``plan_units`` s
 into done (complete under the same fingerprint; their stats are read back) and to do. A unit
 whose input or settings changed is redone alone; new input adds new units.
 
+A per-shard stage opens as a ``ShardedRun`` (its folder locked, its units planned): the units
+to do as picklable jobs, run here by ``run_local`` or mapped over any task runner by a flow, then
+``finish``. A unit's fingerprint includes its stage's ``code_fingerprint``, so editing a stage's
+package redoes that stage's units and no other stage's.
+
 ``StageSummary`` is returned by every ``run_*`` function, written as ``OUT/summary.json``,
 printed by the CLI and returned unchanged by the flow task.
 """
@@ -13,6 +18,9 @@ printed by the CLI and returned unchanged by the flow task.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import importlib.util
 import multiprocessing
 import time
 from collections import Counter
@@ -21,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from pipeline.progress import Advance
 from pipeline.shards import atomic_write_json, completed_stats, read_stats
 
 SUMMARY_FILE = "summary.json"
@@ -62,6 +71,34 @@ def plan_units(
         else:
             plan.done.append((unit, stats))
     return plan
+
+
+@functools.cache
+def code_fingerprint(*modules: str) -> str:
+    """A short hash of the code of the named packages (every ``.py`` file under them) or modules, by relative path
+    and bytes; computed once per process. A stage puts its own package's into its unit fingerprints, so an edit
+    there redoes its units and an edit elsewhere does not. Shared modules (records, shards) are left out: they
+    would redo every stage on any edit. Harvest and fetch use none: they ingest (re-reading the dumps or the web
+    on a code edit is wrong), and their units are keyed by what they read."""
+    digest = hashlib.sha256()
+    for name in sorted(set(modules)):
+        for relative, path in _source_files(name):
+            source = path.read_bytes()
+            digest.update(f"{name}/{relative}\0{len(source)}\0".encode())
+            digest.update(source)
+    return digest.hexdigest()[:16]
+
+
+def _source_files(name: str) -> list[tuple[str, Path]]:
+    """A package's ``.py`` files (subpackages included) or a module's file, by path relative to the package."""
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        raise ModuleNotFoundError(f"code_fingerprint: no package or module named {name!r}")
+    if spec.submodule_search_locations is None:
+        assert spec.origin is not None, f"{name} has no source file"
+        return [(Path(spec.origin).name, Path(spec.origin))]
+    roots = [Path(root) for root in spec.submodule_search_locations]
+    return sorted((path.relative_to(root).as_posix(), path) for root in roots for path in root.rglob("*.py"))
 
 
 def input_sha256(shard: Path) -> str | None:
@@ -185,6 +222,40 @@ def run_units(
             results.append(future.result())
             advance(position)
         return results
+
+
+@dataclasses.dataclass(slots=True)
+class ShardedRun(Generic[Result]):
+    """A per-shard stage opened under its folder lock (``open_<stage>``): its units still to do, and how to finish.
+
+    ``function(shared, *job)`` does one unit and returns its result. ``function`` is module-level and ``jobs``
+    and ``shared`` are small and picklable, and a job needs nothing of the process holding the lock (it loads
+    what it needs itself), so a flow can map the jobs over any task runner, other machines included. Stage-wide
+    steps (the plan, sweeps, a tokenizer, a manifest) happen in ``open_<stage>`` and in ``finish``, in the lock
+    holder, which calls ``finish`` with the results in job order before leaving the ``with`` block.
+    ``run_local`` is what ``run_<stage>`` does: ``workers`` processes, or the stage's own ``local`` runner.
+    """
+
+    stage: str
+    function: Callable[..., Result]
+    jobs: list[tuple[Any, ...]]
+    shared: Any
+    workers: int
+    summarise: Callable[[list[Result]], StageSummary]  # the done units' results are its own: it adds them
+    local: Callable[[Advance], list[Result]] | None = None  # a runner of all jobs at once, results in job order
+
+    def finish(self, results: Sequence[Result]) -> StageSummary:
+        """The run's summary from its jobs' results, in job order; written to ``summary.json``."""
+        assert len(results) == len(self.jobs), f"{self.stage}: {len(results)} results for {len(self.jobs)} jobs"
+        return self.summarise(list(results))
+
+    def run_local(self, advance: Advance) -> StageSummary:
+        """Every job on this machine, then ``finish``."""
+        if self.local is not None:
+            results = self.local(advance)
+        else:
+            results = run_units(self.function, self.jobs, self.workers, advance, self.shared)
+        return self.finish(results)
 
 
 def headline(counts: dict[str, Any]) -> str:

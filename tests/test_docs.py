@@ -25,7 +25,7 @@ from pipeline.cli import build_parser
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
 COMMANDS = ("sample", "sample-web", "harvest", "fetch", "extract", "dedup", "filter", "quality train")
-COMMANDS += ("decontaminate", "overlap", "tokenize", "train", "evaluate", "compare")
+COMMANDS += ("decontaminate", "overlap", "tokenize", "train", "evaluate", "compare", "lineage")
 # The commands whose settings each stage page's tables describe.
 TABLE_COMMANDS = {
     "harvest.md": ("harvest",),

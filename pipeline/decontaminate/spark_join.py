@@ -6,7 +6,8 @@ and the rows (shard, position, hash) are semi-joined on ``hash`` with the refere
 (``references.wikipedia_ngrams``). The matches are shuffled by shard and written one file per
 docs shard (``dedup.spark.shard_files``: the driver collects one row per shard) under
 ``OUT/_counts/wikipedia/``, keyed like every unit by the docs shard's sha256, the reference's
-fingerprint and the settings that choose the rows, so a rerun joins only new or changed shards.
+fingerprint, the settings that choose the rows and the stage's code, so a rerun joins only new or
+changed shards.
 The boilerplate cut-off then counts, per matched hash, the documents of every shard's file
 holding it; only the hashes above the cut-off reach the driver, and they are kept beside the
 files under the key of all of them, so an unchanged rerun starts no Spark session at all.
@@ -34,7 +35,7 @@ from pipeline.dedup.adopt import WrittenShard, adopt_or_write_empty
 from pipeline.dedup.spark.session import spark_session
 from pipeline.dedup.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
 from pipeline.shards import atomic_write_bytes, fingerprint, remove_orphan_shards
-from pipeline.stage import WorkUnit, input_sha256, plan_units
+from pipeline.stage import WorkUnit, code_fingerprint, input_sha256, plan_units
 
 MATCHES_SCHEMA = pa.schema([("position", pa.int64()), ("hash", pa.int64())])  # hash: the uint64 bit-cast
 NGRAM_ROWS = "shard string, position long, hash long"
@@ -132,14 +133,9 @@ def join_wikipedia(
         return JoinedWikipedia(np.empty(0, dtype=np.uint64), {}, 0)
     directory = out_dir / COUNTS_DIR / WIKIPEDIA
     skipping = (cfg.drop_wikipedia, cfg.wikipedia_mirrors) if cfg.drop_wikipedia else False
-    units = [
-        WorkUnit(
-            directory / shard.name,
-            fingerprint("decontaminate", "wikipedia-join", input_sha256(shard), reference.identity, cfg.n, skipping),
-            shard,
-        )
-        for shard in inputs
-    ]
+    code = code_fingerprint("pipeline.decontaminate")  # the n-grams come from the stage's code
+    key = fingerprint("decontaminate", "wikipedia-join", reference.identity, cfg.n, skipping, code)
+    units = [WorkUnit(directory / shard.name, fingerprint(key, input_sha256(shard)), shard) for shard in inputs]
     directory.mkdir(parents=True, exist_ok=True)
     remove_orphan_shards(directory, {unit.name for unit in units})
     plan = plan_units(units)

@@ -12,12 +12,14 @@ Layout under the output directory::
     _reports/before, _reports/after   GPT-2's 8-gram overlap report of the input and of the output
     summary.json                      counts for the whole run, per reference, and both overlap tables
 
-Two passes, each resumable per docs shard: count (how many documents hold each matched n-gram,
-for the boilerplate cut-off), then cut. A shard is redone when its docs shard, a reference or
-a setting changed. Wikipedia's n-grams are matched in this process or, for large dumps, by a Spark
-join (``spark_join``, ``join``); either gives the same bytes. Incremental runs: the cut-off counts
-the whole corpus, the new shards included, but shards already written are not decided again, so a
-phrase that becomes common only with new documents still stays cut from the earlier ones.
+Two passes, each resumable per docs shard: count (how many documents hold each matched n-gram, for
+the boilerplate cut-off), then cut. A shard is redone when its docs shard, a reference, a setting or
+the stage's code (``pipeline/decontaminate``) changed; Wikipedia's n-gram cache (``_reference``) is
+kept across code edits, as reading a dump again is costly. Wikipedia's n-grams are matched in this
+process or, for large dumps, by a Spark join (``spark_join``, ``join``); either gives the same
+bytes. Incremental runs: the cut-off counts the whole corpus, the new shards included, but shards
+already written are not decided again, so a phrase that becomes common only with new documents still
+stays cut from the earlier ones.
 """
 
 from __future__ import annotations
@@ -59,12 +61,21 @@ from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, RemovedSpan, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import ShardOutcome, docs_shards, fingerprint, read_table, remove_orphan_shards, write_shard
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units, run_units
+from pipeline.stage import (
+    StageSummary,
+    Stopwatch,
+    WorkUnit,
+    code_fingerprint,
+    input_sha256,
+    plan_units,
+    run_units,
+)
 
 if TYPE_CHECKING:
     from pipeline.decontaminate.spark_join import SparkSession
 
 STAGE = "decontaminate"
+PACKAGE = "pipeline.decontaminate"  # the code the outputs depend on (see ``code_fingerprint``)
 REMOVED_SPAN = "removed_span"
 REPORTS_DIR = "_reports"
 
@@ -181,11 +192,8 @@ def _count_matches(
     if not references:  # nothing to match in this process (no eval sets, Wikipedia joined in Spark)
         return {}, {shard.name: set() for shard in inputs}
     directory = out_dir / COUNTS_DIR
-    key = references_fingerprint(references)
-    units = [
-        WorkUnit(directory / shard.name, fingerprint(STAGE, "counts", input_sha256(shard), key, cfg.n), shard)
-        for shard in inputs
-    ]
+    key = fingerprint(STAGE, "counts", references_fingerprint(references), cfg.n, code_fingerprint(PACKAGE))
+    units = [WorkUnit(directory / shard.name, fingerprint(key, input_sha256(shard)), shard) for shard in inputs]
     remove_orphan_shards(directory, {unit.name for unit in units})
     plan = plan_units(units)
     candidates = {unit.source.name: _candidates(stats) for unit, stats in plan.done}
@@ -295,7 +303,7 @@ def run_decontaminate(
         if joined is not None:
             frequent[WIKIPEDIA] = joined.frequent
         matcher = Matcher(tuple(references), frequent, cfg)
-        key = fingerprint(STAGE, references_fingerprint(references), cfg.cut_identity())
+        key = fingerprint(STAGE, references_fingerprint(references), cfg.cut_identity(), code_fingerprint(PACKAGE))
         units = [WorkUnit(out_dir / shard.name, fingerprint(key, input_sha256(shard)), shard) for shard in inputs]
         plan = plan_units(units)
         results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
@@ -314,4 +322,5 @@ def run_decontaminate(
             wikipedia_shards_joined=joined.shards_joined if joined is not None else 0,
             overlap_before=before,
             overlap_after=after,
+            code_fingerprint=code_fingerprint(PACKAGE),
         )

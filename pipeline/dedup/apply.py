@@ -18,6 +18,7 @@ from pipeline.rejects import RejectWriter
 from pipeline.shards import ShardOutcome, ShardWriter, read_table
 
 STAGE = "dedup"
+PACKAGE = "pipeline.dedup"  # the code the outputs depend on (see ``pipeline.stage.code_fingerprint``)
 DUPLICATES_DIR = "duplicates"
 KEPT = "kept"
 BATCH_ROWS = 1024

@@ -1,13 +1,14 @@
 """Dedup into a folder that already holds one: new docs shards are decided against what it kept.
 
-A completed run records in ``OUT/_settled.json`` the docs shards it decided (name and sha256)
-and the settings the decision depended on. A later run with the same settings treats those
-shards as settled: their outputs stay byte for byte, their kept documents (with their stored
-signatures) join the reference exactly as ``--against``'s do, and only new or changed docs
-shards are clustered. A new document that duplicates an earlier one is dropped; an earlier
-document is never decided again, even when a new duplicate has more karma. Changing a
-decision setting or ``--against`` decides the whole folder again. The record is written last,
-so a run killed before it is redone the same way and the bytes do not depend on the kill.
+A completed run records in ``OUT/_settled.json`` the docs shards it decided (name and sha256) and
+the settings and code (``pipeline/dedup``) the decision depended on. A later run with the same
+settings treats those shards as settled: their outputs stay byte for byte, their kept documents
+(with their stored signatures) join the reference exactly as ``--against``'s do, and only new or
+changed docs shards are clustered. A new document that duplicates an earlier one is dropped; an
+earlier document is never decided again, even when a new duplicate has more karma. Changing a
+decision setting, ``--against`` or the stage's code decides the whole folder again. The record is
+written last, so a run killed before it is redone the same way and the bytes do not depend on the
+kill.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from pipeline.dedup.apply import PACKAGE
 from pipeline.dedup.config import DedupConfig
 from pipeline.shards import atomic_write_json, read_json, read_stats
-from pipeline.stage import input_sha256
+from pipeline.stage import code_fingerprint, input_sha256
 
 SETTLED_FILE = "_settled.json"
 
 
 def settled_identity(cfg: DedupConfig, against: Path | None) -> dict[str, Any]:
-    identity = {"signature": cfg.signature_identity(), "decision": cfg.decision_identity(), "against": against}
+    identity = {
+        "signature": cfg.signature_identity(),
+        "decision": cfg.decision_identity(),
+        "against": against,
+        "code": code_fingerprint(PACKAGE),
+    }
     return json.loads(json.dumps(identity, sort_keys=True, default=str))
 
 

@@ -11,12 +11,12 @@ Layout under the output directory::
     summary.json                      counts for the whole run
     _scratch/                         Spark's output before it is moved into place; reliable checkpoints
 
-Three steps, each resumable: signatures are computed in Spark for docs shards that lack
-them (or changed), each shard written whole by one executor task (the driver only moves
-the files into place and writes their stats); the clustering reruns in Spark only when
-some signature shard, the reference corpus or a clustering setting changed; applying the
-decision is a streaming pass per shard that skips shards already written under the same
-decision.
+Three steps, each resumable (and each redone when the stage's code, ``pipeline/dedup``, changed):
+signatures are computed in Spark for docs shards that lack them (or changed), each shard written
+whole by one executor task (the driver only moves the files into place and writes their stats); the
+clustering reruns in Spark only when some signature shard, the reference corpus or a clustering
+setting changed; applying the decision is a streaming pass per shard that skips shards already
+written under the same decision.
 
 Incremental (nightly) runs, two ways. Into the same folder: docs shards an earlier completed
 run decided under the same settings are settled (``increment``); only the new ones are
@@ -34,7 +34,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from pipeline.dedup.adopt import adopt_or_write_empty
-from pipeline.dedup.apply import DUPLICATES_DIR, STAGE, ShardResult, apply_decisions
+from pipeline.dedup.apply import DUPLICATES_DIR, PACKAGE, STAGE, ShardResult, apply_decisions
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.increment import merge_partitions, record_settled, settled_shards
 from pipeline.dedup.spark.job import cluster_and_write, read_signatures, reference_signatures
@@ -53,7 +53,7 @@ from pipeline.shards import (
     remove_orphan_shards,
     remove_stale_temporaries,
 )
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
 
 SIGNATURES_DIR = "signatures"
 SCRATCH_DIR = "_scratch"
@@ -62,7 +62,8 @@ CLUSTERS_FILE = "clusters.json"
 
 
 def _signature_fingerprint(docs_shard: Path, cfg: DedupConfig) -> str:
-    return fingerprint(STAGE, "signatures", input_sha256(docs_shard), cfg.signature_identity())
+    code = code_fingerprint(PACKAGE)
+    return fingerprint(STAGE, "signatures", input_sha256(docs_shard), cfg.signature_identity(), code)
 
 
 def _update_signatures(
@@ -109,7 +110,7 @@ def _decision_fingerprint(
 ) -> str:
     shas = [(path.name, input_sha256(path)) for path in signatures]
     reference_shas = [(str(path), input_sha256(path)) for group in (reference or ([], [])) for path in group]
-    return fingerprint(STAGE, "decision", shas, reference_shas, cfg.decision_identity())
+    return fingerprint(STAGE, "decision", shas, reference_shas, cfg.decision_identity(), code_fingerprint(PACKAGE))
 
 
 def _decide(
@@ -211,6 +212,7 @@ def run_dedup(
             clusters=statistics,  # the statistics of clusters.json: the latest decision (an increment's own)
             decision_reused=reused,
             settled_shards=len(settled),
+            code_fingerprint=code_fingerprint(PACKAGE),
         )
         summary.counts.update(clusters=statistics.get("clusters", 0), signature_shards_computed=computed)
         return summary.write()

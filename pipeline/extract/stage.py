@@ -10,7 +10,9 @@ Layout under the output directory::
 Pages shards are extracted in parallel, one shard per worker process at a time, each page
 under a time limit (see ``supervisor``); documents keep the order of their pages shard,
 so a rerun after a kill at any moment writes the same bytes. A shard is redone only when
-its pages shard or the extraction settings (the backend among them) changed.
+its pages shard, the extraction settings (the backend among them) or the stage's code
+(``pipeline/extract``) changed. A flow maps ``open_extract``'s jobs instead: one pages shard
+each, on a supervisor of its own.
 
 What goes wrong with one page is that page's outcome, the run goes on: a hang (``timeout``),
 a crash (``extractor_error``), and a response that cannot be read back from the archive
@@ -21,7 +23,9 @@ has no WARC location is a damaged fetch output, and an error naming the shard.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import logging
 import os
 from collections import Counter
@@ -38,9 +42,10 @@ from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import ShardOutcome, ShardWriter, complete_shards, fingerprint, read_stats, read_table
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
 
 STAGE = "extract"
+PACKAGE = "pipeline.extract"  # the code the outputs depend on (see ``code_fingerprint``)
 PAGES_DIR = "pages"
 BATCH_ROWS = 1024  # documents per Parquet write: bounds memory, and fixed so the bytes are too
 
@@ -157,16 +162,26 @@ class ShardExtraction:
         self._writer.abort()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Destination:
+    """What every job of a run shares: where its pages' WARC files are, where it writes, and how it extracts."""
+
+    fetch_dir: Path
+    out_dir: Path
+    cfg: ExtractConfig
+
+
 def _extract_shards(
-    todo: list[WorkUnit[Path]], fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, advance: Callable[[int], None]
+    todo: list[WorkUnit[Path]], destination: Destination, advance: Callable[[int], None]
 ) -> Iterator[ShardResult]:
     """Run the shards that need it on the supervised workers; yields each shard's result as it completes."""
+    cfg = destination.cfg
     running: dict[str, ShardExtraction] = {}
     done = 0
 
     def jobs() -> Iterable[Job]:
         for unit in todo:
-            extraction = ShardExtraction(unit.source, fetch_dir, out_dir, unit.fingerprint)
+            extraction = ShardExtraction(unit.source, destination.fetch_dir, destination.out_dir, unit.fingerprint)
             running[extraction.name] = extraction
             yield Job(extraction.name, extraction.tasks())
 
@@ -190,12 +205,72 @@ def _extract_shards(
 
 
 def _units(inputs: list[Path], out_dir: Path, cfg: ExtractConfig) -> list[WorkUnit[Path]]:
-    """One unit per pages shard, keyed by that shard's bytes and the extraction settings."""
+    """One unit per pages shard, keyed by that shard's bytes, the extraction settings and the stage's code."""
     identity = cfg.identity()
+    code = code_fingerprint(PACKAGE)
     return [
-        WorkUnit(out_dir / pages_shard.name, fingerprint(STAGE, input_sha256(pages_shard), identity), pages_shard)
-        for pages_shard in inputs
+        WorkUnit(out_dir / shard.name, fingerprint(STAGE, input_sha256(shard), identity, code), shard)
+        for shard in inputs
     ]
+
+
+def extract_shard(destination: Destination, pages_shard: Path, shard_fingerprint: str) -> ShardResult:
+    """One pages shard into its Document shard, on a supervisor of its own: one worker process (a mapped job's
+    parallelism is the task runner's), each page under the run's time limit. The same bytes as the local run."""
+    unit = WorkUnit(destination.out_dir / pages_shard.name, shard_fingerprint, pages_shard)
+    (result,) = _extract_shards([unit], destination, lambda position: None)  # one unit: one worker
+    return result
+
+
+def _extract_all(
+    todo: list[WorkUnit[Path]], destination: Destination, advance: Callable[[int], None]
+) -> list[ShardResult]:
+    """The local run: every shard on one supervisor, ``cfg.workers`` processes; results in job order."""
+    done = {result.name: result for result in _extract_shards(todo, destination, advance)}
+    return [done[unit.name] for unit in todo]
+
+
+def _summarise(
+    fetch_dir: Path,
+    out_dir: Path,
+    done: list[ShardResult],
+    cfg: ExtractConfig,
+    clock: Stopwatch,
+    results: list[ShardResult],
+) -> StageSummary:
+    # not_fetched: rows whose fetch failed (counted by fetch, nothing archived); charset_detected: documents whose
+    # stored charset failed and detection decoded them
+    summed = ("pages", "not_fetched", "documents", "charset_detected", "truncated")
+    details = {"fetch_dir": str(fetch_dir), "code_fingerprint": code_fingerprint(PACKAGE)}
+    config = dataclasses.asdict(cfg)
+    return StageSummary.of_shards(STAGE, out_dir, done + results, summed, clock, config, **details).write()
+
+
+def pages_to_extract(run: ShardedRun[ShardResult]) -> int:
+    """The rows of the pages shards an extract run's jobs read: its progress total."""
+    return sum((read_stats(pages_shard) or {}).get("rows", 0) for pages_shard, _ in run.jobs)
+
+
+@contextlib.contextmanager
+def open_extract(
+    fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, replace: bool = False
+) -> Iterator[ShardedRun[ShardResult]]:
+    """The extract run of ``fetch_dir`` into ``out_dir``, its folder locked and its shards planned: one job per
+    pages shard to (re)do (see ``ShardedRun``; its local run keeps one supervisor over all shards). ``replace``
+    as for ``run_extract``."""
+    clock = Stopwatch()
+    inputs = pages_shards(fetch_dir)
+    resolve_extractor(cfg.page_rules().extractor)  # a wrong import path fails here, naming it, before any worker starts
+    with folder_lock(out_dir, STAGE):
+        remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs}, replace)
+        plan = plan_units(_units(inputs, out_dir, cfg))
+        done = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+        destination = Destination(fetch_dir.resolve(), out_dir.resolve(), cfg)
+        jobs = [(unit.source.resolve(), unit.fingerprint) for unit in plan.todo]
+        summarise = functools.partial(_summarise, fetch_dir, out_dir, done, cfg, clock)
+        local = functools.partial(_extract_all, plan.todo, destination)
+        workers = cfg.workers or os.cpu_count() or 1
+        yield ShardedRun(STAGE, extract_shard, jobs, destination, workers, summarise, local)
 
 
 def run_extract(
@@ -206,19 +281,8 @@ def run_extract(
     Counts: ``pages == not_fetched + documents + sum(outcomes.values())``. ``replace`` deletes output shards whose
     pages shard is gone (without it such a run stops: see ``remove_leftovers``).
     """
-    clock = Stopwatch()
-    inputs = pages_shards(fetch_dir)
-    resolve_extractor(cfg.page_rules().extractor)  # a wrong import path fails here, naming it, before any worker starts
-    with folder_lock(out_dir, STAGE):
-        remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs}, replace)
-        plan = plan_units(_units(inputs, out_dir, cfg))
-        results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
-        total = sum((read_stats(unit.source) or {}).get("rows", 0) for unit in plan.todo)
-        with progress("extract pages", total) as advance:
-            results += list(_extract_shards(plan.todo, fetch_dir, out_dir, cfg, advance))
-        # not_fetched: rows whose fetch failed (counted by fetch, nothing archived); charset_detected: documents
-        # whose stored charset failed and detection decoded them
-        summed = ("pages", "not_fetched", "documents", "charset_detected", "truncated")
-        config = dataclasses.asdict(cfg)
-        summary = StageSummary.of_shards(STAGE, out_dir, results, summed, clock, config, fetch_dir=str(fetch_dir))
-        return summary.write()
+    with (
+        open_extract(fetch_dir, out_dir, cfg, replace) as run,
+        progress("extract pages", pages_to_extract(run)) as advance,
+    ):
+        return run.run_local(advance)

@@ -7,16 +7,20 @@ Layout under the output directory::
     rejected/filter/<reason>/       dropped Documents (scores filled in too), one directory per reason
     summary.json                    counts for the whole run
 
-A shard is redone only when its docs shard, a model file or a threshold changed, and a
-threshold change reuses the stored scores: only the decision reruns. Shards run in
-parallel worker processes, one shard per worker at a time.
+A shard is redone only when its docs shard, a model file, a threshold or the stage's code
+(``pipeline/filter``) changed, and a threshold change reuses the stored scores: only the
+decision reruns. Shards run in parallel worker processes, one shard per worker at a time,
+or as mapped jobs of ``open_filter`` on a flow's task runner.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +43,10 @@ from pipeline.shards import (
     remove_stale_temporaries,
     write_shard,
 )
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units, run_units
+from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
 
 STAGE = "filter"
+PACKAGE = "pipeline.filter"  # the code the outputs depend on (see ``code_fingerprint``)
 
 
 @dataclasses.dataclass(slots=True)
@@ -102,7 +107,8 @@ def filter_shard(docs_shard: Path, out_dir: Path, cfg: FilterConfig, identity: d
 
 
 def _units(inputs: list[Path], out_dir: Path, cfg: FilterConfig, identity: dict[str, Any]) -> list[WorkUnit[Path]]:
-    """One unit per docs shard, keyed by its bytes, the models (``identity``) and the decision's settings."""
+    """One unit per docs shard, keyed by its bytes, the models and the stage's code (``identity``) and the decision's
+    settings."""
     decision = cfg.decision_identity()
     return [
         WorkUnit(out_dir / shard.name, fingerprint(STAGE, input_sha256(shard), identity, decision), shard)
@@ -111,8 +117,15 @@ def _units(inputs: list[Path], out_dir: Path, cfg: FilterConfig, identity: dict[
 
 
 def _summarise(
-    docs_dir: Path, out_dir: Path, results: list[ShardResult], cfg: FilterConfig, clock: Stopwatch
+    docs_dir: Path,
+    out_dir: Path,
+    done: list[ShardResult],
+    cfg: FilterConfig,
+    identity: dict[str, Any],
+    clock: Stopwatch,
+    results: list[ShardResult],
 ) -> StageSummary:
+    results = sorted(done + results, key=lambda result: result.name)
     languages: Counter[str] = Counter()  # fastText's top language over all documents
     for result in results:
         languages.update(result.languages)
@@ -121,7 +134,31 @@ def _summarise(
     )
     summary.counts["shards_rescored"] = sum(not result.skipped and not result.scores_reused for result in results)
     summary.details["languages"] = dict(languages.most_common())
-    return summary
+    summary.details["code_fingerprint"] = identity["code"]
+    return summary.write()
+
+
+@contextlib.contextmanager
+def open_filter(
+    docs_dir: Path, out_dir: Path, cfg: FilterConfig, replace: bool = False
+) -> Iterator[ShardedRun[ShardResult]]:
+    """The filter run of ``docs_dir`` into ``out_dir``, its folder locked and its shards planned: one job per docs
+    shard to (re)do (see ``ShardedRun``). ``replace`` as for ``run_filter``."""
+    clock = Stopwatch()
+    inputs = docs_shards(docs_dir, produced_by="dedup")
+    # the models (a missing or unreadable one fails here, naming the file) and the code the scores come from: the
+    # scores are redone when either changed, a decision setting alone reuses them
+    identity = scorer_identity(cfg) | {"code": code_fingerprint(PACKAGE)}
+    with folder_lock(out_dir, STAGE):
+        names = {docs_shard.name for docs_shard in inputs}
+        remove_leftovers(out_dir, STAGE, names, replace)
+        remove_stale_temporaries(out_dir / SCORES_DIR)
+        remove_orphan_shards(out_dir / SCORES_DIR, names)
+        plan = plan_units(_units(inputs, out_dir, cfg, identity))
+        done = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+        jobs = [(unit.source.resolve(), out_dir.resolve(), cfg, identity, unit.fingerprint) for unit in plan.todo]
+        summarise = functools.partial(_summarise, docs_dir, out_dir, done, cfg, identity, clock)
+        yield ShardedRun(STAGE, _filter_unit, jobs, None, cfg.workers or os.cpu_count() or 1, summarise)
 
 
 def run_filter(
@@ -132,18 +169,8 @@ def run_filter(
     Counts: ``documents == kept + sum(outcomes.values())``. ``replace`` deletes output shards whose docs shard
     is gone (without it such a run stops: see ``remove_leftovers``).
     """
-    clock = Stopwatch()
-    inputs = docs_shards(docs_dir, produced_by="dedup")
-    identity = scorer_identity(cfg)  # a missing or unreadable model fails here, naming the file
-    with folder_lock(out_dir, STAGE):
-        names = {docs_shard.name for docs_shard in inputs}
-        remove_leftovers(out_dir, STAGE, names, replace)
-        remove_stale_temporaries(out_dir / SCORES_DIR)
-        remove_orphan_shards(out_dir / SCORES_DIR, names)
-        plan = plan_units(_units(inputs, out_dir, cfg, identity))
-        results = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
-        jobs = [(unit.source, out_dir, cfg, identity, unit.fingerprint) for unit in plan.todo]
-        with progress("filter shards", len(plan.todo), unit="shard") as advance:
-            results += run_units(_filter_unit, jobs, cfg.workers or os.cpu_count() or 1, advance)
-        results.sort(key=lambda result: result.name)
-        return _summarise(docs_dir, out_dir, results, cfg, clock).write()
+    with (
+        open_filter(docs_dir, out_dir, cfg, replace) as run,
+        progress("filter shards", len(run.jobs), unit="shard") as advance,
+    ):
+        return run.run_local(advance)

@@ -12,21 +12,26 @@ Layout under the output directory::
                                   token and document counts and sha256, totals per split
     summary.json
 
-Each documents shard is a unit, keyed by its content hash, the tokenizer's files and the split and
-shard settings, and gives its own group of files: new documents shards add groups, earlier groups
-are never rewritten, and the manifest (written atomically after the units) lists them all.
+Each documents shard is a unit, keyed by its content hash, the tokenizer's files, the split and
+shard settings and the stage's code (``pipeline/tokenize``), and gives its own group of files: new
+documents shards add groups, earlier groups are never rewritten, and the manifest (written
+atomically after the units) lists them all. A flow maps ``open_tokenize``'s jobs over its task
+runner; the tokenizer is chosen (or trained) first, in the run that holds the folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.lineage import corpus_sha256
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.rejects import OrphanShardsError
@@ -37,7 +42,7 @@ from pipeline.shards import (
     read_stats,
     remove_stale_temporaries,
 )
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units, run_units
+from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.documents import SPLITS, training_texts
 from pipeline.tokenize.folder import (
@@ -54,6 +59,7 @@ from pipeline.tokenize.units import UNITS_DIR, Context, completed_group, group_r
 from pipeline.tokenize.writer import BIN_SUFFIX, IDX_SUFFIX, token_dtype
 
 STAGE = "tokenize"
+PACKAGE = "pipeline.tokenize"  # the code the outputs depend on (see ``code_fingerprint``)
 MANIFEST = "manifest.json"
 FORMAT = "webtext-tokens/1"
 
@@ -140,26 +146,58 @@ def build_manifest(records: list[dict[str, Any]], identity: dict[str, Any], dtyp
             "shards": shards,
         }
     config = {key: value for key, value in dataclasses.asdict(cfg).items() if key not in ("workers", "gpt2_vocab_dir")}
+    inputs = {record["input"]: record["input_sha256"] for record in sorted(records, key=lambda r: r["input"])}
     return {
         "format": FORMAT,
         "dtype": dtype,
         "tokenizer": identity,
         "config": config,
-        "inputs": {record["input"]: record["input_sha256"] for record in sorted(records, key=lambda r: r["input"])},
+        "inputs": inputs,
+        "corpus_sha256": corpus_sha256(inputs),  # the corpus version manifests (pipeline.lineage) are keyed by it
         "splits": splits,
         "tokens": sum(split["tokens"] for split in splits.values()),
         "documents": sum(split["documents"] for split in splits.values()),
     }
 
 
-def run_tokenize(
-    docs_dir: Path,
+def _context(out_dir: Path, identity: dict[str, Any], dtype: str, cfg: TokenizeConfig) -> Context:
+    """What every unit needs; each loads the tokenizer from ``out_dir/tokenizer`` itself (once per process)."""
+    files = tuple(sorted(identity["files"].items()))
+    return Context(
+        out_dir.resolve(),
+        identity["kind"],
+        files,
+        identity["eot_id"],
+        dtype,
+        cfg.seed,
+        cfg.val_fraction,
+        cfg.shard_tokens,
+    )
+
+
+def _finish(
     out_dir: Path,
+    docs_dir: Path,
+    done: list[dict[str, Any]],
+    identity: dict[str, Any],
+    dtype: str,
     cfg: TokenizeConfig,
-    progress: ProgressFactory = no_progress,
-    replace: bool = False,
+    clock: Stopwatch,
+    records: list[dict[str, Any]],
 ) -> StageSummary:
-    """Tokenize every completed shard of ``docs_dir`` into ``out_dir``; a rerun does only new or changed shards."""
+    """The manifest of every group (done before and now), the sweep of what no group lists, the summary."""
+    manifest = build_manifest(done + records, identity, dtype, cfg)
+    atomic_write_json(out_dir / MANIFEST, manifest)
+    _sweep(out_dir, manifest)
+    return _summarise(done + records, manifest, out_dir, docs_dir, len(done), clock, cfg)
+
+
+@contextlib.contextmanager
+def open_tokenize(
+    docs_dir: Path, out_dir: Path, cfg: TokenizeConfig, replace: bool = False
+) -> Iterator[ShardedRun[dict[str, Any]]]:
+    """The tokenize run of ``docs_dir`` into ``out_dir``, its folder locked, its tokenizer chosen (or trained) and
+    its shards planned: one job per documents shard to (re)do (see ``ShardedRun``)."""
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="decontaminate")
     _documents(inputs, docs_dir)
@@ -170,30 +208,32 @@ def run_tokenize(
         identity = _tokenizer(out_dir, cfg, inputs, replace)
         check_folder_tokenizer(out_dir, identity)  # before any unit loads it
         dtype = token_dtype(identity["vocab_size"], cfg.dtype).name
-        key = fingerprint(STAGE, identity["files"], dtype, cfg.split_identity())
+        key = fingerprint(STAGE, identity["files"], dtype, cfg.split_identity(), code_fingerprint(PACKAGE))
         units = [
             WorkUnit(group_record_path(out_dir, shard.name), fingerprint(key, input_sha256(shard)), shard)
             for shard in inputs
         ]
         plan = plan_units(units, completed=completed_group)
-        records = [stats for _, stats in plan.done]
-        context = Context(
-            out_dir.resolve(),
-            identity["kind"],
-            tuple(sorted(identity["files"].items())),
-            identity["eot_id"],
-            dtype,
-            cfg.seed,
-            cfg.val_fraction,
-            cfg.shard_tokens,
-        )
-        jobs = [(unit.source, input_sha256(unit.source), unit.fingerprint) for unit in plan.todo]
-        with progress("tokenize shards", len(jobs), unit="shard") as advance:
-            records += run_units(tokenize_shard, jobs, cfg.workers or os.cpu_count() or 1, advance, shared=context)
-        manifest = build_manifest(records, identity, dtype, cfg)
-        atomic_write_json(out_dir / MANIFEST, manifest)
-        _sweep(out_dir, manifest)
-        return _summarise(records, manifest, out_dir, docs_dir, len(plan.done), clock, cfg)
+        done = [stats for _, stats in plan.done]
+        jobs = [(unit.source.resolve(), input_sha256(unit.source), unit.fingerprint) for unit in plan.todo]
+        finish = functools.partial(_finish, out_dir, docs_dir, done, identity, dtype, cfg, clock)
+        workers = cfg.workers or os.cpu_count() or 1
+        yield ShardedRun(STAGE, tokenize_shard, jobs, _context(out_dir, identity, dtype, cfg), workers, finish)
+
+
+def run_tokenize(
+    docs_dir: Path,
+    out_dir: Path,
+    cfg: TokenizeConfig,
+    progress: ProgressFactory = no_progress,
+    replace: bool = False,
+) -> StageSummary:
+    """Tokenize every completed shard of ``docs_dir`` into ``out_dir``; a rerun does only new or changed shards."""
+    with (
+        open_tokenize(docs_dir, out_dir, cfg, replace) as run,
+        progress("tokenize shards", len(run.jobs), unit="shard") as advance,
+    ):
+        return run.run_local(advance)
 
 
 def _summarise(
@@ -229,6 +269,7 @@ def _summarise(
             "dtype": manifest["dtype"],
             "token_shards": sum(len(split["shards"]) for split in splits.values()),
             "manifest": str(out_dir / MANIFEST),
+            "code_fingerprint": code_fingerprint(PACKAGE),
         },
         config=json.loads(json.dumps(dataclasses.asdict(cfg), default=str)),  # a Path as text
     ).write()

@@ -116,7 +116,7 @@ def test_deployment_is_defined_once_in_prefect_yaml() -> None:
 def test_only_transient_failures_are_retried() -> None:
     from prefect.states import Failed
 
-    from flows.webtext import retry_when_transient
+    from flows.stages import retry_when_transient
     from pipeline.harvest.dumps import CorruptDumpError
     from pipeline.harvest.reddit_api import RedditApiError
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import mlflow
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -47,6 +53,7 @@ def write_config(directory: Path) -> Path:
             "eval_sets": [f"sample_lambada={sample_dir / 'eval' / 'sample_lambada.jsonl'}"],
             "wikipedia_mirrors": ["wikipedia.test"],
         },
+        "filter": {"quality": {"selection": "none"}},  # scores only: the sample's scores sit at 0.50 +- 1e-4
         "tokenize": {"tokenizer": "bpe", "vocab_size": 1024, "val_fraction": 0.2},
         "train": {"models": ["tiny"], "max_steps": 6, "batch_size": 4, "log_every": 2, "eval_every": 3},
         "evaluate": {
@@ -104,16 +111,132 @@ def assert_built(directory: Path) -> None:
     assert tokens["documents"] == corpus["kept"] == tokens["outcomes"]["train"] + tokens["outcomes"]["val"]
     assert tokens["outcomes"]["val"] > 0 and tokens["tokens"] == tokens["train_tokens"] + tokens["val_tokens"]
     assert manifest["tokenizer"]["kind"] == "bpe" and manifest["dtype"] == "uint16"
-    trained = read_json(directory / "run" / "models" / "tiny" / "summary.json")
+    model = directory / "run" / "models" / "tiny" / "v0001"
+    trained = read_json(model / "summary.json")
     assert trained["steps"] == 6 and trained["details"]["train_loss"] < trained["details"]["first_train_loss"]
     assert trained["details"]["mlflow_tracking_uri"] == f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}"
-    assert (directory / "run" / "models" / "tiny" / "hf" / "model.safetensors").is_file()
-    evaluated = read_json(directory / "run" / "models" / "tiny" / "eval_summary.json")
+    assert (model / "hf" / "model.safetensors").is_file()
+    evaluated = read_json(model / "eval_summary.json")
     assert evaluated["details"]["metrics"]["sample_lambada_examples"] == 4
     assert evaluated["details"]["mlflow_tracking_uri"] == trained["details"]["mlflow_tracking_uri"]
     table = (directory / "run" / "comparison" / "comparison.md").read_text(encoding="utf-8")
     row = table.splitlines()[2]  # the header, the rule, then our one model
     assert row.startswith("| tiny | ") and " | 4 | " in row
+
+
+NEW_ARTICLE = (
+    "Restoring a Wooden Dinghy Over One Winter",
+    [
+        "The dinghy arrived on a borrowed trailer in late October, its varnish grey and flaking and two of its "
+        "planks split along the grain. It had spent a decade under a hedge behind a sailing club, and the owner was "
+        "happy to see it go to anyone willing to carry it away before the first frost.",
+        "The first job was simply getting it dry. A wooden hull that has soaked up rain for years cannot be glued "
+        "or painted, so the boat sat upside down in the garage with a dehumidifier running for most of November. "
+        "By the start of December the moisture meter finally read something close to normal.",
+        "Stripping the old finish took far longer than expected. A heat gun softened the varnish on the transom, "
+        "but the curved sides needed patient work with a cabinet scraper, and every stroke had to follow the grain "
+        "to avoid gouging the soft mahogany underneath. Three weekends disappeared into that task alone.",
+        "Replacing the split planks was the part everyone had warned about. Each new plank was cut slightly "
+        "oversize, steamed in a length of drainpipe fed by a wallpaper stripper, and clamped to the frames while "
+        "it was still hot enough to bend. Copper rivets, set with a borrowed dolly, held everything in place.",
+        "By March the hull had eight coats of varnish and a new set of oars. The first launch, on a cold and "
+        "bright morning, produced a small leak along the garboard seam that closed up within an hour as the wood "
+        "swelled. She has been dry ever since, and the club has asked for her back for its summer regatta.",
+    ],
+)
+
+
+def add_new_submissions(built: Built, directory: Path, min_new_tokens: int) -> Path:
+    """A new article on a copy of the sample web, a new dump of submissions linking to it (one resubmitted), and
+    a config reading the original dumps plus the new one; returns the config."""
+    sample = directory / "sample"
+    shutil.copytree(built.directory / "sample" / "web", sample / "web")
+    title, paragraphs = NEW_ARTICLE
+    body = "".join(f"<p>{paragraph}\n" for paragraph in paragraphs)
+    html = (
+        f"<html><head><title>{title}</title></head><body><div class='post'><h2>{title}</h2>{body}</div></body></html>"
+    )
+    page = sample / "web" / "blog.webtext.test" / "posts" / "restoring-a-wooden-dinghy.html"
+    page.write_text(html, encoding="utf-8")
+    site = json.loads((sample / "web" / "site.json").read_text(encoding="utf-8"))
+    site["hosts"]["blog.webtext.test"]["routes"]["/posts/restoring-a-wooden-dinghy"] = {
+        "content_type": "text/html; charset=utf-8",
+        "file": "blog.webtext.test/posts/restoring-a-wooden-dinghy.html",
+        "status": 200,
+    }
+    (sample / "web" / "site.json").write_text(json.dumps(site), encoding="utf-8")
+    url = "http://blog.webtext.test/posts/restoring-a-wooden-dinghy"
+    submissions = [
+        {"id": "zz001", "url": url, "score": 14, "created_utc": 1550000000, "subreddit": "woodworking"},
+        {"id": "zz002", "url": url, "score": 2, "created_utc": 1550100000, "subreddit": "sailing"},
+    ]
+    dump = sample / "RS_2019-02-late.ndjson"
+    common = {"is_self": False, "over_18": False, "domain": "blog.webtext.test", "title": title}
+    dump.write_text("".join(json.dumps({**common, **row}) + "\n" for row in submissions), encoding="utf-8")
+    config = yaml.safe_load(built.config.read_text(encoding="utf-8"))
+    config["sample"] = {"generate": False, "dir": str(sample)}
+    config["harvest"]["dumps"].append(str(dump))
+    config["train"] |= {"min_new_tokens": min_new_tokens, "checkpoint_every": 2}
+    path = directory / "incremental.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def run_until(env: dict[str, str], config: Path, marker: Path, *args: str, timeout_s: float = 300) -> None:
+    """Start the flow and SIGKILL it (and its children) as soon as ``marker`` changes."""
+    before = marker.stat().st_mtime_ns if marker.exists() else None
+    command = [sys.executable, "-m", "flows.webtext", "--config", str(config), *args]
+    process = subprocess.Popen(
+        command, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + timeout_s
+    try:
+        while (marker.stat().st_mtime_ns if marker.exists() else None) == before:
+            assert process.poll() is None, f"the flow ended (status {process.returncode}) before {marker} changed"
+            assert time.monotonic() < deadline, f"{marker} never changed"
+            time.sleep(0.1)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
+    built: Built, prefect_env: dict[str, str], tmp_path: Path
+) -> None:
+    run = built.directory / "run"
+    config = add_new_submissions(built, tmp_path, min_new_tokens=10**9)
+    data = ["--stages", "harvest", "fetch", "extract", "dedup", "filter"]
+    run_until(prefect_env, config, run / "docs" / "extracted" / "summary.json", *data)  # killed as dedup starts
+    run_flow(prefect_env, config, *data)
+    harvest = read_json(run / "urls" / "summary.json")
+    assert harvest["urls_kept"] == 50 and harvest["karma_kept"] == 338 + 16
+    fetch = read_json(run / "fetch" / "summary.json")  # only the unseen URL was fetched
+    assert fetch["urls"] == 50 and fetch["details"]["run_outcomes"] in ({"ok": 1}, {})
+    assert read_json(run / "fetch" / "summary.json")["outcomes"]["ok"] == 40
+    extracted = read_json(run / "docs" / "extracted" / "summary.json")
+    assert extracted["documents"] == 37 and extracted["units"] == 2
+    deduped = read_json(run / "docs" / "deduped" / "summary.json")
+    assert (deduped["documents"], deduped["kept"], deduped["units_done"]) == (37, 30, 1)
+    filtered = read_json(run / "docs" / "filtered" / "summary.json")
+    # both shards rescored: the new page (karma 16) is a positive of the quality classifier, retrained on them
+    assert (filtered["kept"], filtered["units"], filtered["units_done"]) == (19, 2, 2)
+
+    result = run_flow(prefect_env, config, "--stages", "decontaminate", "tokenize", "train", "evaluate")
+    version = read_json(run / "versions" / "v0002.json")
+    assert version["previous"] == 1 and version["counts"]["filter"]["counts"]["kept"] == 19
+    assert Path(version["inputs"][-1]["path"]).name == "RS_2019-02-late.ndjson"
+    assert "corpus version v0002 (new)" in result.stdout and not (run / "models" / "tiny" / "v0002").exists()
+    assert "evaluate tiny/v0001" in result.stdout  # the newest model is still v0001's
+
+    checkpoints = run / "models" / "tiny" / "v0002" / "checkpoints" / "train"
+    run_until(prefect_env, config, checkpoints, "--stages", "models", "--train")  # killed at its first checkpoint
+    run_flow(prefect_env, config, "--stages", "models", "--train")
+    trained = read_json(run / "models" / "tiny" / "v0002" / "summary.json")
+    assert trained["steps"] == 6 and trained["train_tokens"] == version["tokens"]["splits"]["train"]
+    training = [r for r in mlflow_runs(built.directory) if r.data.tags.get("webtext.corpus_version") == "v0002"]
+    kinds = sorted(r.data.tags.get("webtext.kind", "train") for r in training)
+    assert kinds == ["evaluate", "report", "train"]  # the killed run was resumed, not started again
+    assert all(r.data.tags["webtext.corpus_sha256"] == version["corpus_sha256"] for r in training)
 
 
 def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -122,24 +245,129 @@ def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess
     )
 
 
-def test_flow_run_is_recorded_on_the_server(prefect_env: dict[str, str], tmp_path: Path) -> None:
-    config = write_config(tmp_path)
-    command = [sys.executable, "-m", "flows.webtext", "--config", str(config)]
-    result = subprocess.run(command, env=prefect_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert_built(tmp_path)
-    runs = httpx.post(
-        f"{prefect_env['PREFECT_API_URL']}/flow_runs/filter",
-        json={"flows": {"name": {"any_": ["webtext"]}}},
-        timeout=10,
-    ).json()
-    assert runs and {run["state_type"] for run in runs} == {"COMPLETED"}
-    tasks = httpx.post(f"{prefect_env['PREFECT_API_URL']}/task_runs/filter", json={}, timeout=10).json()
-    names = {task["name"].rsplit("-", 1)[0] for task in tasks}
-    expected = {"generate_sample", "harvest_links", "fetch_pages", "extract_documents", "dedup_documents"}
-    expected |= {"train_quality_classifier", "filter_documents", "decontaminate_documents", "tokenize_corpus"}
-    expected |= {"train_model", "evaluate_model", "compare_models"}
-    assert expected <= names
+def run_flow(env: dict[str, str], config: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "flows.webtext", "--config", str(config), *args]
+    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
+
+
+def api(env: dict[str, str], path: str, body: dict[str, Any] | None = None) -> Any:
+    response = httpx.post(f"{env['PREFECT_API_URL']}{path}", json=body or {}, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def webtext_runs(env: dict[str, str]) -> list[dict[str, Any]]:
+    """The server's ``webtext`` flow runs, oldest first."""
+    runs = api(env, "/flow_runs/filter", {"flows": {"name": {"any_": ["webtext"]}}})
+    return sorted(runs, key=lambda run: run["start_time"] or "")
+
+
+def task_run_names(env: dict[str, str], flow_run_id: str) -> set[str]:
+    tasks = api(env, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
+    return {task["name"] for task in tasks}
+
+
+def mlflow_runs(directory: Path) -> list[Any]:
+    client = mlflow.MlflowClient(f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}")
+    experiment = client.get_experiment_by_name("webtext")
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+@dataclasses.dataclass
+class Built:
+    directory: Path
+    config: Path
+    first_run: dict[str, Any]
+    stdout: str
+
+
+@pytest.fixture(scope="module")
+def built(prefect_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The whole DAG once on the sample, through the server (the module's later tests build on it)."""
+    directory = tmp_path_factory.mktemp("dag")
+    config = write_config(directory)
+    result = run_flow(prefect_env, config)
+    return Built(directory, config, webtext_runs(prefect_env)[-1], result.stdout)
+
+
+def test_the_whole_dag_runs_through_the_server_with_lineage(built: Built, prefect_env: dict[str, str]) -> None:
+    assert_built(built.directory)
+    run_id = built.first_run["id"]
+    assert built.first_run["state_type"] == "COMPLETED"
+    names = task_run_names(prefect_env, run_id)
+    tasks = {name.rsplit("-", 1)[0] for name in names}
+    expected = {"generate_sample", "harvest_links", "fetch_pages", "dedup_documents", "train_quality_classifier"}
+    expected |= {"decontaminate_documents", "record_corpus_version", "train_model", "evaluate_model"}
+    assert expected | {"compare_models", "run_report"} <= tasks
+    for stage in ("extract", "filter", "tokenize"):  # mapped: one task run per shard, named after it
+        assert f"{stage}-part-00000" in {name.rsplit("-", 1)[0] for name in names}, sorted(names)
+
+    version = read_json(built.directory / "run" / "versions" / "v0001.json")
+    assert version["prefect_flow_run_id"] == run_id
+    assert [Path(entry["path"]).name for entry in version["inputs"]] == ["RS_2019-01.zst", "RS_2019-02.bz2"]
+    assert version["counts"]["dedup"]["outcomes"] == {"exact_duplicate": 5, "near_duplicate": 2}
+    tokens_manifest = read_json(built.directory / "run" / "tokens" / "manifest.json")
+    assert tokens_manifest["corpus_sha256"] == version["corpus_sha256"]  # the tokens point at their corpus
+    training, evaluation = mlflow_runs(built.directory)[:2]
+    for run in (training, evaluation):
+        tags = run.data.tags
+        assert tags["webtext.corpus_version"] == "v0001" and tags["webtext.prefect_flow_run_id"] == run_id
+        assert tags["webtext.corpus_sha256"] == version["corpus_sha256"]
+        assert tags["webtext.tokens_sha256"] == version["tokens"]["manifest_sha256"]
+    assert evaluation.data.tags["training_run_id"] == training.info.run_id
+
+    lineage = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "lineage",
+            evaluation.info.run_id,
+            "--data-root",
+            str(built.directory / "run"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert lineage.returncode == 0, lineage.stderr
+    assert "corpus version: v0001" in lineage.stdout and "manifest sha256          matches the run" in lineage.stdout
+    assert (
+        version["inputs"][0]["sha256"] in lineage.stdout
+        and f"training: train-tiny ({training.info.run_id})" in lineage.stdout
+    )
+
+    report = built.directory / "run" / "report"
+    assert {"report.md", "funnel.png", "languages.png", "domains.png", "comparison.md"} <= {
+        p.name for p in report.iterdir()
+    }
+    artifacts = {artifact["key"] for artifact in api(prefect_env, "/artifacts/filter")}
+    assert {"webtext-run-report", "webtext-funnel", "webtext-models"} <= artifacts
+    reports = [run for run in mlflow_runs(built.directory) if run.data.tags.get("webtext.kind") == "report"]
+    assert [run.info.run_name for run in reports] == ["report-v0001"]
+    assert "| tiny | " in built.stdout and "corpus version v0001 (new)" in built.stdout
+
+
+def test_a_second_run_with_nothing_new_does_no_work(built: Built, prefect_env: dict[str, str]) -> None:
+    mlflow_before = len(mlflow_runs(built.directory))
+    result = run_flow(prefect_env, built.config)
+    second = webtext_runs(prefect_env)[-1]
+    assert second["id"] != built.first_run["id"] and second["state_type"] == "COMPLETED"
+    names = task_run_names(prefect_env, second["id"])
+    assert not [name for name in names if name.startswith(("extract-", "filter-", "tokenize-"))]  # no shard to do
+    for folder in ("urls", "fetch", "docs/extracted", "docs/deduped", "docs/filtered", "corpus", "tokens"):
+        summary = read_json(built.directory / "run" / folder / "summary.json")
+        assert summary["units_done"] == 0, (folder, summary)
+    trained = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "summary.json")
+    assert trained["units_skipped"] == 1  # finished: neither trained nor exported again
+    assert sorted(p.name for p in (built.directory / "run" / "versions").glob("v*.json")) == ["v0001.json"]
+    assert "corpus version v0001 (unchanged)" in result.stdout
+    evaluated = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "eval_summary.json")
+    assert evaluated["units_skipped"] == evaluated["units"]  # read back from MLflow
+    assert len(mlflow_runs(built.directory)) == mlflow_before + 1  # the size table's compare run only
 
 
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:
@@ -153,11 +381,10 @@ def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s
     raise TimeoutError("deployment webtext/webtext-build never appeared")
 
 
-def test_served_deployment_runs_on_demand(prefect_env: dict[str, str], tmp_path: Path) -> None:
-    config = write_config(tmp_path)
-    log = open(tmp_path / "serve.log", "wb")
+def test_served_deployment_runs_on_demand(built: Built, prefect_env: dict[str, str]) -> None:
+    log = open(built.directory / "serve.log", "wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "flows.serve", "--config", str(config)],
+        [sys.executable, "-m", "flows.serve", "--config", str(built.config)],
         env=prefect_env,
         cwd=REPO_ROOT,
         stdout=log,
@@ -174,4 +401,4 @@ def test_served_deployment_runs_on_demand(prefect_env: dict[str, str], tmp_path:
     finally:
         stop_process_group(server)
         log.close()
-    assert_built(tmp_path)
+    assert_built(built.directory)

@@ -18,7 +18,7 @@ from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.stage import run_decontaminate
 from pipeline.decontaminate.wikipedia import CorruptWikipediaDump
-from pipeline.shards import complete_shards, file_sha256
+from pipeline.shards import complete_shards, file_sha256, read_stats
 
 RNG = random.Random(7)
 PASSAGE = " ".join(random_words(RNG, 40))  # an evaluation example no web page would write by chance
@@ -178,3 +178,21 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
     assert one.counts == two.counts and one.counts["trimmed"] == 6
     for shard in complete_shards(tmp_path / "one"):
         assert file_sha256(shard) == file_sha256(tmp_path / "two" / shard.name)
+
+
+def test_an_edit_of_the_decontaminate_code_redoes_both_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_docs(
+        tmp_path / "docs", [[make_document("d", f"{prose(100, 1)} {PASSAGE}")], [make_document("e", prose(9, 2))]]
+    )
+    lambada = eval_set(tmp_path, [PASSAGE])
+    first = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, eval_sets=[lambada])
+    counted = {shard.name: read_stats(shard)["fingerprint"] for shard in complete_shards(tmp_path / "out" / "_counts")}
+    monkeypatch.setattr(stage, "code_fingerprint", lambda *packages: "edited")
+    again = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, eval_sets=[lambada])
+    assert again.units_done == 2 and again.details["code_fingerprint"] == "edited" != first.details["code_fingerprint"]
+    recounted = {
+        shard.name: read_stats(shard)["fingerprint"] for shard in complete_shards(tmp_path / "out" / "_counts")
+    }
+    assert recounted.keys() == counted.keys() and not set(recounted.values()) & set(counted.values())
+    assert again.counts == first.counts
+    assert run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, eval_sets=[lambada]).units_skipped == 2

@@ -6,9 +6,12 @@ import random
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from dedup_fixtures import edited, make_document, random_words, write_docs
 
+from pipeline.dedup import increment, stage
 from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.increment import record_settled, settled_shards
 from pipeline.dedup.stage import run_dedup
 from pipeline.shards import complete_shards, file_sha256
 
@@ -52,3 +55,21 @@ def test_new_documents_are_decided_against_what_the_folder_kept(spark, tmp_path:
     assert "b-near-a1" in kept_titles(tmp_path / "fresh") and "a1" not in kept_titles(tmp_path / "fresh")
     stricter = run_dedup(docs, out, DedupConfig(threshold=0.9), spark=spark)  # another setting: all decided again
     assert stricter.units_skipped == 0 and stricter.details["settled_shards"] == 0
+
+
+def test_an_edit_of_the_dedup_code_unsettles_the_folder_and_changes_every_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a decision setting: the next run decides the whole folder again, from new signatures (no Spark here:
+    the keys that make it so)."""
+    cfg, documents = DedupConfig(), [make_document("a0", text(BASE[0]))]
+    inputs = write_docs(tmp_path / "docs", [documents])
+    write_docs(tmp_path / "out", [documents])  # stands for the shard a completed run wrote
+    record_settled(tmp_path / "out", inputs, cfg, None)
+    assert settled_shards(tmp_path / "out", inputs, cfg, None) == ["part-00000.parquet"]
+    keys = (stage._signature_fingerprint(inputs[0], cfg), stage._decision_fingerprint(inputs, None, cfg))
+    for module in (stage, increment):
+        monkeypatch.setattr(module, "code_fingerprint", lambda *packages: "edited")
+    assert settled_shards(tmp_path / "out", inputs, cfg, None) == []
+    after = (stage._signature_fingerprint(inputs[0], cfg), stage._decision_fingerprint(inputs, None, cfg))
+    assert not set(keys) & set(after)

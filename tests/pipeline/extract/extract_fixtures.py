@@ -55,6 +55,15 @@ def page_from_route(route: Route, **overrides: object) -> Page:
     return Page(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
+def marked_pages(routes: list[Route], markers: list[str]) -> list[Page]:
+    """Articles of the sample, the first ones re-addressed under URLs carrying ``markers``."""
+    articles = [route for route in routes if route.role == "article"]
+    pages = [page_from_route(route) for route in articles]
+    for index, marker in enumerate(markers):
+        pages[index * 3].url = f"http://news.webtext.test/{marker}/{index}"
+    return pages
+
+
 def _archive(writer: WARCWriter, page: Page) -> int:
     """Write a request and a response record for ``page``; returns the response record's offset."""
     request = writer.create_warc_record(

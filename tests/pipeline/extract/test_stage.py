@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from extract_fixtures import FetchDirFactory, Page, page_from_route
+from extract_fixtures import FetchDirFactory, Page, marked_pages, page_from_route
 
 from pipeline.extract.config import ExtractConfig
 from pipeline.extract.stage import run_extract
@@ -163,15 +163,6 @@ def test_a_pages_shard_that_disappeared_takes_its_documents_with_it(sample_fetch
     assert summary.details["shards"] == ["part-00000-00000.parquet"]
     assert [shard.name for shard in tmp_path.glob("part-*.parquet")] == ["part-00000-00000.parquet"]
     assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == summary.outcomes
-
-
-def marked_pages(routes: list[Route], markers: list[str]) -> list[Page]:
-    """Articles of the sample, the first ones re-addressed under URLs carrying ``markers``."""
-    articles = [route for route in routes if route.role == "article"]
-    pages = [page_from_route(route) for route in articles]
-    for index, marker in enumerate(markers):
-        pages[index * 3].url = f"http://news.webtext.test/{marker}/{index}"
-    return pages
 
 
 def test_hanging_raising_and_crashing_pages_are_counted_and_the_shards_complete(

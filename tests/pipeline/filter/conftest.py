@@ -15,7 +15,7 @@ for directory in (HERE, HERE.parent / "dedup"):
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
 
-from filter_fixtures import clean_prose, spam_texts, write_jsonl  # noqa: E402
+from filter_fixtures import build_docs, clean_prose, spam_texts, write_jsonl  # noqa: E402
 
 from pipeline.filter.quality_train import QualityMetrics, QualityTrainConfig, train_quality_model  # noqa: E402
 
@@ -28,3 +28,9 @@ def quality_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Quali
     negatives = write_jsonl(root / "spam.jsonl", spam_texts(seed=2, count=160))
     metrics = train_quality_model([positives], [negatives], root / "model", QualityTrainConfig(epoch=15))
     return Path(metrics.model), metrics
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """Two docs shards to filter (see ``build_docs``)."""
+    return build_docs(tmp_path / "docs")

@@ -1,10 +1,13 @@
-"""Texts for the filter tests: real prose in many languages, synthetic clean prose and keyword spam."""
+"""Texts for the filter tests: real prose in many languages, synthetic clean prose and keyword spam, and the
+docs folder the stage tests filter."""
 
 from __future__ import annotations
 
 import json
 import random
 from pathlib import Path
+
+from dedup_fixtures import make_document, write_docs
 
 from pipeline.sample.corpus import ARTICLES
 
@@ -58,3 +61,18 @@ def write_jsonl(path: Path, texts: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
     return path
+
+
+ENGLISH = ["\n".join(a.paragraphs) for a in ARTICLES if a.kind in ("article", "wikipedia") and a.language == "en"]
+
+
+def build_docs(directory: Path) -> Path:
+    """Two shards: English articles, foreign ones, keyword spam and a stub."""
+    first = [make_document(f"en{i}", text) for i, text in enumerate(ENGLISH[:6])]
+    first += [make_document(f"lang-{code}", article_text(code)) for code in ("de", "fr", "ru")]
+    first += [make_document("spam0", spam_texts(seed=1, count=1)[0])]
+    second = [make_document(f"en{i}", text) for i, text in enumerate(ENGLISH[6:12], start=6)]
+    second += [make_document(f"lang-{code}", article_text(code)) for code in ("zh", "es")]
+    second += [make_document("stub", "Photo gallery: the harbour at dawn. Share this.")]
+    write_docs(directory, [first, second])
+    return directory

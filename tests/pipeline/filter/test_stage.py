@@ -7,35 +7,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from dedup_fixtures import make_document, write_docs
-from filter_fixtures import article_text, spam_texts
 
 from pipeline.cli import main as webtext
 from pipeline.filter import stage
 from pipeline.filter.config import FilterConfig, LanguageConfig, QualityConfig
 from pipeline.filter.fasttext_models import ModelError
 from pipeline.filter.stage import run_filter
-from pipeline.sample.corpus import ARTICLES
 from pipeline.shards import ShardReadError
-
-ENGLISH = ["\n".join(a.paragraphs) for a in ARTICLES if a.kind in ("article", "wikipedia") and a.language == "en"]
-
-
-def build_docs(directory: Path) -> Path:
-    """Two shards: English articles, foreign ones, keyword spam and a stub."""
-    first = [make_document(f"en{i}", text) for i, text in enumerate(ENGLISH[:6])]
-    first += [make_document(f"lang-{code}", article_text(code)) for code in ("de", "fr", "ru")]
-    first += [make_document("spam0", spam_texts(seed=1, count=1)[0])]
-    second = [make_document(f"en{i}", text) for i, text in enumerate(ENGLISH[6:12], start=6)]
-    second += [make_document(f"lang-{code}", article_text(code)) for code in ("zh", "es")]
-    second += [make_document("stub", "Photo gallery: the harbour at dawn. Share this.")]
-    write_docs(directory, [first, second])
-    return directory
-
-
-@pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    return build_docs(tmp_path / "docs")
 
 
 def config(model: Path | None, workers: int | None = None, **quality: object) -> FilterConfig:

@@ -1,0 +1,171 @@
+"""The model half of the ``webtext`` flow: the corpus version, training when due, evaluation, the size table.
+
+Each size trains once per corpus version (``models/<size>/<version>``), and only when the corpus grew by
+``train.min_new_tokens`` since that size's latest model, or when the flow's ``train`` parameter asks. Every
+MLflow run gets the version's lineage tags and this flow run's id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from evaluation.compare import compare_models
+from evaluation.run import run_evaluation
+from flows.config import (
+    EvaluateSection,
+    RunConfig,
+    TrainSection,
+    expand_dumps,
+)
+from flows.stages import log_summary
+from pipeline.harvest.reddit_api import snapshots
+from pipeline.harvest.sources import API_SNAPSHOT_DIR
+from pipeline.lineage import FLOW_RUN_TAG, grown_enough, record_version
+from pipeline.shards import read_json
+from training.config import TrainConfig
+from training.run import run_training
+from training.tracking import tracking_uri
+
+
+@task(name="record_corpus_version")
+def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]:
+    """The corpus version of this run's tokens: a new ``versions/vNNNN.json`` when they changed (inputs with hashes,
+    config, code version, counts per stage, shard hashes), else the latest one."""
+    inputs = [*expand_dumps(config.harvest.dumps), *snapshot_files(config.urls_dir)]
+    manifest, new = record_version(
+        config.data_root,
+        config.tokens_dir,
+        config.stage_folders(),
+        inputs,
+        {"config_path": config_path, **config.model_dump(mode="json")},
+        flow_run_id=current_flow_run_id(),
+    )
+    state = "new" if new else "unchanged"
+    get_run_logger().info(
+        "corpus version %s (%s): %s tokens, corpus sha256 %s",
+        manifest["name"],
+        state,
+        f"{manifest['tokens']['tokens']:,}",
+        manifest["corpus_sha256"][:12],
+    )
+    return {
+        "name": manifest["name"],
+        "new": new,
+        "train_tokens": manifest["tokens"]["splits"].get("train", 0),
+        "corpus_sha256": manifest["corpus_sha256"],
+        "path": str(config.versions_dir / f"{manifest['name']}.json"),
+    }
+
+
+@task(name="train_model")
+def train_model(section: TrainSection, size: str, tokens_dir: Path, out_dir: Path, data_root: Path) -> dict[str, Any]:
+    """Token shards → one model of ``size`` (Ray Train), its checkpoints, its Hugging Face export and its MLflow run
+    (tagged with the corpus version, both hashes and this flow run's id); every size of a run logs to one MLflow
+    store (``data_root/mlflow.db`` unless configured) to compare them."""
+    cfg: TrainConfig = section.config()
+    uri = tracking_uri(cfg.mlflow_tracking_uri, data_root)
+    cfg = dataclasses.replace(cfg, model=size, mlflow_tracking_uri=uri)
+    summary = run_training(tokens_dir, out_dir, cfg, run_name=f"train-{size}", tags=flow_run_tags())
+    details = summary.details
+    get_run_logger().info(
+        "%s: train loss %.3f -> %.3f, val loss %s; MLflow run %s",
+        size,
+        details["first_train_loss"],
+        details["train_loss"],
+        "n/a" if details["val_loss"] is None else f"{details['val_loss']:.3f}",
+        details["mlflow_run_id"],
+    )
+    return log_summary(summary)
+
+
+@task(name="evaluate_model")
+def evaluate_model(section: EvaluateSection, model: str, data_root: Path) -> dict[str, Any]:
+    """A trained model (run folder, checkpoint, export or MLflow run id) → its zero-shot metrics (the GPT-2 paper's
+    tasks) in an MLflow run under its training run, with the training run's lineage tags."""
+    cfg = section.config()
+    cfg = dataclasses.replace(cfg, mlflow_tracking_uri=tracking_uri(cfg.mlflow_tracking_uri, data_root))
+    summary = run_evaluation(model, cfg, skip_missing=section.skip_missing, tags=flow_run_tags())
+    metrics = ", ".join(f"{name} {value:.3f}" for name, value in summary.details["metrics"].items())
+    get_run_logger().info("%s: %s", summary.details["model_size"], metrics)
+    return log_summary(summary)
+
+
+@task(name="compare_models")
+def compare_sizes(section: EvaluateSection, data_root: Path, out_dir: Path) -> dict[str, Any]:
+    """Every evaluated size of the experiment → the GPT-2 paper's table (Markdown, CSV, plot), logged to MLflow."""
+    cfg = section.config()
+    result = compare_models(tracking_uri(cfg.mlflow_tracking_uri, data_root), cfg.experiment, out_dir)
+    get_run_logger().info("model sizes compared:\n%s", result["table"])
+    return result
+
+
+def snapshot_files(urls_dir: Path) -> list[Path]:
+    """The archived Reddit API increments (inputs of the corpus, like the dumps)."""
+    directory = urls_dir / API_SNAPSHOT_DIR
+    return [source.path for source in snapshots(directory)] if directory.is_dir() else []
+
+
+def current_flow_run_id() -> str | None:
+    """This flow run's id (``None`` outside a flow run)."""
+    from prefect.runtime import flow_run
+
+    return flow_run.id or None
+
+
+def flow_run_tags() -> dict[str, str]:
+    flow_run_id = current_flow_run_id()
+    return {FLOW_RUN_TAG: flow_run_id} if flow_run_id else {}
+
+
+def training_due(config: RunConfig, size: str, version: dict[str, Any], asked: bool | None) -> tuple[bool, str]:
+    """Whether ``size`` trains on this corpus version now, and why: its folder for this version already has a run
+    (resume or finish it), the flow was asked (``train=True``) or told not to (``False``), or the corpus grew by at
+    least ``train.min_new_tokens`` train tokens since the corpus of that size's latest model."""
+    target = config.model_dir(size, version["name"])
+    if (target / "summary.json").is_file() or (target / "checkpoints").is_dir():
+        return True, f"{target} has a run of this corpus version: resume or finish it"
+    if asked is not None:
+        return asked, "asked by the flow's `train` parameter"
+    previous = latest_model(config.models_dir / size)
+    trained = None if previous is None else (read_json(previous / "summary.json") or {}).get("train_tokens")
+    if grown_enough(version["train_tokens"], trained, config.train.min_new_tokens):
+        return True, "no model of this size yet" if previous is None else f"the corpus grew since {previous.name}"
+    return False, (
+        f"the corpus has {version['train_tokens'] - (trained or 0):,} new train tokens since {previous}, fewer than "
+        f"train.min_new_tokens ({config.train.min_new_tokens:,}); pass train=True to train anyway"
+    )
+
+
+def model_label(model: str | Path) -> str:
+    """``tiny/v0002`` for a flow's model folder, else the reference as given."""
+    path = Path(model)
+    return f"{path.parent.name}/{path.name}" if path.parent.parent.name == "models" else str(model)
+
+
+def latest_model(size_dir: Path) -> Path | None:
+    """The newest corpus version a size was trained on to the end (its folder has ``summary.json``)."""
+    done = sorted(path.parent for path in size_dir.glob("v[0-9]*/summary.json"))
+    return done[-1] if done else None
+
+
+def model_stages(config: RunConfig, version: dict[str, Any] | None, asked: bool | None, result: dict) -> list[Path]:
+    """Train each configured size when due; returns the model folders to evaluate: each size's newest model."""
+    models = []
+    for size in config.train.models:
+        if config.runs("train") and version is not None:
+            due, why = training_due(config, size, version, asked)
+            get_run_logger().info("train %s on %s: %s (%s)", size, version["name"], "yes" if due else "no", why)
+            if due:
+                out_dir = config.model_dir(size, version["name"])
+                result[f"train {size}"] = train_model(config.train, size, config.tokens_dir, out_dir, config.data_root)
+        elif config.runs("train"):
+            get_run_logger().warning(
+                "train %s: no tokens under %s; run the tokenize stage first", size, config.tokens_dir
+            )
+        if (latest := latest_model(config.models_dir / size)) is not None:
+            models.append(latest)
+    return models

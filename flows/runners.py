@@ -1,0 +1,83 @@
+"""The task runner of the flow's mapped per-shard tasks, chosen by the run config's ``task_runner`` section.
+
+Prefect's ``ProcessPoolTaskRunner`` (one machine, every core), its ``ThreadPoolTaskRunner``, or
+prefect-ray's ``RayTaskRunner`` (a Ray cluster at ``address``, or a local Ray it starts). Every mapped
+task is ``job(shared, *arguments)`` of a stage's ``ShardedRun``: small, picklable, and writing its shard
+under the shared data root itself, so any of them runs anywhere that sees the data root's path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+
+from flows.config import TaskRunnerSettings
+from pipeline.stage import ShardedRun
+
+
+def make_task_runner(settings: TaskRunnerSettings) -> TaskRunner:
+    """A fresh (not yet started) task runner for ``settings``."""
+    if settings.kind == "ray":
+        from prefect_ray.task_runners import RayTaskRunner
+
+        return RayTaskRunner(address=settings.address, init_kwargs=dict(settings.ray_init))
+    if settings.kind == "thread":
+        return ThreadPoolTaskRunner(max_workers=settings.max_workers)
+    return ProcessPoolTaskRunner(max_workers=settings.max_workers)
+
+
+@task(name="shard", cache_policy=NO_CACHE)
+def process_shard(function: Any, shared: Any, job: tuple[Any, ...]) -> Any:
+    """One unit of a per-shard stage (wherever the task runner put it)."""
+    return function(shared, *job)
+
+
+class ShardTasks:
+    """The flow's per-shard task runner, started on first use and kept for the rest of the run (a Ray cluster is
+    connected to once, a process pool's workers start once)."""
+
+    def __init__(self, settings: TaskRunnerSettings) -> None:
+        self.settings = settings
+        self._stack = contextlib.ExitStack()
+        self._runner: TaskRunner | None = None
+
+    def run(self, sharded: ShardedRun) -> list[Any]:
+        """Every job of ``sharded`` as one mapped task each; results in job order (a failed job raises)."""
+        if not sharded.jobs:
+            return []
+        if self._runner is None:
+            self._runner = self._stack.enter_context(make_task_runner(self.settings))
+        shard_task = process_shard.with_options(name=f"{sharded.stage}_shard")
+        futures = [
+            self._runner.submit(
+                shard_task.with_options(task_run_name=f"{sharded.stage}-{_job_name(job, position)}"),
+                {"function": sharded.function, "shared": sharded.shared, "job": job},
+            )
+            for position, job in enumerate(sharded.jobs)
+        ]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        self._stack.close()
+        self._runner = None
+
+
+def _job_name(job: tuple[Any, ...], position: int) -> str:
+    """The shard a job reads (its first path argument), for the task run's name in the UI."""
+    first = next((part for part in job if isinstance(part, Path)), None)
+    return first.name.removesuffix(".parquet") if first is not None else str(position)
+
+
+@contextlib.contextmanager
+def shard_tasks(settings: TaskRunnerSettings) -> Iterator[ShardTasks]:
+    tasks = ShardTasks(settings)
+    try:
+        yield tasks
+    finally:
+        tasks.close()

@@ -1,0 +1,207 @@
+"""The data half of the ``webtext`` flow: one task per stage, harvest … tokenize.
+
+Tasks receive paths and return small summaries; the data moves only through files under ``data_root``.
+The per-shard stages (extract, filter, tokenize) open their stage in the flow's process (folder lock, plan)
+and map one task per shard over the run's task runner (``flows.runners``); fetch stays one task (one
+crawler keeps each host's politeness), dedup and the quality classifier are Spark and fastText jobs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.states import State
+
+from flows.config import (
+    DecontaminateSection,
+    DedupSection,
+    ExtractSection,
+    FetchSection,
+    FilterSection,
+    HarvestSection,
+    QualityTrainSection,
+    RunConfig,
+    SampleSettings,
+    TokenizeSection,
+    expand_dumps,
+)
+from flows.runners import ShardTasks
+from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.stage import run_decontaminate
+from pipeline.dedup.stage import run_dedup
+from pipeline.extract.stage import open_extract
+from pipeline.fetch.stage import run_fetch
+from pipeline.filter.quality_train import train_quality_model
+from pipeline.filter.stage import open_filter
+from pipeline.harvest.dumps import CorruptDumpError
+from pipeline.harvest.reddit_api import RedditApiError
+from pipeline.harvest.sources import collect_sources
+from pipeline.harvest.stage import run_harvest
+from pipeline.sample.generate import generate_sample
+from pipeline.sample.server import serve_sample_web
+from pipeline.stage import StageSummary, headline
+from pipeline.tokenize.stage import open_tokenize
+
+# Failures that another attempt can fix (the network, a busy disk); bad input or config never is.
+TRANSIENT_ERRORS = (OSError, TimeoutError, RedditApiError)
+PERMANENT_ERRORS = (FileNotFoundError, NotADirectoryError, CorruptDumpError, ValueError)
+
+
+def retry_when_transient(task: Any, task_run: Any, state: State) -> bool:
+    """Prefect retry condition: retry IO failures, not a corrupt dump or a bad config."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, TRANSIENT_ERRORS) and not isinstance(error, PERMANENT_ERRORS)
+
+
+def log_summary(summary: StageSummary) -> dict[str, Any]:
+    """Log a stage's summary on the task run; returns it as the task's result (unchanged, as JSON)."""
+    get_run_logger().info(
+        "%s: %s; %s of %s units done in %.1f s; outcomes %s",
+        summary.stage,
+        headline(summary.counts),
+        summary.units_done,
+        summary.units,
+        summary.seconds,
+        summary.outcomes,
+    )
+    return summary.as_json()
+
+
+@task(name="generate_sample")
+def generate_sample_data(settings: SampleSettings) -> dict[str, Any]:
+    """Write the bundled sample (a no-op when it is already complete)."""
+    manifest = generate_sample(settings.dir)
+    return {"dir": str(settings.dir), "files": len(manifest["files"]), "hosts": len(manifest["resolve"])}
+
+
+@task(name="harvest_links", retries=2, retry_delay_seconds=30, retry_condition_fn=retry_when_transient)
+def harvest_links(section: HarvestSection, out_dir: Path) -> dict[str, Any]:
+    """Reddit submissions → ``UrlRecord`` shards; retried because the API source does network IO."""
+    api = section.reddit_api.config() if section.reddit_api else None
+    sources = collect_sources(expand_dumps(section.dumps), out_dir, api)
+    return log_summary(run_harvest(sources, out_dir, section.config()))
+
+
+@task(name="fetch_pages", retries=1, retry_delay_seconds=60, retry_condition_fn=retry_when_transient)
+def fetch_pages(section: FetchSection, urls_dir: Path, out_dir: Path, sample_web: Path | None) -> dict[str, Any]:
+    """Harvested URLs → WARC + pages index; resumable, so a retry continues where it stopped."""
+    cfg = section.config()
+    if section.crawl_sample_web and sample_web is not None:
+        with serve_sample_web(sample_web) as web:
+            pinned = dataclasses.replace(cfg, resolve={**cfg.resolve, **web.resolve})
+            return log_summary(run_fetch(urls_dir, out_dir, pinned))
+    return log_summary(run_fetch(urls_dir, out_dir, cfg))
+
+
+def extract_documents(
+    section: ExtractSection, fetch_dir: Path, out_dir: Path, shards: ShardTasks, replace: bool = False
+) -> dict[str, Any]:
+    """Archived pages → Document shards (main text), one mapped task per pages shard; rejects under rejected/."""
+    with open_extract(fetch_dir, out_dir, section.config(), replace=replace) as sharded:
+        return log_summary(sharded.finish(shards.run(sharded)))
+
+
+@task(name="dedup_documents")
+def dedup_documents(section: DedupSection, docs_dir: Path, out_dir: Path, replace: bool = False) -> dict[str, Any]:
+    """Documents → the same shards without exact and near duplicates (Spark); the dropped ones under rejected/dedup/."""
+    return log_summary(run_dedup(docs_dir, out_dir, section.config(), against=section.against, replace=replace))
+
+
+@task(name="train_quality_classifier")
+def train_quality_classifier(section: QualityTrainSection, deduped_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Positives (high-karma documents or a reference corpus) vs negatives → a fastText model and its metrics."""
+    positives = section.positives or [deduped_dir]
+    metrics = train_quality_model(positives, section.negatives, out_dir, section.config())
+    get_run_logger().info(
+        "quality classifier %s: held-out precision %.3f recall %.3f F1 %.3f; train %s, valid %s",
+        "reused" if metrics.reused else "trained",
+        metrics.precision,
+        metrics.recall,
+        metrics.f1,
+        metrics.train_examples,
+        metrics.valid_examples,
+    )
+    if caveat := metrics.caveat():
+        get_run_logger().warning("quality classifier: %s", caveat)
+    return {"model": metrics.model, "f1": metrics.f1, "precision": metrics.precision, "recall": metrics.recall}
+
+
+def filter_documents(
+    section: FilterSection,
+    docs_dir: Path,
+    out_dir: Path,
+    trained_model: Path | None,
+    shards: ShardTasks,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Documents → those in the wanted languages that pass the Gopher rules and the quality selection; one mapped
+    task per docs shard."""
+    cfg = section.config()
+    if cfg.quality.model_path is None and trained_model is not None:
+        cfg = dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, model_path=str(trained_model)))
+    with open_filter(docs_dir, out_dir, cfg, replace=replace) as sharded:
+        return log_summary(sharded.finish(shards.run(sharded)))
+
+
+@task(name="decontaminate_documents")
+def decontaminate_documents(
+    section: DecontaminateSection, docs_dir: Path, out_dir: Path, replace: bool = False
+) -> dict[str, Any]:
+    """Documents → the corpus: no Wikipedia pages, no evaluation or Wikipedia text; GPT-2's overlap report."""
+    eval_sets = [EvalSet.parse(spec) for spec in section.eval_sets]
+    summary = run_decontaminate(
+        docs_dir, out_dir, section.config(), eval_sets, section.wikipedia_dumps, replace=replace
+    )
+    for moment in ("before", "after"):
+        if report := summary.details.get(f"overlap_{moment}"):
+            get_run_logger().info("8-gram overlap with the evaluation sets, %s:\n%s", moment, report["table"])
+    return log_summary(summary)
+
+
+def tokenize_corpus(
+    section: TokenizeSection, corpus_dir: Path, out_dir: Path, shards: ShardTasks, replace: bool = False
+) -> dict[str, Any]:
+    """The corpus → token shards (train and val) with the tokenizer's files and a manifest; the tokenizer is trained
+    (or checked) first, then one mapped task per corpus shard."""
+    with open_tokenize(corpus_dir, out_dir, section.config(), replace=replace) as sharded:
+        summary = sharded.finish(shards.run(sharded))
+    details = summary.details
+    get_run_logger().info("tokenizer %s (%s ids, %s)", details["tokenizer"], details["vocab_size"], details["dtype"])
+    return log_summary(summary)
+
+
+def data_stages(config: RunConfig, shards: ShardTasks) -> dict[str, Any]:
+    """harvest → fetch → extract → dedup → filter → decontaminate → tokenize, those of ``config.stages``."""
+    result: dict[str, Any] = {}
+    if config.sample.generate:
+        result["sample"] = generate_sample_data(config.sample)
+    if config.runs("harvest"):
+        result["harvest"] = harvest_links(config.harvest, config.urls_dir)
+    if config.runs("fetch"):
+        sample_web = config.sample.dir / "web" if config.fetch.crawl_sample_web else None
+        result["fetch"] = fetch_pages(config.fetch, config.urls_dir, config.fetch_dir, sample_web)
+    if config.runs("extract"):
+        result["extract"] = extract_documents(
+            config.extract, config.fetch_dir, config.extracted_dir, shards, config.replace
+        )
+    if config.runs("dedup"):
+        result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir, config.replace)
+    if config.runs("filter"):
+        trained_model = None
+        if config.quality_train is not None:
+            quality = train_quality_classifier(config.quality_train, config.deduped_dir, config.quality_model_dir)
+            result["quality"], trained_model = quality, Path(quality["model"])
+        result["filter"] = filter_documents(
+            config.filter, config.deduped_dir, config.filtered_dir, trained_model, shards, config.replace
+        )
+    if config.runs("decontaminate"):
+        section, corpus = config.decontaminate, config.corpus_dir
+        result["decontaminate"] = decontaminate_documents(section, config.filtered_dir, corpus, config.replace)
+    if config.runs("tokenize"):
+        result["tokenize"] = tokenize_corpus(
+            config.tokenize, config.corpus_dir, config.tokens_dir, shards, config.replace
+        )
+    return result
