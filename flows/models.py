@@ -126,7 +126,7 @@ def training_due(config: RunConfig, size: str, version: dict[str, Any], asked: b
     (resume or finish it), the flow was asked (``train=True``) or told not to (``False``), or the corpus grew by at
     least ``train.min_new_tokens`` train tokens since the corpus of that size's latest model."""
     target = config.model_dir(size, version["name"])
-    if (target / "summary.json").is_file() or (target / "checkpoints").is_dir():
+    if any((target / name).exists() for name in ("summary.json", "checkpoints", "mlflow_run.json")):
         return True, f"{target} has a run of this corpus version: resume or finish it"
     if asked is not None:
         return asked, "asked by the flow's `train` parameter"

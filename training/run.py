@@ -7,6 +7,8 @@ Layout under the output directory::
     hf/                                the final model as a Hugging Face GPT2LMHeadModel + its tokenizer
     mlflow.db, mlartifacts/            the MLflow store, unless a tracking URI is configured
     loss_curve.png, train_config.json  also logged to the MLflow run
+    mlflow_run.json                    the MLflow run this folder trains into (a run killed before its first
+                                       checkpoint starts again in the same MLflow run, not a new one)
     summary.json
 
 Everything is checked before Ray starts: the tokens folder (a truncated shard, too few tokens for one
@@ -39,6 +41,7 @@ from training.tracking import finish_run, history, loss_curve, start_run, tracki
 STAGE = "train"
 CHECKPOINTS_DIR = "checkpoints"
 HF_DIR = "hf"
+RUN_RECORD = "mlflow_run.json"
 RAY_RUN_NAME = "train"
 RAY_CONNECT_TIMEOUT_S = 5.0
 
@@ -194,11 +197,16 @@ def run_training(
     out_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(cfg.mlflow_tracking_uri, out_dir)
     finished = plan.resume is not None and plan.resume[1]["step"] >= cfg.max_steps
+    recorded = read_json(out_dir / RUN_RECORD) or {}
     if plan.resume is not None:
         run_id = plan.resume[1]["mlflow_run_id"]
+    elif recorded.get("tracking_uri") == uri and recorded.get("tokens_sha256") == plan.tokens_sha256:
+        run_id = recorded["run_id"]  # killed before its first checkpoint: start over in the same run
     else:
         params, tags = _params(tokens_dir, cfg, plan), _tags(cfg, plan)
         run_id = start_run(uri, cfg.experiment, run_name or f"train-{cfg.model}", params, tags)
+        record = {"run_id": run_id, "tracking_uri": uri, "tokens_sha256": plan.tokens_sha256}
+        atomic_write_json(out_dir / RUN_RECORD, record)
     if not finished:
         _fit(tokens_dir, out_dir, cfg, plan, uri, run_id)
     final = latest_checkpoint(out_dir / CHECKPOINTS_DIR)

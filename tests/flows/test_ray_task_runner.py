@@ -1,0 +1,138 @@
+"""The flow's mapped per-shard tasks on a Ray cluster: prefect-ray's RayTaskRunner, address from the run config.
+
+A real two-node Ray cluster on 127.0.0.1 (a head and a worker, one CPU each, started with ``ray start``),
+a real Prefect server, and ``python -m flows.webtext`` running the tokenize slice with ``task_runner:
+{kind: ray, address: ...}``: its three shard tasks run as Ray tasks and write what the local stage writes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from flows.local_server import free_port, local_prefect_server, stop_process_group
+from pipeline.shards import read_json
+from pipeline.tokenize.config import TokenizeConfig
+from pipeline.tokenize.stage import run_tokenize
+
+pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOKENIZE_TESTS = REPO_ROOT / "tests" / "pipeline" / "tokenize"
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """A head (with the dashboard, for the state API) and one worker node; yields the head's address, the
+    dashboard's URL and the environment that reaches them."""
+    logs = tmp_path_factory.mktemp("ray")
+    port, dashboard = free_port(), free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    common = ["--num-cpus=1", "--block", "--disable-usage-stats"]
+    head_command = [
+        RAY,
+        "start",
+        "--head",
+        f"--port={port}",
+        "--node-ip-address=127.0.0.1",
+        "--include-dashboard=false",
+    ]
+    nodes = [
+        subprocess.Popen(
+            [*head_command, *common],
+            env=env,
+            stdout=open(logs / "head.log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    ]
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_for(lambda: subprocess.run([RAY, "health-check", "--address", address], env=env).returncode == 0)
+        worker_command = [RAY, "start", f"--address={address}", "--node-ip-address=127.0.0.1", *common]
+        nodes.append(
+            subprocess.Popen(
+                worker_command,
+                env=env,
+                stdout=open(logs / "worker.log", "wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        wait_for(lambda: alive_nodes(address, env) == 2)
+        yield address, f"http://127.0.0.1:{dashboard}", env
+    finally:
+        for node in reversed(nodes):
+            stop_process_group(node)
+
+
+def wait_for(condition, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the Ray cluster did not come up"
+        time.sleep(1)
+
+
+def alive_nodes(address: str, env: dict[str, str]) -> int:
+    script = (
+        f"import ray; ray.init(address='{address}', logging_level='ERROR'); print(sum(n['Alive'] for n in ray.nodes()))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
+
+
+def finished_ray_tasks(dashboard: str, env: dict[str, str]) -> list[str]:
+    """The names of the cluster's finished tasks, from Ray's state API."""
+    script = (
+        "from ray.util.state import list_tasks\n"
+        f"for task in list_tasks(address='{dashboard}', filters=[('state', '=', 'FINISHED')], limit=10000):\n"
+        "    print(task.name)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.split()
+
+
+def test_shard_tasks_run_on_a_ray_cluster_from_the_run_config(
+    ray_cluster: tuple[str, str, dict[str, str]], tmp_path: Path
+) -> None:
+    address, dashboard, env = ray_cluster
+    sys.path.insert(0, str(TOKENIZE_TESTS))
+    from tokenize_fixtures import outputs, shard_documents, write_docs
+
+    data_root = tmp_path / "run"
+    write_docs(data_root / "corpus", shard_documents())
+    tokenize = {"tokenizer": "bpe", "vocab_size": 600, "val_fraction": 0.25, "shard_tokens": 4000, "workers": 1}
+    config = {
+        "data_root": str(data_root),
+        "stages": ["tokenize"],
+        "task_runner": {"kind": "ray", "address": address},
+        "tokenize": tokenize,
+    }
+    config_path = tmp_path / "ray.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    home = tmp_path / "prefect-home"
+    settings = {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false"}
+    with local_prefect_server(env=settings, log_path=tmp_path / "server.log") as api_url:
+        flow_env = {**env, **settings, "PREFECT_API_URL": api_url}
+        command = [sys.executable, "-m", "flows.webtext", "--config", str(config_path)]
+        result = subprocess.run(command, env=flow_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+        tasks = httpx.post(f"{api_url}/task_runs/filter", json={}, timeout=30).json()
+    shard_runs = [task for task in tasks if task["name"].startswith("tokenize-part-")]
+    assert len(shard_runs) == 3 and {task["state_type"] for task in shard_runs} == {"COMPLETED"}
+    ray_tasks = finished_ray_tasks(dashboard, env)
+    assert sum("run_task" in name for name in ray_tasks) >= 3, ray_tasks  # prefect-ray's remote task function
+
+    local = tmp_path / "local"
+    run_tokenize(data_root / "corpus", local, TokenizeConfig(**tokenize))
+    assert outputs(data_root / "tokens") == outputs(local)  # byte for byte what the stage writes on one machine
+    assert read_json(data_root / "tokens" / "summary.json")["units_done"] == 3
