@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from flows.config import RunConfig
 from pipeline.report import RunReport, build_report
@@ -42,12 +42,18 @@ def write_report(config: RunConfig, result: dict[str, Any]) -> dict[str, Any]:
     for name, rows in report.tables.items():
         if rows:
             create_table_artifact(rows, key=artifact_key(name), description=f"run report: {name}")
+    report_md = (report.out_dir / "report.md").resolve()
+    create_link_artifact(report_md.as_uri(), link_text=str(report_md), key=artifact_key("report-file"))
     logged = None
     if (version := result.get("version")) is not None:
         evaluate = config.evaluate.config()
         uri = tracking_uri(evaluate.mlflow_tracking_uri, config.data_root)
         logged = log_report(uri, evaluate.experiment, version, report.files)
+        if uri.startswith(("http://", "https://")):  # a tracking server: link its page of the report run
+            page = f"{uri.rstrip('/')}/#/experiments/{logged.experiment_id}/runs/{logged.run_id}"
+            create_link_artifact(page, link_text=f"MLflow: report-{version['name']}", key=artifact_key("mlflow"))
     if report.consistency:
         get_run_logger().warning("run report: counts that do not add up: %s", "; ".join(report.consistency))
     get_run_logger().info("run report: %s (not run: %s)", report.out_dir, ", ".join(report.not_run) or "nothing")
-    return {"dir": str(report.out_dir), "files": [path.name for path in report.files], "mlflow_run_id": logged}
+    run_id = logged.run_id if logged else None
+    return {"dir": str(report.out_dir), "files": [path.name for path in report.files], "mlflow_run_id": run_id}

@@ -125,9 +125,9 @@ def finish_run(uri: str, run_id: str, artifacts: Mapping[str, Path], tags: Mappi
 REPORT_KIND = "report"
 
 
-def log_report(uri: str, experiment: str, version: Mapping[str, Any], files: list[Path]) -> str:
+def log_report(uri: str, experiment: str, version: Mapping[str, Any], files: list[Path]) -> Any:
     """Log the run report's files to the run ``report-<version>`` (one per corpus version, updated by each flow run
-    that reports on it), tagged with the version's hashes; returns its id."""
+    that reports on it), tagged with the version's hashes; returns its ``RunInfo`` (``run_id``, ``experiment_id``)."""
     import mlflow
 
     from pipeline.lineage import CORPUS_TAG, MANIFEST_TAG, VERSION_TAG
@@ -145,9 +145,9 @@ def log_report(uri: str, experiment: str, version: Mapping[str, Any], files: lis
         CORPUS_TAG: version["corpus_sha256"],
         MANIFEST_TAG: version["path"],
     }
-    run_id = found[0].info.run_id if found else client.create_run(experiment_key, run_name=name, tags=tags).info.run_id
+    info = found[0].info if found else client.create_run(experiment_key, run_name=name, tags=tags).info
     for path in files:
         if path.is_file():
-            client.log_artifact(run_id, str(path), artifact_path="report")
-    client.set_terminated(run_id, "FINISHED")
-    return run_id
+            client.log_artifact(info.run_id, str(path), artifact_path="report")
+    client.set_terminated(info.run_id, "FINISHED")
+    return info

@@ -124,6 +124,135 @@ def assert_built(directory: Path) -> None:
     assert row.startswith("| tiny | ") and " | 4 | " in row
 
 
+def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [prefect_executable(), *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def run_flow(env: dict[str, str], config: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "flows.webtext", "--config", str(config), *args]
+    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
+
+
+def api(env: dict[str, str], path: str, body: dict[str, Any] | None = None) -> Any:
+    response = httpx.post(f"{env['PREFECT_API_URL']}{path}", json=body or {}, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def webtext_runs(env: dict[str, str]) -> list[dict[str, Any]]:
+    """The server's ``webtext`` flow runs, oldest first."""
+    runs = api(env, "/flow_runs/filter", {"flows": {"name": {"any_": ["webtext"]}}})
+    return sorted(runs, key=lambda run: run["start_time"] or "")
+
+
+def task_run_names(env: dict[str, str], flow_run_id: str) -> set[str]:
+    tasks = api(env, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
+    return {task["name"] for task in tasks}
+
+
+def mlflow_runs(directory: Path) -> list[Any]:
+    client = mlflow.MlflowClient(f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}")
+    experiment = client.get_experiment_by_name("webtext")
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+@dataclasses.dataclass
+class Built:
+    directory: Path
+    config: Path
+    first_run: dict[str, Any]
+    stdout: str
+
+
+@pytest.fixture(scope="module")
+def built(prefect_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The whole DAG once on the sample, through the server (the module's later tests build on it)."""
+    directory = tmp_path_factory.mktemp("dag")
+    config = write_config(directory)
+    result = run_flow(prefect_env, config)
+    return Built(directory, config, webtext_runs(prefect_env)[-1], result.stdout)
+
+
+def test_the_whole_dag_runs_through_the_server_with_lineage(built: Built, prefect_env: dict[str, str]) -> None:
+    assert_built(built.directory)
+    run_id = built.first_run["id"]
+    assert built.first_run["state_type"] == "COMPLETED"
+    names = task_run_names(prefect_env, run_id)
+    tasks = {name.rsplit("-", 1)[0] for name in names}
+    expected = {"generate_sample", "harvest_links", "fetch_pages", "dedup_documents", "train_quality_classifier"}
+    expected |= {"decontaminate_documents", "record_corpus_version", "train_model", "evaluate_model"}
+    assert expected | {"compare_models", "run_report"} <= tasks
+    for stage in ("extract", "filter", "tokenize"):  # mapped: one task run per shard, named after it
+        assert f"{stage}-part-00000" in {name.rsplit("-", 1)[0] for name in names}, sorted(names)
+
+    version = read_json(built.directory / "run" / "versions" / "v0001.json")
+    assert version["prefect_flow_run_id"] == run_id
+    assert [Path(entry["path"]).name for entry in version["inputs"]] == ["RS_2019-01.zst", "RS_2019-02.bz2"]
+    assert version["counts"]["dedup"]["outcomes"] == {"exact_duplicate": 5, "near_duplicate": 2}
+    tokens_manifest = read_json(built.directory / "run" / "tokens" / "manifest.json")
+    assert tokens_manifest["corpus_sha256"] == version["corpus_sha256"]  # the tokens point at their corpus
+    training, evaluation = mlflow_runs(built.directory)[:2]
+    for run in (training, evaluation):
+        tags = run.data.tags
+        assert tags["webtext.corpus_version"] == "v0001" and tags["webtext.prefect_flow_run_id"] == run_id
+        assert tags["webtext.corpus_sha256"] == version["corpus_sha256"]
+        assert tags["webtext.tokens_sha256"] == version["tokens"]["manifest_sha256"]
+    assert evaluation.data.tags["training_run_id"] == training.info.run_id
+
+    lineage = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("webtext")),
+            "lineage",
+            evaluation.info.run_id,
+            "--data-root",
+            str(built.directory / "run"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert lineage.returncode == 0, lineage.stderr
+    assert "corpus version: v0001" in lineage.stdout and "manifest sha256          matches the run" in lineage.stdout
+    assert (
+        version["inputs"][0]["sha256"] in lineage.stdout
+        and f"training: train-tiny ({training.info.run_id})" in lineage.stdout
+    )
+
+    report = built.directory / "run" / "report"
+    assert {"report.md", "funnel.png", "languages.png", "domains.png", "comparison.md"} <= {
+        p.name for p in report.iterdir()
+    }
+    artifacts = {artifact["key"] for artifact in api(prefect_env, "/artifacts/filter")}
+    assert {"webtext-run-report", "webtext-funnel", "webtext-models"} <= artifacts
+    reports = [run for run in mlflow_runs(built.directory) if run.data.tags.get("webtext.kind") == "report"]
+    assert [run.info.run_name for run in reports] == ["report-v0001"]
+    assert "| tiny | " in built.stdout and "corpus version v0001 (new)" in built.stdout
+
+
+def test_a_second_run_with_nothing_new_does_no_work(built: Built, prefect_env: dict[str, str]) -> None:
+    mlflow_before = len(mlflow_runs(built.directory))
+    result = run_flow(prefect_env, built.config)
+    second = webtext_runs(prefect_env)[-1]
+    assert second["id"] != built.first_run["id"] and second["state_type"] == "COMPLETED"
+    names = task_run_names(prefect_env, second["id"])
+    assert not [name for name in names if name.startswith(("extract-", "filter-", "tokenize-"))]  # no shard to do
+    for folder in ("urls", "fetch", "docs/extracted", "docs/deduped", "docs/filtered", "corpus", "tokens"):
+        summary = read_json(built.directory / "run" / folder / "summary.json")
+        assert summary["units_done"] == 0, (folder, summary)
+    trained = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "summary.json")
+    assert trained["units_skipped"] == 1  # finished: neither trained nor exported again
+    assert sorted(p.name for p in (built.directory / "run" / "versions").glob("v*.json")) == ["v0001.json"]
+    assert "corpus version v0001 (unchanged)" in result.stdout
+    evaluated = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "eval_summary.json")
+    assert evaluated["units_skipped"] == evaluated["units"]  # read back from MLflow
+    assert len(mlflow_runs(built.directory)) == mlflow_before + 1  # the size table's compare run only
+
+
 NEW_ARTICLE = (
     "Restoring a Wooden Dinghy Over One Winter",
     [
@@ -239,137 +368,6 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     assert all(r.data.tags["webtext.corpus_sha256"] == version["corpus_sha256"] for r in training)
 
 
-def prefect(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [prefect_executable(), *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def run_flow(env: dict[str, str], config: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "flows.webtext", "--config", str(config), *args]
-    result = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
-
-
-def api(env: dict[str, str], path: str, body: dict[str, Any] | None = None) -> Any:
-    response = httpx.post(f"{env['PREFECT_API_URL']}{path}", json=body or {}, timeout=30)
-    response.raise_for_status()
-    return response.json()
-
-
-def webtext_runs(env: dict[str, str]) -> list[dict[str, Any]]:
-    """The server's ``webtext`` flow runs, oldest first."""
-    runs = api(env, "/flow_runs/filter", {"flows": {"name": {"any_": ["webtext"]}}})
-    return sorted(runs, key=lambda run: run["start_time"] or "")
-
-
-def task_run_names(env: dict[str, str], flow_run_id: str) -> set[str]:
-    tasks = api(env, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
-    return {task["name"] for task in tasks}
-
-
-def mlflow_runs(directory: Path) -> list[Any]:
-    client = mlflow.MlflowClient(f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}")
-    experiment = client.get_experiment_by_name("webtext")
-    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
-
-
-@dataclasses.dataclass
-class Built:
-    directory: Path
-    config: Path
-    first_run: dict[str, Any]
-    stdout: str
-
-
-@pytest.fixture(scope="module")
-def built(prefect_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The whole DAG once on the sample, through the server (the module's later tests build on it)."""
-    directory = tmp_path_factory.mktemp("dag")
-    config = write_config(directory)
-    result = run_flow(prefect_env, config)
-    return Built(directory, config, webtext_runs(prefect_env)[-1], result.stdout)
-
-
-def test_the_whole_dag_runs_through_the_server_with_lineage(built: Built, prefect_env: dict[str, str]) -> None:
-    assert_built(built.directory)
-    run_id = built.first_run["id"]
-    assert built.first_run["state_type"] == "COMPLETED"
-    names = task_run_names(prefect_env, run_id)
-    tasks = {name.rsplit("-", 1)[0] for name in names}
-    expected = {"generate_sample", "harvest_links", "fetch_pages", "dedup_documents", "train_quality_classifier"}
-    expected |= {"decontaminate_documents", "record_corpus_version", "train_model", "evaluate_model"}
-    assert expected | {"compare_models", "run_report"} <= tasks
-    for stage in ("extract", "filter", "tokenize"):  # mapped: one task run per shard, named after it
-        assert f"{stage}-part-00000" in {name.rsplit("-", 1)[0] for name in names}, sorted(names)
-
-    version = read_json(built.directory / "run" / "versions" / "v0001.json")
-    assert version["prefect_flow_run_id"] == run_id
-    assert [Path(entry["path"]).name for entry in version["inputs"]] == ["RS_2019-01.zst", "RS_2019-02.bz2"]
-    assert version["counts"]["dedup"]["outcomes"] == {"exact_duplicate": 5, "near_duplicate": 2}
-    tokens_manifest = read_json(built.directory / "run" / "tokens" / "manifest.json")
-    assert tokens_manifest["corpus_sha256"] == version["corpus_sha256"]  # the tokens point at their corpus
-    training, evaluation = mlflow_runs(built.directory)[:2]
-    for run in (training, evaluation):
-        tags = run.data.tags
-        assert tags["webtext.corpus_version"] == "v0001" and tags["webtext.prefect_flow_run_id"] == run_id
-        assert tags["webtext.corpus_sha256"] == version["corpus_sha256"]
-        assert tags["webtext.tokens_sha256"] == version["tokens"]["manifest_sha256"]
-    assert evaluation.data.tags["training_run_id"] == training.info.run_id
-
-    lineage = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "lineage",
-            evaluation.info.run_id,
-            "--data-root",
-            str(built.directory / "run"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert lineage.returncode == 0, lineage.stderr
-    assert "corpus version: v0001" in lineage.stdout and "manifest sha256          matches the run" in lineage.stdout
-    assert (
-        version["inputs"][0]["sha256"] in lineage.stdout
-        and f"training: train-tiny ({training.info.run_id})" in lineage.stdout
-    )
-
-    report = built.directory / "run" / "report"
-    assert {"report.md", "funnel.png", "languages.png", "domains.png", "comparison.md"} <= {
-        p.name for p in report.iterdir()
-    }
-    artifacts = {artifact["key"] for artifact in api(prefect_env, "/artifacts/filter")}
-    assert {"webtext-run-report", "webtext-funnel", "webtext-models"} <= artifacts
-    reports = [run for run in mlflow_runs(built.directory) if run.data.tags.get("webtext.kind") == "report"]
-    assert [run.info.run_name for run in reports] == ["report-v0001"]
-    assert "| tiny | " in built.stdout and "corpus version v0001 (new)" in built.stdout
-
-
-def test_a_second_run_with_nothing_new_does_no_work(built: Built, prefect_env: dict[str, str]) -> None:
-    mlflow_before = len(mlflow_runs(built.directory))
-    result = run_flow(prefect_env, built.config)
-    second = webtext_runs(prefect_env)[-1]
-    assert second["id"] != built.first_run["id"] and second["state_type"] == "COMPLETED"
-    names = task_run_names(prefect_env, second["id"])
-    assert not [name for name in names if name.startswith(("extract-", "filter-", "tokenize-"))]  # no shard to do
-    for folder in ("urls", "fetch", "docs/extracted", "docs/deduped", "docs/filtered", "corpus", "tokens"):
-        summary = read_json(built.directory / "run" / folder / "summary.json")
-        assert summary["units_done"] == 0, (folder, summary)
-    trained = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "summary.json")
-    assert trained["units_skipped"] == 1  # finished: neither trained nor exported again
-    assert sorted(p.name for p in (built.directory / "run" / "versions").glob("v*.json")) == ["v0001.json"]
-    assert "corpus version v0001 (unchanged)" in result.stdout
-    evaluated = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "eval_summary.json")
-    assert evaluated["units_skipped"] == evaluated["units"]  # read back from MLflow
-    assert len(mlflow_runs(built.directory)) == mlflow_before + 1  # the size table's compare run only
-
-
 def wait_for_deployment(env: dict[str, str], server: subprocess.Popen, timeout_s: float = 120) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -401,4 +399,7 @@ def test_served_deployment_runs_on_demand(built: Built, prefect_env: dict[str, s
     finally:
         stop_process_group(server)
         log.close()
-    assert_built(built.directory)
+    deployed = webtext_runs(prefect_env)[-1]
+    assert deployed["state_type"] == "COMPLETED" and deployed["deployment_id"] is not None
+    versions = sorted(path.name for path in (built.directory / "run" / "versions").glob("v*.json"))
+    assert versions == ["v0001.json", "v0002.json"]  # nothing new since the incremental runs
