@@ -30,11 +30,10 @@ RAY = str(Path(sys.executable).with_name("ray"))
 
 
 @pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """A head (with the dashboard, for the state API) and one worker node; yields the head's address, the
-    dashboard's URL and the environment that reaches them."""
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A head and one worker node; yields the head's address and the environment that reaches it."""
     logs = tmp_path_factory.mktemp("ray")
-    port, dashboard = free_port(), free_port()
+    port = free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     common = ["--num-cpus=1", "--block", "--disable-usage-stats"]
     head_command = [
@@ -68,7 +67,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
             )
         )
         wait_for(lambda: alive_nodes(address, env) == 2)
-        yield address, f"http://127.0.0.1:{dashboard}", env
+        yield address, env
     finally:
         for node in reversed(nodes):
             stop_process_group(node)
@@ -89,22 +88,10 @@ def alive_nodes(address: str, env: dict[str, str]) -> int:
     return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
 
 
-def finished_ray_tasks(dashboard: str, env: dict[str, str]) -> list[str]:
-    """The names of the cluster's finished tasks, from Ray's state API."""
-    script = (
-        "from ray.util.state import list_tasks\n"
-        f"for task in list_tasks(address='{dashboard}', filters=[('state', '=', 'FINISHED')], limit=10000):\n"
-        "    print(task.name)"
-    )
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout.split()
-
-
 def test_shard_tasks_run_on_a_ray_cluster_from_the_run_config(
-    ray_cluster: tuple[str, str, dict[str, str]], tmp_path: Path
+    ray_cluster: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
-    address, dashboard, env = ray_cluster
+    address, env = ray_cluster
     sys.path.insert(0, str(TOKENIZE_TESTS))
     from tokenize_fixtures import outputs, shard_documents, write_docs
 
@@ -129,8 +116,10 @@ def test_shard_tasks_run_on_a_ray_cluster_from_the_run_config(
         tasks = httpx.post(f"{api_url}/task_runs/filter", json={}, timeout=30).json()
     shard_runs = [task for task in tasks if task["name"].startswith("tokenize-part-")]
     assert len(shard_runs) == 3 and {task["state_type"] for task in shard_runs} == {"COMPLETED"}
-    ray_tasks = finished_ray_tasks(dashboard, env)
-    assert sum("run_task" in name for name in ray_tasks) >= 3, ray_tasks  # prefect-ray's remote task function
+    output = result.stdout + result.stderr
+    assert f"Connecting to an existing Ray instance at {address}" in output  # prefect-ray's RayTaskRunner
+    # each shard task ran in a Ray worker process: Ray forwards its log lines with the worker's pid
+    assert len({line for line in output.splitlines() if "pid=" in line and "tokenize-part-" in line}) >= 3, output
 
     local = tmp_path / "local"
     run_tokenize(data_root / "corpus", local, TokenizeConfig(**tokenize))
