@@ -9,6 +9,7 @@ under the shared data root itself, so any of them runs anywhere that sees the da
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ def make_task_runner(settings: TaskRunnerSettings) -> TaskRunner:
     if settings.kind == "ray":
         from prefect_ray.task_runners import RayTaskRunner
 
-        return RayTaskRunner(address=settings.address, init_kwargs=dict(settings.ray_init))
+        # no address: a local Ray of the run's own ("local"), never a cluster Ray happens to find on this machine
+        address = settings.address or os.environ.get("RAY_ADDRESS") or "local"
+        return RayTaskRunner(address=address, init_kwargs=dict(settings.ray_init))
     if settings.kind == "thread":
         return ThreadPoolTaskRunner(max_workers=settings.max_workers)
     return ProcessPoolTaskRunner(max_workers=settings.max_workers)

@@ -63,7 +63,7 @@ class TrainingPlan:
 
 def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> TrainingPlan:
     """Check the inputs, an existing checkpoint and the Ray address; a clear error before any work otherwise."""
-    check_ray_address(cfg.ray_address)
+    check_ray_address(cfg.ray_address or os.environ.get("RAY_ADDRESS") or None)
     manifest = read_manifest(tokens_dir)
     model_config = cfg.model_config(int(manifest["tokenizer"]["vocab_size"]))
     train = TokenSplit.open(tokens_dir, "train")
@@ -124,11 +124,12 @@ def _init_ray(address: str | None) -> bool:
 
     if ray.is_initialized():
         return False
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if address is None:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local cluster needs no token
-        # Without Ray's dashboard (not installed) Ray Train's placement-group cleaner warns every few seconds
-        # that it cannot query actor states; errors (a worker's crash, a restart) still show.
-        ray.init(include_dashboard=False, logging_config=ray.LoggingConfig(log_level="ERROR"))
+        # "local": a new cluster of our own, never one found on this machine (a `ray start` cluster, even a dead one
+        # whose address Ray still remembers). Errors (a worker's crash, a restart) still show at log level ERROR.
+        ray.init(address="local", include_dashboard=False, logging_config=ray.LoggingConfig(log_level="ERROR"))
         return True
     try:
         ray.init(address=address, log_to_driver=True)

@@ -73,6 +73,10 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     finally:
         for node in reversed(nodes):
             stop_process_group(node)
+        # `ray start` records the cluster for later drivers on this machine; it is gone now, so forget it
+        current = Path("/tmp/ray/ray_current_cluster")
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
 
 
 def wait_for(condition, timeout_s: float = 120) -> None:

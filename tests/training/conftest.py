@@ -61,7 +61,9 @@ def ray_cluster() -> Iterator[dict[str, Any]]:
     import ray
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(include_dashboard=False, num_cpus=RAY_CPUS, logging_config=ray.LoggingConfig(log_level="ERROR"))
+    ray.init(
+        address="local", include_dashboard=False, num_cpus=RAY_CPUS, logging_config=ray.LoggingConfig(log_level="ERROR")
+    )
     try:
         yield ray.cluster_resources()
     finally:
