@@ -35,7 +35,7 @@ from training.tracking import tracking_uri
 def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]:
     """The corpus version of this run's tokens: a new ``versions/vNNNN.json`` when they changed (inputs with hashes,
     config, code version, counts per stage, shard hashes), else the latest one."""
-    inputs = [*expand_dumps(config.harvest.dumps), *snapshot_files(config.urls_dir)]
+    inputs = [*dump_files(config.harvest.dumps), *snapshot_files(config.urls_dir)]
     manifest, new = record_version(
         config.data_root,
         config.tokens_dir,
@@ -101,6 +101,22 @@ def compare_sizes(section: EvaluateSection, data_root: Path, out_dir: Path) -> d
     result = compare_models(tracking_uri(cfg.mlflow_tracking_uri, data_root), cfg.experiment, out_dir)
     get_run_logger().info("model sizes compared:\n%s", result["table"])
     return result
+
+
+def dump_files(patterns: list[str]) -> list[Path]:
+    """The dumps the config names that are on this machine; the others are named in a warning (a version recorded
+    by a slice that runs where the dumps are not lists only those it found)."""
+    found, missing = [], []
+    for pattern in patterns:
+        try:
+            paths = expand_dumps([pattern])
+        except FileNotFoundError:
+            paths = []
+        found += [path for path in paths if path.is_file()]
+        missing += [pattern] if not any(path.is_file() for path in paths) else []
+    if missing:
+        get_run_logger().warning("corpus version: dumps not found here, left out of its inputs: %s", missing)
+    return found
 
 
 def snapshot_files(urls_dir: Path) -> list[Path]:
