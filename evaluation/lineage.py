@@ -12,14 +12,15 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from pipeline.layout import DATA_STAGES
 from pipeline.lineage import (
     CODE_TAG,
     CORPUS_TAG,
-    DATA_STAGES,
     FLOW_RUN_TAG,
     MANIFEST_TAG,
     TOKENS_TAG,
     find_version,
+    version_path,
 )
 from pipeline.shards import file_sha256, read_json
 
@@ -124,7 +125,7 @@ def lineage(uri: str, run_id: str) -> list[Link]:
     version = read_json(Path(manifest_path)) if manifest_path else None
     if version is None and recorded:
         version = find_version(tokens_dir.parent, recorded)
-        manifest_path = str(tokens_dir.parent / "versions" / f"{version['name']}.json") if version else None
+        manifest_path = str(version_path(tokens_dir.parent, version)) if version else None
     if version is None:
         links.append(Link("corpus version", "none recorded", [("why", "tokenized outside a flow run (CLI)")]))
     else:

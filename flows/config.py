@@ -25,24 +25,15 @@ from pipeline.fetch.config import FetchConfig
 from pipeline.filter.config import FilterConfig, QualityTrainConfig
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
+from pipeline.layout import DATA_STAGES, LAYOUT, REPORT_DIR, VERSIONS_DIR
 from pipeline.settings import section_model
 from pipeline.tokenize.config import TokenizeConfig
 from training.config import TrainConfig
 from training.shapes import SIZES
 
-STAGES = (
-    "harvest",
-    "fetch",
-    "extract",
-    "dedup",
-    "filter",
-    "decontaminate",
-    "tokenize",
-    "train",
-    "evaluate",
-)  # in the DAG's order
+STAGES = (*DATA_STAGES, "train", "evaluate")  # in the DAG's order
 Stage = Literal[STAGES]
-SLICES = {"data": STAGES[:7], "models": ("train", "evaluate")}  # the flow's `stages` parameter also takes these
+SLICES = {"data": DATA_STAGES, "models": ("train", "evaluate")}  # the flow's `stages` parameter also takes these
 
 
 def expand_stages(names: list[str]) -> list[str]:
@@ -157,45 +148,41 @@ class RunConfig(BaseModel):
     def runs(self, stage: Stage) -> bool:
         return stage in self.stages
 
+    def folder(self, part: str) -> Path:
+        """A stage's folder (or ``models``, ``compare``) under ``data_root``, by the run layout."""
+        return self.data_root.joinpath(*LAYOUT[part])
+
     def stage_folders(self) -> dict[str, Path]:
         """Each data stage's output folder, in the DAG's order (what a corpus version's counts are read from)."""
-        return {
-            "harvest": self.urls_dir,
-            "fetch": self.fetch_dir,
-            "extract": self.extracted_dir,
-            "dedup": self.deduped_dir,
-            "filter": self.filtered_dir,
-            "decontaminate": self.corpus_dir,
-            "tokenize": self.tokens_dir,
-        }
+        return {stage: self.folder(stage) for stage in DATA_STAGES}
 
     @property
     def urls_dir(self) -> Path:
-        return self.data_root / "urls"
+        return self.folder("harvest")
 
     @property
     def fetch_dir(self) -> Path:
-        return self.data_root / "fetch"
+        return self.folder("fetch")
 
     @property
     def extracted_dir(self) -> Path:
-        return self.data_root / "docs" / "extracted"
+        return self.folder("extract")
 
     @property
     def deduped_dir(self) -> Path:
-        return self.data_root / "docs" / "deduped"
+        return self.folder("dedup")
 
     @property
     def filtered_dir(self) -> Path:
-        return self.data_root / "docs" / "filtered"
+        return self.folder("filter")
 
     @property
     def corpus_dir(self) -> Path:
-        return self.data_root / "corpus"
+        return self.folder("decontaminate")
 
     @property
     def tokens_dir(self) -> Path:
-        return self.data_root / "tokens"
+        return self.folder("tokenize")
 
     def model_dir(self, size: str, version: str) -> Path:
         """One training run per size and corpus version: ``models/124M/v0003``."""
@@ -203,19 +190,19 @@ class RunConfig(BaseModel):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_root / "models"
+        return self.folder("models")
 
     @property
     def versions_dir(self) -> Path:
-        return self.data_root / "versions"
+        return self.data_root / VERSIONS_DIR
 
     @property
     def report_dir(self) -> Path:
-        return self.data_root / "report"
+        return self.data_root / REPORT_DIR
 
     @property
     def comparison_dir(self) -> Path:
-        return self.data_root / "comparison"
+        return self.folder("compare")
 
     @property
     def quality_model_dir(self) -> Path:

@@ -24,7 +24,8 @@ from flows.config import (
 from flows.stages import log_summary
 from pipeline.harvest.reddit_api import snapshots
 from pipeline.harvest.sources import API_SNAPSHOT_DIR
-from pipeline.lineage import FLOW_RUN_TAG, grown_enough, record_version
+from pipeline.layout import latest_model
+from pipeline.lineage import FLOW_RUN_TAG, grown_enough, record_version, version_path
 from pipeline.shards import read_json
 from training.config import TrainConfig
 from training.run import run_training
@@ -57,7 +58,7 @@ def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]
         "new": new,
         "train_tokens": manifest["tokens"]["splits"].get("train", 0),
         "corpus_sha256": manifest["corpus_sha256"],
-        "path": str(config.versions_dir / f"{manifest['name']}.json"),
+        "path": str(version_path(config.data_root, manifest)),
     }
 
 
@@ -109,11 +110,12 @@ def dump_files(patterns: list[str]) -> list[Path]:
     found, missing = [], []
     for pattern in patterns:
         try:
-            paths = expand_dumps([pattern])
+            paths = [path for path in expand_dumps([pattern]) if path.is_file()]
         except FileNotFoundError:
             paths = []
-        found += [path for path in paths if path.is_file()]
-        missing += [pattern] if not any(path.is_file() for path in paths) else []
+        found += paths
+        if not paths:
+            missing.append(pattern)
     if missing:
         get_run_logger().warning("corpus version: dumps not found here, left out of its inputs: %s", missing)
     return found
@@ -160,12 +162,6 @@ def model_label(model: str | Path) -> str:
     """``tiny/v0002`` for a flow's model folder, else the reference as given."""
     path = Path(model)
     return f"{path.parent.name}/{path.name}" if path.parent.parent.name == "models" else str(model)
-
-
-def latest_model(size_dir: Path) -> Path | None:
-    """The newest corpus version a size was trained on to the end (its folder has ``summary.json``)."""
-    done = sorted(path.parent for path in size_dir.glob("v[0-9]*/summary.json"))
-    return done[-1] if done else None
 
 
 def model_stages(config: RunConfig, version: dict[str, Any] | None, asked: bool | None, result: dict) -> list[Path]:

@@ -24,10 +24,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipeline.layout import VERSIONS_DIR
 from pipeline.shards import atomic_write_json, file_sha256, read_json
 
 FORMAT = "webtext-corpus-version/1"
-VERSIONS_DIR = "versions"
 INPUT_HASHES = "_input_hashes.json"
 TOKENS_MANIFEST = "manifest.json"
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -95,9 +95,6 @@ def hash_inputs(paths: Iterable[Path], cache_file: Path) -> list[dict[str, Any]]
         entries.append({"path": str(path), **known})
     atomic_write_json(cache_file, cache)
     return entries
-
-
-DATA_STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")  # the DAG's order
 
 
 def stage_record(folder: Path) -> dict[str, Any] | None:

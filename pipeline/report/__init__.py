@@ -5,7 +5,8 @@ table and the PNGs into the report folder (``DATA_ROOT/report/``) and returns a 
 Markdown, tables and plots the flow publishes as Prefect artifacts and logs to MLflow.
 """
 
+from pipeline.layout import REPORT_DIR
 from pipeline.report.build import RunReport, build_report
-from pipeline.report.folders import REPORT_DIR, ReportFolders
+from pipeline.report.folders import ReportFolders
 
 __all__ = ["REPORT_DIR", "ReportFolders", "RunReport", "build_report"]

@@ -2,7 +2,7 @@
 
 The report reads only what the stages left on disk, so it works on a finished run, a partial one
 (some stages never ran) and a run whose folders were moved: each stage's folder is given alone,
-or derived from the data root the way ``flows/config.py`` lays it out.
+or derived from the data root by the run layout (``pipeline/layout.py``).
 """
 
 from __future__ import annotations
@@ -12,26 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.layout import DATA_STAGES, LAYOUT, latest_model
 from pipeline.shards import read_json
 from pipeline.stage import SUMMARY_FILE
 
-REPORT_DIR = "report"
-# The pipeline's stages in the DAG's order; the report's sections follow it.
-DATA_STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")
-# Folder of each stage under the data root (flows/config.py's RunConfig properties).
-LAYOUT = {
-    "harvest": ("urls",),
-    "fetch": ("fetch",),
-    "extract": ("docs", "extracted"),
-    "dedup": ("docs", "deduped"),
-    "filter": ("docs", "filtered"),
-    "decontaminate": ("corpus",),
-    "tokenize": ("tokens",),
-    "models": ("models",),
-    "compare": ("comparison",),
-}
 NOT_MODELS = ("quality",)  # models/quality is the filter's classifier, not a trained GPT-2
-TRAIN_STAGE = "train"  # the stage name in a trained model's summary.json
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,21 +58,13 @@ class ReportFolders:
         return {stage: self.summary(stage) for stage in DATA_STAGES}
 
     def model_dirs(self) -> list[Path]:
-        """Each size's newest trained model: ``models/<size>/<corpus version>/`` with a training ``summary.json``
-        (the flow trains one per size and corpus version), by size."""
+        """Each size's newest trained model (``models/<size>/<corpus version>/``, ``latest_model``), by size."""
         if self.models is None or not self.models.is_dir():
             return []
-        newest = []
-        for size_dir in sorted(self.models.iterdir()):
-            if not size_dir.is_dir() or size_dir.name in NOT_MODELS:
-                continue
-            trained = [
-                folder
-                for folder in sorted(size_dir.glob("v[0-9]*"))
-                if (read_json(folder / SUMMARY_FILE) or {}).get("stage") == TRAIN_STAGE
-            ]
-            newest += trained[-1:]
-        return newest
+        sizes = [
+            folder for folder in sorted(self.models.iterdir()) if folder.is_dir() and folder.name not in NOT_MODELS
+        ]
+        return [model for model in map(latest_model, sizes) if model is not None]
 
 
 def as_folders(folders: ReportFolders | Mapping[str, Path | str | None] | Path | str) -> ReportFolders:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.layout import LAYOUT
 from pipeline.records import Document, document_id, to_table
-from pipeline.report.folders import LAYOUT
 from pipeline.report.plots import horizontal_bars
 from pipeline.shards import atomic_write_bytes, atomic_write_json, shard_name, write_shard
 from pipeline.stage import StageSummary
