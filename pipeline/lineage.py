@@ -26,6 +26,7 @@ from typing import Any
 
 from pipeline.layout import VERSIONS_DIR
 from pipeline.shards import atomic_write_json, file_sha256, read_json
+from pipeline.stage import SUMMARY_FILE
 
 FORMAT = "webtext-corpus-version/1"
 INPUT_HASHES = "_input_hashes.json"
@@ -99,11 +100,11 @@ def hash_inputs(paths: Iterable[Path], cache_file: Path) -> list[dict[str, Any]]
 
 def stage_record(folder: Path) -> dict[str, Any] | None:
     """A stage's counts as its ``summary.json`` holds them (``None`` when the stage never ran there)."""
-    summary = read_json(folder / "summary.json")
+    summary = read_json(folder / SUMMARY_FILE)
     if not summary:
         return None
     counts = {key: value for key, value in summary.items() if isinstance(value, int) and not key.startswith("units")}
-    code = summary.get("details", {}).get("code_fingerprint") or summary.get("config", {}).get("code_fingerprint")
+    code = summary.get("details", {}).get("code_fingerprint")
     return {"folder": str(folder), "counts": counts, "outcomes": summary.get("outcomes", {}), "code_fingerprint": code}
 
 
@@ -145,6 +146,7 @@ def record_version(
     directory = data_root / VERSIONS_DIR
     number = (latest["version"] if latest else 0) + 1
     shards = [piece for split in tokens["splits"].values() for piece in split["shards"]]
+    stages = {stage: stage_record(folder) for stage, folder in stage_folders.items()}
     manifest = {
         "format": FORMAT,
         "version": number,
@@ -155,13 +157,11 @@ def record_version(
         "corpus_sha256": corpus_sha256(tokens["inputs"]),
         "code": {
             **code_version(),
-            "stages": {
-                stage: (stage_record(folder) or {}).get("code_fingerprint") for stage, folder in stage_folders.items()
-            },
+            "stages": {stage: (record or {}).get("code_fingerprint") for stage, record in stages.items()},
         },
         "inputs": hash_inputs(input_files, directory / INPUT_HASHES),
         "config": dict(config),
-        "counts": {stage: stage_record(folder) for stage, folder in stage_folders.items()},
+        "counts": stages,
         "corpus": {"shards": dict(tokens["inputs"])},
         "tokens": {
             "dir": str(tokens_dir),
