@@ -17,7 +17,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-KIND_TAG = "webtext.kind"
+from training.tracking import KIND_TAG
+
 # (metric logged by evaluate, column heading, shown as a percentage)
 COLUMNS = (
     ("lambada_ppl", "LAMBADA (PPL)", False),

@@ -22,12 +22,12 @@ import torch
 from evaluation.adapter import ModelAdapter
 from training.checkpoint import META_FILE, STATE_FILE, model_weights, read_meta
 from training.model import GPT, GPTConfig
+from training.tracking import KIND_TAG
 
 CHECKPOINTS_DIR, HF_DIR = "checkpoints", "hf"  # a training run folder's layout (training/run.py)
 CONFIG_FILE = "config.json"  # a Hugging Face model folder's
 METADATA_FILE = "webtext.json"  # what training/export.py writes beside the model
 RUN_ID = re.compile(r"[0-9a-f]{32}")  # MLflow's run ids
-KIND_TAG = "webtext.kind"  # evaluation and comparison runs carry it (evaluation/run.py); training runs do not
 NO_LIMIT = int(1e30)  # transformers' "no maximum length": texts are windowed here, never truncated by the tokenizer
 DEFAULT_MAX_LENGTH = 2048  # lm-eval's, for a model whose config names no context length
 

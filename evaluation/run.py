@@ -27,9 +27,9 @@ from evaluation.tasks import TASKS, EvalOptions
 from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, TOKENS_TAG
 from pipeline.shards import atomic_write_json, file_sha256, fingerprint, read_json
 from pipeline.stage import StageSummary, Stopwatch
+from training.tracking import KIND_TAG
 
 STAGE = "evaluate"
-KIND_TAG = "webtext.kind"
 FINGERPRINT_TAG = "webtext.eval_fingerprint"
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 MLFLOW_DB = "mlflow.db"
+KIND_TAG = "webtext.kind"  # evaluation, comparison and report runs carry it; training runs do not
 ARTIFACTS_DIR = "mlartifacts"
 CURVE_METRICS = ("train_loss", "val_loss")
 
@@ -137,10 +138,10 @@ def log_report(uri: str, experiment: str, version: Mapping[str, Any], files: lis
     name = f"report-{version['name']}"
     found = client.search_runs(
         [experiment_key],
-        filter_string=f"tags.`webtext.kind` = '{REPORT_KIND}' and tags.`{VERSION_TAG}` = '{version['name']}'",
+        filter_string=f"tags.`{KIND_TAG}` = '{REPORT_KIND}' and tags.`{VERSION_TAG}` = '{version['name']}'",
     )
     tags = {
-        "webtext.kind": REPORT_KIND,
+        KIND_TAG: REPORT_KIND,
         VERSION_TAG: version["name"],
         CORPUS_TAG: version["corpus_sha256"],
         MANIFEST_TAG: version["path"],
