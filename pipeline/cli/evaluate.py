@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from evaluation.config import EvalConfig
+from pipeline.cli.mlflow_store import add_store_arguments, store_uri
 from pipeline.cli.report import print_summary
 from pipeline.settings import add_config_arguments, config_from_arguments
 
@@ -30,9 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "comparison.md and comparison.csv, and comparison.png (each metric against parameters); log them to MLflow.",
     )
     compare.add_argument("--experiment", default="webtext", help="MLflow experiment (default: webtext)")
-    compare.add_argument(
-        "--mlflow-tracking-uri", default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)"
-    )
+    add_store_arguments(compare)
     compare.add_argument("--out", type=Path, default=Path("comparison"), help="folder for the table and plot")
     compare.set_defaults(handler=_compare)
 
@@ -49,14 +48,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    import os
-
     from evaluation.compare import compare_models
 
-    uri = args.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        raise ValueError("no MLflow store: pass --mlflow-tracking-uri (e.g. sqlite:///build/sample-run/mlflow.db)")
-    result = compare_models(uri, args.experiment, args.out)
+    result = compare_models(store_uri(args), args.experiment, args.out)
     print(result["table"], end="")
     print(f"written to {result['out_dir']} (comparison.md, .csv, .png); MLflow run {result['mlflow_run_id']}")
     return 0

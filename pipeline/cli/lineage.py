@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
+
+from pipeline.cli.mlflow_store import add_store_arguments, store_uri
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -16,23 +16,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(input dumps with sha256, code version, counts per stage).",
     )
     parser.add_argument("run_id", metavar="RUN_ID", help="an MLflow run id (the MLflow UI shows it on the run page)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--mlflow-tracking-uri", default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)"
-    )
-    where.add_argument("--data-root", type=Path, default=None, help="a flow's data root: its mlflow.db")
+    add_store_arguments(parser)
     parser.set_defaults(handler=_lineage)
 
 
 def _lineage(args: argparse.Namespace) -> int:
     from evaluation.lineage import format_lineage, lineage
-    from training.tracking import MLFLOW_DB
 
-    if args.data_root is not None:
-        uri = f"sqlite:///{(args.data_root / MLFLOW_DB).resolve()}"
-    else:
-        uri = args.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        raise ValueError("no MLflow store: pass --data-root (e.g. build/sample-run) or --mlflow-tracking-uri")
-    print(format_lineage(lineage(uri, args.run_id)), end="")
+    print(format_lineage(lineage(store_uri(args), args.run_id)), end="")
     return 0
