@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,13 @@ def process_shard(function: Any, shared: Any, job: tuple[Any, ...]) -> Any:
     return function(shared, *job)
 
 
-class ShardTasks:
-    """The flow's per-shard task runner, started on first use and kept for the rest of the run (a Ray cluster is
-    connected to once, a process pool's workers start once)."""
+class ShardTasks(contextlib.ExitStack):
+    """The flow's per-shard task runner, started on first use and kept until the ``with`` block ends (a Ray cluster
+    is connected to once, a process pool's workers start once)."""
 
     def __init__(self, settings: TaskRunnerSettings) -> None:
+        super().__init__()
         self.settings = settings
-        self._stack = contextlib.ExitStack()
         self._runner: TaskRunner | None = None
 
     def run(self, sharded: ShardedRun) -> list[Any]:
@@ -55,7 +54,7 @@ class ShardTasks:
         if not sharded.jobs:
             return []
         if self._runner is None:
-            self._runner = self._stack.enter_context(make_task_runner(self.settings))
+            self._runner = self.enter_context(make_task_runner(self.settings))
         shard_task = process_shard.with_options(name=f"{sharded.stage}_shard")
         futures = [
             self._runner.submit(
@@ -66,21 +65,8 @@ class ShardTasks:
         ]
         return [future.result() for future in futures]
 
-    def close(self) -> None:
-        self._stack.close()
-        self._runner = None
-
 
 def _job_name(job: tuple[Any, ...], position: int) -> str:
     """The shard a job reads (its first path argument), for the task run's name in the UI."""
     first = next((part for part in job if isinstance(part, Path)), None)
     return first.name.removesuffix(".parquet") if first is not None else str(position)
-
-
-@contextlib.contextmanager
-def shard_tasks(settings: TaskRunnerSettings) -> Iterator[ShardTasks]:
-    tasks = ShardTasks(settings)
-    try:
-        yield tasks
-    finally:
-        tasks.close()

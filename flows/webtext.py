@@ -22,7 +22,7 @@ from flows.config import (
 )
 from flows.models import compare_sizes, evaluate_model, model_label, model_stages, record_corpus_version
 from flows.report import write_report
-from flows.runners import shard_tasks
+from flows.runners import ShardTasks
 from flows.stages import data_stages
 from pipeline.stage import headline
 
@@ -47,7 +47,7 @@ def webtext(
     if stages is not None:
         config = config.model_copy(update={"stages": expand_stages(stages)})
     result: dict[str, Any] = {"config": config_path}
-    with shard_tasks(config.task_runner) as shards:
+    with ShardTasks(config.task_runner) as shards:
         result |= data_stages(config, shards)
     if config.runs("train") or config.runs("evaluate") or config.runs("tokenize"):
         if (config.tokens_dir / "manifest.json").is_file():
