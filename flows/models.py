@@ -22,8 +22,7 @@ from flows.config import (
     expand_dumps,
 )
 from flows.stages import log_summary
-from pipeline.harvest.reddit_api import snapshots
-from pipeline.harvest.sources import API_SNAPSHOT_DIR
+from pipeline.harvest.sources import archived_snapshots
 from pipeline.layout import latest_model
 from pipeline.lineage import FLOW_RUN_TAG, grown_enough, record_version, version_path
 from pipeline.shards import read_json
@@ -36,7 +35,7 @@ from training.tracking import tracking_uri
 def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]:
     """The corpus version of this run's tokens: a new ``versions/vNNNN.json`` when they changed (inputs with hashes,
     config, code version, counts per stage, shard hashes), else the latest one."""
-    inputs = [*dump_files(config.harvest.dumps), *snapshot_files(config.urls_dir)]
+    inputs = [*dump_files(config.harvest.dumps), *(source.path for source in archived_snapshots(config.urls_dir))]
     manifest, new = record_version(
         config.data_root,
         config.tokens_dir,
@@ -119,12 +118,6 @@ def dump_files(patterns: list[str]) -> list[Path]:
     if missing:
         get_run_logger().warning("corpus version: dumps not found here, left out of its inputs: %s", missing)
     return found
-
-
-def snapshot_files(urls_dir: Path) -> list[Path]:
-    """The archived Reddit API increments (inputs of the corpus, like the dumps)."""
-    directory = urls_dir / API_SNAPSHOT_DIR
-    return [source.path for source in snapshots(directory)] if directory.is_dir() else []
 
 
 def current_flow_run_id() -> str | None:

@@ -46,8 +46,8 @@ def collect_sources(
     less ``overlap_hours``.
     """
     sources = [DumpSource(path) for path in dumps]
-    snapshot_dir = out_dir / API_SNAPSHOT_DIR
     if reddit_api is not None:
+        snapshot_dir = out_dir / API_SNAPSHOT_DIR
         credentials = RedditCredentials.from_env() if environ is None else RedditCredentials.from_env(environ)
         with folder_lock(out_dir, "harvest"):  # tonight's snapshot is the folder's output too: one run writes it
             watermark = read_watermark(snapshot_dir)
@@ -58,4 +58,10 @@ def collect_sources(
             ):
                 record = {"newest_created_utc": source.newest_created_utc, "snapshot": archived.path.name}
                 atomic_write_json(snapshot_dir / WATERMARK_FILE, record)
-    return sources + (snapshots(snapshot_dir) if snapshot_dir.is_dir() else [])
+    return sources + archived_snapshots(out_dir)
+
+
+def archived_snapshots(out_dir: Path) -> list[DumpSource]:
+    """Every API increment archived under the harvest folder ``out_dir``, oldest first."""
+    snapshot_dir = out_dir / API_SNAPSHOT_DIR
+    return snapshots(snapshot_dir) if snapshot_dir.is_dir() else []
