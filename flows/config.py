@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evaluation.config import EvalConfig
 from pipeline.decontaminate.config import DecontaminateConfig
@@ -26,7 +26,8 @@ from pipeline.filter.config import FilterConfig, QualityTrainConfig
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
 from pipeline.layout import DATA_STAGES, LAYOUT, REPORT_DIR, VERSIONS_DIR
-from pipeline.settings import section_model
+from pipeline.services.config import Services, service_fields, with_services
+from pipeline.settings import StageSection, section_model
 from pipeline.tokenize.config import TokenizeConfig
 from training.config import TrainConfig
 from training.shapes import SIZES
@@ -46,6 +47,13 @@ def expand_stages(names: list[str]) -> list[str]:
     return [stage for stage in STAGES if stage in wanted]
 
 
+def moved_services(cls: type, **others: str) -> dict[str, str]:
+    """The service fields of stage config ``cls`` (and ``others``), each with where the run config sets it now."""
+    moved = {name: f"it moved to {where} (one setting for every stage)" for name, where in service_fields(cls).items()}
+    return {**moved, **others}
+
+
+ServicesSection = section_model(Services)
 HarvestSection = section_model(
     HarvestConfig,
     dumps=(list[str], Field(default_factory=list, description="dump files or glob patterns (RS_2017-*.zst)")),
@@ -60,23 +68,24 @@ FetchSection = section_model(
 )
 ExtractSection = section_model(ExtractConfig)
 DedupSection = section_model(
-    DedupConfig, against=(Path | None, Field(None, description="an earlier dedup output new documents must not repeat"))
+    DedupConfig,
+    moved=moved_services(DedupConfig),
+    against=(Path | None, Field(None, description="an earlier dedup output new documents must not repeat")),
 )
 FilterSection = section_model(FilterConfig)
 DecontaminateSection = section_model(
     DecontaminateConfig,
+    moved=moved_services(DecontaminateConfig),
     eval_sets=(list[str], Field(default_factory=list, description="NAME=PATH or NAME=FORMAT:PATH evaluation sets")),
     wikipedia_dumps=(list[Path], Field(default_factory=list, description="pages-articles*.xml[.bz2] dumps")),
 )
 TokenizeSection = section_model(TokenizeConfig)
 TrainSection = section_model(
     TrainConfig,
+    moved=moved_services(TrainConfig, model="the sizes to train are listed in train.models"),
     models=(
         list[Literal[tuple(SIZES)]],
-        Field(
-            default_factory=lambda: ["tiny"],
-            description="sizes to train, one run each (the section's `model` is ignored)",
-        ),
+        Field(default_factory=lambda: ["tiny"], description="sizes to train, one run each"),
     ),
     min_new_tokens=(
         int,
@@ -90,6 +99,7 @@ TrainSection = section_model(
 )
 EvaluateSection = section_model(
     EvalConfig,
+    moved=moved_services(EvalConfig),
     skip_missing=(bool, Field(False, description="leave out tasks whose file is missing instead of failing")),
 )
 QualityTrainSection = section_model(
@@ -107,25 +117,14 @@ class SampleSettings(BaseModel):
     dir: Path = Path("build/sample")
 
 
-class TaskRunnerSettings(BaseModel):
-    """Where the flow's mapped per-shard tasks (extract, filter, tokenize) run: Prefect's process pool on this
-    machine (the default), its thread pool, or a Ray cluster through prefect-ray's ``RayTaskRunner``
-    (``address``: ``ray://HEAD:10001``, or none for a local Ray started for the run)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["process", "thread", "ray"] = "process"
-    address: str | None = Field(None, description="ray only: the cluster's address")
-    max_workers: int | None = Field(None, ge=1, description="process/thread: tasks at once (default: CPUs)")
-    ray_init: dict[str, Any] = Field(default_factory=dict, description="ray only: extra ray.init arguments")
-
-
 class RunConfig(BaseModel):
     """Everything one run of the ``webtext`` flow needs; the stage directories hang off ``data_root``.
 
     ``stages`` lists the stages to run (default: all); stages talk only through files, so a stage
     left out reads what an earlier run left under ``data_root``. ``quality_train``, when set,
     trains the quality classifier before the filter and the filter uses it unless
-    ``filter.quality.model_path`` names another model.
+    ``filter.quality.model_path`` names another model. ``services`` names the Ray, Spark, MLflow and
+    task runner every stage uses: each stage section's ``config()`` carries them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -133,7 +132,7 @@ class RunConfig(BaseModel):
     stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
     replace: bool = False  # delete output shards whose input shard is gone (otherwise the stage stops, naming them)
     sample: SampleSettings = SampleSettings()
-    task_runner: TaskRunnerSettings = TaskRunnerSettings()
+    services: ServicesSection = ServicesSection()
     harvest: HarvestSection = HarvestSection()
     fetch: FetchSection = FetchSection()
     extract: ExtractSection = ExtractSection()
@@ -144,6 +143,27 @@ class RunConfig(BaseModel):
     train: TrainSection = TrainSection()
     evaluate: EvaluateSection = EvaluateSection()
     quality_train: QualityTrainSection | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "task_runner" in data:
+            raise ValueError("task_runner moved to services.task_runner (a Ray task runner's address: services.ray)")
+        return data
+
+    @model_validator(mode="after")
+    def _fill_services(self) -> Self:
+        """Each stage section's config gets the run's services (frozen model: set once, while validating)."""
+        services = self.service_settings
+        for name, section in self:
+            if isinstance(section, StageSection) and service_fields(section.config_class):
+                object.__setattr__(self, name, section.with_config(with_services(section.config(), services)))
+        return self
+
+    @property
+    def service_settings(self) -> Services:
+        """The run's services (``services:``)."""
+        return self.services.config()
 
     def runs(self, stage: Stage) -> bool:
         return stage in self.stages
@@ -238,5 +258,8 @@ def load_run_config(path: Path | str) -> RunConfig:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     try:
         return RunConfig.model_validate(raw)
-    except (ValidationError, ValueError) as error:
+    except ValidationError as error:
+        problems = [f"{'.'.join(map(str, item['loc'])) or 'top level'}: {item['msg']}" for item in error.errors()]
+        raise ConfigError(f"{path}: " + "; ".join(problems).replace("Value error, ", "")) from error
+    except ValueError as error:
         raise ConfigError(f"{path}: {error}") from error

@@ -46,9 +46,9 @@ def write_report(config: RunConfig, result: dict[str, Any]) -> dict[str, Any]:
     create_link_artifact(report_md.as_uri(), link_text=str(report_md), key=artifact_key("report-file"))
     logged = None
     if (version := result.get("version")) is not None:
-        evaluate = config.evaluate.config()
-        uri = tracking_uri(evaluate.mlflow_tracking_uri, config.data_root)
-        logged = log_report(uri, evaluate.experiment, version, report.files)
+        mlflow = config.service_settings.mlflow
+        uri = tracking_uri(mlflow.tracking_uri, config.data_root)
+        logged = log_report(uri, mlflow.experiment, version, report.files)
         if uri.startswith(("http://", "https://")):  # a tracking server: link its page of the report run
             page = f"{uri.rstrip('/')}/#/experiments/{logged.experiment_id}/runs/{logged.run_id}"
             create_link_artifact(page, link_text=f"MLflow: report-{version['name']}", key=artifact_key("mlflow"))

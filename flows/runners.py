@@ -1,7 +1,8 @@
-"""The task runner of the flow's mapped per-shard tasks, chosen by the run config's ``task_runner`` section.
+"""The task runner of the flow's mapped per-shard tasks, chosen by the run config's ``services.task_runner``.
 
 Prefect's ``ProcessPoolTaskRunner`` (one machine, every core), its ``ThreadPoolTaskRunner``, or
-prefect-ray's ``RayTaskRunner`` (a Ray cluster at ``address``, or a local Ray it starts). Every mapped
+prefect-ray's ``RayTaskRunner`` (the Ray of ``services.ray``: a cluster, or a local Ray it starts, with
+Ray's token authentication on either way). Every mapped
 task is ``job(shared, *arguments)`` of a stage's ``ShardedRun``: small, picklable, and writing its shard
 under the shared data root itself, so any of them runs anywhere that sees the data root's path.
 """
@@ -9,7 +10,6 @@ under the shared data root itself, so any of them runs anywhere that sees the da
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +17,22 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from flows.config import TaskRunnerSettings
+from pipeline.services.config import Services
+from pipeline.services.preflight import ray_address
+from pipeline.services.ray_token import enable_ray_token
 from pipeline.stage import ShardedRun
 
 
-def make_task_runner(settings: TaskRunnerSettings) -> TaskRunner:
-    """A fresh (not yet started) task runner for ``settings``."""
+def make_task_runner(services: Services) -> TaskRunner:
+    """A fresh (not yet started) task runner for ``services.task_runner``."""
+    settings = services.task_runner
     if settings.kind == "ray":
+        address = ray_address(services.ray.address)
+        enable_ray_token(services.ray.token_file, create=address is None)  # before prefect-ray imports Ray
         from prefect_ray.task_runners import RayTaskRunner
 
         # no address: a local Ray of the run's own ("local"), never a cluster Ray happens to find on this machine
-        address = settings.address or os.environ.get("RAY_ADDRESS") or "local"
-        return RayTaskRunner(address=address, init_kwargs=dict(settings.ray_init))
+        return RayTaskRunner(address=address or "local", init_kwargs=dict(settings.ray_init))
     if settings.kind == "thread":
         return ThreadPoolTaskRunner(max_workers=settings.max_workers)
     return ProcessPoolTaskRunner(max_workers=settings.max_workers)
@@ -44,9 +48,9 @@ class ShardTasks(contextlib.ExitStack):
     """The flow's per-shard task runner, started on first use and kept until the ``with`` block ends (a Ray cluster
     is connected to once, a process pool's workers start once)."""
 
-    def __init__(self, settings: TaskRunnerSettings) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
-        self.settings = settings
+        self.services = services
         self._runner: TaskRunner | None = None
 
     def run(self, sharded: ShardedRun) -> list[Any]:
@@ -54,7 +58,7 @@ class ShardTasks(contextlib.ExitStack):
         if not sharded.jobs:
             return []
         if self._runner is None:
-            self._runner = self.enter_context(make_task_runner(self.settings))
+            self._runner = self.enter_context(make_task_runner(self.services))
         shard_task = process_shard.with_options(name=f"{sharded.stage}_shard")
         futures = [
             self._runner.submit(

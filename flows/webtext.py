@@ -16,15 +16,15 @@ from typing import Any
 
 from prefect import flow
 
-from flows.config import (
-    expand_stages,
-    load_run_config,
-)
+from flows.config import RunConfig, expand_stages, load_run_config
 from flows.models import compare_sizes, evaluate_model, model_label, model_stages, record_corpus_version
 from flows.report import write_report
 from flows.runners import ShardTasks
 from flows.stages import data_stages
+from pipeline.services.preflight import check_services
 from pipeline.stage import headline
+
+MAPPED_STAGES = ("extract", "filter", "tokenize")  # run on the task runner, one task per shard
 
 DEFAULT_CONFIG = "flows/configs/sample.yaml"
 
@@ -47,7 +47,8 @@ def webtext(
     if stages is not None:
         config = config.model_copy(update={"stages": expand_stages(stages)})
     result: dict[str, Any] = {"config": config_path}
-    with ShardTasks(config.task_runner) as shards:
+    check_run_services(config, evaluate_models)
+    with ShardTasks(config.service_settings) as shards:
         result |= data_stages(config, shards)
     if config.runs("train") or config.runs("evaluate") or config.runs("tokenize"):
         if (config.tokens_dir / "manifest.json").is_file():
@@ -61,6 +62,19 @@ def webtext(
             result["compare"] = compare_sizes(config.evaluate, config.data_root, config.comparison_dir)
     result["report"] = write_report(config, result)
     return result
+
+
+def check_run_services(config: RunConfig, evaluate_models: list[str] | None) -> None:
+    """Fail before any work when a service this run will use does not answer (the message names the setting)."""
+    services = config.service_settings
+    mapped = any(config.runs(stage) for stage in MAPPED_STAGES)
+    wikipedia_join = config.runs("decontaminate") and bool(config.decontaminate.wikipedia_dumps)
+    check_services(
+        services,
+        ray=config.runs("train") or (mapped and services.task_runner.kind == "ray"),
+        spark=config.runs("dedup") or (wikipedia_join and config.decontaminate.config().join != "local"),
+        mlflow=config.runs("train") or config.runs("evaluate") or bool(evaluate_models),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

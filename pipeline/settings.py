@@ -260,16 +260,29 @@ def config_from_arguments(
 
 
 class StageSection(BaseModel):
-    """A stage's section of the run YAML: its config's fields, plus any run inputs the flow adds to it."""
+    """A stage's section of the run YAML: its config's fields, plus any run inputs the flow adds to it.
+
+    Fields set elsewhere in the run config (``moved``: a stage's service settings) are left out of the
+    section: writing one there fails with where it is set instead, never silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     config_class: ClassVar[type]
+    moved: ClassVar[Mapping[str, str]] = {}
     _config: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_moved(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and (found := [key for key in cls.moved if key in data]):
+            raise ValueError("; ".join(f"{key} is not set here: {cls.moved[key]}" for key in found))
+        return data
 
     @model_validator(mode="after")
     def _build_config(self) -> Self:
         values = {}
         for field in config_fields(self.config_class):
+            if field.name in self.moved:
+                continue
             value = getattr(self, field.name)
             values[field.name] = value.config() if isinstance(value, StageSection) else value
         self._config = self.config_class(**values)  # __post_init__'s ValueError names the field
@@ -278,6 +291,12 @@ class StageSection(BaseModel):
     def config(self) -> Any:
         """The stage's validated config dataclass."""
         return self._config
+
+    def with_config(self, config: Any) -> Self:
+        """A copy of this section whose ``config()`` is ``config`` (the run's services filled in)."""
+        copy = self.model_copy()
+        copy._config = config
+        return copy
 
 
 def _section_field(field: ConfigField) -> tuple[Any, Any]:
@@ -295,23 +314,34 @@ def _section_field(field: ConfigField) -> tuple[Any, Any]:
 
 @functools.cache
 def _cached_section_model(cls: type) -> type[StageSection]:
-    return _new_section_model(cls, {})
+    return _new_section_model(cls, {}, {})
 
 
-def _new_section_model(cls: type, inputs: Mapping[str, tuple[Any, Any]]) -> type[StageSection]:
-    fields = {field.name: _section_field(field) for field in config_fields(cls)}
+def _new_section_model(
+    cls: type, inputs: Mapping[str, tuple[Any, Any]], moved: Mapping[str, str]
+) -> type[StageSection]:
+    fields = {field.name: _section_field(field) for field in config_fields(cls) if field.name not in moved}
     clashes = set(fields) & set(inputs)
     if clashes:
         raise TypeError(f"run inputs {sorted(clashes)} clash with fields of {cls.__name__}")
+    unknown = set(moved) - {field.name for field in config_fields(cls)}
+    if unknown:
+        raise TypeError(f"moved fields {sorted(unknown)} are not fields of {cls.__name__}")
     model = create_model(f"{cls.__name__}Section", __base__=StageSection, **fields, **inputs)
     model.config_class = cls
+    model.moved = dict(moved)
     return model
 
 
-def section_model(cls: type, **inputs: tuple[Any, Any]) -> type[StageSection]:
+def section_model(
+    cls: type, *, moved: Mapping[str, str] | None = None, **inputs: tuple[Any, Any]
+) -> type[StageSection]:
     """The pydantic model of ``cls``'s YAML section; ``inputs`` (name=(type, default)) are run inputs the flow
-    adds beside the settings (dump paths, a reference directory)."""
-    return _new_section_model(cls, inputs) if inputs else _cached_section_model(cls)
+    adds beside the settings (dump paths, a reference directory); ``moved`` (field → where it is set instead)
+    are fields the section leaves out (their dataclass default, until the flow sets them)."""
+    if inputs or moved:
+        return _new_section_model(cls, inputs, moved or {})
+    return _cached_section_model(cls)
 
 
 def section_defaults(cls: type) -> dict[str, Any]:

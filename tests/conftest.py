@@ -3,6 +3,8 @@ session for every test that needs one (dedup, the Wikipedia join: a session take
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,13 @@ from pipeline.sample.generate import generate_sample
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every Ray the tests start (in-process, in a flow subprocess, ``ray start``) uses one token of this test
+    session, made on first use in a private temporary folder: never the user's ~/.ray/auth_token."""
+    os.environ.pop("RAY_AUTH_TOKEN", None)
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(Path(tempfile.mkdtemp(prefix="webtext-ray-token-")) / "auth_token")
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 from pipeline.settings import setting
@@ -58,6 +59,9 @@ class TrainConfig:
     gpu: bool = setting(False, help="train on GPUs (NCCL); else CPUs (gloo)")
     cpus_per_worker: int = setting(1, help="CPUs Ray reserves for each worker")
     ray_address: str | None = setting(None, help="a Ray cluster (ray://HOST:10001 or HOST:6379); none: local Ray")
+    ray_token_file: Path | None = setting(
+        None, help="the Ray token's file (mode 0600); none: $RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token"
+    )
     max_failures: int = setting(2, help="restarts from the last checkpoint after a worker dies")
     eval_every: int = setting(50, help="validation loss every this many steps (and at the end)")
     eval_batches: int = setting(20, help="micro-batches of the validation split per evaluation, at most")

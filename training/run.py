@@ -20,9 +20,6 @@ if that is missing or from another checkpoint.
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,20 +27,21 @@ from typing import Any
 import torch
 
 from pipeline.lineage import VERSION_TAG, corpus_sha256, lineage_tags
+from pipeline.services.preflight import check_ray, ray_address
+from pipeline.services.ray_token import enable_ray_token
 from pipeline.shards import atomic_write_json, file_sha256, read_json
 from pipeline.stage import StageSummary, Stopwatch
 from training.checkpoint import check_compatible, latest_checkpoint, model_weights
 from training.config import TrainConfig
 from training.data import TokenDataError, TokenSplit, Windows, read_manifest
 from training.model import GPT, GPTConfig
-from training.tracking import finish_run, history, loss_curve, start_run, tracking_uri
+from training.tracking import credential_environment, finish_run, history, loss_curve, start_run, tracking_uri
 
 STAGE = "train"
 CHECKPOINTS_DIR = "checkpoints"
 HF_DIR = "hf"
 RUN_RECORD = "mlflow_run.json"
 RAY_RUN_NAME = "train"
-RAY_CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,7 +61,9 @@ class TrainingPlan:
 
 def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> TrainingPlan:
     """Check the inputs, an existing checkpoint and the Ray address; a clear error before any work otherwise."""
-    check_ray_address(cfg.ray_address or os.environ.get("RAY_ADDRESS") or None)
+    address = ray_address(cfg.ray_address)
+    check_ray(address, setting="ray_address")
+    enable_ray_token(cfg.ray_token_file, create=address is None)  # a cluster's missing token fails here, not in Ray
     manifest = read_manifest(tokens_dir)
     model_config = cfg.model_config(int(manifest["tokenizer"]["vocab_size"]))
     train = TokenSplit.open(tokens_dir, "train")
@@ -100,41 +100,24 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
     )
 
 
-def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
-    """Fail in seconds when nothing listens at ``address`` (``ray.init`` retries an unreachable GCS for minutes)."""
-    if address is None or address == "auto" or ("://" in address and not address.startswith("ray://")):
-        return
-    parsed = urllib.parse.urlsplit("//" + address.removeprefix("ray://"))
-    try:
-        host, port = parsed.hostname, parsed.port
-    except ValueError:
-        host, port = None, None
-    if not host or port is None:
-        raise ValueError(f"ray_address must be HOST:PORT or ray://HOST:PORT, got {address!r}")
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
-    except OSError as error:
-        raise ConnectionError(f"cannot reach the Ray cluster at {address!r}: {error}") from None
-
-
-def _init_ray(address: str | None) -> bool:
-    """Connect to the cluster at ``address`` or start local Ray; True when this call started it."""
+def _init_ray(cfg: TrainConfig) -> bool:
+    """Join the cluster at ``cfg.ray_address`` or start a local Ray, with Ray's token authentication either way;
+    True when this call connected (and so shuts down)."""
+    address = ray_address(cfg.ray_address)
+    enable_ray_token(cfg.ray_token_file, create=address is None)  # before Ray reads its settings
     import ray
 
     if ray.is_initialized():
         return False
-    address = address or os.environ.get("RAY_ADDRESS") or None
     if address is None:
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local cluster needs no token
         # "local": a new cluster of our own, never one found on this machine (a `ray start` cluster, even a dead one
         # whose address Ray still remembers). Errors (a worker's crash, a restart) still show at log level ERROR.
         ray.init(address="local", include_dashboard=False, logging_config=ray.LoggingConfig(log_level="ERROR"))
         return True
-    try:
-        ray.init(address=address, log_to_driver=True)
+    try:  # the workers log to MLflow: a tracking server's credentials reach them through their environment
+        ray.init(address=address, log_to_driver=True, runtime_env={"env_vars": credential_environment()})
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise ConnectionError(f"cannot reach the Ray cluster at {address!r}: {error}") from error
+        raise ConnectionError(f"cannot join the Ray cluster at {address!r}: {error}") from error
     return True
 
 
@@ -151,7 +134,7 @@ def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, 
         "mlflow_run_id": run_id,
         "mlflow_uri": uri,
     }
-    started = _init_ray(cfg.ray_address)
+    started = _init_ray(cfg)
     try:
         trainer = TorchTrainer(
             train_loop_per_worker,

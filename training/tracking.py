@@ -18,6 +18,14 @@ MLFLOW_DB = "mlflow.db"
 KIND_TAG = "webtext.kind"  # evaluation, comparison and report runs carry it; training runs do not
 ARTIFACTS_DIR = "mlartifacts"
 CURVE_METRICS = ("train_loss", "val_loss")
+# How MLflow clients take a tracking server's credentials: from the environment, never from params or configs
+CREDENTIAL_VARIABLES = (
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_INSECURE_TLS",
+    "MLFLOW_TRACKING_SERVER_CERT_PATH",
+)
 
 
 def tracking_uri(configured: str | None, run_folder: Path) -> str:
@@ -28,6 +36,11 @@ def tracking_uri(configured: str | None, run_folder: Path) -> str:
         return os.environ["MLFLOW_TRACKING_URI"]
     run_folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(run_folder / MLFLOW_DB).resolve()}"
+
+
+def credential_environment() -> dict[str, str]:
+    """This process's MLflow credentials, for processes elsewhere that log to the same server (Ray workers)."""
+    return {name: os.environ[name] for name in CREDENTIAL_VARIABLES if os.environ.get(name)}
 
 
 def experiment_id(uri: str, name: str) -> str:

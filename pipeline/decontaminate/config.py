@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from pipeline.dedup.config import SparkConfig
+from pipeline.services.config import SparkConfig
 from pipeline.settings import setting, workers_setting
 from pipeline.validation import check_range, check_workers
 

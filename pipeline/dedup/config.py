@@ -1,60 +1,14 @@
-"""Configuration of the dedup stage and of the Spark session it runs in, validated when built."""
+"""Configuration of the dedup stage, validated when built (its Spark session: ``pipeline.services.config``)."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from pipeline.dedup.lsh_params import optimal_bands_rows
+from pipeline.services.config import SparkConfig
 from pipeline.settings import setting
 from pipeline.validation import check_range
-
-SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
-SPARK_MEMORY = re.compile(r"^\d+[kmgt]?$", re.IGNORECASE)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SparkConfig:
-    """Where and how the Spark session runs: ``local[*]`` on this machine, any master URL to scale out.
-
-    ``conf`` passes further Spark settings through unchanged (``spark.executor.memory``, ...).
-    """
-
-    master: str = setting("local[*]", help="Spark master URL: local[*], local[N], spark://HOST:PORT, k8s://..., yarn")
-    app_name: str = setting("webtext-dedup", help="the application name Spark's UI shows")
-    driver_memory: str = setting("2g", help="memory of the Spark driver (the JVM that plans the job), e.g. 4g")
-    shuffle_partitions: int = setting(8, help="partitions of Spark's shuffles (joins, groupings)")
-    ui_enabled: bool = setting(False, help="serve Spark's web UI while the job runs")
-    local_dir: str | None = setting(
-        None, help="the driver's scratch space for spills (default: the temp dir); cluster executors use their workers'"
-    )
-    checkpoint_dir: str | None = setting(
-        None,
-        help="folder for reliable checkpoints of the clustering's steps, on storage every executor reaches "
-        "(shared path, hdfs://, s3a://); default: executor-local checkpoints under a local master, "
-        "else OUT/_scratch/checkpoints",
-    )
-    conf: tuple[tuple[str, str], ...] = setting((), help="further Spark settings, spark.key=value")
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.master, str) or not SPARK_MASTER.match(self.master):
-            raise ValueError(
-                f"spark master must be local, local[N], local[*], spark://HOST:PORT, k8s://..., or yarn; "
-                f"got {self.master!r}"
-            )
-        if not isinstance(self.driver_memory, str) or not SPARK_MEMORY.match(self.driver_memory):
-            raise ValueError(f"spark driver_memory must look like 512m or 4g, got {self.driver_memory!r}")
-        check_range("spark shuffle_partitions", self.shuffle_partitions, 1, 100_000, integer=True)
-        if self.checkpoint_dir is not None and (
-            not isinstance(self.checkpoint_dir, str) or not self.checkpoint_dir.strip()
-        ):
-            raise ValueError(
-                f"spark checkpoint_dir must be a folder path or URL (or unset), got {self.checkpoint_dir!r}"
-            )
-        for entry in self.conf:
-            if len(entry) != 2 or not all(isinstance(part, str) for part in entry) or not entry[0].startswith("spark."):
-                raise ValueError(f"spark conf entries are ('spark.some.key', 'value') pairs, got {entry!r}")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -14,12 +14,59 @@ from pipeline.filter.config import HeuristicConfig
 CONFIGS = Path(__file__).resolve().parents[2] / "flows" / "configs"
 
 
-@pytest.mark.parametrize("name", ["sample.yaml", "full.yaml", "nightly.yaml"])
+@pytest.mark.parametrize("name", ["sample.yaml", "full.yaml", "nightly.yaml", "cluster.yaml"])
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_run_config(CONFIGS / name)
     assert config.harvest.config().min_karma == 3
     assert config.stages == list(STAGES)  # the nightly build trains only when the corpus grew (train.min_new_tokens)
     assert config.train.min_new_tokens == (10**9 if name == "nightly.yaml" else 0)
+    assert "services:" in (CONFIGS / name).read_text(encoding="utf-8")  # every shipped config names its services
+
+
+def test_every_stage_reads_the_one_services_section(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "services:\n"
+        "  ray: {address: 'ray://head.test:10001', token_file: /run/secrets/ray_token}\n"
+        "  spark: {master: 'spark://spark.test:7077', conf: {spark.executor.memory: 3g}}\n"
+        "  mlflow: {tracking_uri: 'http://mlflow.test:5000', experiment: sizes}\n"
+        "  task_runner: {kind: ray, ray_init: {num_cpus: 2}}\n"
+        "decontaminate: {wikipedia_dumps: [wiki.xml]}\n"
+        "evaluate: {tasks: [lambada]}\n",
+        encoding="utf-8",
+    )
+    config = load_run_config(path)
+    services = config.service_settings
+    assert config.dedup.config().spark == services.spark == config.decontaminate.config().spark
+    assert services.spark.conf == (("spark.executor.memory", "3g"),)
+    train, evaluate = config.train.config(), config.evaluate.config()
+    assert train.ray_address == "ray://head.test:10001" and train.ray_token_file == Path("/run/secrets/ray_token")
+    assert train.mlflow_tracking_uri == evaluate.mlflow_tracking_uri == "http://mlflow.test:5000"
+    assert train.experiment == evaluate.experiment == "sizes"
+    assert services.task_runner.kind == "ray" and services.task_runner.ray_init == {"num_cpus": 2}
+    assert config.dedup.config() == DedupConfig(spark=services.spark)  # nothing else of the stage changed
+    assert RunConfig().dedup.config() == DedupConfig()  # the defaults of one config never leak into another
+
+
+@pytest.mark.parametrize(
+    ("text", "moved_to"),
+    [
+        ("task_runner: {kind: ray, address: 'ray://x:10001'}", "services.task_runner"),
+        ("dedup: {spark: {master: 'local[2]'}}", "dedup: spark is not set here: it moved to services.spark"),
+        ("decontaminate: {spark: {master: 'local[2]'}}", "decontaminate: spark .*services.spark"),
+        ("train: {ray_address: 'ray://x:10001'}", "train: ray_address .*services.ray.address"),
+        ("train: {mlflow_tracking_uri: 'http://x:5000'}", "train: mlflow_tracking_uri .*services.mlflow.tracking_uri"),
+        ("train: {experiment: other}", "train: experiment .*services.mlflow.experiment"),
+        ("evaluate: {mlflow_tracking_uri: 'http://x:5000'}", "evaluate: mlflow_tracking_uri .*services.mlflow"),
+        ("train: {model: mini}", "train: model is not set here: .*train.models"),
+    ],
+)
+def test_old_per_stage_service_keys_say_where_they_moved(tmp_path: Path, text: str, moved_to: str) -> None:
+    path = tmp_path / "old.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=moved_to) as caught:
+        load_run_config(path)
+    assert "old.yaml" in str(caught.value)
 
 
 def test_sample_config_generates_and_harvests_the_sample() -> None:
@@ -41,7 +88,8 @@ def test_stage_sections_take_the_dataclass_fields_and_the_run_inputs(tmp_path: P
         "stages: [harvest, fetch]\n"
         "harvest: {dumps: [a.zst], after: 2019-01-01, block_domain: [], extra_blocked_domains: [x.test]}\n"
         "fetch: {resolve: [news.test=127.0.0.1:8080], per_host_delay_s: 0.1}\n"
-        "dedup: {against: old/deduped, spark: {master: 'local[2]', conf: {spark.executor.memory: 1g}}}\n"
+        "services: {spark: {master: 'local[2]', conf: {spark.executor.memory: 1g}}}\n"
+        "dedup: {against: old/deduped}\n"
         "filter: {heuristics: {top_ngram_max_fraction: {2: 0.3}}, quality: {selection: pareto}}\n",
         encoding="utf-8",
     )
@@ -82,7 +130,10 @@ def test_dump_patterns_expand_in_name_order(tmp_path: Path) -> None:
         ("filter: {language: {min_score: 1.5}}", "language min_score"),
         ("filter: {quality: {selection: best}}", "quality selection"),
         ("filter: {min_language_score: 0.5}", "min_language_score"),
-        ("dedup: {spark: {master: mars}}", "spark master"),
+        ("services: {spark: {master: mars}}", "services.spark: spark master"),
+        ("services: {spark: {master: 'spark-master:7077'}}", "write spark://spark-master:7077"),
+        ("services: {task_runner: {kind: dask}}", "task_runner kind"),
+        ("services: {mlflow: {experiment: ' '}}", "experiment"),
         ("fetch: {resolve: [nonsense]}", "resolve"),
         ("stages: [harvest, training]", "stages"),
         ("filter: {heuristics: {top_ngram_max_fraction: {2: 2.0}}}", "top_ngram_max_fraction"),

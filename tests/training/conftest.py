@@ -4,7 +4,6 @@ start). Tests that do not ask for ``ray_cluster`` never start Ray."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from pipeline.records import Document, document_id, to_table
 from pipeline.sample.corpus import ARTICLES
+from pipeline.services.ray_token import enable_ray_token
 from pipeline.shards import write_shard
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.stage import run_tokenize
@@ -60,7 +60,7 @@ def ray_cluster() -> Iterator[dict[str, Any]]:
     """One local Ray for the session (``run_training`` reuses an initialised Ray and leaves it running)."""
     import ray
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    enable_ray_token(create=True)  # as run_training does: token authentication on
     ray.init(
         address="local", include_dashboard=False, num_cpus=RAY_CPUS, logging_config=ray.LoggingConfig(log_level="ERROR")
     )

@@ -11,10 +11,11 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from pipeline.dedup.config import SparkConfig
+from pipeline.services.config import SparkConfig
 
 LOOPBACK = "127.0.0.1"
 ARROW_RECORDS_PER_BATCH = 256  # documents per Arrow batch sent to a Python worker: long texts stay bounded
@@ -40,8 +41,14 @@ def build_session(cfg: SparkConfig) -> SparkSession:
         builder = builder.config("spark.local.dir", cfg.local_dir)
     if cfg.master.startswith("local"):  # one machine: listen on loopback only, not on the host's network address
         builder = builder.config("spark.driver.host", LOOPBACK).config("spark.driver.bindAddress", LOOPBACK)
+        # the web UI ignores bindAddress and binds 0.0.0.0 unless the JVM's environment has SPARK_LOCAL_IP; pyspark
+        # hands os.environ to the JVM it launches (on the first session of this process, so before getOrCreate)
+        os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
     for key, value in cfg.conf:
         builder = builder.config(key, value)
+    if cfg.auth_secret_file:  # a cluster with spark.authenticate: the secret from its file, never from a config
+        secret = Path(cfg.auth_secret_file).expanduser().read_text(encoding="utf-8").strip()
+        builder = builder.config("spark.authenticate", "true").config("spark.authenticate.secret", secret)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
