@@ -30,10 +30,11 @@ server: venv
 serve: venv
 	$(PY) -m flows.serve
 
-# The MLflow UI over the demo's store (or MLFLOW_DB=path/to/mlflow.db), on 127.0.0.1:5000
+# The MLflow UI over the demo's store (or MLFLOW_DB=path/to/mlflow.db), on 127.0.0.1:5000 (or MLFLOW_PORT=N)
 MLFLOW_DB ?= build/sample-run/mlflow.db
+MLFLOW_PORT ?= 5000
 mlflow-ui: venv
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(MLFLOW_DB)) --host 127.0.0.1 --port 5000 --workers 1
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath $(MLFLOW_DB)) --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 bench: venv
 	$(PY) bench/harvest.py

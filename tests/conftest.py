@@ -4,6 +4,7 @@ session for every test that needs one (dedup, the Wikipedia join: a session take
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,9 @@ from pipeline.sample.generate import generate_sample
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TESTS = str(Path(__file__).resolve().parent)
+if TESTS not in sys.path:  # the helpers shared across test packages (ray_strangers, listening)
+    sys.path.insert(0, TESTS)
 
 
 def pytest_configure(config: pytest.Config) -> None:

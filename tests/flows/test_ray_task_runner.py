@@ -1,8 +1,10 @@
 """The flow's mapped per-shard tasks on a Ray cluster: prefect-ray's RayTaskRunner, address from the run config.
 
-A real two-node Ray cluster on 127.0.0.1 (a head and a worker, one CPU each, started with ``ray start``),
-a real Prefect server, and ``python -m flows.webtext`` running the tokenize slice with ``task_runner:
-{kind: ray, address: ...}``: its three shard tasks run as Ray tasks and write what the local stage writes.
+A real two-node Ray cluster on 127.0.0.1 (a head and a worker, one CPU each, started with ``ray start``
+and token authentication), a real Prefect server, and ``python -m flows.webtext`` running the tokenize
+slice with ``services: {task_runner: {kind: ray}, ray: {address: ...}}``: its three shard tasks run as Ray
+tasks and write what the local stage writes. The cluster, and the local Ray the task runner starts when no
+address is set, run no stranger's code.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from ray_strangers import assert_only_token_holders_run_tasks, gcs_address_of, stop_tree
 
 from flows.local_server import free_port, local_prefect_server, stop_process_group
+from pipeline.services.ray_token import enable_ray_token
 from pipeline.shards import read_json
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.stage import run_tokenize
@@ -36,7 +40,8 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     """A head and one worker node; yields the head's address and the environment that reaches it."""
     logs = tmp_path_factory.mktemp("ray")
     port = free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    enable_ray_token(create=True)  # this test session's token (tests/conftest.py), in RAY_AUTH_* for every node
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     common = ["--num-cpus=1", "--block", "--disable-usage-stats"]
     head_command = [
         RAY,
@@ -107,7 +112,7 @@ def test_shard_tasks_run_on_a_ray_cluster_from_the_run_config(
     config = {
         "data_root": str(data_root),
         "stages": ["tokenize"],
-        "task_runner": {"kind": "ray", "address": address},
+        "services": {"task_runner": {"kind": "ray"}, "ray": {"address": address}},
         "tokenize": tokenize,
     }
     config_path = tmp_path / "ray.yaml"
@@ -135,3 +140,30 @@ def test_shard_tasks_run_on_a_ray_cluster_from_the_run_config(
     run_tokenize(data_root / "corpus", local, TokenizeConfig(**tokenize))
     assert outputs(data_root / "tokens") == outputs(local)  # byte for byte what the stage writes on one machine
     assert read_json(data_root / "tokens" / "summary.json")["units_done"] == 3
+    assert_only_token_holders_run_tasks(address, Path(env["RAY_AUTH_TOKEN_PATH"]), tmp_path)
+
+
+LOCAL_RUNNER = """
+import sys
+from flows.runners import make_task_runner
+from pipeline.services.config import Services, TaskRunnerService
+
+with make_task_runner(Services(task_runner=TaskRunnerService(kind="ray"))):
+    sys.stdin.read()  # until the test is done
+"""
+
+
+def test_the_ray_task_runners_own_local_ray_runs_no_strangers_code(tmp_path: Path) -> None:
+    token_file = enable_ray_token(create=True)
+    runner = subprocess.Popen(
+        [sys.executable, "-c", LOCAL_RUNNER],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert_only_token_holders_run_tasks(gcs_address_of(runner), token_file, tmp_path)
+    finally:
+        stop_tree(runner)
