@@ -21,6 +21,8 @@ import pytest
 
 from flows.config import load_run_config
 from pipeline.cli import build_parser
+from pipeline.services.config import SERVICE_FIELDS, Services
+from pipeline.settings import config_fields
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
@@ -137,6 +139,16 @@ def test_flags_in_inline_code_exist(path: Path) -> None:
             assert flag in known | OTHER_TOOLS_FLAGS, f"{doc_id(path)} names {flag}, which no webtext command has"
 
 
+def field_key(key: str) -> str:
+    """A table's YAML key as the stage config's field: ``services.ray.address`` is ``ray_address``,
+    ``services.spark.master`` is ``spark.master`` (pipeline.services.config.SERVICE_FIELDS)."""
+    path = key.removeprefix("services.")
+    for name, where in SERVICE_FIELDS.items():
+        if key.startswith("services.") and (path == where or path.startswith(where + ".")):
+            return name + path.removeprefix(where)
+    return key
+
+
 @pytest.mark.parametrize("name", sorted(TABLE_COMMANDS))
 def test_settings_tables_match_the_config_fields_and_defaults(name: str) -> None:
     parsers = command_parsers()
@@ -145,7 +157,8 @@ def test_settings_tables_match_the_config_fields_and_defaults(name: str) -> None
     assert rows, f"docs/{name} has no settings table"
     for key, flag, default in rows:
         matches = [by_flag[flag] for by_flag in actions if flag in by_flag]
-        matches = [action for action in matches if action.dest in (key, f"config.{key}")]
+        field = field_key(key)
+        matches = [action for action in matches if action.dest in (field, f"config.{field}")]
         assert matches, f"docs/{name}: `{key}` is not the field behind {flag}"
         shown = re.fullmatch(r"`([^`]*)`", default.strip())
         if shown and matches[0].help and "(default: " in matches[0].help:
@@ -166,6 +179,23 @@ def test_settings_tables_list_every_setting(name: str) -> None:
         }
         missing = sorted(settings - listed)
         assert not missing, f"docs/{name} has no settings-table row for {missing} (webtext {command})"
+
+
+def setting_keys(cls: type, prefix: str) -> set[str]:
+    """Every YAML key of config ``cls`` (nested configs spelled out), each under ``prefix``."""
+    keys: set[str] = set()
+    for field in config_fields(cls):
+        name = prefix + field.name
+        keys |= setting_keys(field.nested, name + ".") if field.nested else {name}
+    return keys
+
+
+def test_the_services_table_lists_every_service_setting() -> None:
+    """docs/configuration.md has a row per setting of the run config's ``services`` section, and no other."""
+    text = (REPO_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(services\.[\w.]+)` \|", text, re.MULTILINE))
+    expected = setting_keys(Services, "services.")
+    assert rows == expected, f"missing {sorted(expected - rows)}, unknown {sorted(rows - expected)}"
 
 
 @pytest.mark.parametrize("path", DOCS, ids=doc_id)

@@ -188,3 +188,29 @@ def test_filter_settings_reach_the_stage_config() -> None:
     assert stage_config.language.languages == ("en",) and stage_config.quality.model_path is None
     assert stage_config.heuristics == HeuristicConfig()  # defaults: the Gopher thresholds
     assert config.filtered_dir == config.data_root / "docs" / "filtered"
+
+
+def test_the_flow_checks_the_services_its_stages_use_before_any_work(tmp_path: Path) -> None:
+    import socket
+
+    from flows.webtext import check_run_services
+    from pipeline.services.preflight import ServiceUnavailable
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{probe.getsockname()[1]}"
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        f"data_root: {tmp_path / 'run'}\n"
+        f"services: {{ray: {{address: 'ray://{dead}'}}, spark: {{master: 'spark://{dead}'}}, "
+        f"mlflow: {{tracking_uri: 'http://{dead}'}}}}\n",
+        encoding="utf-8",
+    )
+    config = load_run_config(path)
+    for stages, setting in ((["train"], "services.ray.address"), (["dedup"], "services.spark.master")):
+        with pytest.raises(ServiceUnavailable, match=setting):
+            check_run_services(config.model_copy(update={"stages": stages}), None)
+    with pytest.raises(ServiceUnavailable, match="services.mlflow.tracking_uri"):
+        check_run_services(config.model_copy(update={"stages": ["evaluate"]}), None)
+    check_run_services(config.model_copy(update={"stages": ["harvest", "fetch", "extract"]}), None)  # none used
+    assert not (tmp_path / "run").exists()

@@ -233,6 +233,12 @@ def test_the_whole_dag_runs_through_the_server_with_lineage(built: Built, prefec
     assert [run.info.run_name for run in reports] == ["report-v0001"]
     assert "| tiny | " in built.stdout and "corpus version v0001 (new)" in built.stdout
 
+    # the local Ray of the training ran with token authentication; its token is nowhere but its file
+    token = Path(os.environ["RAY_AUTH_TOKEN_PATH"]).read_text(encoding="ascii").strip()  # tests/conftest.py
+    assert token not in built.stdout
+    for written in (built.directory / "run" / "versions" / "v0001.json", built.directory / "run" / "mlflow.db"):
+        assert token.encode() not in written.read_bytes(), written
+
 
 def test_a_second_run_with_nothing_new_does_no_work(built: Built, prefect_env: dict[str, str]) -> None:
     mlflow_before = len(mlflow_runs(built.directory))

@@ -2,8 +2,12 @@
 
 The Ray compose cluster, the autoscaler's cluster.yaml and the KubeRay manifest all run the pinned Ray on
 Python 3.11; cluster.yaml passes Ray's own validation; kuberay.yaml has what a RayCluster needs (and
-matches KubeRay's CRD when one is at hand); flows/configs/cluster.yaml loads and names, for every
-engine, a service the compose files define, on the port that service listens on.
+matches KubeRay's CRD when one is at hand); flows/configs/cluster.yaml's ``services`` section names, for
+every engine, a service the compose files define, on the port that service listens on, and the secret
+files those compose files mount in the flow's container. test_auth.py checks the credentials themselves.
+
+The run config is read as plain YAML here, not through flows.config: these tests check the file's
+agreement with infra/, whatever the loader does with it.
 """
 
 from __future__ import annotations
@@ -97,19 +101,16 @@ def test_ray_image_version_is_the_pinned_ray() -> None:
     assert lock["ray"] == version, "requirements.lock and pyproject.toml pin the same Ray"
 
 
-def test_ray_nodes_have_shared_memory_and_one_auth_mode() -> None:
+def test_ray_nodes_have_shared_memory() -> None:
     services = compose("ray")["services"]
     for name, service in services.items():
         size = re.fullmatch(r"\$\{RAY_SHM_SIZE:-(\d+)gb\}", service["shm_size"])
         store = re.search(r"--object-store-memory=\$\{RAY_OBJECT_STORE_MEMORY:-(\d+)\}", " ".join(service["command"]))
         assert size and store and int(store.group(1)) < int(size.group(1)) * 10**9, f"{name}: store > /dev/shm"
-        assert service["environment"]["RAY_AUTH_MODE"] == "${RAY_AUTH_MODE:-disabled}"
-        assert "RAY_AUTH_TOKEN" in service["environment"] and service["environment"]["RAY_AUTH_TOKEN"] is None
-    # The Prefect worker is the Ray client: the same mode, else Ray refuses the connection.
-    worker = compose("prefect")["services"]["prefect-worker"]
-    assert worker["environment"]["RAY_AUTH_MODE"] == "${RAY_AUTH_MODE:-disabled}"
     for mapping in services["ray-head"]["ports"]:
-        assert mapping.startswith("${RAY_PUBLISH_HOST:-127.0.0.1}:"), "unauthenticated ports stay on loopback"
+        assert mapping.startswith("${RAY_PUBLISH_HOST:-127.0.0.1}:"), (
+            "published on the Docker host's loopback by default"
+        )
 
 
 # --- Ray autoscaler (AWS) ---
@@ -203,22 +204,28 @@ def unknown_fields(value: Any, schema: dict[str, Any], path: str):
 # --- the cluster run config ---
 
 
-def test_cluster_run_config_loads_and_runs_every_stage_on_the_shared_path() -> None:
-    from flows.config import STAGES, load_run_config
+def run_config() -> dict[str, Any]:
+    return load_yaml(RUN_CONFIG)
 
-    config = load_run_config(RUN_CONFIG)
-    assert config.stages == list(STAGES)
+
+def run_services() -> dict[str, Any]:
+    return run_config()["services"]
+
+
+def test_cluster_run_config_keeps_every_path_under_the_shared_data_root() -> None:
+    config = run_config()
     data_dir = Path("/srv/webtext")  # WEBTEXT_DATA_DIR's default in every compose file
-    assert config.data_root.is_absolute() and config.data_root.is_relative_to(data_dir)
+    data_root = Path(config["data_root"])
+    assert data_root.is_absolute() and data_root.is_relative_to(data_dir)
     inputs = [
-        *config.harvest.dumps,
-        *(spec.split("=", 1)[1] for spec in config.decontaminate.eval_sets),
-        config.tokenize.config().gpt2_vocab_dir,
-        config.evaluate.config().data_dir,
+        *config["harvest"]["dumps"],
+        *(spec.split("=", 1)[1] for spec in config["decontaminate"]["eval_sets"]),
+        config["tokenize"]["gpt2_vocab_dir"],
+        config["evaluate"]["data_dir"],
     ]
     for path in inputs:
         assert Path(path).is_relative_to(data_dir), f"{path}: not where every container sees it"
-    assert config.task_runner.kind == "ray"
+    assert run_services()["task_runner"]["kind"] == "ray"
 
 
 def service_port(file: str, service: str) -> set[str]:
@@ -233,16 +240,11 @@ def service_port(file: str, service: str) -> set[str]:
 
 
 def test_cluster_run_config_points_every_engine_at_a_compose_service() -> None:
-    from flows.config import load_run_config
-
-    config = load_run_config(RUN_CONFIG)
-    train, evaluate = config.train.config(), config.evaluate.config()
+    services = run_services()
     endpoints = {
-        "task_runner.address": (config.task_runner.address, "ray", "ray-head", "ray"),
-        "train.ray_address": (train.ray_address, "ray", "ray-head", "ray"),
-        "dedup.spark.master": (config.dedup.config().spark.master, "spark", "spark-master", "spark"),
-        "train.mlflow_tracking_uri": (train.mlflow_tracking_uri, "mlflow", "mlflow", "http"),
-        "evaluate.mlflow_tracking_uri": (evaluate.mlflow_tracking_uri, "mlflow", "mlflow", "http"),
+        "services.ray.address": (services["ray"]["address"], "ray", "ray-head", "ray"),
+        "services.spark.master": (services["spark"]["master"], "spark", "spark-master", "spark"),
+        "services.mlflow.tracking_uri": (services["mlflow"]["tracking_uri"], "mlflow", "mlflow", "http"),
     }
     for field, (uri, file, service, scheme) in endpoints.items():
         url = urllib.parse.urlsplit(uri)
@@ -253,18 +255,36 @@ def test_cluster_run_config_points_every_engine_at_a_compose_service() -> None:
         assert str(url.port) in service_port(file, service), f"{field}: {service} does not listen on {url.port}"
     # The Ray Client port specifically (6379 is the GCS, which a ray:// client cannot use).
     head_flags = flags(compose("ray")["services"]["ray-head"]["command"])
-    assert urllib.parse.urlsplit(config.task_runner.address).port == int(head_flags["ray-client-server-port"])
+    assert urllib.parse.urlsplit(services["ray"]["address"]).port == int(head_flags["ray-client-server-port"])
     # The defaults the Ray nodes and the Prefect worker get agree with the config.
     for name in ("ray", "prefect"):
         for service_name, service in compose(name)["services"].items():
             environment = service.get("environment", {})
             if "MLFLOW_TRACKING_URI" in environment:
-                assert environment["MLFLOW_TRACKING_URI"].endswith(f"{train.mlflow_tracking_uri}}}"), service_name
+                assert environment["MLFLOW_TRACKING_URI"].endswith(f"{services['mlflow']['tracking_uri']}}}"), (
+                    service_name
+                )
     prefect = compose("prefect")["services"]
     for service in compose("ray")["services"].values():
         assert service["environment"]["PREFECT_API_URL"].endswith(
             f"{prefect['prefect-worker']['environment']['PREFECT_API_URL']}}}"
         ), "tasks on Ray report to the server the flow reports to"
+
+
+def test_cluster_run_config_names_the_secret_files_the_worker_mounts() -> None:
+    """The flow runs in the Prefect worker's container: its run config's secret files are the ones mounted there."""
+    services = run_services()
+    worker = compose("prefect")["services"]["prefect-worker"]
+    mounted = {f"/run/secrets/{name}" for name in worker["secrets"]}
+    assert services["ray"]["token_file"] == "/run/secrets/ray_token" in mounted
+    assert services["ray"]["token_file"] == worker["environment"]["RAY_AUTH_TOKEN_PATH"], "one token, two readers"
+    assert services["spark"]["auth_secret_file"] == "/run/secrets/spark_secret" in mounted
+    # The master's and the workers' secret: the same file of the secrets folder (test_auth checks the folder).
+    spark = compose("spark")
+    for name in ("spark-master", "spark-worker-1", "spark-worker-2"):
+        assert "spark_secret" in spark["services"][name]["secrets"], name
+    assert spark["secrets"]["spark_secret"] == compose("prefect")["secrets"]["spark_secret"]
+    assert "mlflow" in services and not set(services["mlflow"]) & {"username", "password"}, "credentials: env only"
 
 
 def test_prefect_deploy_step_names_the_cluster_run_config() -> None:
