@@ -74,14 +74,14 @@ def remove_group(out_dir: Path, input_name: str) -> None:
 
 
 def tokenize_shard(context: Context, docs_shard: Path, input_sha256: str, fingerprint: str) -> dict[str, Any]:
-    """Encode one documents shard, its documents shuffled by seed, into its train and val token files; returns the
-    group's record."""
+    """Encode one documents shard, its documents shuffled by seed and content, into its train and val token files;
+    returns the group's record (``input_sha256``: the file's, which keys the unit, not the order)."""
     encoder = load_encoder(context.tokenizer_kind, context.out_dir / TOKENIZER_DIR, context.tokenizer_files)
     remove_group(context.out_dir, docs_shard.name)
     table = read_table(docs_shard, columns=["id", "text"])
     ids, texts = table.column("id").to_pylist(), table.column("text").to_pylist()
     del table
-    order = shuffled_order(len(texts), context.seed, input_sha256)
+    order = shuffled_order(ids, texts, context.seed)
     validation = held_out(ids, context.seed, context.val_fraction)
     outcomes: Counter[str] = Counter()
     pieces: list[dict[str, Any]] = []

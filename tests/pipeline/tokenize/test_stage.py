@@ -79,6 +79,36 @@ def test_documents_are_shuffled_within_their_shard_by_seed(
     assert other != written and [sorted(s) for s in other] == [sorted(s) for s in written]
 
 
+@pytest.mark.parametrize("tokenizer", ["gpt2", "bpe"])
+def test_the_same_content_gives_the_same_tokens_whatever_else_the_files_hold(
+    tmp_path: Path, request: pytest.FixtureRequest, tokenizer: str, shards: list[list[Document]]
+) -> None:
+    """Order and split come from the seed and each document's id and text: other columns (a later fetch, another
+    karma), the order the documents are stored in, and the files' bytes change nothing."""
+    from datetime import UTC, datetime
+
+    from tokenize_fixtures import write_docs
+
+    refetched = [
+        [dataclasses.replace(doc, fetched_at=datetime(2026, 12, 6, tzinfo=UTC), karma=doc.karma + 7) for doc in shard]
+        for shard in shards
+    ]
+    write_docs(tmp_path / "docs-a", shards)
+    write_docs(tmp_path / "docs-b", [list(reversed(shard)) for shard in refetched])
+    assert input_hashes(tmp_path / "docs-a") != input_hashes(tmp_path / "docs-b")  # the files differ byte for byte
+    cfg = request.getfixturevalue(f"{tokenizer}_cfg")  # bpe: a tokenizer trained on the documents, too
+    if tokenizer == "bpe":  # on some of them: which ones follows their content, not where the files put them
+        cfg = dataclasses.replace(cfg, bpe_max_documents=12)
+    run_tokenize(tmp_path / "docs-a", tmp_path / "a", cfg)
+    run_tokenize(tmp_path / "docs-b", tmp_path / "b", cfg)
+    lasting = [outputs(tmp_path / run) for run in ("a", "b")]  # records and manifest name the input files' hashes
+    tokens = [{name: data for name, data in files.items() if name.endswith((".bin", ".idx"))} for files in lasting]
+    assert tokens[0] == tokens[1] and tokens[0]
+    tokenizers = [{name: data for name, data in files.items() if name.startswith("tokenizer/")} for files in lasting]
+    assert tokenizers[0] == tokenizers[1] and tokenizers[0]
+    assert manifest(tmp_path / "a")["splits"] == manifest(tmp_path / "b")["splits"]
+
+
 def test_the_manifest_describes_every_file(
     docs: Path, tmp_path: Path, gpt2_cfg: TokenizeConfig, gpt2_dir: Path
 ) -> None:
