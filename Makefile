@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv server serve mlflow-ui lock bench clean
+.PHONY: demo test venv server serve mlflow-ui lock bench clean cluster cluster-demo cluster-down
 
 venv: $(STAMP)
 
@@ -23,6 +23,20 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest
+
+# The scaled-out topology of infra/ as processes on this machine (infra/README.md): PostgreSQL, Prefect server and
+# worker (pool `webtext`), MLflow server, Spark master + 2 workers, Ray head + worker, each asking for credentials.
+# Writes build/cluster/cluster.env (addresses and credentials, mode 0600) and build/cluster/run.yaml.
+cluster: venv
+	$(PY) -m infra.cluster up
+
+# make cluster, then the webtext-build deployment run once on it (the bundled sample); fails unless the run completes
+cluster-demo: venv
+	$(PY) -m infra.cluster demo
+
+# Stops every process make cluster started; returns once all are gone
+cluster-down: venv
+	$(PY) -m infra.cluster down
 
 server: venv
 	$(VENV)/bin/prefect server start --host 127.0.0.1

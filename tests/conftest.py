@@ -4,6 +4,7 @@ session for every test that needs one (dedup, the Wikipedia join: a session take
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -26,7 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Every Ray the tests start (in-process, in a flow subprocess, ``ray start``) uses one token of this test
     session, made on first use in a private temporary folder: never the user's ~/.ray/auth_token."""
     os.environ.pop("RAY_AUTH_TOKEN", None)
-    os.environ["RAY_AUTH_TOKEN_PATH"] = str(Path(tempfile.mkdtemp(prefix="webtext-ray-token-")) / "auth_token")
+    folder = tempfile.mkdtemp(prefix="webtext-ray-token-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(Path(folder) / "auth_token")
 
 
 @pytest.fixture(scope="session")
