@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv server serve mlflow-ui lock bench clean cluster cluster-demo cluster-down
+.PHONY: demo test test-cluster venv server serve mlflow-ui lock bench clean cluster cluster-demo cluster-down
 
 venv: $(STAMP)
 
@@ -23,6 +23,10 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest
+
+# The slow real-engine tests (the cluster's services one by one; later: faults, chaos), not in make test
+test-cluster: venv
+	$(PY) -m pytest -m slow
 
 # The scaled-out topology of infra/ as processes on this machine (infra/README.md): PostgreSQL, Prefect server and
 # worker (pool `webtext`), MLflow server, Spark master + 2 workers, Ray head + worker, each asking for credentials.

@@ -21,11 +21,11 @@ from typing import Any
 
 from infra.cluster.demo import deploy, run_deployment
 from infra.cluster.netns import Network, create_hosts, netns_available, remove_hosts
-from infra.cluster.outputs import REPO_ROOT, write_env_file, write_run_config
+from infra.cluster.outputs import DEMO_RUN, REPO_ROOT, RunSpec, write_env_file, write_run_config
 from infra.cluster.postgres import Database, start_postgres
 from infra.cluster.prefect_mlflow import create_work_pool, start_mlflow, start_prefect_server, start_prefect_worker
 from infra.cluster.spark_ray import start_ray, start_spark
-from infra.cluster.supervisor import Cluster, ClusterError, Host, free_port, read_state, stop
+from infra.cluster.supervisor import Cluster, ClusterError, Host, read_state, stop
 
 DEFAULT_ROOT = REPO_ROOT / "build" / "cluster"
 MAKE_SECRETS = REPO_ROOT / "infra" / "make-secrets.sh"
@@ -37,8 +37,9 @@ def local_hosts() -> dict[str, Host]:
     return {name: Host(name, "127.0.0.1") for name in ("head", "w1", "w2", "flow", "root")}
 
 
-def up(root: Path, mode: str = "local") -> dict[str, Any]:
-    """Start the whole cluster at ``root`` (``mode``: local or netns); returns what ``state.json`` records."""
+def up(root: Path, mode: str = "local", run: RunSpec = DEMO_RUN) -> dict[str, Any]:
+    """Start the whole cluster at ``root`` (``mode``: local or netns) and write its ``run.yaml`` for ``run``;
+    returns what ``state.json`` records."""
     cluster = Cluster(root)
     running = [_alive(entry["pid"]) for entry in cluster.state.get("processes", [])]
     if running and all(running) and cluster.state.get("env_file") and cluster.state.get("mode") == mode:
@@ -56,7 +57,7 @@ def up(root: Path, mode: str = "local") -> dict[str, Any]:
             cluster.remember(network=dataclasses.asdict(network))  # before anything else: down removes it
         else:
             hosts = local_hosts()
-        return _start_services(cluster, hosts, secrets)
+        return _start_services(cluster, hosts, secrets, run)
     except BaseException:
         down(cluster.root)
         raise
@@ -71,17 +72,17 @@ def down(root: Path) -> list[str]:
     return stopped
 
 
-def _start_services(cluster: Cluster, hosts: dict[str, Host], secrets: Path) -> dict[str, Any]:
+def _start_services(cluster: Cluster, hosts: dict[str, Host], secrets: Path, run: RunSpec) -> dict[str, Any]:
     head, workers = hosts["head"], [hosts["w1"], hosts["w2"]]
     networks = sorted({str(ipaddress.ip_network(f"{host.address}/24", strict=False)) for host in hosts.values()})
     databases = [
         Database("prefect", secrets / "prefect_postgres_password", ("prefect",)),
         Database("mlflow", secrets / "mlflow_postgres_password", ("mlflow", "mlflow_auth")),
     ]
-    postgres = start_postgres(cluster, head, free_port(head.address), databases, networks)
-    api_url = start_prefect_server(cluster, head, free_port(head.address), postgres, secrets)
+    postgres = start_postgres(cluster, head, cluster.port(head), databases, networks)
+    api_url = start_prefect_server(cluster, head, cluster.port(head), postgres, secrets)
     create_work_pool(api_url, secrets)
-    tracking_uri = start_mlflow(cluster, head, free_port(head.address), postgres, secrets, cluster.root / "mlflow")
+    tracking_uri = start_mlflow(cluster, head, cluster.port(head), postgres, secrets, cluster.root / "mlflow")
     client = {
         "PREFECT_API_URL": api_url,
         "PREFECT_API_AUTH_STRING": _read(secrets / "prefect_auth_string"),
@@ -90,9 +91,9 @@ def _start_services(cluster: Cluster, hosts: dict[str, Host], secrets: Path) -> 
         "MLFLOW_TRACKING_PASSWORD": _read(secrets / "mlflow_password"),
     }
     spark_url, spark_ui = start_spark(
-        cluster, head, workers, free_port(head.address), free_port(head.address), secrets / "spark_secret"
+        cluster, head, workers, cluster.port(head), cluster.port(head), secrets / "spark_secret"
     )
-    ports = [free_port(head.address) for _ in range(3)]
+    ports = [cluster.port(head) for _ in range(3)]
     gcs, ray_client = start_ray(cluster, head, workers[:1], *ports, secrets / "ray_token", cpus=1, env=client)
     addresses = {
         **client,
@@ -114,7 +115,7 @@ def _start_services(cluster: Cluster, hosts: dict[str, Host], secrets: Path) -> 
         "mlflow": {"tracking_uri": tracking_uri, "experiment": "webtext"},
         "task_runner": {"kind": "ray"},
     }
-    run_yaml = write_run_config(cluster.root, services)
+    run_yaml = write_run_config(cluster.root, services, run)
     worker_env = {**client, "RAY_AUTH_TOKEN_PATH": str(secrets / "ray_token"), "SPARK_LOCAL_IP": driver}
     start_prefect_worker(cluster, hosts["flow"], api_url, secrets, worker_env, REPO_ROOT)
     cluster.remember(

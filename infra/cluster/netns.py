@@ -85,7 +85,7 @@ def _add_namespace(name: str, address: str, prefix: int, record: Network) -> Hos
     _ip(["-n", namespace, "addr", "add", f"{address}/{prefix}", "dev", inside])
     _ip(["-n", namespace, "link", "set", inside, "up"])
     _ip(["-n", namespace, "link", "set", "lo", "up"])
-    return Host(name, address, namespace)
+    return Host(name, address, namespace, inside)
 
 
 def remove_hosts(record: Network) -> None:
@@ -108,13 +108,22 @@ def _leftovers(record: Network) -> list[str]:
 
 
 def netns_available() -> str | None:
-    """Why ``CLUSTER=netns`` cannot run here (None: it can)."""
+    """Why ``CLUSTER=netns`` cannot run here (None: it can), found by making a namespace and a bridge and removing
+    them: root is not enough in a container without CAP_SYS_ADMIN and CAP_NET_ADMIN."""
     if os.geteuid() != 0:
         return "network namespaces need root"
     if shutil.which("ip") is None:
         return "the ip command (iproute2) is missing"
-    probe = subprocess.run(["ip", "netns", "list"], capture_output=True)
-    return None if probe.returncode == 0 else f"ip netns does not work here: {probe.stderr.decode().strip()}"
+    probe = f"wt-probe-{os.getpid()}"
+    try:
+        for arguments in (["netns", "add", probe], ["link", "add", probe[:15], "type", "bridge"]):
+            result = subprocess.run(["ip", *arguments], capture_output=True, text=True)
+            if result.returncode != 0:
+                return f"ip {' '.join(arguments)} fails here: {result.stderr.strip()}"
+        return None
+    finally:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+        subprocess.run(["ip", "link", "del", probe[:15]], capture_output=True)
 
 
 def _link_exists(name: str) -> bool:

@@ -8,6 +8,7 @@ the flow through the worker's environment.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from collections.abc import Mapping
@@ -38,21 +39,40 @@ def write_env_file(root: Path, values: Mapping[str, str]) -> Path:
     return path
 
 
-def run_config(services: Mapping[str, Any], data_root: Path = CLUSTER_DATA_ROOT) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunSpec:
+    """Where the cluster's run writes (one path every host shares) and what it changes of the demo's config."""
+
+    data_root: Path = CLUSTER_DATA_ROOT
+    sample_dir: Path | None = None  # None: the demo's, build/sample
+    overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)  # section -> settings
+
+
+# make cluster's run: build/cluster-run, the demo's sample and settings, its pages in shards of 12 so that the mapped
+# stages have several shards to spread over the Ray nodes (one shard of 39 pages would run on one node)
+DEMO_RUN = RunSpec(overrides={"fetch": {"batch_size": 12}})
+
+
+def run_config(services: Mapping[str, Any], spec: RunSpec = DEMO_RUN) -> dict[str, Any]:
     """The demo's run config (flows/configs/sample.yaml: the same sample, stages and models) on the cluster's
-    services, into ``data_root``, evaluating what ``make demo`` evaluates."""
-    config = yaml.safe_load(SAMPLE_CONFIG.read_text(encoding="utf-8"))
-    config["data_root"] = str(data_root)
+    services, into ``spec.data_root``, evaluating what ``make demo`` evaluates."""
+    text = SAMPLE_CONFIG.read_text(encoding="utf-8")
+    if spec.sample_dir is not None:
+        text = text.replace("build/sample", str(spec.sample_dir))
+    config = yaml.safe_load(text)
+    config["data_root"] = str(spec.data_root)
     config["services"] = dict(services)
     evaluate_dir = os.environ.get("WEBTEXT_EVAL_DIR") or (str(SHARED_EVAL) if SHARED_EVAL.is_dir() else None)
     if evaluate_dir:  # LAMBADA and WikiText-2, as make demo finds them; the sample's own set always
         config["evaluate"]["data_dir"] = evaluate_dir
     config["train"] |= {"workers": 2, "cpus_per_worker": 1}  # one Ray Train worker per node
+    for section, settings in spec.overrides.items():
+        config[section] = {**config.get(section, {}), **settings}
     return config
 
 
-def write_run_config(root: Path, services: Mapping[str, Any], data_root: Path = CLUSTER_DATA_ROOT) -> Path:
+def write_run_config(root: Path, services: Mapping[str, Any], spec: RunSpec = DEMO_RUN) -> Path:
     path = root / RUN_CONFIG
     header = "# Written by `make cluster`: the demo's run (flows/configs/sample.yaml) on this cluster's services.\n"
-    path.write_text(header + yaml.safe_dump(run_config(services, data_root), sort_keys=False), encoding="utf-8")
+    path.write_text(header + yaml.safe_dump(run_config(services, spec), sort_keys=False), encoding="utf-8")
     return path

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.cluster.supervisor import Cluster, ClusterError, Host, free_port, port_open
+from infra.cluster.supervisor import Cluster, ClusterError, Host, port_open
 
 SPARK_READY_TIMEOUT_S = 90.0
 RAY_HEAD_TIMEOUT_S = 120.0
@@ -93,7 +93,7 @@ def start_spark(
     cluster.wait("spark-master", lambda: master_alive(ui), SPARK_READY_TIMEOUT_S, process)
     started = []
     for number, host in enumerate(workers, start=1):  # all at once: the JVMs start in parallel
-        name, worker_ui = f"spark-worker-{number}", f"http://{host.address}:{free_port(host.address)}"
+        name, worker_ui = f"spark-worker-{number}", f"http://{host.address}:{cluster.port(host)}"
         argv = worker_command(cluster, name, host, worker_ui, url, worker_cores, worker_memory)
         process = cluster.start(name, argv, host=host, env=spark_environment(cluster, host, conf_dir))
         started.append((name, worker_ui, process))
@@ -231,7 +231,7 @@ def start_ray(
     cluster.remember(ray={"temp_dir": str(temp_dir)})  # before any node: stop and a rerun find a fallback folder
     gcs, dashboard = f"{head.address}:{gcs_port}", f"http://{head.address}:{dashboard_port}"
     argv = [
-        *ray_node_command("ray-head", head, cpus, object_store_bytes),
+        *ray_node_command("ray-head", head, cpus, object_store_bytes, cluster.port(head)),
         "--head",
         f"--port={gcs_port}",
         f"--ray-client-server-port={client_port}",
@@ -248,7 +248,7 @@ def start_ray(
     started = []
     for number, host in enumerate(workers, start=1):
         name = f"ray-worker-{number}"
-        argv = [*ray_node_command(name, host, cpus, object_store_bytes), f"--address={gcs}"]
+        argv = [*ray_node_command(name, host, cpus, object_store_bytes, cluster.port(host)), f"--address={gcs}"]
         process = cluster.start(name, argv, host=host, env=ray_environment(host, token_file, temp_dir, env or {}))
         started.append((name, host, process))
     for name, host, process in started:
@@ -272,11 +272,14 @@ def ray_environment(host: Host, token_file: Path, temp_dir: Path, extra: Mapping
     """
     inherited = {key: value for key, value in os.environ.items() if key not in RAY_FOREIGN_VARIABLES}
     loopback = {LOOPBACK_SWITCH: "0"} if is_loopback(host.address) else {}
+    # Ray Train's gloo binds the address the host name resolves to (loopback, in a namespace): name the interface
+    interface = {"GLOO_SOCKET_IFNAME": host.interface} if host.interface else {}
     return {
         **inherited,
         "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
         **extra,
         **loopback,
+        **interface,
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN_PATH": str(token_file.resolve()),
         "RAY_USAGE_STATS_ENABLED": "0",
@@ -299,7 +302,7 @@ def ray_temp_dir(cluster: Cluster) -> Path:
     return folder
 
 
-def ray_node_command(name: str, host: Host, cpus: int, object_store_bytes: int | None) -> list[str]:
+def ray_node_command(name: str, host: Host, cpus: int, object_store_bytes: int | None, agent_port: int) -> list[str]:
     """``ray start --block`` for one node, named ``name`` (how readiness finds it) at ``host``'s address.
 
     The dashboard agent's HTTP port is free per node: Ray's fixed default clashes when nodes share a host.
@@ -317,7 +320,7 @@ def ray_node_command(name: str, host: Host, cpus: int, object_store_bytes: int |
         f"--node-ip-address={host.address}",
         f"--node-name={name}",
         f"--num-cpus={cpus}",
-        f"--dashboard-agent-listen-port={free_port(host.address)}",
+        f"--dashboard-agent-listen-port={agent_port}",
         "--disable-usage-stats",
     ]
     return [*argv, f"--object-store-memory={object_store_bytes}"] if object_store_bytes else argv

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -35,11 +36,13 @@ class ClusterError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Host:
-    """Where a service runs: a name, the address others reach it at, and its network namespace (None: this one)."""
+    """Where a service runs: a name, the address others reach it at, its network namespace (None: this one) and
+    there the interface of that address (for software that picks an interface rather than an address)."""
 
     name: str
     address: str
     netns: str | None = None
+    interface: str | None = None
 
     def command(self, argv: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
@@ -55,6 +58,14 @@ class Cluster:
         self.logs = self.root / "logs"
         self.state: dict[str, Any] = read_state(self.root)
         self.state.setdefault("processes", [])
+        self._ports: set[tuple[str, int]] = set()
+
+    def port(self, host: Host) -> int:
+        """A port free on ``host`` and not yet handed to another service of this cluster."""
+        while (host.address, port := free_port(host)) in self._ports:
+            pass
+        self._ports.add((host.address, port))
+        return port
 
     def log_path(self, name: str) -> Path:
         return self.logs / f"{name}.log"
@@ -120,10 +131,15 @@ def read_state(root: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def free_port(address: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
+def free_port(host: Host | str = "127.0.0.1") -> int:
+    """A port nothing listens on at ``host``'s address, asked of its own network namespace."""
+    if isinstance(host, str) or host.netns is None:
+        with socket.socket() as probe:
+            probe.bind((host if isinstance(host, str) else host.address, 0))
+            return probe.getsockname()[1]
+    probe = f"import socket; s = socket.socket(); s.bind(({host.address!r}, 0)); print(s.getsockname()[1])"
+    result = subprocess.run(host.command([sys.executable, "-c", probe]), capture_output=True, text=True, check=True)
+    return int(result.stdout)
 
 
 def port_open(address: str, port: int) -> bool:

@@ -68,7 +68,11 @@ def java_missing() -> str | None:
     return None if shutil.which("java") else "java not found: Spark's master and workers are JVMs (Java 17)"
 
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(java_missing() is not None, reason=java_missing() or "")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # make test-cluster: the cluster demo test in make test covers these engines together
+    pytest.mark.skipif(java_missing() is not None, reason=java_missing() or ""),
+]
 
 
 @pytest.fixture

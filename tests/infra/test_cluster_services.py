@@ -35,7 +35,10 @@ def missing_prerequisite() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(missing_prerequisite() is not None, reason=missing_prerequisite() or "")
+pytestmark = [
+    pytest.mark.slow,  # make test-cluster: the cluster demo test in make test covers these services together
+    pytest.mark.skipif(missing_prerequisite() is not None, reason=missing_prerequisite() or ""),
+]
 
 
 @pytest.fixture
