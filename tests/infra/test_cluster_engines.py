@@ -17,9 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -73,24 +71,6 @@ pytestmark = [
     pytest.mark.slow,  # make test-cluster: the cluster demo test in make test covers these engines together
     pytest.mark.skipif(java_missing() is not None, reason=java_missing() or ""),
 ]
-
-
-@pytest.fixture
-def cluster_root() -> Iterator[Path]:
-    """A short-named 0755 folder under build/ with the secret files (Ray's socket paths must fit under it);
-    every process of it stopped and the folder removed after, whatever happened."""
-    build = ROOT / "build"
-    build.mkdir(exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="eng-", dir=build))
-    root.chmod(0o755)
-    subprocess.run(
-        ["sh", str(ROOT / "infra" / "make-secrets.sh"), str(root / "secrets")], check=True, capture_output=True
-    )
-    try:
-        yield root
-    finally:
-        stop(root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_spark_and_ray_run_the_secret_holders_jobs_only(

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -39,23 +36,6 @@ pytestmark = [
     pytest.mark.slow,  # make test-cluster: the cluster demo test in make test covers these services together
     pytest.mark.skipif(missing_prerequisite() is not None, reason=missing_prerequisite() or ""),
 ]
-
-
-@pytest.fixture
-def cluster_root() -> Iterator[Path]:
-    """A 0755 folder under build/ with the secret files; every process of it stopped and the folder removed after."""
-    build = ROOT / "build"
-    build.mkdir(exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="test-cluster-services-", dir=build))
-    root.chmod(0o755)
-    subprocess.run(
-        ["sh", str(ROOT / "infra" / "make-secrets.sh"), str(root / "secrets")], check=True, capture_output=True
-    )
-    try:
-        yield root
-    finally:
-        stop(root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def start_services(root: Path) -> tuple[Cluster, str, str]:
