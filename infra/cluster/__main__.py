@@ -23,13 +23,19 @@ from infra.cluster.demo import deploy, run_deployment
 from infra.cluster.netns import Network, create_hosts, netns_available, remove_hosts
 from infra.cluster.outputs import DEMO_RUN, REPO_ROOT, RunSpec, write_env_file, write_run_config
 from infra.cluster.postgres import Database, start_postgres
-from infra.cluster.prefect_mlflow import create_work_pool, start_mlflow, start_prefect_server, start_prefect_worker
+from infra.cluster.prefect_mlflow import (
+    MLFLOW_USER,
+    create_work_pool,
+    read_secret,
+    start_mlflow,
+    start_prefect_server,
+    start_prefect_worker,
+)
 from infra.cluster.spark_ray import start_ray, start_spark
 from infra.cluster.supervisor import Cluster, ClusterError, Host, read_state, stop
 
 DEFAULT_ROOT = REPO_ROOT / "build" / "cluster"
 MAKE_SECRETS = REPO_ROOT / "infra" / "make-secrets.sh"
-MLFLOW_USER = "webtext"
 
 
 def local_hosts() -> dict[str, Host]:
@@ -85,10 +91,10 @@ def _start_services(cluster: Cluster, hosts: dict[str, Host], secrets: Path, run
     tracking_uri = start_mlflow(cluster, head, cluster.port(head), postgres, secrets, cluster.root / "mlflow")
     client = {
         "PREFECT_API_URL": api_url,
-        "PREFECT_API_AUTH_STRING": _read(secrets / "prefect_auth_string"),
+        "PREFECT_API_AUTH_STRING": read_secret(secrets, "prefect_auth_string"),
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MLFLOW_TRACKING_USERNAME": MLFLOW_USER,
-        "MLFLOW_TRACKING_PASSWORD": _read(secrets / "mlflow_password"),
+        "MLFLOW_TRACKING_PASSWORD": read_secret(secrets, "mlflow_password"),
     }
     spark_url, spark_ui = start_spark(
         cluster, head, workers, cluster.port(head), cluster.port(head), secrets / "spark_secret"
@@ -131,10 +137,6 @@ def _start_services(cluster: Cluster, hosts: dict[str, Host], secrets: Path, run
         hosts={name: host.address for name, host in hosts.items()},
     )
     return cluster.state
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8").strip()
 
 
 def _alive(pid: int) -> bool:
