@@ -101,10 +101,9 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
 
 
 def _init_ray(cfg: TrainConfig) -> bool:
-    """Join the cluster at ``cfg.ray_address`` or start a local Ray, with Ray's token authentication either way;
-    True when this call connected (and so shuts down)."""
+    """Join the cluster at ``cfg.ray_address`` or start a local Ray, with the token authentication ``plan_training``
+    turned on; True when this call connected (and so shuts down)."""
     address = ray_address(cfg.ray_address)
-    enable_ray_token(cfg.ray_token_file, create=address is None)  # before Ray reads its settings
     import ray
 
     if ray.is_initialized():
