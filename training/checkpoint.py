@@ -2,7 +2,8 @@
 
 ``state.pt`` holds the full (unsharded) model and optimizer state dicts, keyed by parameter name,
 gathered through ``torch.distributed.checkpoint.state_dict`` so DDP, FSDP2 and a single process write
-the same thing; the step; the data sampler's position; every rank's RNG state. ``meta.json`` (step,
+the same thing; the step; the data sampler's position; every rank's RNG state; the metrics not yet delivered
+to MLflow (``metric_buffer``), so that a restart sends them again. ``meta.json`` (step,
 model shape, tokens folder fingerprint, MLflow run) lets a driver choose and check a checkpoint without
 loading it. Rank 0 writes; every rank calls (the gathers are collective).
 """
@@ -47,7 +48,13 @@ def _distributed() -> bool:
 
 
 def save_checkpoint(
-    directory: Path, model: nn.Module, optimizer: torch.optim.Optimizer, step: int, sampler: dict, meta: dict
+    directory: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    sampler: dict,
+    meta: dict,
+    undelivered_metrics: list | None = None,
 ) -> None:
     """Write the checkpoint of the state after ``step`` optimizer steps into ``directory`` (rank 0 writes)."""
     options = StateDictOptions(full_state_dict=True, cpu_offload=_distributed())
@@ -64,13 +71,15 @@ def save_checkpoint(
         "step": step,
         "sampler": sampler,
         "rng": rng or [_rng_state()],
+        "undelivered_metrics": undelivered_metrics or [],
     }
     torch.save(state, directory / STATE_FILE)
     (directory / META_FILE).write_text(json.dumps({"step": step, **meta}, indent=2, sort_keys=True) + "\n")
 
 
 def load_checkpoint(directory: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore the model, the optimizer and this rank's RNG from ``directory``; returns step and sampler state."""
+    """Restore the model, the optimizer and this rank's RNG from ``directory``; returns the step, the sampler's
+    state and the metrics that were not yet delivered."""
     state = torch.load(directory / STATE_FILE, map_location="cpu", weights_only=False)
     options = StateDictOptions(full_state_dict=True)
     set_state_dict(
@@ -80,7 +89,11 @@ def load_checkpoint(directory: Path, model: nn.Module, optimizer: torch.optim.Op
     rng = state["rng"]
     if len(rng) == (dist.get_world_size() if _distributed() else 1):
         _set_rng_state(rng[rank])  # the same layout: each rank continues its own stream
-    return {"step": state["step"], "sampler": state["sampler"]}
+    return {
+        "step": state["step"],
+        "sampler": state["sampler"],
+        "undelivered_metrics": state.get("undelivered_metrics", []),
+    }
 
 
 def read_meta(directory: Path) -> dict[str, Any] | None:

@@ -20,6 +20,8 @@ if that is missing or from another checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,11 +39,17 @@ from training.data import TokenDataError, TokenSplit, Windows, read_manifest
 from training.model import GPT, GPTConfig
 from training.tracking import credential_environment, finish_run, history, loss_curve, start_run, tracking_uri
 
+logger = logging.getLogger(__name__)
+
 STAGE = "train"
 CHECKPOINTS_DIR = "checkpoints"
 HF_DIR = "hf"
 RUN_RECORD = "mlflow_run.json"
 RAY_RUN_NAME = "train"
+# Ray Client's proxy starts one server process per driver; on a loaded head that process sometimes ends before it
+# serves (seen here on 2 cores under load). A new connection gets a new server: the join is tried again.
+CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+CLIENT_ATTEMPTS = 3
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,11 +121,16 @@ def _init_ray(cfg: TrainConfig) -> bool:
         # whose address Ray still remembers). Errors (a worker's crash, a restart) still show at log level ERROR.
         ray.init(address="local", include_dashboard=False, logging_config=ray.LoggingConfig(log_level="ERROR"))
         return True
-    try:  # the workers log to MLflow: a tracking server's credentials reach them through their environment
-        ray.init(address=address, log_to_driver=True, runtime_env={"env_vars": credential_environment()})
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise ConnectionError(f"cannot join the Ray cluster at {address!r}: {error}") from error
-    return True
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:  # the workers log to MLflow: a tracking server's credentials reach them through their environment
+            ray.init(address=address, log_to_driver=True, runtime_env={"env_vars": credential_environment()})
+            return True
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            if CLIENT_SERVER_FAILED not in str(error) or attempt == CLIENT_ATTEMPTS:
+                raise ConnectionError(f"cannot join the Ray cluster at {address!r}: {error}") from error
+            logger.warning("Ray Client's server for this driver did not start (attempt %d); trying again", attempt)
+            time.sleep(2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, uri: str, run_id: str) -> None:

@@ -5,7 +5,9 @@ Every rank builds the same initial model (one seed), then wraps it: DDP by defau
 (``fully_shard`` on each block and on the whole model: parameters, gradients and optimizer state
 sharded). Each rank draws its own disjoint windows from the shard reader. Every ``checkpoint_every``
 steps the full state goes to ``ray.train.report`` as a checkpoint; when a worker dies, Ray restarts the
-group and this function resumes from the last one, at the same step and data position.
+group and this function resumes from the last one, at the same step and data position. Rank 0 logs to MLflow
+through ``BufferedMetrics``: a tracking server that is away does not stop training, and the metrics it has not
+taken yet travel in the checkpoints.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     tokens_dir = Path(config["tokens_dir"])
     sampler = BlockSampler(TokenSplit.open(tokens_dir, "train"), shape.block_size, rank, world, cfg.seed)
     val_split = TokenSplit.open(tokens_dir, "val") if config["validate"] else None
-    start = 0
+    start, undelivered = 0, []
     checkpoint = ray.train.get_checkpoint()  # after a worker failure, or Ray's own record of this run
     if checkpoint is None and config.get("resume_from"):  # the driver's latest checkpoint in --out
         checkpoint = ray.train.Checkpoint.from_directory(config["resume_from"])
@@ -75,14 +77,14 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         with checkpoint.as_directory() as directory:
             restored = load_checkpoint(Path(directory), model, optimizer)
         sampler.load_state_dict(restored["sampler"])
-        start = restored["step"]
+        start, undelivered = restored["step"], restored["undelivered_metrics"]
     else:
         seed_everything(cfg.seed + 1 + rank)  # dropout draws differ between ranks
     logger = None
     if rank == 0:
-        from training.tracking import MetricsLogger
+        from training.metric_buffer import BufferedMetrics
 
-        logger = MetricsLogger(config["mlflow_uri"], config["mlflow_run_id"])
+        logger = BufferedMetrics(config["mlflow_uri"], config["mlflow_run_id"], pending=undelivered)
     runner = torch.compile(model) if cfg.compile else model
     accumulation = cfg.accumulation(shape.block_size, world)
     peak = peak_flops(device, cfg)
@@ -107,7 +109,10 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         if logger is not None and metrics:
             logger.log(done, metrics)
         if done % cfg.checkpoint_every == 0 or done == cfg.max_steps:
-            _report_checkpoint(model, optimizer, done, sampler.state_dict(), config["meta"], metrics, rank)
+            pending = logger.pending() if logger is not None else []
+            _report_checkpoint(model, optimizer, done, sampler.state_dict(), config["meta"], metrics, rank, pending)
+    if logger is not None:
+        logger.close()  # every metric delivered before the run counts as finished
 
 
 def _report_checkpoint(
@@ -118,12 +123,13 @@ def _report_checkpoint(
     meta: dict,
     metrics: dict,
     rank: int,
+    undelivered: list,
 ) -> None:
     """Save the state after ``step`` steps and hand it to Ray Train (rank 0's copy; every rank reports)."""
     import ray.train
 
     with tempfile.TemporaryDirectory(prefix="webtext-checkpoint-") as directory:
-        save_checkpoint(Path(directory), model, optimizer, step, sampler, meta)
+        save_checkpoint(Path(directory), model, optimizer, step, sampler, meta, undelivered)
         checkpoint = ray.train.Checkpoint.from_directory(directory) if rank == 0 else None
         reported = {"step": step, **{key: value for key, value in metrics.items() if value is not None}}
         ray.train.report(reported, checkpoint=checkpoint, checkpoint_dir_name=f"step-{step:08d}")

@@ -8,6 +8,7 @@ only the ``postgres`` user itself may use the local socket, which is how the rol
 from __future__ import annotations
 
 import dataclasses
+import os
 import pwd
 import shutil
 import signal
@@ -27,6 +28,16 @@ class Database:
     role: str
     password_file: Path
     databases: tuple[str, ...]
+
+
+def postgres_unavailable() -> str | None:
+    """Why this machine cannot run the cluster's PostgreSQL (as the postgres user, through runuser); None if it can."""
+    if os.geteuid() != 0:
+        return "needs root: PostgreSQL runs as the postgres user through runuser"
+    for command in ("pg_config", "runuser"):
+        if shutil.which(command) is None:
+            return f"{command} not found (PostgreSQL's server binaries: apt-get install postgresql)"
+    return None
 
 
 def bindir() -> Path:

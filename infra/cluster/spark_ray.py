@@ -17,12 +17,14 @@ Ray's dashboard, asked with the token, lists every node ALIVE.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -245,19 +247,45 @@ def start_ray(
         return port_open(head.address, client_port) and ray_node_alive(dashboard, token, "ray-head", head)
 
     cluster.wait("ray-head", head_ready, RAY_HEAD_TIMEOUT_S, process)
-    started = []
-    for number, host in enumerate(workers, start=1):
-        name = f"ray-worker-{number}"
-        argv = [*ray_node_command(name, host, cpus, object_store_bytes, cluster.port(host)), f"--address={gcs}"]
-        process = cluster.start(name, argv, host=host, env=ray_environment(host, token_file, temp_dir, env or {}))
-        started.append((name, host, process))
-    for name, host, process in started:
-        cluster.wait(
-            name, functools.partial(ray_node_alive, dashboard, token, name, host), RAY_WORKER_TIMEOUT_S, process
-        )
     client = f"ray://{head.address}:{client_port}"
     cluster.remember(ray={"gcs": gcs, "client": client, "dashboard": dashboard, "temp_dir": str(temp_dir)})
+    node = RayNode(cpus, dict(env or {}), object_store_bytes)
+    started = [(f"ray-worker-{number}", host) for number, host in enumerate(workers, start=1)]
+    processes = [start_ray_worker(cluster, name, host, token_file, node) for name, host in started]  # in parallel
+    for (name, host), process in zip(started, processes, strict=True):
+        wait_ray_worker(cluster, name, host, token, process)
     return gcs, client
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RayNode:
+    """What every worker node of the cluster gets: CPUs, environment, object store size."""
+
+    cpus: int
+    env: dict[str, str]
+    object_store_bytes: int | None
+
+
+def start_ray_worker(cluster: Cluster, name: str, host: Host, token_file: Path, node: RayNode) -> subprocess.Popen:
+    """``ray start --address`` of a worker node ``name`` on ``host``, joining the head ``start_ray`` recorded."""
+    argv = [*ray_node_command(name, host, node.cpus, node.object_store_bytes, cluster.port(host))]
+    argv.append(f"--address={cluster.state['ray']['gcs']}")
+    environment = ray_environment(host, token_file, ray_temp_dir(cluster), node.env)
+    return cluster.start(name, argv, host=host, env=environment)
+
+
+def wait_ray_worker(cluster: Cluster, name: str, host: Host, token: str, process: subprocess.Popen | None) -> None:
+    dashboard = cluster.state["ray"]["dashboard"]
+    ready = functools.partial(ray_node_alive, dashboard, token, name, host)
+    cluster.wait(name, ready, RAY_WORKER_TIMEOUT_S, process)
+
+
+def join_ray_worker(cluster: Cluster, name: str, host: Host, token_file: Path, node: RayNode) -> None:
+    """Start the worker node ``name`` again (after it died, or was killed), as ``start_ray`` started it with
+    ``node``'s settings; return once the head lists it ALIVE: the capacity a Ray Train run waits for when a node
+    is lost. (``node.env`` holds credentials: never in state.json.)"""
+    process = start_ray_worker(cluster, name, host, token_file, node)
+    wait_ray_worker(cluster, name, host, read_secret(token_file, "Ray token"), process)
 
 
 def ray_environment(host: Host, token_file: Path, temp_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:

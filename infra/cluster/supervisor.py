@@ -99,6 +99,14 @@ class Cluster:
         self.save()
         return process
 
+    def pid(self, name: str) -> int:
+        """The pid, and process group, of the process last started as ``name`` (a service started again is the
+        newest)."""
+        pids = [entry["pid"] for entry in self.state["processes"] if entry["name"] == name]
+        if not pids:
+            raise ClusterError(f"no process named {name!r} was started in {self.root}")
+        return pids[-1]
+
     def remember(self, **values: Any) -> None:
         """Keep ``values`` (ports, URLs, paths) in ``state.json`` for ``status``, ``down`` and the tests."""
         self.state.update(values)

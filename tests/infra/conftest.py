@@ -3,6 +3,8 @@ as its own user and must pass through), with the secret files ``infra/make-secre
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -16,9 +18,10 @@ from infra.cluster.supervisor import stop
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def cluster_root() -> Iterator[Path]:
-    """A fresh cluster folder under build/; every process of it stopped and the folder removed after."""
+@contextlib.contextmanager
+def new_cluster_root() -> Iterator[Path]:
+    """A fresh cluster folder under build/; every process of it stopped and the folder removed after (kept, with
+    its services' and Ray's logs, when ``WEBTEXT_KEEP_CLUSTER=1``)."""
     build = ROOT / "build"
     build.mkdir(exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="c-", dir=build))
@@ -30,4 +33,18 @@ def cluster_root() -> Iterator[Path]:
         yield root
     finally:
         stop(root)
-        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("WEBTEXT_KEEP_CLUSTER") != "1":
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster_root() -> Iterator[Path]:
+    with new_cluster_root() as root:
+        yield root
+
+
+@pytest.fixture(scope="module")
+def module_cluster_root() -> Iterator[Path]:
+    """One cluster folder for the tests of a module that share its services."""
+    with new_cluster_root() as root:
+        yield root

@@ -33,6 +33,7 @@ from infra.cluster.__main__ import down, up
 from infra.cluster.demo import cluster_environment, deploy, run_deployment
 from infra.cluster.netns import HOSTS, netns_available
 from infra.cluster.outputs import DEMO_RUN, RunSpec, run_config
+from infra.cluster.postgres import postgres_unavailable
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +61,8 @@ print("RESULT", spark.sparkContext.parallelize(range(10), 2).sum())
 def why_not() -> str | None:
     if (reason := netns_available()) is not None:
         return reason
-    if shutil.which("pg_config") is None or shutil.which("runuser") is None:
-        return "PostgreSQL's binaries (pg_config) or runuser are missing"
+    if (reason := postgres_unavailable()) is not None:
+        return reason
     if set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()) & {
         f"wt-{name}" for name in HOSTS
     }:

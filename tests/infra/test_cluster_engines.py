@@ -26,12 +26,11 @@ import ray_strangers
 
 from infra.cluster.spark_ray import LOOPBACK_SWITCH, master_status, start_ray, start_spark
 from infra.cluster.supervisor import Cluster, Host, free_port, marked_processes, stop
+from training.run import CLIENT_SERVER_FAILED
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD, W1, W2 = Host("head", "127.0.0.1"), Host("w1", "127.0.0.1"), Host("w2", "127.0.0.1")
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
-# Ray Client's proxy could not start the server of one client (its process ended before serving).
-CLIENT_SERVER_FAILED = "Starting Ray client server failed"
 PROBE = "WEBTEXT_ENGINES_PROBE"  # a variable start_ray hands every node, as it hands credentials
 
 # A Spark driver: argv = master URL, secret file ("" for none), application name. It waits for both executors

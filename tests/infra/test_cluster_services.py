@@ -7,34 +7,22 @@ sits under a 0700 folder), stopped and removed afterwards whatever happened.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import psutil
 import pytest
 
 from infra.cluster import prefect_mlflow as services
-from infra.cluster.postgres import Database, start_postgres
+from infra.cluster.postgres import Database, postgres_unavailable, start_postgres
 from infra.cluster.supervisor import Cluster, Host, free_port, marked_processes, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = Host("head", "127.0.0.1")
 
 
-def missing_prerequisite() -> str | None:
-    """Why this machine cannot run the cluster's PostgreSQL (it runs as the postgres user, through runuser)."""
-    if os.geteuid() != 0:
-        return "needs root: PostgreSQL runs as the postgres user through runuser"
-    for command in ("pg_config", "runuser"):
-        if shutil.which(command) is None:
-            return f"{command} not found (PostgreSQL's server binaries: apt-get install postgresql)"
-    return None
-
-
 pytestmark = [
     pytest.mark.slow,  # make test-cluster: the cluster demo test in make test covers these services together
-    pytest.mark.skipif(missing_prerequisite() is not None, reason=missing_prerequisite() or ""),
+    pytest.mark.skipif(postgres_unavailable() is not None, reason=postgres_unavailable() or ""),
 ]
 
 
