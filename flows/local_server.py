@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 STARTUP_TIMEOUT_S = 180.0
+PARENT_WATCH = Path(__file__).with_name("parent_watch.py")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,12 +40,15 @@ def prefect_executable() -> str:
 def local_prefect_server(
     port: int | None = None, env: Mapping[str, str] | None = None, log_path: Path | None = None
 ) -> Iterator[str]:
-    """Run ``prefect server start`` on 127.0.0.1 until the block ends; yields its API URL."""
+    """Run ``prefect server start`` on 127.0.0.1 until the block ends; yields its API URL. The server runs under
+    ``parent_watch``: if this process dies without ending the block (SIGKILL), the server and its workers follow
+    within a second or so, never left running for someone to find."""
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    server = [prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(  # watched: the server goes when this process goes, even SIGKILLed
+        [sys.executable, str(PARENT_WATCH), "--", *server],
         env={**os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
         stdout=log,
         stderr=subprocess.STDOUT,
