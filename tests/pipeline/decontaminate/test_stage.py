@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from dedup_fixtures import make_document, random_words, write_docs
+from sigkill import run_killed_while_writing
 
 from pipeline.decontaminate import stage
 from pipeline.decontaminate.config import DecontaminateConfig
@@ -167,6 +168,31 @@ def test_a_run_killed_mid_stage_resumes_to_the_same_bytes(tmp_path: Path, monkey
     assert resumed.units_skipped == 1 and resumed.units_done == 1
     for shard in complete_shards(tmp_path / "clean"):
         assert file_sha256(shard) == file_sha256(tmp_path / "crashed" / shard.name)
+
+
+def test_a_run_sigkilled_while_writing_a_shard_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    quoting = [make_document(f"d{i}", f"{prose(100, i)} {PASSAGE} {prose(100, 99)}") for i in range(3)]
+    write_docs(tmp_path / "docs", [quoting, [make_document("e", prose(200, 5))]])
+    lambada = eval_set(tmp_path, [PASSAGE])
+    run_decontaminate(tmp_path / "docs", tmp_path / "clean", CFG, eval_sets=[lambada])
+    killed = tmp_path / "killed"
+    setup = (
+        "from pipeline.decontaminate.config import DecontaminateConfig; "
+        "from pipeline.decontaminate.evalsets import EvalSet; "
+        "from pipeline.decontaminate.stage import run_decontaminate; "
+    )
+    spec, docs = f"lambada={tmp_path / 'lambada.jsonl'}", str(tmp_path / "docs")
+    call = (
+        f"run_decontaminate(Path({docs!r}), Path({str(killed)!r}), DecontaminateConfig(workers=1), "
+        f"eval_sets=[EvalSet.parse({spec!r})])"
+    )
+    run_killed_while_writing("pipeline.decontaminate.stage", killed / "part-00001.parquet", setup + call)
+    assert (killed / "part-00000.parquet").is_file() and list(killed.glob(".part-00001.parquet.*.tmp"))
+    resumed = run_decontaminate(tmp_path / "docs", killed, CFG, eval_sets=[lambada])
+    assert resumed.units_skipped == 1 and resumed.units_done == 1
+    for shard in complete_shards(tmp_path / "clean"):
+        assert file_sha256(shard) == file_sha256(killed / shard.name)
+    assert not list(killed.rglob(".*.tmp"))
 
 
 def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:

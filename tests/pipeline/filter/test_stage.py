@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from sigkill import run_killed_while_writing
 
 from pipeline.cli import main as webtext
 from pipeline.filter import stage
@@ -83,6 +84,20 @@ def test_a_crash_mid_stage_loses_nothing_and_the_rerun_writes_the_same_bytes(
     assert resumed.units_skipped == 1 and resumed.units_done == 1
     for name in ("part-00000.parquet", "part-00001.parquet"):
         assert (crashed / name).read_bytes() == (clean / name).read_bytes()
+
+
+def test_a_run_sigkilled_while_writing_a_shard_resumes_to_the_same_bytes(docs: Path, tmp_path: Path) -> None:
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    run_filter(docs, clean, FilterConfig(workers=1))
+    call = f"run_filter(Path({str(docs)!r}), Path({str(killed)!r}), FilterConfig(workers=1))"
+    setup = "from pipeline.filter.config import FilterConfig; from pipeline.filter.stage import run_filter; "
+    run_killed_while_writing("pipeline.filter.stage", killed / "part-00001.parquet", setup + call)
+    assert (killed / "part-00000.parquet").is_file() and list(killed.glob(".part-00001.parquet.*.tmp"))
+    resumed = run_filter(docs, killed, FilterConfig(workers=1))
+    assert resumed.units_skipped == 1 and resumed.units_done == 1
+    for name in ("part-00000.parquet", "part-00001.parquet"):
+        assert (killed / name).read_bytes() == (clean / name).read_bytes()
+    assert not list(killed.rglob(".*.tmp"))
 
 
 def damage(shard: Path) -> None:
