@@ -38,8 +38,7 @@ from pipeline.filter.quality_train import train_quality_model
 from pipeline.filter.stage import open_filter
 from pipeline.harvest.dumps import CorruptDumpError
 from pipeline.harvest.reddit_api import RedditApiError
-from pipeline.harvest.sources import collect_sources
-from pipeline.harvest.stage import run_harvest
+from pipeline.harvest.stage import harvest
 from pipeline.sample.generate import generate_sample
 from pipeline.sample.server import serve_sample_web
 from pipeline.stage import StageSummary, headline
@@ -81,8 +80,7 @@ def generate_sample_data(settings: SampleSettings) -> dict[str, Any]:
 def harvest_links(section: HarvestSection, out_dir: Path) -> dict[str, Any]:
     """Reddit submissions → ``UrlRecord`` shards; retried because the API source does network IO."""
     api = section.reddit_api.config() if section.reddit_api else None
-    sources = collect_sources(expand_dumps(section.dumps), out_dir, api)
-    return log_summary(run_harvest(sources, out_dir, section.config()))
+    return log_summary(harvest(expand_dumps(section.dumps), out_dir, section.config(), api))
 
 
 @task(name="fetch_pages", retries=1, retry_delay_seconds=60, retry_condition_fn=retry_when_transient)

@@ -32,14 +32,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _harvest(args: argparse.Namespace) -> int:
-    from pipeline.harvest.sources import collect_sources
-    from pipeline.harvest.stage import run_harvest
+    from pipeline.harvest.stage import harvest
     from pipeline.progress import no_progress, terminal_progress
 
     cfg = config_from_arguments(HarvestConfig, args)
     api = config_from_arguments(RedditApiConfig, args, dest="reddit_api") if args.reddit_api else None
-    sources = collect_sources(args.dumps, args.out, api)
-    summary = run_harvest(sources, args.out, cfg, no_progress if args.quiet else terminal_progress)
+    summary = harvest(args.dumps, args.out, cfg, api, no_progress if args.quiet else terminal_progress)
     print_summary(summary)
     for source in summary.details["sources"]:
         if source["corrupt"]:

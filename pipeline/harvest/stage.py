@@ -29,7 +29,9 @@ from pipeline.harvest.aggregate import (
 )
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import ChunkClassifier
+from pipeline.harvest.reddit_api import RedditApiConfig
 from pipeline.harvest.scan import ScanResult, SubmissionSource, earlier_scans, scan_source
+from pipeline.harvest.sources import collect_sources
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.shards import remove_stale_temporaries
@@ -72,6 +74,19 @@ def _summarise(
         details={"shards": [bucket.shard.name for bucket in buckets], "sources": [scan.as_json() for scan in scans]},
         config=dataclasses.asdict(cfg),
     )
+
+
+def harvest(
+    dumps: Sequence[Path],
+    out_dir: Path,
+    cfg: HarvestConfig,
+    reddit_api: RedditApiConfig | None = None,
+    progress: ProgressFactory = no_progress,
+) -> StageSummary:
+    """Tonight's API snapshot (with ``reddit_api``), then the harvest of it with the dumps and every earlier snapshot,
+    under one lock of ``out_dir``: no other run can write the folder between the two."""
+    with folder_lock(out_dir, "harvest"):
+        return run_harvest(collect_sources(dumps, out_dir, reddit_api), out_dir, cfg, progress)
 
 
 def run_harvest(

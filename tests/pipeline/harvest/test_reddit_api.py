@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -19,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.harvest import stage as harvest_stage
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import (
     DEFAULT_USER_AGENT,
@@ -445,6 +449,38 @@ def test_harvest_end_to_end_from_archived_snapshot(reddit: FakeReddit, tmp_path:
     rerun = run_harvest(rerun_sources, out_dir, HarvestConfig(n_buckets=2))
     assert len(reddit.requests) == requests_before
     assert (rerun.counts["urls_kept"], rerun.units_skipped, rerun.outcomes) == (3, 2, summary.outcomes)
+
+
+LOCKER = """
+import sys
+from pathlib import Path
+from pipeline.lock import FolderLocked, folder_lock
+try:
+    with folder_lock(Path(sys.argv[1]), "harvest"):
+        print("got the folder")
+except FolderLocked as error:
+    print(error)
+"""
+
+
+def test_no_other_run_writes_the_folder_between_the_snapshot_and_the_harvest(
+    reddit: FakeReddit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reddit.submissions["all"] = [post("1b8a02", "https://www.bbc.co.uk/news/world-68512345", 300, NEWEST, "news")]
+    for name, value in ENVIRON.items():
+        monkeypatch.setenv(name, value)
+    out_dir, seen = tmp_path / "harvest", []
+
+    def snapshot_then_another_run(*args: Any, **kwargs: Any) -> Any:
+        sources = collect_sources(*args, **kwargs)
+        other = subprocess.run([sys.executable, "-c", LOCKER, str(out_dir)], capture_output=True, text=True, check=True)
+        seen.append(other.stdout)
+        return sources
+
+    monkeypatch.setattr(harvest_stage, "collect_sources", snapshot_then_another_run)
+    summary = harvest_stage.harvest([], out_dir, HarvestConfig(n_buckets=2), reddit.config())
+    assert summary.counts["urls_kept"] == 1
+    assert len(seen) == 1 and f"{out_dir} is in use by `harvest` (pid {os.getpid()}" in seen[0], seen
 
 
 def test_failed_fetch_archives_no_snapshot(reddit: FakeReddit, tmp_path: Path) -> None:
