@@ -2,11 +2,14 @@
 
 It stands behind the same interface as the live fetcher, so the fetch stage can rebuild
 a pages index (and tests can run) from an archive: redirects are followed through the
-archived 3xx responses, and a URL the archive lacks is the outcome ``not_archived``.
+archived 3xx responses, and a URL the archive lacks is the outcome ``not_archived``. A damaged record
+costs only itself: indexing skips it and reads on at the next record (``damaged`` lists it, and a warning
+names it), and a record that fails its check when replayed is the URL's outcome ``warc_error``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +19,9 @@ from pipeline.fetch.body import looks_binary, settle_charset
 from pipeline.fetch.http import REDIRECTS
 from pipeline.fetch.results import Exchange, FetchResult
 from pipeline.fetch.warc import read_response, responses
+from pipeline.warc_members import WarcRecordError
+
+log = logging.getLogger(__name__)
 
 # The replayed body is already decoded, so headers describing the wire encoding are dropped.
 WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -26,9 +32,14 @@ class WarcReplayFetcher:
 
     def __init__(self, warc_files: Iterable[Path], max_redirects: int = 5) -> None:
         self._index: dict[str, tuple[Path, int]] = {}
+        self.damaged: list[tuple[Path, int, str]] = []  # (file, offset, what is wrong) of the records skipped
         for path in warc_files:
-            for url, offset in responses(path):
+            skipped: list[tuple[int, str]] = []
+            for url, offset in responses(path, skipped):
                 self._index[url] = (path, offset)
+            for offset, error in skipped:
+                log.warning("%s at offset %d: a damaged record, skipped (%s)", path, offset, error)
+                self.damaged.append((path, offset, error))
         self._max_redirects = max_redirects
 
     async def fetch(self, url: str) -> FetchResult:
@@ -47,7 +58,12 @@ class WarcReplayFetcher:
         return result
 
     def _replay(self, url: str, result: FetchResult) -> str | None:
-        status, headers, body = read_response(*self._index[url])
+        try:
+            status, headers, body = read_response(*self._index[url])
+        except WarcRecordError as error:
+            log.warning("%s: %s", url, error)
+            result.outcome = "warc_error"
+            return None
         kept = [(name, value) for name, value in headers if name.lower() not in WIRE_HEADERS]
         exchange = Exchange(url, [], status, "", kept, body, datetime.now(UTC))
         location = next((value for name, value in headers if name.lower() == "location"), None)

@@ -6,8 +6,9 @@ The file is written under a temporary name and renamed when its batch is committ
 
 Records are serialised here rather than with warcio's writer: archiving is most of a
 crawler's CPU, and warcio's record builder (header objects, streamed digests, zlib
-level 9) costs several times more per page than these few lines. Reading goes through
-warcio, so every file written is checked against an independent parser by the tests.
+level 9) costs several times more per page than these few lines. Reading back (the replay) goes
+through ``pipeline.warc_members``, one gzip member at a time, each checked end to end: a damaged record is
+skipped and counted, never read past. The tests check every file written with warcio, an independent parser.
 The gzip level is the crawler's main speed/size knob: level 1 compresses web pages 3.5x
 faster than level 6 for files about 20% larger (``FetchConfig.warc_gzip_level``).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -23,10 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from warcio.archiveiterator import ArchiveIterator
-
 from pipeline.fetch.results import Exchange
 from pipeline.shards import commit
+from pipeline.warc_members import (
+    CONTENT_ENCODING,
+    TARGET_URI,
+    Read,
+    WarcRecordError,
+    header_value,
+    inflate_member,
+    next_member,
+    split_http_response,
+    split_record,
+    undo_content_encoding,
+)
 
 SOFTWARE = "webtext-fetch/0.1"
 
@@ -135,20 +147,52 @@ def serialise(exchange: Exchange, gzip_level: int = 6) -> tuple[bytes, bytes]:
 
 
 def read_response(path: Path, offset: int) -> tuple[int, list[tuple[str, str]], bytes]:
-    """(status, headers, body with transfer and content encodings undone) of the record at ``offset``."""
+    """(status, headers, body with its content encoding undone) of the response record at ``offset``; a damaged or
+    foreign record is a ``WarcRecordError`` naming the file, the offset and the damage."""
     with open(path, "rb") as handle:
-        handle.seek(offset)
-        record = next(iter(ArchiveIterator(handle)))
-        if record.rec_type != "response":
-            raise ValueError(f"{path}@{offset}: expected a response record, found {record.rec_type}")
-        status = int(record.http_headers.get_statuscode())
-        return status, list(record.http_headers.headers), record.content_stream().read()
+        read = _reader(handle.fileno())
+        try:
+            record = split_record(inflate_member(read, offset)[0])
+            if record.warc_type != "response":
+                raise WarcRecordError(f"expected a response record, found {record.warc_type or 'no WARC-Type'!r}")
+            http_head, body = split_http_response(record.block)
+            status, headers = _parse_http_head(http_head)
+            return status, headers, undo_content_encoding(body, header_value(CONTENT_ENCODING, http_head) or "")
+        except (zlib.error, WarcRecordError) as error:
+            raise WarcRecordError(f"{path} at offset {offset}: {error}") from error
 
 
-def responses(path: Path) -> Iterator[tuple[str, int]]:
-    """(target URL, offset) of every response record in a WARC file, in file order."""
+def responses(path: Path, damaged: list[tuple[int, str]] | None = None) -> Iterator[tuple[str, int]]:
+    """(target URL, offset) of every intact response record in a WARC file, in file order. A damaged record is
+    skipped, reading on at the next gzip member, and noted in ``damaged`` as (offset, what is wrong)."""
     with open(path, "rb") as handle:
-        iterator = ArchiveIterator(handle)
-        for record in iterator:
-            if record.rec_type == "response":
-                yield record.rec_headers.get_header("WARC-Target-URI"), iterator.get_record_offset()
+        read, offset = _reader(handle.fileno()), 0
+        while read(offset, 1):
+            try:
+                record_bytes, end = inflate_member(read, offset)
+                record = split_record(record_bytes)
+            except (zlib.error, WarcRecordError) as error:
+                if damaged is not None:
+                    damaged.append((offset, str(error)))
+                resume = next_member(read, offset + 1)
+                if resume is None:
+                    return
+                offset = resume
+                continue
+            if record.warc_type == "response":
+                yield record.header(TARGET_URI) or "", offset
+            offset = end
+
+
+def _reader(descriptor: int) -> Read:
+    return lambda offset, size: os.pread(descriptor, size, offset)
+
+
+def _parse_http_head(head: bytes) -> tuple[int, list[tuple[str, str]]]:
+    """The status and the header lines of an archived HTTP response head."""
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise WarcRecordError(f"no HTTP status line ({status_line[:40]!r})")
+    headers = [(name.strip(), value.strip()) for name, _, value in (line.partition(":") for line in lines) if name]
+    return int(parts[1]), headers
