@@ -3,6 +3,8 @@
 For very large batches, where AdamW's one learning rate is too much for some layers and too little for
 others: each parameter tensor's Adam update (weight decay included) is scaled by the trust ratio
 ``||w|| / ||update||``, so every layer moves by a similar fraction of its own size. torch has no LAMB.
+Under FSDP2 each parameter is a DTensor sharded across ranks, and its norms are the whole tensor's (DTensor
+reduces them across the shards): every rank takes the step one unsharded model would take.
 """
 
 from __future__ import annotations
