@@ -8,8 +8,8 @@ whose input or settings changed is redone alone; new input adds new units.
 
 A per-shard stage opens as a ``ShardedRun`` (its folder locked, its units planned): the units
 to do as picklable jobs, run here by ``run_local`` or mapped over any task runner by a flow, then
-``finish``. A unit's fingerprint includes its stage's ``code_fingerprint``, so editing a stage's
-package redoes that stage's units and no other stage's.
+``finish``. A unit's fingerprint includes its stage's ``code_fingerprint`` (``pipeline.code_identity``): editing
+the stage's package, or any project module it imports, redoes its units; other edits redo none.
 
 ``StageSummary`` is returned by every ``run_*`` function, written as ``OUT/summary.json``,
 printed by the CLI and returned unchanged by the flow task.
@@ -18,9 +18,6 @@ printed by the CLI and returned unchanged by the flow task.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
-import importlib.util
 import multiprocessing
 import time
 from collections import Counter
@@ -71,34 +68,6 @@ def plan_units(
         else:
             plan.done.append((unit, stats))
     return plan
-
-
-@functools.cache
-def code_fingerprint(*modules: str) -> str:
-    """A short hash of the code of the named packages (every ``.py`` file under them) or modules, by relative path
-    and bytes; computed once per process. A stage puts its own package's into its unit fingerprints, so an edit
-    there redoes its units and an edit elsewhere does not. Shared modules (records, shards) are left out: they
-    would redo every stage on any edit. Harvest and fetch use none: they ingest (re-reading the dumps or the web
-    on a code edit is wrong), and their units are keyed by what they read."""
-    digest = hashlib.sha256()
-    for name in sorted(set(modules)):
-        for relative, path in _source_files(name):
-            source = path.read_bytes()
-            digest.update(f"{name}/{relative}\0{len(source)}\0".encode())
-            digest.update(source)
-    return digest.hexdigest()[:16]
-
-
-def _source_files(name: str) -> list[tuple[str, Path]]:
-    """A package's ``.py`` files (subpackages included) or a module's file, by path relative to the package."""
-    spec = importlib.util.find_spec(name)
-    if spec is None:
-        raise ModuleNotFoundError(f"code_fingerprint: no package or module named {name!r}")
-    if spec.submodule_search_locations is None:
-        assert spec.origin is not None, f"{name} has no source file"
-        return [(Path(spec.origin).name, Path(spec.origin))]
-    roots = [Path(root) for root in spec.submodule_search_locations]
-    return sorted((path.relative_to(root).as_posix(), path) for root in roots for path in root.rglob("*.py"))
 
 
 def input_sha256(shard: Path) -> str | None:

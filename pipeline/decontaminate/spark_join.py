@@ -27,6 +27,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipeline.code_identity import code_fingerprint
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.ngrams import distinct, words_of
 from pipeline.decontaminate.references import COUNTS_DIR, WIKIPEDIA, WikipediaNgrams
@@ -35,7 +36,7 @@ from pipeline.dedup.adopt import WrittenShard, adopt_or_write_empty
 from pipeline.dedup.spark.session import spark_session
 from pipeline.dedup.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
 from pipeline.shards import atomic_write_bytes, fingerprint, remove_orphan_shards
-from pipeline.stage import WorkUnit, code_fingerprint, input_sha256, plan_units
+from pipeline.stage import WorkUnit, input_sha256, plan_units
 
 MATCHES_SCHEMA = pa.schema([("position", pa.int64()), ("hash", pa.int64())])  # hash: the uint64 bit-cast
 NGRAM_ROWS = "shard string, position long, hash long"

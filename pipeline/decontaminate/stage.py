@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pipeline.code_identity import code_fingerprint
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import words_of
@@ -65,7 +66,6 @@ from pipeline.stage import (
     StageSummary,
     Stopwatch,
     WorkUnit,
-    code_fingerprint,
     input_sha256,
     plan_units,
     run_units,

@@ -18,10 +18,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from pipeline.code_identity import code_fingerprint
 from pipeline.dedup.apply import PACKAGE
 from pipeline.dedup.config import DedupConfig
 from pipeline.shards import atomic_write_json, read_json, read_stats
-from pipeline.stage import code_fingerprint, input_sha256
+from pipeline.stage import input_sha256
 
 SETTLED_FILE = "_settled.json"
 

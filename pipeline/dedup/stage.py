@@ -33,6 +33,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from pipeline.code_identity import code_fingerprint
 from pipeline.dedup.adopt import adopt_or_write_empty
 from pipeline.dedup.apply import DUPLICATES_DIR, PACKAGE, STAGE, ShardResult, apply_decisions
 from pipeline.dedup.config import DedupConfig
@@ -53,7 +54,7 @@ from pipeline.shards import (
     remove_orphan_shards,
     remove_stale_temporaries,
 )
-from pipeline.stage import StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
+from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 SIGNATURES_DIR = "signatures"
 SCRATCH_DIR = "_scratch"

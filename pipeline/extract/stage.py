@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from pipeline.code_identity import code_fingerprint
 from pipeline.extract.config import ExtractConfig
 from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, WARC_ERROR, ExtractedPage, resolve_extractor
 from pipeline.extract.pages import PageHandler, PageTask, read_sizes
@@ -42,7 +43,7 @@ from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import ShardOutcome, ShardWriter, complete_shards, fingerprint, read_stats, read_table
-from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
+from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 STAGE = "extract"
 PACKAGE = "pipeline.extract"  # the code the outputs depend on (see ``code_fingerprint``)

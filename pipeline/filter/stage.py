@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.code_identity import code_fingerprint
 from pipeline.filter.config import FilterConfig
 from pipeline.filter.decide import document_reasons
 from pipeline.filter.scores import SCORES_DIR, scorer_identity, shard_scores
@@ -43,7 +44,7 @@ from pipeline.shards import (
     remove_stale_temporaries,
     write_shard,
 )
-from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
+from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 STAGE = "filter"
 PACKAGE = "pipeline.filter"  # the code the outputs depend on (see ``code_fingerprint``)

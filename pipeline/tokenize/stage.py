@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.code_identity import code_fingerprint
 from pipeline.lineage import corpus_sha256
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
@@ -42,7 +43,7 @@ from pipeline.shards import (
     read_stats,
     remove_stale_temporaries,
 )
-from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, code_fingerprint, input_sha256, plan_units
+from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.documents import SPLITS, training_texts
 from pipeline.tokenize.folder import (

@@ -1,10 +1,9 @@
-"""The shared stage parts: planning work units by their fingerprints, code fingerprints, a sharded run, and the one
-summary every stage returns."""
+"""The shared stage parts: planning work units by their fingerprints, a sharded run, and the one summary every stage
+returns (code fingerprints: test_code_identity.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,7 +15,6 @@ from pipeline.stage import (
     ShardedRun,
     StageSummary,
     WorkUnit,
-    code_fingerprint,
     input_sha256,
     plan_units,
 )
@@ -79,40 +77,6 @@ def test_the_summary_file_carries_the_headline_counts_at_the_top(tmp_path: Path)
 def test_a_count_cannot_shadow_a_summary_field(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="units"):
         summary(tmp_path, units=3)
-
-
-def write_package(root: Path, name: str, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        (root / name / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / name / relative).write_text(text)
-
-
-@pytest.fixture
-def packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Two small packages on ``sys.path`` (one a namespace package, one with a subpackage); the per-process cache
-    of ``code_fingerprint`` cleared around the test."""
-    write_package(tmp_path, "fp_alpha", {"__init__.py": "", "steps.py": "X = 1\n", "inner/deep.py": "Y = 2\n"})
-    write_package(tmp_path, "fp_beta", {"steps.py": "Z = 3\n"})
-    monkeypatch.syspath_prepend(str(tmp_path))
-    code_fingerprint.cache_clear()
-    yield tmp_path
-    code_fingerprint.cache_clear()
-
-
-def test_a_code_fingerprint_changes_with_its_own_packages_code_only(packages: Path) -> None:
-    alpha, beta = code_fingerprint("fp_alpha"), code_fingerprint("fp_beta")
-    assert len(alpha) == 16 and alpha != beta and code_fingerprint("fp_beta", "fp_alpha") != alpha
-    (packages / "fp_beta" / "steps.py").write_text("Z = 4\n")
-    (packages / "fp_alpha" / "notes.txt").write_text("not code")
-    assert code_fingerprint("fp_beta") == beta  # computed once per process
-    code_fingerprint.cache_clear()
-    assert code_fingerprint("fp_alpha") == alpha and code_fingerprint("fp_beta") != beta
-    (packages / "fp_alpha" / "inner" / "deep.py").write_text("Y = 3\n")
-    code_fingerprint.cache_clear()
-    assert code_fingerprint("fp_alpha") != alpha
-    assert code_fingerprint("fp_alpha.steps") != code_fingerprint("fp_alpha")  # a module alone
-    with pytest.raises(ModuleNotFoundError, match="fp_gamma"):
-        code_fingerprint("fp_gamma")
 
 
 def test_a_sharded_run_runs_its_jobs_locally_and_finishes_with_every_result(tmp_path: Path) -> None:
