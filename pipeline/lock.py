@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,25 +66,12 @@ def _acquire(path: Path) -> int:
         os.close(descriptor)  # the holder removed the file as we opened it: try the new one
 
 
-_held: dict[tuple[int, int, Path], int] = {}  # (pid, thread, folder) -> depth: the folders this thread holds
-
-
 @contextlib.contextmanager
 def folder_lock(out_dir: Path, stage: str) -> Iterator[None]:
-    """Hold ``out_dir`` for one run of ``stage``; raises ``FolderLocked`` naming the run that holds it. Taken again
-    by the thread that holds it, it is the same lock, released when the outermost hold ends."""
+    """Hold ``out_dir`` for one run of ``stage``; raises ``FolderLocked`` naming the run that holds it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    key = (os.getpid(), threading.get_ident(), out_dir.resolve())  # a forked worker holds nothing of its parent's
-    if key in _held:
-        _held[key] += 1
-        try:
-            yield
-        finally:
-            _held[key] -= 1
-        return
     path = out_dir / LOCK_FILE
     descriptor = _acquire(path)
-    _held[key] = 1
     try:
         if previous := _read_holder(descriptor):
             log.warning("%s: taking over the lock of %s, which is no longer running", out_dir, _describe(previous))
@@ -99,5 +85,4 @@ def folder_lock(out_dir: Path, stage: str) -> Iterator[None]:
         finally:
             path.unlink(missing_ok=True)  # still holding the lock: nobody can have taken it meanwhile
     finally:
-        del _held[key]
         os.close(descriptor)

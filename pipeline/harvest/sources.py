@@ -38,27 +38,36 @@ def collect_sources(
     reddit_api: RedditApiConfig | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> list[DumpSource]:
-    """The dumps, plus every archived API increment; fetches tonight's first when ``reddit_api`` is set.
-
-    Increments are archived under ``out_dir/_api`` and kept, so each night adds one
-    snapshot and later runs re-aggregate all of them without calling the API again. Each pass
-    pages back only to the watermark (``_api/watermark.json``: the newest post archived so far)
-    less ``overlap_hours``.
-    """
-    sources = [DumpSource(path) for path in dumps]
+    """The dumps, plus every archived API increment; fetches tonight's first when ``reddit_api`` is set (under the
+    folder's lock: ``pipeline.harvest.stage.harvest`` holds one lock over this and the harvest)."""
     if reddit_api is not None:
-        snapshot_dir = out_dir / API_SNAPSHOT_DIR
-        credentials = RedditCredentials.from_env() if environ is None else RedditCredentials.from_env(environ)
         with folder_lock(out_dir, "harvest"):  # tonight's snapshot is the folder's output too: one run writes it
-            watermark = read_watermark(snapshot_dir)
-            source = RedditApiSource(since_watermark(reddit_api, watermark), credentials)
-            archived = snapshot(source, snapshot_dir)
-            if source.newest_created_utc is not None and (
-                watermark is None or source.newest_created_utc > watermark.timestamp()
-            ):
-                record = {"newest_created_utc": source.newest_created_utc, "snapshot": archived.path.name}
-                atomic_write_json(snapshot_dir / WATERMARK_FILE, record)
-    return sources + archived_snapshots(out_dir)
+            archive_api_pass(out_dir, reddit_api, environ)
+    return sources_of(dumps, out_dir)
+
+
+def archive_api_pass(out_dir: Path, reddit_api: RedditApiConfig, environ: Mapping[str, str] | None = None) -> None:
+    """Page the API and archive the pass under ``out_dir/_api``; the caller holds the folder's lock.
+
+    Increments are archived and kept, so each night adds one snapshot and later runs re-aggregate all of
+    them without calling the API again. Each pass pages back only to the watermark (``_api/watermark.json``:
+    the newest post archived so far) less ``overlap_hours``.
+    """
+    snapshot_dir = out_dir / API_SNAPSHOT_DIR
+    credentials = RedditCredentials.from_env() if environ is None else RedditCredentials.from_env(environ)
+    watermark = read_watermark(snapshot_dir)
+    source = RedditApiSource(since_watermark(reddit_api, watermark), credentials)
+    archived = snapshot(source, snapshot_dir)
+    if source.newest_created_utc is not None and (
+        watermark is None or source.newest_created_utc > watermark.timestamp()
+    ):
+        record = {"newest_created_utc": source.newest_created_utc, "snapshot": archived.path.name}
+        atomic_write_json(snapshot_dir / WATERMARK_FILE, record)
+
+
+def sources_of(dumps: Sequence[Path], out_dir: Path) -> list[DumpSource]:
+    """The dumps, then every API pass archived in ``out_dir``."""
+    return [DumpSource(path) for path in dumps] + archived_snapshots(out_dir)
 
 
 def archived_snapshots(out_dir: Path) -> list[DumpSource]:

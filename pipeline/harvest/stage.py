@@ -31,7 +31,7 @@ from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import ChunkClassifier
 from pipeline.harvest.reddit_api import RedditApiConfig
 from pipeline.harvest.scan import ScanResult, SubmissionSource, earlier_scans, scan_source
-from pipeline.harvest.sources import collect_sources
+from pipeline.harvest.sources import archive_api_pass, sources_of
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.shards import remove_stale_temporaries
@@ -83,10 +83,13 @@ def harvest(
     reddit_api: RedditApiConfig | None = None,
     progress: ProgressFactory = no_progress,
 ) -> StageSummary:
-    """Tonight's API snapshot (with ``reddit_api``), then the harvest of it with the dumps and every earlier snapshot,
-    under one lock of ``out_dir``: no other run can write the folder between the two."""
+    """Tonight's API pass (with ``reddit_api``), then the harvest of it with the dumps and every earlier pass, under
+    one lock of ``out_dir``: no other run can write the folder between the two."""
     with folder_lock(out_dir, "harvest"):
-        return run_harvest(collect_sources(dumps, out_dir, reddit_api), out_dir, cfg, progress)
+        if reddit_api is not None:
+            archive_api_pass(out_dir, reddit_api)
+        sources = sources_of(dumps, out_dir)
+        return _harvest_locked(sources, _earlier_scans(sources, out_dir, cfg), out_dir, cfg, progress)
 
 
 def run_harvest(
@@ -96,19 +99,36 @@ def run_harvest(
     progress: ProgressFactory = no_progress,
 ) -> StageSummary:
     """Add ``sources`` to the harvest in ``out_dir``; a rerun redoes only what changed or never finished."""
-    clock = Stopwatch()
+    earlier = _earlier_scans(sources, out_dir, cfg)  # bad input fails before the folder is made or locked
+    with folder_lock(out_dir, "harvest"):
+        return _harvest_locked(sources, earlier, out_dir, cfg, progress)
+
+
+def _earlier_scans(sources: Sequence[SubmissionSource], out_dir: Path, cfg: HarvestConfig) -> list[ScanResult]:
+    """The scans of earlier runs still valid for ``cfg``, once ``sources`` are checked: an error names the problem."""
     _check_unique_names(sources)
     earlier = earlier_scans(out_dir / SCAN_DIR, {source.name for source in sources}, cfg)
     if not sources and not earlier:
         raise ValueError(f"harvest needs a submission source (a dump file or the Reddit API); {out_dir} holds none yet")
-    with folder_lock(out_dir, "harvest"):
-        remove_stale_temporaries(out_dir)
-        with ChunkClassifier(cfg) as classifier:
-            scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
-        scans = sorted([*scans, *earlier], key=lambda scan: scan.source)
-        plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets))
-        buckets = [finished_bucket(unit, stats) for unit, stats in plan.done]
-        buckets += [aggregate_bucket(scans, unit, cfg.min_karma) for unit in plan.todo]
-        buckets.sort(key=lambda bucket: bucket.shard.name)
-        remove_foreign_shards(out_dir, cfg.n_buckets)
-        return _summarise(out_dir, scans, buckets, cfg, clock).write()
+    return earlier
+
+
+def _harvest_locked(
+    sources: Sequence[SubmissionSource],
+    earlier: list[ScanResult],
+    out_dir: Path,
+    cfg: HarvestConfig,
+    progress: ProgressFactory,
+) -> StageSummary:
+    """The harvest itself; the caller holds the folder's lock."""
+    clock = Stopwatch()
+    remove_stale_temporaries(out_dir)
+    with ChunkClassifier(cfg) as classifier:
+        scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
+    scans = sorted([*scans, *earlier], key=lambda scan: scan.source)
+    plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets))
+    buckets = [finished_bucket(unit, stats) for unit, stats in plan.done]
+    buckets += [aggregate_bucket(scans, unit, cfg.min_karma) for unit in plan.todo]
+    buckets.sort(key=lambda bucket: bucket.shard.name)
+    remove_foreign_shards(out_dir, cfg.n_buckets)
+    return _summarise(out_dir, scans, buckets, cfg, clock).write()

@@ -31,7 +31,7 @@ from pipeline.harvest.reddit_api import (
     RedditApiSource,
     RedditCredentials,
 )
-from pipeline.harvest.sources import collect_sources
+from pipeline.harvest.sources import collect_sources, sources_of
 from pipeline.harvest.stage import run_harvest
 from pipeline.net import BlockedAddressError
 
@@ -471,13 +471,13 @@ def test_no_other_run_writes_the_folder_between_the_snapshot_and_the_harvest(
         monkeypatch.setenv(name, value)
     out_dir, seen = tmp_path / "harvest", []
 
-    def snapshot_then_another_run(*args: Any, **kwargs: Any) -> Any:
-        sources = collect_sources(*args, **kwargs)
+    def another_run_once_the_pass_is_archived(*args: Any, **kwargs: Any) -> Any:
+        assert list((out_dir / "_api").glob("*.ndjson.zst")), "the API pass is archived first"
         other = subprocess.run([sys.executable, "-c", LOCKER, str(out_dir)], capture_output=True, text=True, check=True)
         seen.append(other.stdout)
-        return sources
+        return sources_of(*args, **kwargs)
 
-    monkeypatch.setattr(harvest_stage, "collect_sources", snapshot_then_another_run)
+    monkeypatch.setattr(harvest_stage, "sources_of", another_run_once_the_pass_is_archived)
     summary = harvest_stage.harvest([], out_dir, HarvestConfig(n_buckets=2), reddit.config())
     assert summary.counts["urls_kept"] == 1
     assert len(seen) == 1 and f"{out_dir} is in use by `harvest` (pid {os.getpid()}" in seen[0], seen
