@@ -35,7 +35,9 @@ from infra.cluster.netns import HOSTS, netns_available
 from infra.cluster.outputs import DEMO_RUN, RunSpec, run_config
 from infra.cluster.postgres import postgres_unavailable
 
-pytestmark = pytest.mark.e2e
+# The module's fixture brings the cluster up, runs the whole demo through it and the data stages embedded: about
+# 7 minutes on 2 cores, more on a loaded machine, so above the suite's 10-minute limit per test.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAIN = {"max_steps": 20, "checkpoint_every": 10, "eval_every": 10, "log_every": 5}
 RAY_STATE = """
