@@ -85,9 +85,10 @@ def harvest(
 ) -> StageSummary:
     """Tonight's API pass (with ``reddit_api``), then the harvest of it with the dumps and every earlier pass, under
     one lock of ``out_dir``: no other run can write the folder between the two."""
+    if reddit_api is None:  # nothing to archive first: bad input fails before the folder is made
+        return run_harvest(sources_of(dumps, out_dir), out_dir, cfg, progress)
     with folder_lock(out_dir, "harvest"):
-        if reddit_api is not None:
-            archive_api_pass(out_dir, reddit_api)
+        archive_api_pass(out_dir, reddit_api)
         sources = sources_of(dumps, out_dir)
         return _harvest_locked(sources, _earlier_scans(sources, out_dir, cfg), out_dir, cfg, progress)
 
