@@ -124,8 +124,13 @@ def test_shard_tasks_run_on_a_ray_cluster_from_the_run_config(
         command = [sys.executable, "-m", "flows.webtext", "--config", str(config_path)]
         result = subprocess.run(command, env=flow_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-        tasks = httpx.post(f"{api_url}/task_runs/filter", json={}, timeout=30).json()
-    shard_runs = [task for task in tasks if task["name"].startswith("tokenize-part-")]
+        deadline = time.monotonic() + 30  # task runs reach the server as events, a moment after the flow ends
+        while True:
+            tasks = httpx.post(f"{api_url}/task_runs/filter", json={}, timeout=30).json()
+            shard_runs = [task for task in tasks if task["name"].startswith("tokenize-part-")]
+            if len(shard_runs) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
     assert len(shard_runs) == 3 and {task["state_type"] for task in shard_runs} == {"COMPLETED"}
     output = result.stdout + result.stderr
     assert f"Connecting to an existing Ray instance at {address}" in output  # prefect-ray's RayTaskRunner
