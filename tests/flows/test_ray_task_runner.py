@@ -128,7 +128,8 @@ def test_shard_tasks_run_on_a_ray_cluster_from_the_run_config(
         while True:
             tasks = httpx.post(f"{api_url}/task_runs/filter", json={}, timeout=30).json()
             shard_runs = [task for task in tasks if task["name"].startswith("tokenize-part-")]
-            if len(shard_runs) >= 3 or time.monotonic() > deadline:
+            settled = len(shard_runs) >= 3 and all(task["state_type"] == "COMPLETED" for task in shard_runs)
+            if settled or time.monotonic() > deadline:
                 break
             time.sleep(1)
     assert len(shard_runs) == 3 and {task["state_type"] for task in shard_runs} == {"COMPLETED"}
