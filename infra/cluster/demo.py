@@ -20,6 +20,7 @@ from infra.cluster.supervisor import ClusterError
 
 POOL = "webtext"
 RUN_TIMEOUT_S = 3600
+WORKER_LOG_LINES = 80
 
 
 def cluster_environment(state: dict[str, Any]) -> dict[str, str]:
@@ -80,7 +81,20 @@ def run_deployment(state: dict[str, Any], name: str) -> None:
     result = subprocess.run(command, env=cluster_environment(state), cwd=REPO_ROOT, timeout=RUN_TIMEOUT_S)
     if result.returncode != 0:
         logs = Path(state["env_file"]).parent / "logs"
-        raise ClusterError(f"the flow run of {name} did not complete (its logs: the Prefect UI; the services': {logs})")
+        raise ClusterError(
+            f"the flow run of {name} did not complete (its logs: the Prefect UI; the services': {logs}); "
+            f"the end of its worker's log:\n{worker_log_tail(logs)}"
+        )
+
+
+def worker_log_tail(logs: Path, lines: int = WORKER_LOG_LINES) -> str:
+    """The last ``lines`` of the Prefect worker's log: the flow run's own output, its traceback included, which is
+    gone with the cluster's folder once a test tears it down."""
+    tails = []
+    for log in sorted(logs.glob("prefect-worker*.log")):
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        tails.append(f"--- {log.name} ---\n" + "\n".join(text))
+    return "\n".join(tails) or f"(no prefect-worker*.log in {logs})"
 
 
 if __name__ == "__main__":

@@ -8,17 +8,23 @@ workers' interpreter in the environment, as Spark documents).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from pipeline.services.config import SparkConfig
 
 LOOPBACK = "127.0.0.1"
 ARROW_RECORDS_PER_BATCH = 256  # documents per Arrow batch sent to a Python worker: long texts stay bounded
+JVM_LAUNCH_TRIES = 3
+JVM_RETRY_PAUSE_S = 5.0
+log = logging.getLogger(__name__)
 
 
 def build_session(cfg: SparkConfig) -> SparkSession:
@@ -49,9 +55,34 @@ def build_session(cfg: SparkConfig) -> SparkSession:
     if cfg.auth_secret_file:  # a cluster with spark.authenticate: the secret from its file, never from a config
         secret = Path(cfg.auth_secret_file).expanduser().read_text(encoding="utf-8").strip()
         builder = builder.config("spark.authenticate", "true").config("spark.authenticate.secret", secret)
-    session = builder.getOrCreate()
+    session = _get_or_create(builder)
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _get_or_create(builder: SparkSession.Builder) -> SparkSession:
+    """``builder.getOrCreate()``, trying again when the driver's JVM exits while it starts.
+
+    That launch is a fork and an exec of ``spark-submit`` from a process that may be busy with other threads (a Ray
+    client's, Prefect's), on a machine a cluster shares: a passing shortage (threads, memory) makes the JVM exit at
+    once, and a stage of hours should not fail for it. A JVM that never starts fails after the last try, with
+    spark-submit's own message above it on stderr.
+    """
+    for attempt in range(1, JVM_LAUNCH_TRIES):
+        try:
+            return builder.getOrCreate()
+        except PySparkRuntimeError as error:
+            if error.getCondition() != "JAVA_GATEWAY_EXITED":
+                raise
+            log.warning(
+                "the Spark driver's JVM exited while starting (try %d of %d; spark-submit's message is on stderr); "
+                "trying again in %.0f s",
+                attempt,
+                JVM_LAUNCH_TRIES,
+                JVM_RETRY_PAUSE_S,
+            )
+            time.sleep(JVM_RETRY_PAUSE_S)
+    return builder.getOrCreate()
 
 
 @contextlib.contextmanager
