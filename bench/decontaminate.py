@@ -27,19 +27,13 @@ time per document at 100k over 10k (1.0 is linear). Off by default: it takes a m
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import dataclasses
 import json
 import random
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime

@@ -21,17 +21,12 @@ against the planted truth, and time per document relative to the smallest size (
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
+import os
 import random
 import re
 import shutil
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime

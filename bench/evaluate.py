@@ -23,19 +23,13 @@ batched adapter at ``--batch-size`` and of the loop, per task and in all, and th
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import functools
 import json
 import math
 import random
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -172,7 +166,7 @@ def report(name: str, task: str, result: dict[str, Any]) -> None:
 
 def cpu_model(size: str, shared: Path, scratch: Path) -> ModelAdapter:
     """A random ``size`` model exported with GPT-2's tokenizer (or a BPE) and loaded as evaluation loads one."""
-    from evaluation.adapter import load_model
+    from evaluation.model_loading import load_model
     from pipeline.tokenize.config import TokenizeConfig
     from pipeline.tokenize.folder import new_tokenizer
     from training.export import export_hf
@@ -205,7 +199,7 @@ def cpu_bench(args: argparse.Namespace) -> None:
 def gpu_bench(args: argparse.Namespace) -> None:
     from transformers import GPT2TokenizerFast
 
-    from evaluation.loading import NO_LIMIT, gpt_adapter
+    from evaluation.model_loading import NO_LIMIT, gpt_adapter
 
     gpt2 = args.shared / "gpt2"
     # vocab=/merges=: transformers 5 silently builds an empty tokenizer from vocab_file=/merges_file=

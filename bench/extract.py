@@ -31,22 +31,17 @@ and with words substituted, so no two pages are the same.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import io
 import json
+import os
 import pickle
 import random
 import re
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable

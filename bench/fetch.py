@@ -20,18 +20,13 @@ Sockets and memory: each run happens in a fresh process, where a thread samples 
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import socket
+import sys
 import tempfile
 import threading
 import time

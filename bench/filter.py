@@ -28,16 +28,10 @@ crawl; with ``--docs 20000`` they are a fifth of the run.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import dataclasses
 import json
+import os
 import random
 import tempfile
 import time

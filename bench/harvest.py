@@ -16,18 +16,13 @@ submitted more than once.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import io
 import json
+import os
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator

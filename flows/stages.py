@@ -1,4 +1,4 @@
-"""The data half of the ``webtext`` flow: one task per stage, harvest … tokenize.
+"""The data half of the ``webtext`` flow: one step per stage, harvest … tokenize.
 
 Tasks receive paths and return small summaries; the data moves only through files under ``data_root``.
 The per-shard stages (extract, filter, tokenize) open their stage in the flow's process (folder lock, plan)

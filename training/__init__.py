@@ -1,5 +1,6 @@
 """Training of GPT-2-family models with Ray Train (the `train` stage of the DAG).
 
-The stage arrives with its own issue; the package exists so the layout of DESIGN.md
-holds from the first commit.
+The model and the training step (``model``, ``loop``) import only torch and numpy, so a GPU benchmark runs where only
+PyTorch is; ``run`` launches them on Ray Train, resumes from checkpoints, tracks the run in MLflow and exports a
+Hugging Face folder.
 """

@@ -1,4 +1,4 @@
-"""The run report (issue 18): a run's folders in; the funnel, distributions, overlap, models and charts out.
+"""The run report: a run's folders in; the funnel, distributions, overlap, models and charts out.
 
 Pure logic: no Prefect, no MLflow. ``build_report`` writes ``report.md``, ``report.json``, a CSV per
 table and the PNGs into the report folder (``DATA_ROOT/report/``) and returns a ``RunReport``, whose

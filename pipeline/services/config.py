@@ -1,9 +1,9 @@
 """The run's services, one setting each: the flow's ``services:`` section and the stages' service fields.
 
-A stage config still carries the service fields its pure function needs (``DedupConfig.spark``,
+A stage config carries the service fields its pure function needs (``DedupConfig.spark``,
 ``TrainConfig.ray_address``, ...), so ``webtext dedup --spark-master ...`` overrides them for one command.
 In a run config they are never written per stage: ``SERVICE_FIELDS`` names them, the flow's stage sections
-leave them out (an old key fails with where it moved), and ``with_services`` fills them from ``services``.
+leave them out (such a key there fails, naming where it is set), and ``with_services`` fills them from ``services``.
 """
 
 from __future__ import annotations

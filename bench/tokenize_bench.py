@@ -14,22 +14,17 @@ It prints MB/s and tokens/s of both (best of ``--repeats``, range in brackets) a
 stage / alone (the goal: >= 0.9). GPT-2's files come from ``--gpt2-vocab-dir`` (default
 ``../shared/data/gpt2``) or tiktoken's cache.
 
-    python bench/tokenize.py [--mb 200] [--shards 16] [--workers 2] [--repeats 2]
+    python bench/tokenize_bench.py [--mb 200] [--shards 16] [--workers 2] [--repeats 2]
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import multiprocessing
+import os
 import random
 import shutil
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
