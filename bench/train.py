@@ -22,16 +22,10 @@ tokens/s and peak memory. The goal for 124M is >= 40% MFU.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The repository root, not bench/, leads sys.path: bench/tokenize.py would shadow the standard library's
-# tokenize module (which inspect, linecache and dataclasses import).
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import dataclasses
 import shutil
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -69,10 +63,11 @@ def tokens_folder(root: Path, tokens: int, tokenizer: str) -> Path:
 
 def plain_loop(tokens_dir: Path, cfg: object, steps: int, warmup: int) -> dict[str, float]:
     """The training loop alone in this process: tokens/s after ``warmup`` steps, and wall seconds."""
-    from training.data import BlockSampler, TokenSplit, read_manifest
+    from pipeline.tokenize.tokens_folder import read_manifest
+    from training.data import BlockSampler, TokenSplit
 
     start = time.perf_counter()
-    shape = cfg.model_config(read_manifest(tokens_dir)["tokenizer"]["vocab_size"])
+    shape = cfg.model_config(read_manifest(tokens_dir).vocab_size)
     seed_everything(cfg.seed)
     model, device = GPT(shape), torch.device("cpu")
     optimizer = build_optimizer(model, cfg, device)

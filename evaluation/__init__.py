@@ -1,5 +1,6 @@
 """Zero-shot evaluation as in the GPT-2 paper (LAMBADA, WikiText, PTB, enwik8/text8, CBT), logged to MLflow.
 
-The stage arrives with its own issue; the package exists so the layout of DESIGN.md
-holds from the first commit.
+The ``evaluate`` stage of the DAG: the tasks as data in a registry (lm-evaluation-harness's design), strict readers
+of the benchmarks' release files, one model adapter with ``loglikelihood`` and ``loglikelihood_rolling``, the
+metrics, and the GPT-2 paper's model-size table over the models of one experiment.
 """

@@ -9,20 +9,21 @@ with ``stride``, in overlapping windows that give each scored token more context
 one from lm-eval on the same model agree, and the same code scores our checkpoints and any Hugging
 Face causal LM. Requests are sorted longest first and right-padded into batches (a causal model's
 outputs before the padding do not see it); results come back in request order.
+
+The adapter sees a model only as its forward call, token ids to logits, and needs torch alone;
+``evaluation/model_loading.py`` builds one for each kind of model.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from training.model import GPT
-
 TokenPair = tuple[list[int], list[int]]  # (context tokens, continuation tokens)
+Forward = Callable[[torch.Tensor], torch.Tensor]  # token ids (B, T) -> logits (B, T, at least the vocabulary)
 
 
 def get_rolling_token_windows(
@@ -83,7 +84,7 @@ class ModelAdapter:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        forward: Forward,
         tokenizer: Any,
         *,
         name: str,
@@ -94,19 +95,17 @@ class ModelAdapter:
         metadata: dict[str, Any] | None = None,
         device: str = "cpu",
         batch_size: int = 8,
+        model: torch.nn.Module | None = None,
     ) -> None:
+        """``forward`` runs the model (already on ``device``, in eval mode) on token ids; ``model``, when given, is
+        the module it runs, kept for inspection."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.model, self.tokenizer = model.eval(), tokenizer
+        self.forward, self.model, self.tokenizer = forward, model, tokenizer
         self.name, self.n_params, self.max_length = name, n_params, max_length
         self.eot_id, self.vocab_size, self.batch_size = eot_id, vocab_size, batch_size
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.device = torch.device(device)
-        self._call: Callable[[torch.Tensor], torch.Tensor]
-        if isinstance(model, GPT):
-            self._call = lambda tokens: model(tokens)[0]
-        else:
-            self._call = lambda tokens: model(input_ids=tokens, use_cache=False).logits
 
     def __repr__(self) -> str:
         return f"ModelAdapter({self.name!r}, {self.n_params:,} parameters, context {self.max_length}, {self.device})"
@@ -121,7 +120,7 @@ class ModelAdapter:
             torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            return self._call(tokens.to(self.device))[..., : self.vocab_size]
+            return self.forward(tokens.to(self.device))[..., : self.vocab_size]
 
     def encode_pair(self, context: str, continuation: str) -> TokenPair:
         """lm-eval's ``_encode_pair``: the context's trailing spaces go to the continuation, whose tokens are
@@ -217,13 +216,3 @@ class ModelAdapter:
         sums = torch.zeros(len(inputs), dtype=torch.float64, device=device).index_add_(0, row_index, logprobs.double())
         wrong = torch.zeros(len(inputs), dtype=torch.long, device=device).index_add_(0, row_index, misses)
         return [(float(total), not miss) for total, miss in zip(sums.tolist(), wrong.tolist())]
-
-
-def load_model(
-    ref: str | Path, device: str = "cpu", batch_size: int = 8, mlflow_uri: str | None = None
-) -> ModelAdapter:
-    """A model to evaluate: an exported Hugging Face folder, a training checkpoint or run folder, or an MLflow
-    training run's id (its ``hf`` artifacts, at ``mlflow_uri`` or ``$MLFLOW_TRACKING_URI``)."""
-    from evaluation.loading import load
-
-    return load(ref, device=device, batch_size=batch_size, mlflow_uri=mlflow_uri)

@@ -22,7 +22,8 @@ from pipeline.lineage import (
     find_version,
     version_path,
 )
-from pipeline.shards import file_sha256, read_json
+from pipeline.shards import read_json
+from pipeline.tokenize.tokens_folder import TokensFolderError, has_manifest, read_manifest
 
 
 class LineageError(ValueError):
@@ -58,20 +59,20 @@ def _run_link(run: Any, kind: str) -> Link:
 
 
 def _tokens_link(tokens_dir: Path, recorded: str | None) -> Link:
-    manifest = tokens_dir / "manifest.json"
-    if not manifest.is_file():
+    if not has_manifest(tokens_dir):
         return Link("tokens", str(tokens_dir), [("manifest", "missing: the folder was moved or deleted")])
-    actual = file_sha256(manifest)
-    tokens = read_json(manifest) or {}
-    state = "matches the run" if actual == recorded else f"CHANGED since the run (now {actual})"
-    tokenizer = tokens.get("tokenizer", {})
+    try:
+        tokens = read_manifest(tokens_dir)
+    except TokensFolderError as error:  # the link still shows, with what is wrong with the folder now
+        return Link("tokens", str(tokens_dir), [("manifest", f"unreadable now: {error}")])
+    state = "matches the run" if tokens.sha256 == recorded else f"CHANGED since the run (now {tokens.sha256})"
     return Link(
         "tokens",
         str(tokens_dir),
         [
             ("manifest sha256", state),
-            ("tokens", f"{tokens.get('tokens', 0):,} ({tokens.get('documents', 0):,} documents)"),
-            ("tokenizer", f"{tokenizer.get('kind')} with {tokenizer.get('vocab_size')} ids"),
+            ("tokens", f"{tokens.tokens:,} ({tokens.documents:,} documents)"),
+            ("tokenizer", f"{tokens.tokenizer.get('kind')} with {tokens.vocab_size} ids"),
         ],
     )
 

@@ -1,11 +1,11 @@
-"""Where a model to evaluate comes from: an export, a checkpoint, a run folder or an MLflow run.
+"""Loading a model to evaluate, ours or Hugging Face's: an export, a checkpoint, a run folder or an MLflow run.
 
 One reference names any trained model, so evaluation can run on what training left wherever it is:
 an exported Hugging Face folder (ours or any causal LM's; ``webtext.json`` says which run made it),
 a training checkpoint (our ``GPT``, scored at that step, with the tokenizer of its run's export), a
-training run folder (its ``hf/``), or an MLflow run id (the training run's ``hf`` artifacts). Only torch
-is imported up front (transformers and MLflow when a reference needs them), so a GPU machine without
-MLflow can still load a folder.
+training run folder (its ``hf/``), or an MLflow run id (the training run's ``hf`` artifacts). Each becomes a
+``ModelAdapter`` around the model's forward call. Only torch is imported up front (transformers and MLflow
+when a reference needs them), so a GPU machine without MLflow can still load a folder.
 """
 
 from __future__ import annotations
@@ -20,20 +20,22 @@ from typing import Any
 import torch
 
 from evaluation.adapter import ModelAdapter
-from training.checkpoint import META_FILE, STATE_FILE, model_weights, read_meta
+from training.checkpoint import model_weights, read_meta
 from training.model import GPT, GPTConfig
+from training.run_folder import CHECKPOINTS_DIR, HF_DIR, META_FILE, METADATA_FILE, STATE_FILE, checkpoint_run_folder
 from training.tracking import KIND_TAG
 
-CHECKPOINTS_DIR, HF_DIR = "checkpoints", "hf"  # a training run folder's layout (training/run.py)
 CONFIG_FILE = "config.json"  # a Hugging Face model folder's
-METADATA_FILE = "webtext.json"  # what training/export.py writes beside the model
 RUN_ID = re.compile(r"[0-9a-f]{32}")  # MLflow's run ids
 NO_LIMIT = int(1e30)  # transformers' "no maximum length": texts are windowed here, never truncated by the tokenizer
 DEFAULT_MAX_LENGTH = 2048  # lm-eval's, for a model whose config names no context length
 
 
-def load(ref: str | Path, device: str = "cpu", batch_size: int = 8, mlflow_uri: str | None = None) -> ModelAdapter:
-    """``evaluation.adapter.load_model``: resolve ``ref`` and load it onto ``device``."""
+def load_model(
+    ref: str | Path, device: str = "cpu", batch_size: int = 8, mlflow_uri: str | None = None
+) -> ModelAdapter:
+    """A model to evaluate, on ``device``: an exported Hugging Face folder, a training checkpoint or run folder, or
+    an MLflow training run's id (its ``hf`` artifacts, at ``mlflow_uri`` or ``$MLFLOW_TRACKING_URI``)."""
     check_device(device)
     path = Path(ref).expanduser()
     if path.exists():
@@ -139,8 +141,9 @@ def load_hf(path: Path, device: str, batch_size: int, name: str | None = None) -
     n_params = metadata.get("n_params")
     if not isinstance(n_params, int):
         n_params = sum(parameter.numel() for parameter in model.parameters())  # a tied embedding counted once
+    model = model.to(device).eval()
     return ModelAdapter(
-        model.to(device),
+        lambda tokens: model(input_ids=tokens, use_cache=False).logits,
         tokenizer,
         name=name or folder_name(path),
         n_params=n_params,
@@ -150,6 +153,7 @@ def load_hf(path: Path, device: str, batch_size: int, name: str | None = None) -
         metadata=metadata,
         device=device,
         batch_size=batch_size,
+        model=model,
     )
 
 
@@ -168,8 +172,9 @@ def gpt_adapter(
             f"{name}: vocabulary mismatch: the tokenizer has {len(tokenizer)} tokens, the model's vocab_size is "
             f"{config.vocab_size}"
         )
+    model = model.to(device).eval()
     return ModelAdapter(
-        model.to(device),
+        lambda tokens: model(tokens)[0],
         tokenizer,
         name=name,
         n_params=model.num_parameters(),
@@ -179,6 +184,7 @@ def gpt_adapter(
         metadata=metadata,
         device=device,
         batch_size=batch_size,
+        model=model,
     )
 
 
@@ -189,7 +195,7 @@ def load_checkpoint(path: Path, device: str, batch_size: int) -> ModelAdapter:
         raise ValueError(
             f"{path} is not a complete training checkpoint: expected {STATE_FILE} and a {META_FILE} with model_config"
         )
-    run_dir = next((parent.parent for parent in path.resolve().parents if parent.name == CHECKPOINTS_DIR), None)
+    run_dir = checkpoint_run_folder(path)
     export = run_dir / HF_DIR if run_dir is not None else None
     if export is None or not (export / CONFIG_FILE).is_file():
         raise ValueError(

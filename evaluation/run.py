@@ -27,6 +27,7 @@ from evaluation.tasks import TASKS, EvalOptions
 from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, TOKENS_TAG
 from pipeline.shards import atomic_write_json, file_sha256, fingerprint, read_json
 from pipeline.stage import StageSummary, Stopwatch
+from training.run_folder import model_weights_file, run_folder_of
 from training.tracking import KIND_TAG
 
 STAGE = "evaluate"
@@ -36,6 +37,19 @@ log = logging.getLogger(__name__)
 
 class EvaluationFailed(RuntimeError):
     """One or more tasks failed; the metrics of the others are in the MLflow run."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one evaluation measured, or found measured by a finished run with the same fingerprint (``skipped``)."""
+
+    run_id: str
+    model_size: str | None
+    n_params: int
+    metrics: dict[str, float]
+    failures: dict[str, str]
+    task_seconds: dict[str, float]  # each task that finished: how long it took
+    skipped: bool = False
 
 
 def task_files(cfg: EvalConfig, skip_missing: bool = False) -> dict[str, Path]:
@@ -55,18 +69,6 @@ def task_files(cfg: EvalConfig, skip_missing: bool = False) -> dict[str, Path]:
     if not files:
         raise FileNotFoundError(f"none of the tasks {', '.join(cfg.tasks)} has its file in {cfg.data_folder()}")
     return files
-
-
-def run_folder_of(ref: str | Path) -> Path | None:
-    """The training run folder a model reference belongs to: ``OUT`` for ``OUT/hf``, for a checkpoint under
-    ``OUT/checkpoints/`` and for ``OUT`` itself; a foreign model folder is its own; None for an MLflow run id."""
-    path = Path(ref)
-    if not path.exists():
-        return None
-    path = path.resolve()
-    if "checkpoints" in path.parts:
-        return Path(*path.parts[: path.parts.index("checkpoints")])
-    return path.parent if path.name == "hf" else path
 
 
 def _training_store(run_folder: Path | None) -> str | None:
@@ -147,21 +149,21 @@ def run_evaluation(
     ``cfg.tasks``; each task's metrics are logged to MLflow as soon as it finishes. The MLflow store: the config's,
     else ``MLFLOW_TRACKING_URI``, else the one the training run logged to, else ``mlflow.db`` in ``out_dir``
     (default: the training run folder, else the model folder), which also gets ``eval_summary.json``."""
-    from evaluation.adapter import load_model
+    from evaluation.model_loading import load_model
     from training.tracking import MetricsLogger, tracking_uri
 
     clock = Stopwatch()
     files = task_files(cfg, skip_missing)
     examples = {name: TASKS[name].load(path, cfg.limit) for name, path in files.items()}  # bad files fail here
-    run_folder = run_folder_of(ref)
+    run_folder = run_folder_of(Path(ref)) if Path(ref).exists() else None  # None: an MLflow run id
     folder = out_dir or run_folder or Path.cwd()
     uri = tracking_uri(cfg.mlflow_tracking_uri or _training_store(run_folder), folder)
     key = eval_fingerprint(ref, cfg, files)
     if (done := finished_run(uri, cfg.experiment, key)) is not None:  # the same model, tasks, files and settings
-        tags, metrics = done.data.tags, dict(done.data.metrics)
-        timings = dict.fromkeys(files, 0.0)
-        size = (tags.get("model_size"), int(tags.get("n_params", 0)))
-        return _summary(folder, ref, cfg, size, uri, done.info.run_id, metrics, {}, timings, clock, skipped=True)
+        tags, timings = done.data.tags, dict.fromkeys(files, 0.0)
+        size, n_params = tags.get("model_size"), int(tags.get("n_params", 0))
+        found = Outcome(done.info.run_id, size, n_params, dict(done.data.metrics), {}, timings, skipped=True)
+        return _summary(folder, ref, cfg, uri, found, clock)
     model = load_model(ref, device="cuda" if cfg.gpu else "cpu", batch_size=cfg.batch_size, mlflow_uri=uri)
     run_id, overlap = _start_run(uri, cfg, model, files, str(ref), key, tags or {})
     logger, metrics, failures, timings = MetricsLogger(uri, run_id), {}, {}, {}
@@ -178,8 +180,8 @@ def run_evaluation(
         logger.log(0, task_metrics)  # logged now: a later failure loses nothing
         metrics |= task_metrics
     _finish(uri, run_id, folder, metrics, failures, overlap)
-    size = (model.metadata.get("model_size"), model.n_params)
-    summary = _summary(folder, ref, cfg, size, uri, run_id, metrics, failures, timings, clock)
+    outcome = Outcome(run_id, model.metadata.get("model_size"), model.n_params, metrics, failures, timings)
+    summary = _summary(folder, ref, cfg, uri, outcome, clock)
     if failures:
         raise EvaluationFailed(
             f"{len(failures)} task(s) failed ({'; '.join(f'{k}: {v}' for k, v in failures.items())}); the others' "
@@ -190,11 +192,8 @@ def run_evaluation(
 
 def model_identity(ref: str | Path) -> str:
     """What the model's weights are: the sha256 of its weights file, or the MLflow run id it was given as."""
-    path = Path(ref)
-    for weights in (path / "model.safetensors", path / "hf" / "model.safetensors", path / "state.pt"):
-        if weights.is_file():
-            return file_sha256(weights)
-    return str(ref)
+    weights = model_weights_file(Path(ref))
+    return file_sha256(weights) if weights is not None else str(ref)
 
 
 def eval_fingerprint(ref: str | Path, cfg: EvalConfig, files: dict[str, Path]) -> str:
@@ -239,34 +238,25 @@ def _finish(uri: str, run_id: str, folder: Path, metrics: dict, failures: dict[s
 
 
 def _summary(
-    folder: Path,
-    ref: str | Path,
-    cfg: EvalConfig,
-    size: tuple[str | None, int],
-    uri: str,
-    run_id: str,
-    metrics: dict[str, float],
-    failures: dict[str, str],
-    timings: dict[str, float],
-    clock: Stopwatch,
-    skipped: bool = False,
+    folder: Path, ref: str | Path, cfg: EvalConfig, uri: str, outcome: Outcome, clock: Stopwatch
 ) -> StageSummary:
+    finished, failures = outcome.task_seconds, outcome.failures
     summary = StageSummary(
         stage=STAGE,
         out_dir=str(folder),
-        outcomes={"task_ok": len(timings), **({"task_failed": len(failures)} if failures else {})},
-        counts={"tasks": len(timings), "n_params": size[1]},
-        units=len(timings) + len(failures),
-        units_skipped=len(timings) if skipped else 0,
+        outcomes={"task_ok": len(finished), **({"task_failed": len(failures)} if failures else {})},
+        counts={"tasks": len(finished), "n_params": outcome.n_params},
+        units=len(finished) + len(failures),
+        units_skipped=len(finished) if outcome.skipped else 0,
         seconds=clock.seconds(),
         details={
             "model": str(ref),
-            "model_size": size[0],
-            "metrics": metrics,
+            "model_size": outcome.model_size,
+            "metrics": outcome.metrics,
             "failures": failures,
-            "task_seconds": timings,
+            "task_seconds": finished,
             "mlflow_tracking_uri": uri,
-            "mlflow_run_id": run_id,
+            "mlflow_run_id": outcome.run_id,
         },
         config={
             key: str(value) if isinstance(value, Path) else value for key, value in dataclasses.asdict(cfg).items()

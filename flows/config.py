@@ -25,7 +25,7 @@ from pipeline.fetch.config import FetchConfig
 from pipeline.filter.config import FilterConfig, QualityTrainConfig
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
-from pipeline.layout import DATA_STAGES, LAYOUT, REPORT_DIR, VERSIONS_DIR
+from pipeline.layout import DATA_STAGES, LAYOUT, QUALITY_MODEL_DIR, REPORT_DIR, VERSIONS_DIR
 from pipeline.services.config import Services, service_fields, with_services
 from pipeline.settings import StageSection, section_model
 from pipeline.tokenize.config import TokenizeConfig
@@ -226,7 +226,7 @@ class RunConfig(BaseModel):
 
     @property
     def quality_model_dir(self) -> Path:
-        return self.data_root / "models" / "quality"
+        return self.models_dir / QUALITY_MODEL_DIR
 
 
 class ConfigError(ValueError):

@@ -25,9 +25,10 @@ from flows.stages import log_summary
 from pipeline.harvest.sources import archived_snapshots
 from pipeline.layout import latest_model
 from pipeline.lineage import FLOW_RUN_TAG, grown_enough, record_version, version_path
-from pipeline.shards import read_json
+from pipeline.stage import read_summary
 from training.config import TrainConfig
 from training.run import run_training
+from training.run_folder import has_run
 from training.tracking import tracking_uri
 
 
@@ -137,12 +138,13 @@ def training_due(config: RunConfig, size: str, version: dict[str, Any], asked: b
     (resume or finish it), the flow was asked (``train=True``) or told not to (``False``), or the corpus grew by at
     least ``train.min_new_tokens`` train tokens since the corpus of that size's latest model."""
     target = config.model_dir(size, version["name"])
-    if any((target / name).exists() for name in ("summary.json", "checkpoints", "mlflow_run.json")):
+    if has_run(target):
         return True, f"{target} has a run of this corpus version: resume or finish it"
     if asked is not None:
         return asked, "asked by the flow's `train` parameter"
     previous = latest_model(config.models_dir / size)
-    trained = None if previous is None else (read_json(previous / "summary.json") or {}).get("train_tokens")
+    summary = None if previous is None else read_summary(previous)
+    trained = None if summary is None else summary.counts.get("train_tokens")
     if grown_enough(version["train_tokens"], trained, config.train.min_new_tokens):
         return True, "no model of this size yet" if previous is None else f"the corpus grew since {previous.name}"
     return False, (

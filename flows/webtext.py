@@ -22,7 +22,8 @@ from flows.report import write_report
 from flows.runners import ShardTasks
 from flows.stages import data_stages
 from pipeline.services.preflight import check_services
-from pipeline.stage import headline
+from pipeline.stage import StageSummary, headline
+from pipeline.tokenize.tokens_folder import has_manifest
 
 MAPPED_STAGES = ("extract", "filter", "tokenize")  # run on the task runner, one task per shard
 
@@ -51,7 +52,7 @@ def webtext(
     with ShardTasks(config.service_settings) as shards:
         result |= data_stages(config, shards)
     if config.runs("train") or config.runs("evaluate") or config.runs("tokenize"):
-        if (config.tokens_dir / "manifest.json").is_file():
+        if has_manifest(config.tokens_dir):
             result["version"] = record_corpus_version(config, config_path)
     trained = model_stages(config, result.get("version"), train, result)
     models = [*trained, *(evaluate_models or [])]
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluate", nargs="+", default=None, metavar="MODEL", help="also evaluate these models")
     args = parser.parse_args(argv)
     result = webtext(args.config, stages=args.stages, train=args.train, evaluate_models=args.evaluate)
-    print(run_report(result))
+    print(console_lines(result))
     if "version" in result:
         version = result["version"]
         print(f"corpus version {version['name']} ({'new' if version['new'] else 'unchanged'}): {version['path']}")
@@ -98,20 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_report(result: dict[str, Any]) -> str:
-    """One line per stage that ran: its headline counts, work units and time (the full summaries are in the
-    task results and each stage's summary.json)."""
+def console_lines(result: dict[str, Any]) -> str:
+    """What the console shows of a run: one line per stage that ran, its headline counts, work units and time (the
+    full summaries are in the task results and each stage's summary.json; the run report is the ``run_report``
+    task's)."""
     lines = [f"webtext run of {result['config']}:"]
-    for stage, summary in result.items():
-        if isinstance(summary, dict) and "units" in summary:
-            counts = headline({name: value for name, value in summary.items() if _is_count(name, value)})
-            units = f"{summary['units_done']}/{summary['units']} units done"
-            lines.append(f"  {stage:<13} {counts}; {units}, {summary['seconds']:.1f} s -> {summary['out_dir']}")
+    for stage, value in result.items():
+        if isinstance(value, dict) and "units" in value:  # a stage summary, as its task returned it
+            summary = StageSummary.from_json(value, f"the {stage} task's result")
+            units = f"{summary.units_done}/{summary.units} units done"
+            lines.append(
+                f"  {stage:<13} {headline(summary.counts)}; {units}, {summary.seconds:.1f} s -> {summary.out_dir}"
+            )
     return "\n".join(lines)
-
-
-def _is_count(name: str, value: Any) -> bool:
-    return isinstance(value, int) and name not in ("units", "units_done", "units_skipped")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 run report all read.
 
 ``flows/config.py`` derives its folder properties from ``LAYOUT``; a run report or a version manifest of a data
-root finds each stage's ``summary.json`` through it. Models live in ``models/<size>/<corpus version>/``.
+root finds each stage's ``summary.json`` through it. Models live in ``models/<size>/<corpus version>/``, beside
+the quality classifier in ``models/quality/``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ LAYOUT = {
     "models": ("models",),
     "compare": ("comparison",),
 }
+QUALITY_MODEL_DIR = "quality"  # under the models folder: the filter's quality classifier, not a model size
 VERSIONS_DIR = "versions"  # the corpus version manifests (pipeline/lineage.py)
 REPORT_DIR = "report"  # the run report (pipeline/report/)
 TRAIN_STAGE = "train"  # the stage name in a trained model's summary.json

@@ -15,8 +15,6 @@ both hashes (``lineage_tags``), so a run finds its version manifest by them (``f
 
 from __future__ import annotations
 
-import hashlib
-import json
 import subprocess
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -26,11 +24,11 @@ from typing import Any
 
 from pipeline.layout import VERSIONS_DIR
 from pipeline.shards import atomic_write_json, file_sha256, read_json
-from pipeline.stage import SUMMARY_FILE
+from pipeline.stage import read_summary
+from pipeline.tokenize.tokens_folder import corpus_sha256, has_manifest, manifest_path, read_manifest
 
 FORMAT = "webtext-corpus-version/1"
 INPUT_HASHES = "_input_hashes.json"
-TOKENS_MANIFEST = "manifest.json"
 REPOSITORY = Path(__file__).resolve().parents[1]
 # MLflow tags every training and evaluation run gets (and ``webtext lineage`` reads back)
 LINEAGE_PREFIX = "webtext."
@@ -40,11 +38,6 @@ VERSION_TAG = "webtext.corpus_version"
 MANIFEST_TAG = "webtext.corpus_manifest"
 CODE_TAG = "webtext.code_version"
 FLOW_RUN_TAG = "webtext.prefect_flow_run_id"
-
-
-def corpus_sha256(inputs: Mapping[str, str]) -> str:
-    """The corpus's identity: a hash of its shards' names and sha256 (a tokens manifest's ``inputs``)."""
-    return hashlib.sha256(json.dumps(dict(inputs), sort_keys=True).encode()).hexdigest()
 
 
 def version_name(number: int) -> str:
@@ -100,12 +93,11 @@ def hash_inputs(paths: Iterable[Path], cache_file: Path) -> list[dict[str, Any]]
 
 def stage_record(folder: Path) -> dict[str, Any] | None:
     """A stage's counts as its ``summary.json`` holds them (``None`` when the stage never ran there)."""
-    summary = read_json(folder / SUMMARY_FILE)
-    if not summary:
+    summary = read_summary(folder)
+    if summary is None:
         return None
-    counts = {key: value for key, value in summary.items() if isinstance(value, int) and not key.startswith("units")}
-    code = summary.get("details", {}).get("code_fingerprint")
-    return {"folder": str(folder), "counts": counts, "outcomes": summary.get("outcomes", {}), "code_fingerprint": code}
+    code = summary.details.get("code_fingerprint")
+    return {"folder": str(folder), "counts": summary.counts, "outcomes": summary.outcomes, "code_fingerprint": code}
 
 
 def versions(data_root: Path) -> list[dict[str, Any]]:
@@ -135,17 +127,16 @@ def record_version(
 ) -> tuple[dict[str, Any], bool]:
     """The version manifest of the corpus in ``tokens_dir``: a new one (``True``) when the tokens differ from the
     latest version's, else the latest (``False``)."""
-    manifest_path = tokens_dir / TOKENS_MANIFEST
-    tokens = read_json(manifest_path)
-    if not tokens:
-        raise FileNotFoundError(f"no tokens manifest at {manifest_path}: run the tokenize stage first")
-    tokens_sha256 = file_sha256(manifest_path)
+    if not has_manifest(tokens_dir):
+        raise FileNotFoundError(f"no tokens manifest at {manifest_path(tokens_dir)}: run the tokenize stage first")
+    tokens = read_manifest(tokens_dir)
+    tokens_sha256 = tokens.sha256
     latest = latest_version(data_root)
     if latest is not None and latest["tokens"]["manifest_sha256"] == tokens_sha256:
         return latest, False
     directory = data_root / VERSIONS_DIR
     number = (latest["version"] if latest else 0) + 1
-    shards = [piece for split in tokens["splits"].values() for piece in split["shards"]]
+    shards = [entry for split in tokens.splits.values() for entry in split.shards]
     stages = {stage: stage_record(folder) for stage, folder in stage_folders.items()}
     manifest = {
         "format": FORMAT,
@@ -154,7 +145,7 @@ def record_version(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "previous": latest["version"] if latest else None,
         "prefect_flow_run_id": flow_run_id,
-        "corpus_sha256": corpus_sha256(tokens["inputs"]),
+        "corpus_sha256": corpus_sha256(tokens.inputs),
         "code": {
             **code_version(),
             "stages": {stage: (record or {}).get("code_fingerprint") for stage, record in stages.items()},
@@ -162,15 +153,15 @@ def record_version(
         "inputs": hash_inputs(input_files, directory / INPUT_HASHES),
         "config": dict(config),
         "counts": stages,
-        "corpus": {"shards": dict(tokens["inputs"])},
+        "corpus": {"shards": dict(tokens.inputs)},
         "tokens": {
             "dir": str(tokens_dir),
             "manifest_sha256": tokens_sha256,
-            "tokenizer": tokens["tokenizer"],
-            "tokens": tokens["tokens"],
-            "documents": tokens["documents"],
-            "splits": {name: split["tokens"] for name, split in tokens["splits"].items()},
-            "shards": {piece["path"]: piece["sha256"] for piece in shards},
+            "tokenizer": dict(tokens.tokenizer),
+            "tokens": tokens.tokens,
+            "documents": tokens.documents,
+            "splits": {name: split.tokens for name, split in tokens.splits.items()},
+            "shards": {entry.path: entry.sha256 for entry in shards},
         },
     }
     atomic_write_json(directory / f"{version_name(number)}.json", manifest)
@@ -184,11 +175,12 @@ def version_path(data_root: Path, manifest: Mapping[str, Any]) -> Path:
 def lineage_tags(tokens_dir: Path) -> dict[str, str]:
     """The MLflow tags that tie a run to the tokens it read: both hashes, and the corpus version when the tokens
     folder sits in a data root that recorded one (``DATA_ROOT/tokens`` beside ``DATA_ROOT/versions``)."""
-    manifest_path = tokens_dir / TOKENS_MANIFEST
-    tokens = read_json(manifest_path) or {}
-    tags = {TOKENS_TAG: file_sha256(manifest_path), CODE_TAG: describe_code(code_version())}
-    if "inputs" in tokens:
-        tags[CORPUS_TAG] = corpus_sha256(tokens["inputs"])
+    tokens = read_manifest(tokens_dir)
+    tags = {
+        TOKENS_TAG: tokens.sha256,
+        CODE_TAG: describe_code(code_version()),
+        CORPUS_TAG: corpus_sha256(tokens.inputs),
+    }
     data_root = tokens_dir.resolve().parent
     version = find_version(data_root, tags[TOKENS_TAG])
     if version is not None:

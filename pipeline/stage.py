@@ -18,6 +18,7 @@ printed by the CLI and returned unchanged by the flow task.
 from __future__ import annotations
 
 import dataclasses
+import json
 import multiprocessing
 import time
 from collections import Counter
@@ -30,6 +31,8 @@ from pipeline.progress import Advance
 from pipeline.shards import atomic_write_json, completed_stats, read_stats
 
 SUMMARY_FILE = "summary.json"
+SUMMARY_FORMAT = "webtext-summary/2"  # counts nested under "counts"; a summary without "format" is the flat kind
+FLAT_FIELDS = ("stage", "out_dir", "outcomes", "units", "units_done", "units_skipped", "seconds", "details", "config")
 Source = TypeVar("Source")
 Result = TypeVar("Result")
 
@@ -94,24 +97,19 @@ class StageSummary:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    RESERVED = ("stage", "out_dir", "outcomes", "units", "units_done", "units_skipped", "seconds", "details", "config")
-
-    def __post_init__(self) -> None:
-        clashes = set(self.counts) & set(self.RESERVED)
-        assert not clashes, f"{self.stage}: counts {sorted(clashes)} clash with the summary's own fields"
-
     @property
     def units_done(self) -> int:
         """Units this run did (the rest were complete already)."""
         return self.units - self.units_skipped
 
     def as_json(self) -> dict[str, Any]:
-        """The summary as ``summary.json`` holds it: the headline counts sit at the top level."""
+        """The summary as ``summary.json`` holds it (``from_json`` reads it back)."""
         return {
+            "format": SUMMARY_FORMAT,
             "stage": self.stage,
             "out_dir": self.out_dir,
             "outcomes": dict(sorted(self.outcomes.items())),
-            **self.counts,
+            "counts": self.counts,
             "units": self.units,
             "units_done": self.units_done,
             "units_skipped": self.units_skipped,
@@ -119,6 +117,37 @@ class StageSummary:
             "details": self.details,
             "config": self.config,
         }
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "a stage summary") -> StageSummary:
+        """A summary as ``as_json`` wrote it, or as webtext wrote it before the counts were nested (its counts were
+        the top level's other whole numbers); anything else raises ``SummaryError`` naming ``source``."""
+        if not isinstance(data, dict) or not isinstance(data.get("stage"), str):
+            raise SummaryError(f"{source} is not a webtext stage summary (no stage name)")
+        if data.get("format", SUMMARY_FORMAT) != SUMMARY_FORMAT:
+            raise SummaryError(f"{source} has format {data['format']!r}; this webtext reads {SUMMARY_FORMAT!r}")
+        if "format" in data:
+            counts = data.get("counts")
+        else:  # flat: the summary's own fields, and the counts beside them
+            counts = {key: value for key, value in data.items() if key not in FLAT_FIELDS and _is_whole(value)}
+        outcomes, details, config = data.get("outcomes", {}), data.get("details", {}), data.get("config", {})
+        if not all(isinstance(part, dict) for part in (counts, outcomes, details, config)):
+            raise SummaryError(f"{source}: its counts, outcomes, details or config are not mappings")
+        try:
+            units, skipped, seconds = int(data.get("units", 0)), int(data.get("units_skipped", 0)), data["seconds"]
+            return cls(
+                data["stage"],
+                str(data.get("out_dir", "")),
+                outcomes,
+                counts,
+                units,
+                skipped,
+                float(seconds),
+                details,
+                config,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise SummaryError(f"{source}: its units or seconds are missing or malformed ({error})") from None
 
     @classmethod
     def of_shards(
@@ -152,6 +181,29 @@ class StageSummary:
         """Write ``summary.json`` into the output directory (atomically); returns self."""
         atomic_write_json(Path(self.out_dir) / SUMMARY_FILE, self.as_json())
         return self
+
+
+class SummaryError(ValueError):
+    """A ``summary.json`` that is not a stage summary this code can read; the message names the file."""
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_summary(folder: Path, name: str = SUMMARY_FILE) -> StageSummary | None:
+    """``folder``'s ``summary.json`` (or another summary ``name``): ``None`` when the stage never finished there,
+    ``SummaryError`` naming the file when it cannot be read."""
+    path = folder / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SummaryError(f"{path} is not JSON ({error})") from None
+    return StageSummary.from_json(data, str(path))
 
 
 _SHARED: Any = None  # in a worker process: ``run_units``' shared argument, sent once

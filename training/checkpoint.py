@@ -14,7 +14,7 @@ import dataclasses
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -23,9 +23,23 @@ from torch import nn
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
 
 from training.model import GPTConfig
+from training.run_folder import META_FILE, STATE_FILE
 
-STATE_FILE = "state.pt"
-META_FILE = "meta.json"
+
+class SavedCheckpoint(NamedTuple):
+    """A complete checkpoint on disk: its folder and its ``meta.json``."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def step(self) -> int:
+        return self.meta["step"]
+
+    @property
+    def mlflow_run_id(self) -> str:
+        """The MLflow run the checkpoint's training logs to."""
+        return self.meta["mlflow_run_id"]
 
 
 def _rng_state() -> dict[str, Any]:
@@ -105,11 +119,11 @@ def read_meta(directory: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) and (directory / STATE_FILE).is_file() else None
 
 
-def latest_checkpoint(root: Path) -> tuple[Path, dict[str, Any]] | None:
+def latest_checkpoint(root: Path) -> SavedCheckpoint | None:
     """The complete checkpoint with the most steps under ``root`` (Ray's checkpoint folders), if any."""
     found = [(path.parent, read_meta(path.parent)) for path in root.rglob(META_FILE)] if root.is_dir() else []
-    complete = [(path, meta) for path, meta in found if meta is not None]
-    return max(complete, key=lambda item: item[1]["step"]) if complete else None
+    complete = [SavedCheckpoint(path, meta) for path, meta in found if meta is not None]
+    return max(complete, key=lambda checkpoint: checkpoint.meta["step"]) if complete else None
 
 
 def model_weights(directory: Path) -> dict[str, torch.Tensor]:

@@ -23,18 +23,14 @@ from typing import Any, Literal
 import numpy as np
 
 from pipeline.shards import file_sha256
+from pipeline.tokenize.tokens_folder import INDEX_DTYPE, REWRITE, ShardEntry, TokensFolderError, read_manifest
 from training.permutation import FeistelPermutation
 
-MANIFEST = "manifest.json"
-FORMAT = "webtext-tokens/1"
 SAMPLER_FORMAT = "webtext-sampler/1"
-DTYPES = {"uint16": np.dtype("<u2"), "uint32": np.dtype("<u4")}
-INDEX_DTYPE = np.dtype("<u8")
-RERUN = "rerun `webtext tokenize`"
 Verify = Literal["size", "sha256"]
 
 
-class TokenDataError(ValueError):
+class TokenDataError(TokensFolderError):
     """A tokens folder (or a sampler state) that cannot be trained on; the message names the file and the fix."""
 
 
@@ -79,15 +75,14 @@ class TokenSplit:
             raise ValueError(f"verify must be 'size' or 'sha256', got {verify!r}")
         root = Path(tokens_dir)
         manifest = read_manifest(root)
-        if split not in manifest["splits"]:
-            raise TokenDataError(f"{root / MANIFEST} has no split {split!r} (it has {sorted(manifest['splits'])})")
-        dtype = DTYPES[manifest["dtype"]]
-        entries = manifest["splits"][split].get("shards", [])
-        shards = tuple(_open_shard(root, entry, dtype, verify) for entry in entries)
-        listed = manifest["splits"][split].get("tokens", 0)
-        if sum(len(shard.tokens) for shard in shards) != listed:
-            raise TokenDataError(f"{root / MANIFEST}: the {split} shards do not add up to its {listed} tokens; {RERUN}")
-        return cls(root, split, dtype, shards, manifest.get("tokenizer", {}))
+        listing = manifest.split(split)
+        dtype = manifest.token_dtype
+        shards = tuple(_open_shard(root, entry, dtype, verify) for entry in listing.shards)
+        if sum(len(shard.tokens) for shard in shards) != listing.tokens:
+            raise TokenDataError(
+                f"{manifest.path}: the {split} shards do not add up to its {listing.tokens} tokens; {REWRITE}"
+            )
+        return cls(root, split, dtype, shards, dict(manifest.tokenizer))
 
     @property
     def tokens(self) -> int:
@@ -110,41 +105,18 @@ class TokenSplit:
         return len(self.shards)
 
 
-def read_manifest(tokens_dir: str | Path) -> dict[str, Any]:
-    """The tokens folder's manifest, checked for the fields this reader relies on."""
-    path = Path(tokens_dir) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TokenDataError(f"{path} not found: is {tokens_dir} a tokens folder? {RERUN} to write it") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TokenDataError(f"{path} is unreadable ({error}); {RERUN}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise TokenDataError(f"{path} has format {found!r}, this reader needs {FORMAT!r}; {RERUN}")
-    if manifest.get("dtype") not in DTYPES:
-        raise TokenDataError(f"{path}: dtype {manifest.get('dtype')!r} is not one of {sorted(DTYPES)}; {RERUN}")
-    splits = manifest.get("splits")
-    if not isinstance(splits, dict) or not all(isinstance(split, dict) for split in splits.values()):
-        raise TokenDataError(f"{path} lists no splits (or malformed ones); {RERUN}")
-    return manifest
-
-
-def _open_shard(root: Path, entry: dict[str, Any], dtype: np.dtype, verify: Verify) -> TokenShard:
-    try:
-        path, index_path = root / entry["path"], root / entry["index"]
-        tokens, documents, sha256 = int(entry["tokens"]), int(entry["documents"]), str(entry["sha256"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise TokenDataError(f"{root / MANIFEST}: shard entry {entry!r} is malformed ({error}); {RERUN}") from None
+def _open_shard(root: Path, entry: ShardEntry, dtype: np.dtype, verify: Verify) -> TokenShard:
+    path, index_path = root / entry.path, root / entry.index
+    tokens, documents, sha256 = entry.tokens, entry.documents, entry.sha256
     if not path.is_file():
-        raise TokenDataError(f"token shard {path} is missing; {RERUN} (or restore the file)")
+        raise TokenDataError(f"token shard {path} is missing; {REWRITE} (or restore the file)")
     if (size := path.stat().st_size) != tokens * dtype.itemsize:
         raise TokenDataError(
             f"token shard {path} has {size:,} bytes, the manifest says {tokens:,} {dtype.name} tokens "
-            f"({tokens * dtype.itemsize:,} bytes): it is truncated or stale; {RERUN}"
+            f"({tokens * dtype.itemsize:,} bytes): it is truncated or stale; {REWRITE}"
         )
     if verify == "sha256" and (actual := file_sha256(path)) != sha256:
-        raise TokenDataError(f"token shard {path} has sha256 {actual}, the manifest says {sha256}: corrupt; {RERUN}")
+        raise TokenDataError(f"token shard {path} has sha256 {actual}, the manifest says {sha256}: corrupt; {REWRITE}")
     starts = _read_index(index_path, tokens, documents)
     array = np.memmap(path, dtype=dtype, mode="r") if tokens else np.zeros(0, dtype)  # mmap cannot map 0 bytes
     return TokenShard(path, array, starts, sha256)
@@ -153,13 +125,13 @@ def _open_shard(root: Path, entry: dict[str, Any], dtype: np.dtype, verify: Veri
 def _read_index(path: Path, tokens: int, documents: int) -> np.ndarray:
     """A shard's document starts; one bad entry would make documents overlap or run past the shard."""
     if not path.is_file():
-        raise TokenDataError(f"document index {path} is missing; {RERUN}")
+        raise TokenDataError(f"document index {path} is missing; {REWRITE}")
     if path.stat().st_size != (documents + 1) * INDEX_DTYPE.itemsize:
-        raise TokenDataError(f"document index {path} does not hold {documents} documents + 1 offsets; {RERUN}")
+        raise TokenDataError(f"document index {path} does not hold {documents} documents + 1 offsets; {REWRITE}")
     starts = np.fromfile(path, dtype=INDEX_DTYPE)
     if starts[0] != 0 or starts[-1] != tokens or np.any(np.diff(starts.astype(np.int64)) < 0):
         raise TokenDataError(
-            f"document index {path} is inconsistent (must start at 0, never decrease, end at {tokens}); {RERUN}"
+            f"document index {path} is inconsistent (must start at 0, never decrease, end at {tokens}); {REWRITE}"
         )
     return starts
 

@@ -23,12 +23,11 @@ import torch
 
 from pipeline.shards import file_sha256
 from pipeline.tokenize.encoders import BPE, BPE_FILE, EOT, GPT2, GPT2_FILES
-from pipeline.tokenize.folder import IDENTITY_FILE, TOKENIZER_DIR
+from pipeline.tokenize.tokens_folder import TOKENIZER_DIR, TOKENIZER_IDENTITY
 from training.model import GPT, GPTConfig
+from training.run_folder import METADATA_FILE, WEIGHTS_FILE
 
 EXPORT_FORMAT = "webtext-hf-export/1"
-METADATA_FILE = "webtext.json"
-WEIGHTS_FILE = "model.safetensors"
 RESERVED_KEYS = ("format", "model_config", "tokenizer")  # webtext.json keys the export writes itself
 CONV1D_SUFFIXES = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 FILE_MODE, DIR_MODE = 0o644, 0o755  # save_pretrained and mkdtemp make 0600 / 0700: others must read an export
@@ -92,11 +91,11 @@ def check_replaceable(out_dir: Path) -> None:
 
 def find_tokenizer(tokenizer_dir: Path) -> TokenizerSource:
     """The tokenizer kind in ``tokenizer_dir``, its files checked against ``identity.json``'s sha256 when saved."""
-    if not (tokenizer_dir / IDENTITY_FILE).is_file() and (tokenizer_dir / TOKENIZER_DIR).is_dir():
+    if not (tokenizer_dir / TOKENIZER_IDENTITY).is_file() and (tokenizer_dir / TOKENIZER_DIR).is_dir():
         tokenizer_dir = tokenizer_dir / TOKENIZER_DIR  # given the tokens folder
     identity = None
-    if (tokenizer_dir / IDENTITY_FILE).is_file():
-        identity = json.loads((tokenizer_dir / IDENTITY_FILE).read_text(encoding="utf-8"))
+    if (tokenizer_dir / TOKENIZER_IDENTITY).is_file():
+        identity = json.loads((tokenizer_dir / TOKENIZER_IDENTITY).read_text(encoding="utf-8"))
         kind = identity["kind"]
         for name, sha256 in identity.get("files", {}).items():
             path = tokenizer_dir / name

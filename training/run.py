@@ -1,6 +1,6 @@
 """``run_training``: one model trained on one tokens folder with Ray Train, tracked in MLflow, exported.
 
-Layout under the output directory::
+The output directory is a run folder (``training/run_folder.py`` names its parts)::
 
     checkpoints/train/step-00000100/   Ray Train's checkpoints (state.pt + meta.json), the last
                                        ``keep_checkpoints`` kept
@@ -28,23 +28,22 @@ from typing import Any
 
 import torch
 
-from pipeline.lineage import VERSION_TAG, corpus_sha256, lineage_tags
+from pipeline.lineage import VERSION_TAG, lineage_tags
 from pipeline.services.preflight import check_ray, ray_address
 from pipeline.services.ray_token import enable_ray_token
-from pipeline.shards import atomic_write_json, file_sha256, read_json
+from pipeline.shards import atomic_write_json, read_json
 from pipeline.stage import StageSummary, Stopwatch
-from training.checkpoint import check_compatible, latest_checkpoint, model_weights
+from pipeline.tokenize.tokens_folder import TOKENIZER_DIR, corpus_sha256, read_manifest
+from training.checkpoint import SavedCheckpoint, check_compatible, latest_checkpoint, model_weights
 from training.config import TrainConfig
-from training.data import TokenDataError, TokenSplit, Windows, read_manifest
+from training.data import TokenDataError, TokenSplit, Windows
 from training.model import GPT, GPTConfig
+from training.run_folder import CHECKPOINTS_DIR, HF_DIR, METADATA_FILE, RUN_RECORD, WEIGHTS_FILE
 from training.tracking import credential_environment, finish_run, history, loss_curve, start_run, tracking_uri
 
 logger = logging.getLogger(__name__)
 
 STAGE = "train"
-CHECKPOINTS_DIR = "checkpoints"
-HF_DIR = "hf"
-RUN_RECORD = "mlflow_run.json"
 RAY_RUN_NAME = "train"
 # Ray Client's proxy starts one server process per driver; on a loaded head that process sometimes ends before it
 # serves (seen here on 2 cores under load). A new connection gets a new server: the join is tried again.
@@ -61,7 +60,7 @@ class TrainingPlan:
     tokens_sha256: str  # of the tokens folder's manifest.json
     corpus_sha256: str  # of the documents shards it was made from
     validate: bool  # the val split has a window for every worker
-    resume: tuple[Path, dict[str, Any]] | None
+    resume: SavedCheckpoint | None
     tokenizer: str  # the tokens folder's tokenizer kind
     train_tokens: int
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)  # lineage: hashes, corpus version, flow run
@@ -73,7 +72,7 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
     check_ray(address, setting="ray_address")
     enable_ray_token(cfg.ray_token_file, create=address is None)  # a cluster's missing token fails here, not in Ray
     manifest = read_manifest(tokens_dir)
-    model_config = cfg.model_config(int(manifest["tokenizer"]["vocab_size"]))
+    model_config = cfg.model_config(manifest.vocab_size)
     train = TokenSplit.open(tokens_dir, "train")
     windows = Windows(train, model_config.block_size, cfg.workers).count
     if windows < cfg.batch_size * cfg.workers:
@@ -82,10 +81,10 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
             f"{model_config.block_size + 1}: fewer than one batch ({cfg.batch_size} sequences x {cfg.workers} "
             "workers); tokenize more text, or lower --batch-size or the context (--block-size)"
         )
-    val_tokens = manifest["splits"].get("val", {}).get("tokens", 0)
+    val_tokens = manifest.split_tokens("val")
     validate = val_tokens > (model_config.block_size + 1) * cfg.workers
     resume = latest_checkpoint(out_dir / CHECKPOINTS_DIR)
-    tokens_sha256 = file_sha256(tokens_dir / "manifest.json")
+    tokens_sha256 = manifest.sha256
     if resume is not None:
         path, meta = resume
         check_compatible(meta, model_config, path)
@@ -100,10 +99,10 @@ def plan_training(tokens_dir: Path, out_dir: Path, cfg: TrainConfig) -> Training
         model_config,
         n_params,
         tokens_sha256,
-        corpus_sha256(manifest["inputs"]),
+        corpus_sha256(manifest.inputs),
         validate,
         resume,
-        manifest["tokenizer"]["kind"],
+        manifest.tokenizer["kind"],
         train.tokens,
     )
 
@@ -160,7 +159,7 @@ def _fit(tokens_dir: Path, out_dir: Path, cfg: TrainConfig, plan: TrainingPlan, 
                 "meta": meta,
                 # Ray Train V2 refuses resume_from_checkpoint (it restores its own run from storage_path/name);
                 # the workers start from this one when Ray hands them none
-                "resume_from": str(plan.resume[0].resolve()) if plan.resume else None,
+                "resume_from": str(plan.resume.path.resolve()) if plan.resume else None,
             },
             scaling_config=ScalingConfig(
                 num_workers=cfg.workers, use_gpu=cfg.gpu, resources_per_worker={"CPU": cfg.cpus_per_worker}
@@ -192,10 +191,10 @@ def run_training(
     plan = dataclasses.replace(plan, tags={**lineage_tags(tokens_dir), **(tags or {})})
     out_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(cfg.mlflow_tracking_uri, out_dir)
-    finished = plan.resume is not None and plan.resume[1]["step"] >= cfg.max_steps
+    finished = plan.resume is not None and plan.resume.step >= cfg.max_steps
     recorded = read_json(out_dir / RUN_RECORD) or {}
     if plan.resume is not None:
-        run_id = plan.resume[1]["mlflow_run_id"]
+        run_id = plan.resume.mlflow_run_id
     elif recorded.get("tracking_uri") == uri and recorded.get("tokens_sha256") == plan.tokens_sha256:
         run_id = recorded["run_id"]  # killed before its first checkpoint: start over in the same run
     else:
@@ -207,8 +206,8 @@ def run_training(
         _fit(tokens_dir, out_dir, cfg, plan, uri, run_id)
     final = latest_checkpoint(out_dir / CHECKPOINTS_DIR)
     assert final is not None, "Ray Train returned without a checkpoint"
-    if not (finished and _export_is_current(out_dir / HF_DIR, final[0])):  # a finished run's export: written once
-        export = _export(final[0], tokens_dir, out_dir, plan, run_id, cfg.model)
+    if not (finished and _export_is_current(out_dir / HF_DIR, final.path)):  # a finished run's export: written once
+        export = _export(final.path, tokens_dir, out_dir, plan, run_id, cfg.model)
         curve = loss_curve(uri, run_id, out_dir / "loss_curve.png", f"{cfg.model} ({plan.n_params:,} parameters)")
         config_file = out_dir / "train_config.json"
         config = {"train": dataclasses.asdict(cfg), "model": dataclasses.asdict(plan.model_config)}
@@ -220,8 +219,8 @@ def run_training(
 
 def _export_is_current(export: Path, checkpoint: Path) -> bool:
     """The export in ``export`` was made from ``checkpoint`` and its weights are there."""
-    metadata = read_json(export / "webtext.json") or {}
-    return metadata.get("checkpoint") == str(checkpoint) and (export / "model.safetensors").is_file()
+    metadata = read_json(export / METADATA_FILE) or {}
+    return metadata.get("checkpoint") == str(checkpoint) and (export / WEIGHTS_FILE).is_file()
 
 
 def _params(tokens_dir: Path, cfg: TrainConfig, plan: TrainingPlan) -> dict[str, Any]:
@@ -260,7 +259,7 @@ def _export(checkpoint: Path, tokens_dir: Path, out_dir: Path, plan: TrainingPla
         "corpus_version": plan.tags.get(VERSION_TAG),
         "checkpoint": str(checkpoint),
     }
-    return export_hf(model, tokens_dir / "tokenizer", out_dir / HF_DIR, metadata)
+    return export_hf(model, tokens_dir / TOKENIZER_DIR, out_dir / HF_DIR, metadata)
 
 
 def _summary(
@@ -269,7 +268,7 @@ def _summary(
     plan: TrainingPlan,
     uri: str,
     run_id: str,
-    final: tuple[Path, dict[str, Any]],
+    final: SavedCheckpoint,
     clock: Stopwatch,
     skipped: bool,
 ) -> StageSummary:
@@ -279,7 +278,7 @@ def _summary(
         stage=STAGE,
         out_dir=str(out_dir),
         outcomes={},
-        counts={"steps": final[1]["step"], "n_params": plan.n_params, "train_tokens": plan.train_tokens},
+        counts={"steps": final.step, "n_params": plan.n_params, "train_tokens": plan.train_tokens},
         units=1,
         units_skipped=int(skipped),
         seconds=clock.seconds(),
@@ -291,7 +290,7 @@ def _summary(
             "tokens_per_s": last["tokens_per_s"][-1][1] if last["tokens_per_s"] else None,
             "mlflow_tracking_uri": uri,
             "mlflow_run_id": run_id,
-            "checkpoint": str(final[0]),
+            "checkpoint": str(final.path),
             "hf": str(out_dir / HF_DIR),
         },
         config=dataclasses.asdict(cfg),

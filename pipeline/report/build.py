@@ -23,9 +23,9 @@ from pipeline.report.funnel import NOT_RUN, FunnelRow, consistency, funnel
 from pipeline.report.markdown import bullets, image, section, table
 from pipeline.report.models import ModelRun, comparison, model_run, model_table
 from pipeline.shards import atomic_write_bytes, atomic_write_json, read_json
+from pipeline.stage import StageSummary
 
 REPORT_MD, REPORT_JSON = "report.md", "report.json"
-NOT_HEADLINE = ("units", "units_done", "units_skipped", "seconds")  # numbers of every summary
 
 
 @dataclasses.dataclass(slots=True)
@@ -73,7 +73,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _stage_rows(summaries: Mapping[str, Mapping[str, Any] | None], folders: ReportFolders) -> list[dict[str, Any]]:
+def _stage_rows(summaries: Mapping[str, StageSummary | None], folders: ReportFolders) -> list[dict[str, Any]]:
     """One row per stage: ran or not, its folder, units, seconds and its headline counts as text."""
     rows = []
     for stage in DATA_STAGES:
@@ -82,20 +82,15 @@ def _stage_rows(summaries: Mapping[str, Mapping[str, Any] | None], folders: Repo
         if summary is None:
             rows.append({"stage": stage, "status": NOT_RUN, "folder": str(folder or "")})
             continue
-        counts = {
-            key: value
-            for key, value in summary.items()
-            if isinstance(value, int | float) and not isinstance(value, bool) and key not in NOT_HEADLINE
-        }
         rows.append(
             {
                 "stage": stage,
                 "status": "ran",
                 "folder": str(folder),
-                "units": summary.get("units"),
-                "units_skipped": summary.get("units_skipped"),
-                "seconds": summary.get("seconds"),
-                "counts": ", ".join(f"{key} {value:,}" for key, value in counts.items()),
+                "units": summary.units,
+                "units_skipped": summary.units_skipped,
+                "seconds": summary.seconds,
+                "counts": ", ".join(f"{key} {value:,}" for key, value in summary.counts.items()),
             }
         )
     return rows

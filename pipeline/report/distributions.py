@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pipeline.shards import complete_shards, read_table
+from pipeline.stage import StageSummary
 
 TOP_DOMAINS = 20
 MISSING = "(none)"
@@ -56,9 +56,10 @@ def _percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 2) if whole else 0.0
 
 
-def language_table(filter_summary: Mapping[str, Any] | None, corpus_dir: Path | None) -> list[dict[str, Any]]:
+def language_table(filter_summary: StageSummary | None, corpus_dir: Path | None) -> list[dict[str, Any]]:
     """Per language: documents the filter scored, and documents in the corpus, most scored first."""
-    scored = Counter({k: int(v) for k, v in ((filter_summary or {}).get("details") or {}).get("languages", {}).items()})
+    languages = filter_summary.details.get("languages", {}) if filter_summary else {}
+    scored = Counter({name: int(number) for name, number in languages.items()})
     kept = column_counts(corpus_dir, "language") or Counter()
     total_scored, total_kept = sum(scored.values()), sum(kept.values())
     languages = sorted(set(scored) | set(kept), key=lambda name: (-scored[name], -kept[name], name))
@@ -104,12 +105,12 @@ def domain_table(docs_dir: Path | None, top: int = TOP_DOMAINS) -> list[dict[str
     return rows
 
 
-def cluster_statistics(dedup_summary: Mapping[str, Any] | None) -> dict[str, Any]:
+def cluster_statistics(dedup_summary: StageSummary | None) -> dict[str, Any]:
     """Dedup's cluster statistics (``details.clusters``: the latest decision's): empty when dedup did not run."""
-    return dict(((dedup_summary or {}).get("details") or {}).get("clusters") or {})
+    return dict((dedup_summary.details.get("clusters") if dedup_summary else None) or {})
 
 
-def cluster_size_table(dedup_summary: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def cluster_size_table(dedup_summary: StageSummary | None) -> list[dict[str, Any]]:
     """Per cluster size (documents in the cluster, the kept one included): how many clusters, how many dropped."""
     sizes = cluster_statistics(dedup_summary).get("cluster_sizes") or {}
     return [
@@ -118,13 +119,13 @@ def cluster_size_table(dedup_summary: Mapping[str, Any] | None) -> list[dict[str
     ]
 
 
-def largest_clusters(dedup_summary: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def largest_clusters(dedup_summary: StageSummary | None) -> list[dict[str, Any]]:
     return [dict(row) for row in cluster_statistics(dedup_summary).get("largest_clusters") or []]
 
 
-def overlap_table(decontaminate_summary: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def overlap_table(decontaminate_summary: StageSummary | None) -> list[dict[str, Any]]:
     """GPT-2's 8-gram overlap per evaluation set, before and after decontamination (percent of its 8-grams)."""
-    details = (decontaminate_summary or {}).get("details") or {}
+    details = decontaminate_summary.details if decontaminate_summary else {}
     moments = {moment: details.get(f"overlap_{moment}") or {} for moment in ("before", "after")}
     rows: dict[str, dict[str, Any]] = {}
     for moment, report in moments.items():
@@ -135,9 +136,9 @@ def overlap_table(decontaminate_summary: Mapping[str, Any] | None) -> list[dict[
     return list(rows.values())
 
 
-def reference_table(decontaminate_summary: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def reference_table(decontaminate_summary: StageSummary | None) -> list[dict[str, Any]]:
     """Per decontamination reference (an evaluation set, Wikipedia): n-grams, documents trimmed and dropped."""
-    details = (decontaminate_summary or {}).get("details") or {}
+    details = decontaminate_summary.details if decontaminate_summary else {}
     sizes, per_reference = details.get("references") or {}, details.get("per_reference") or {}
     return [
         {

@@ -8,15 +8,14 @@ or derived from the data root by the run layout (``pipeline/layout.py``).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from pipeline.layout import DATA_STAGES, LAYOUT, latest_model
-from pipeline.shards import read_json
-from pipeline.stage import SUMMARY_FILE
+from pipeline.layout import DATA_STAGES, LAYOUT, QUALITY_MODEL_DIR, latest_model
+from pipeline.stage import SUMMARY_FILE, StageSummary, SummaryError, read_summary
 
-NOT_MODELS = ("quality",)  # models/quality is the filter's classifier, not a trained GPT-2
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -46,15 +45,12 @@ class ReportFolders:
             raise ValueError(f"report folders: unknown stage(s) {unknown}; allowed: {sorted(LAYOUT)}")
         return cls(**{stage: Path(path) if path is not None else None for stage, path in folders.items()})
 
-    def summary(self, stage: str) -> dict[str, Any] | None:
+    def summary(self, stage: str) -> StageSummary | None:
         """The stage's ``summary.json``, or ``None`` when it did not run (or left no readable summary)."""
         folder = getattr(self, stage)
-        if folder is None:
-            return None
-        summary = read_json(folder / SUMMARY_FILE)
-        return summary if isinstance(summary, dict) else None
+        return None if folder is None else readable_summary(folder)
 
-    def summaries(self) -> dict[str, dict[str, Any] | None]:
+    def summaries(self) -> dict[str, StageSummary | None]:
         return {stage: self.summary(stage) for stage in DATA_STAGES}
 
     def model_dirs(self) -> list[Path]:
@@ -62,7 +58,9 @@ class ReportFolders:
         if self.models is None or not self.models.is_dir():
             return []
         sizes = [
-            folder for folder in sorted(self.models.iterdir()) if folder.is_dir() and folder.name not in NOT_MODELS
+            folder
+            for folder in sorted(self.models.iterdir())
+            if folder.is_dir() and folder.name != QUALITY_MODEL_DIR  # the filter's classifier, not a trained GPT-2
         ]
         return [model for model in map(latest_model, sizes) if model is not None]
 
@@ -76,7 +74,16 @@ def as_folders(folders: ReportFolders | Mapping[str, Path | str | None] | Path |
     return ReportFolders.under(Path(folders))
 
 
-def count(summary: Mapping[str, Any] | None, key: str) -> int:
+def readable_summary(folder: Path, name: str = SUMMARY_FILE) -> StageSummary | None:
+    """``read_summary``, with a summary it cannot read left out (and named in the log) instead of failing."""
+    try:
+        return read_summary(folder, name)
+    except SummaryError as error:
+        log.warning("the report leaves out %s", error)
+        return None
+
+
+def count(summary: StageSummary | None, key: str) -> int:
     """A headline count of a summary as an int (0 when absent: a summary written before the count existed)."""
-    value = (summary or {}).get(key)
+    value = summary.counts.get(key) if summary else None
     return int(value) if isinstance(value, int | float) else 0

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipeline.report.folders import DATA_STAGES, count
+from pipeline.stage import StageSummary
 
 NOT_RUN = "not run"
 FETCH_OK = "ok"
@@ -73,15 +74,15 @@ def reasons_text(dropped: Mapping[str, int]) -> str:
     return ", ".join(f"{reason} {count:,}" for count, reason in ordered)
 
 
-def _outcomes(summary: Mapping[str, Any]) -> dict[str, int]:
-    return {reason: int(value) for reason, value in (summary.get("outcomes") or {}).items()}
+def _outcomes(summary: StageSummary) -> dict[str, int]:
+    return {reason: int(value) for reason, value in summary.outcomes.items()}
 
 
 def _not_run(stage: str, step: str, unit: str) -> list[FunnelRow]:
     return [FunnelRow(stage, step, unit, None, None, note=NOT_RUN)]
 
 
-def harvest_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
+def harvest_rows(summary: StageSummary | None) -> list[FunnelRow]:
     """Dump lines → kept submissions → distinct submissions → URLs with enough karma."""
     if summary is None:
         return _not_run("harvest", "dump lines read", "lines")
@@ -113,7 +114,7 @@ def harvest_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
     ]
 
 
-def fetch_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
+def fetch_rows(summary: StageSummary | None) -> list[FunnelRow]:
     """URLs in the pages index → fetched pages (``ok``); every other outcome is a reason."""
     if summary is None:
         return _not_run("fetch", "fetched", "URLs")
@@ -123,7 +124,7 @@ def fetch_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
     return [FunnelRow("fetch", "fetched", "URLs", fetched + sum(outcomes.values()), fetched, outcomes, note)]
 
 
-def extract_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
+def extract_rows(summary: StageSummary | None) -> list[FunnelRow]:
     """Fetched pages → documents with main text (pages whose fetch failed were counted by fetch)."""
     if summary is None:
         return _not_run("extract", "extracted", "pages")
@@ -132,7 +133,7 @@ def extract_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
     return [FunnelRow("extract", "extracted", "pages", pages, count(summary, "documents"), _outcomes(summary), note)]
 
 
-def check_rows(stage: str, summary: Mapping[str, Any] | None, checks: Checks) -> list[FunnelRow]:
+def check_rows(stage: str, summary: StageSummary | None, checks: Checks) -> list[FunnelRow]:
     """One row per check of a document-dropping stage, each starting from what the one before kept."""
     if summary is None:
         return _not_run(stage, checks[0][0], "documents")
@@ -156,7 +157,7 @@ def check_rows(stage: str, summary: Mapping[str, Any] | None, checks: Checks) ->
     return rows
 
 
-def decontaminate_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
+def decontaminate_rows(summary: StageSummary | None) -> list[FunnelRow]:
     rows = check_rows("decontaminate", summary, DECONTAMINATE_CHECKS)
     if summary is not None:
         rows[-1].note = rows[-1].note or (
@@ -165,7 +166,7 @@ def decontaminate_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
     return rows
 
 
-def tokenize_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
+def tokenize_rows(summary: StageSummary | None) -> list[FunnelRow]:
     """Corpus documents → documents encoded (train + val); the tokens are the note."""
     if summary is None:
         return _not_run("tokenize", "tokenized", "documents")
@@ -180,7 +181,7 @@ def tokenize_rows(summary: Mapping[str, Any] | None) -> list[FunnelRow]:
     return [FunnelRow("tokenize", "tokenized", "documents", documents + empty, documents, {EMPTY_TEXT: empty}, note)]
 
 
-ROWS: dict[str, Callable[[Mapping[str, Any] | None], list[FunnelRow]]] = {
+ROWS: dict[str, Callable[[StageSummary | None], list[FunnelRow]]] = {
     "harvest": harvest_rows,
     "fetch": fetch_rows,
     "extract": extract_rows,
@@ -192,7 +193,7 @@ ROWS: dict[str, Callable[[Mapping[str, Any] | None], list[FunnelRow]]] = {
 assert tuple(ROWS) == DATA_STAGES, "one row builder per data stage, in the DAG's order"
 
 
-def funnel(summaries: Mapping[str, Mapping[str, Any] | None]) -> list[FunnelRow]:
+def funnel(summaries: Mapping[str, StageSummary | None]) -> list[FunnelRow]:
     """Every step of the run, in order; a stage without a summary gives one row saying it did not run."""
     rows: list[FunnelRow] = []
     for stage, build in ROWS.items():

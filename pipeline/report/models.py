@@ -13,8 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from pipeline.shards import read_json
-from pipeline.stage import SUMMARY_FILE
+from pipeline.report.folders import readable_summary
 
 EVAL_SUMMARY = "eval_summary.json"
 LOSS_CURVE = "loss_curve.png"
@@ -36,21 +35,21 @@ def _rounded(value: Any, digits: int = 4) -> Any:
 
 def model_run(folder: Path) -> ModelRun:
     """A model folder's row: parameters, steps, first and last losses, throughput, then each evaluation metric."""
-    train = read_json(folder / SUMMARY_FILE) or {}
-    evaluation = read_json(folder / EVAL_SUMMARY) or {}
-    details = train.get("details") or {}
+    train = readable_summary(folder)
+    evaluation = readable_summary(folder, EVAL_SUMMARY)
+    details, counts = (train.details, train.counts) if train else ({}, {})
     row: dict[str, Any] = {
         "model": details.get("model") or folder.parent.name,
         "corpus_version": folder.name,
-        "n_params": train.get("n_params"),
-        "steps": train.get("steps"),
+        "n_params": counts.get("n_params"),
+        "steps": counts.get("steps"),
         "first_train_loss": _rounded(details.get("first_train_loss")),
         "train_loss": _rounded(details.get("train_loss")),
         "val_loss": _rounded(details.get("val_loss")),
         "tokens_per_s": _rounded(details.get("tokens_per_s"), 1),
         "evaluated": "yes" if evaluation else "not run",
     }
-    metrics = (evaluation.get("details") or {}).get("metrics") or {}
+    metrics = (evaluation.details.get("metrics") if evaluation else None) or {}
     row |= {name: _rounded(value) for name, value in sorted(metrics.items()) if isinstance(value, int | float)}
     curve = folder / LOSS_CURVE
     return ModelRun(folder.parent.name, row, curve if curve.is_file() else None)

@@ -26,14 +26,12 @@ from pipeline.tokenize.encoders import (
     find_gpt2_files,
     train_bpe,
 )
-
-TOKENIZER_DIR = "tokenizer"
-IDENTITY_FILE = "identity.json"
+from pipeline.tokenize.tokens_folder import TOKENIZER_DIR, TOKENIZER_IDENTITY
 
 
 def saved_identity(out_dir: Path) -> dict[str, Any] | None:
     """The identity of the tokenizer ``out_dir`` was tokenized with, or None for a new folder."""
-    identity = read_json(out_dir / TOKENIZER_DIR / IDENTITY_FILE)
+    identity = read_json(out_dir / TOKENIZER_DIR / TOKENIZER_IDENTITY)
     return identity if isinstance(identity, dict) else None
 
 
@@ -103,7 +101,7 @@ def new_tokenizer(
         temporary.unlink()
         training = {"settings": cfg.training_identity(), "documents_shards": inputs}
         identity = BpeEncoder(directory / BPE_FILE).spec.as_json() | {"training": training}
-    atomic_write_json(directory / IDENTITY_FILE, identity)
+    atomic_write_json(directory / TOKENIZER_IDENTITY, identity)
     return identity
 
 

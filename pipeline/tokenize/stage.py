@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.code_identity import code_fingerprint
-from pipeline.lineage import corpus_sha256
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.rejects import OrphanShardsError
@@ -47,7 +46,6 @@ from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, input_
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.documents import SPLITS, training_texts
 from pipeline.tokenize.folder import (
-    TOKENIZER_DIR,
     changed_file,
     check_folder_tokenizer,
     conflict,
@@ -56,13 +54,12 @@ from pipeline.tokenize.folder import (
     sweep_temporaries,
     wanted_kind,
 )
+from pipeline.tokenize.tokens_folder import FORMAT, MANIFEST, TOKENIZER_DIR, TOKENIZER_IDENTITY, corpus_sha256
 from pipeline.tokenize.units import UNITS_DIR, Context, completed_group, group_record_path, remove_group, tokenize_shard
 from pipeline.tokenize.writer import BIN_SUFFIX, IDX_SUFFIX, token_dtype
 
 STAGE = "tokenize"
 PACKAGE = "pipeline.tokenize"  # the code the outputs depend on (see ``code_fingerprint``)
-MANIFEST = "manifest.json"
-FORMAT = "webtext-tokens/1"
 
 
 def _documents(inputs: list[Path], docs_dir: Path) -> None:
@@ -94,7 +91,7 @@ def _start_over(out_dir: Path) -> None:
     (out_dir / MANIFEST).unlink(missing_ok=True)
     for name in sorted(_groups_on_disk(out_dir)):
         remove_group(out_dir, name)
-    (out_dir / TOKENIZER_DIR / "identity.json").unlink(missing_ok=True)
+    (out_dir / TOKENIZER_DIR / TOKENIZER_IDENTITY).unlink(missing_ok=True)
 
 
 def _tokenizer(out_dir: Path, cfg: TokenizeConfig, inputs: list[Path], replace: bool) -> dict[str, Any]:

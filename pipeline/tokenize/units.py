@@ -19,7 +19,7 @@ import numpy as np
 from pipeline.shards import atomic_write_json, read_json, read_table
 from pipeline.tokenize.documents import SPLITS, TRAIN, VAL, held_out, shuffled_order
 from pipeline.tokenize.encoders import load_encoder
-from pipeline.tokenize.folder import TOKENIZER_DIR
+from pipeline.tokenize.tokens_folder import TOKENIZER_DIR
 from pipeline.tokenize.writer import BIN_SUFFIX, IDX_SUFFIX, SplitWriter
 
 UNITS_DIR = "_units"

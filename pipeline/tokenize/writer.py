@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from pipeline.shards import atomic_write_bytes, commit, temporary_path
+from pipeline.tokenize.tokens_folder import DTYPES, INDEX_DTYPE
 
 BIN_SUFFIX = ".bin"
 IDX_SUFFIX = ".idx"
@@ -33,8 +34,8 @@ def token_dtype(vocab_size: int, choice: str) -> np.dtype:
             "use --dtype uint32 or auto"
         )
     if choice == "uint32" or (choice == "auto" and not fits16):
-        return np.dtype("<u4")
-    return np.dtype("<u2")
+        return DTYPES["uint32"]
+    return DTYPES["uint16"]
 
 
 class SplitWriter:
@@ -99,7 +100,7 @@ class SplitWriter:
         self._handle.close()
         self._handle = None
         index = self._final.with_suffix(IDX_SUFFIX)
-        atomic_write_bytes(index, np.asarray([*self._offsets, self._tokens], dtype="<u8").tobytes())
+        atomic_write_bytes(index, np.asarray([*self._offsets, self._tokens], dtype=INDEX_DTYPE).tobytes())
         commit(self._temporary, self._final)
         self._pieces.append(
             {

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import torch
 
-from evaluation.adapter import ModelAdapter, get_rolling_token_windows, load_model, rolling_windows
+from evaluation.adapter import ModelAdapter, get_rolling_token_windows, rolling_windows
+from evaluation.model_loading import load_model
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.folder import new_tokenizer
 from training.checkpoint import save_checkpoint

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fake_model import ByteModel, ScriptedModel
 
-from evaluation.loaders import ChoiceExample, TextSpan
+from evaluation.benchmark_files import ChoiceExample, TextSpan
 from evaluation.metrics import (
     bits_per_unit,
     count_bytes,

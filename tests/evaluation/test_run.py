@@ -10,6 +10,7 @@ import mlflow
 import pytest
 import torch
 
+from evaluation import model_loading
 from evaluation import run as evaluation_run
 from evaluation.config import EvalConfig
 from evaluation.run import EvaluationFailed, run_evaluation, task_files
@@ -87,7 +88,7 @@ def test_the_same_evaluation_again_is_read_back_not_rerun(
 ) -> None:
     run_folder, _, _ = trained
     first = run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("lambada",), limit=2))
-    monkeypatch.setattr("evaluation.adapter.load_model", lambda *a, **k: pytest.fail("the model was loaded again"))
+    monkeypatch.setattr(model_loading, "load_model", lambda *a, **k: pytest.fail("the model was loaded again"))
     again = run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("lambada",), limit=2, batch_size=3))
     assert again.units_skipped == again.units == 1 and again.details["mlflow_run_id"] == first.details["mlflow_run_id"]
     assert again.details["metrics"] == first.details["metrics"]
@@ -128,7 +129,7 @@ def test_bad_input_fails_before_the_model_loads(
     trained: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_folder, _, _ = trained
-    monkeypatch.setattr("evaluation.adapter.load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(model_loading, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     with pytest.raises(ValueError, match="tasks is empty"):
         eval_config(run_folder, tasks=())
     with pytest.raises(ValueError, match="unknown nope"):

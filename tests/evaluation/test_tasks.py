@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fake_model import ByteModel, CountingModel
 
-from evaluation import loaders
-from evaluation.loaders import (
+from evaluation import benchmark_files
+from evaluation.benchmark_files import (
     EvalDataError,
     MissingDataFile,
     load_cbt,
@@ -39,13 +39,6 @@ def test_registry_names_files_and_versions() -> None:
     }
     for name, task in TASKS.items():
         assert isinstance(task, Task) and task.name == name and task.version >= 1 and task.description
-
-
-def test_eval_options_validate_the_stride() -> None:
-    assert EvalOptions().stride is None and EvalOptions(stride=512).stride == 512
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="stride"):
-            EvalOptions(stride=bad)  # type: ignore[arg-type]
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -136,11 +129,11 @@ def test_wikitext_splits_articles_at_top_level_titles(tmp_path: Path) -> None:
 
 
 def test_wikitext_title_rule() -> None:
-    assert loaders.is_wikitext_title(" = Robert <unk> = ")
-    assert loaders.is_wikitext_title(" = 2000 – 2005 = ")
-    assert not loaders.is_wikitext_title(" = = Career = = ")
-    assert not loaders.is_wikitext_title(" = = = Early life = = = ")
-    assert not loaders.is_wikitext_title(" x = y = z ")
+    assert benchmark_files.is_wikitext_title(" = Robert <unk> = ")
+    assert benchmark_files.is_wikitext_title(" = 2000 – 2005 = ")
+    assert not benchmark_files.is_wikitext_title(" = = Career = = ")
+    assert not benchmark_files.is_wikitext_title(" = = = Early life = = = ")
+    assert not benchmark_files.is_wikitext_title(" x = y = z ")
 
 
 def test_wikitext_without_titles_is_rejected(tmp_path: Path) -> None:
@@ -205,8 +198,8 @@ def test_ptb_limit_counts_sentences_and_blank_lines_are_errors(tmp_path: Path) -
 def test_full_corpus_files_are_cut_to_their_last_five_million(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The rule at a small scale: a file of FULL_CORPUS_SIZE keeps its last TEST_SPLIT_SIZE, any other file is
     already the test split."""
-    monkeypatch.setattr(loaders, "FULL_CORPUS_SIZE", 20)
-    monkeypatch.setattr(loaders, "TEST_SPLIT_SIZE", 5)
+    monkeypatch.setattr(benchmark_files, "FULL_CORPUS_SIZE", 20)
+    monkeypatch.setattr(benchmark_files, "TEST_SPLIT_SIZE", 5)
     full = tmp_path / "full"
     full.write_bytes(b"abcdefghijklmnopqrst")
     assert [s.original for s in load_text8(full)] == ["pqrst"]
@@ -215,7 +208,7 @@ def test_full_corpus_files_are_cut_to_their_last_five_million(monkeypatch: pytes
     split.write_bytes(b"abcdefghijklmnopqrs")
     assert [s.original for s in load_text8(split)] == ["abcdefghijklmnopqrs"]
     monkeypatch.undo()
-    assert (loaders.FULL_CORPUS_SIZE, loaders.TEST_SPLIT_SIZE) == (100_000_000, 5_000_000)
+    assert (benchmark_files.FULL_CORPUS_SIZE, benchmark_files.TEST_SPLIT_SIZE) == (100_000_000, 5_000_000)
 
 
 def test_enwik8_lines_concatenate_back_to_the_file(tmp_path: Path) -> None:
@@ -228,7 +221,7 @@ def test_enwik8_lines_concatenate_back_to_the_file(tmp_path: Path) -> None:
 
 
 def test_text8_chunks_and_alphabet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(loaders, "TEXT8_CHUNK_CHARS", 4)
+    monkeypatch.setattr(benchmark_files, "TEXT8_CHUNK_CHARS", 4)
     path = tmp_path / "text8.test"
     path.write_bytes(b" the cat sat")
     assert [s.text for s in load_text8(path)] == [" the", " cat", " sat"]

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.webtext import run_report
+from flows.webtext import console_lines
 from pipeline.stage import StageSummary
 
 
-def test_the_run_report_has_one_line_per_stage_that_ran(tmp_path: Path) -> None:
+def test_the_console_shows_one_line_per_stage_that_ran(tmp_path: Path) -> None:
     summary = StageSummary("dedup", str(tmp_path), {"exact_duplicate": 5}, {"documents": 36, "kept": 29}, 4, 1, 2.25)
-    report = run_report({"config": "run.yaml", "sample": {"files": 49}, "dedup": summary.as_json()})
+    report = console_lines({"config": "run.yaml", "sample": {"files": 49}, "dedup": summary.as_json()})
     lines = report.splitlines()
     assert lines[0] == "webtext run of run.yaml:" and len(lines) == 2
     assert lines[1] == f"  dedup         documents 36, kept 29; 3/4 units done, 2.2 s -> {tmp_path}"

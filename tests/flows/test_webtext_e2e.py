@@ -23,6 +23,7 @@ import yaml
 
 from flows.local_server import local_prefect_server, prefect_executable, stop_process_group
 from pipeline.shards import complete_shards, read_json
+from pipeline.stage import read_summary
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -71,54 +72,57 @@ def assert_built(directory: Path) -> None:
     """Harvest and fetch did on the sample exactly what the sample planted."""
     urls = directory / "run" / "urls"
     assert len(complete_shards(urls)) == 2
-    summary = read_json(urls / "summary.json")
+    summary = read_summary(urls)
     expected = read_json(directory / "sample" / "manifest.json")["expected"]
-    assert summary["urls_kept"] == len(expected["urls"]) and summary["outcomes"] == expected["outcomes"]
+    assert summary.counts["urls_kept"] == len(expected["urls"]) and summary.outcomes == expected["outcomes"]
     pages = pa.concat_tables(
         pq.read_table(shard) for shard in (directory / "run" / "fetch" / "pages").glob("*.parquet")
     )
     assert dict(zip(pages["url"].to_pylist(), pages["outcome"].to_pylist())) == expected["fetch"]
-    extracted = read_json(directory / "run" / "docs" / "extracted" / "summary.json")
+    extracted = read_summary(directory / "run" / "docs" / "extracted")
     fetched_ok = sum(outcome == "ok" for outcome in expected["fetch"].values())
-    assert extracted["outcomes"] == {"too_short": 3}  # the sample's three thin pages
-    assert extracted["documents"] == fetched_ok - 3
-    deduped = read_json(directory / "run" / "docs" / "deduped" / "summary.json")
+    assert extracted.outcomes == {"too_short": 3}  # the sample's three thin pages
+    assert extracted.counts["documents"] == fetched_ok - 3
+    deduped = read_summary(directory / "run" / "docs" / "deduped")
     # the sample's mirror copies, the moved and shortened URLs to one article, a recoded French page, ...
-    assert deduped["documents"] == extracted["documents"]
-    assert deduped["outcomes"] == {"exact_duplicate": 5, "near_duplicate": 2}
-    assert deduped["kept"] == extracted["documents"] - 7
-    filtered = read_json(directory / "run" / "docs" / "filtered" / "summary.json")
+    assert deduped.counts["documents"] == extracted.counts["documents"]
+    assert deduped.outcomes == {"exact_duplicate": 5, "near_duplicate": 2}
+    assert deduped.counts["kept"] == extracted.counts["documents"] - 7
+    filtered = read_summary(directory / "run" / "docs" / "filtered")
     # the sample's nine foreign-language pages, and its two upvoted spam pages (boilerplate-heavy keyword lists)
-    assert filtered["documents"] == deduped["kept"]
-    assert filtered["outcomes"]["language_not_allowed"] == 9
-    assert filtered["outcomes"]["repeated_lines"] + filtered["outcomes"]["repeated_top_ngram"] == 2
-    assert filtered["kept"] + sum(filtered["outcomes"].values()) == filtered["documents"]
+    assert filtered.counts["documents"] == deduped.counts["kept"]
+    assert filtered.outcomes["language_not_allowed"] == 9
+    assert filtered.outcomes["repeated_lines"] + filtered.outcomes["repeated_top_ngram"] == 2
+    assert filtered.counts["kept"] + sum(filtered.outcomes.values()) == filtered.counts["documents"]
     kept = pa.concat_tables(pq.read_table(shard) for shard in complete_shards(directory / "run" / "docs" / "filtered"))
     assert set(kept["language"].to_pylist()) == {"en"} and kept["quality_score"].null_count == 0
     metrics = read_json(directory / "run" / "models" / "quality" / "quality.metrics.json")
     assert metrics["valid_examples"]["hq"] == metrics["valid_examples"]["lq"] > 0
-    corpus = read_json(directory / "run" / "corpus" / "summary.json")
+    corpus = read_summary(directory / "run" / "corpus")
     # the sample's three encyclopedia pages go whole; the blog post quoting the sample's eval set loses the quote
-    assert corpus["documents"] == filtered["kept"] and corpus["outcomes"] == {"wikipedia_domain": 3}
-    assert corpus["trimmed"] == 1 and corpus["details"]["per_reference"]["sample_lambada"]["trimmed"] == 1
+    assert corpus.counts["documents"] == filtered.counts["kept"] and corpus.outcomes == {"wikipedia_domain": 3}
+    assert corpus.counts["trimmed"] == 1 and corpus.details["per_reference"]["sample_lambada"]["trimmed"] == 1
     (before,), (after,) = (
-        corpus["details"]["overlap_before"]["eval_sets"],
-        corpus["details"]["overlap_after"]["eval_sets"],
+        corpus.details["overlap_before"]["eval_sets"],
+        corpus.details["overlap_after"]["eval_sets"],
     )
     assert before["found"] > 0 and after["found"] == 0
-    tokens = read_json(directory / "run" / "tokens" / "summary.json")
+    tokens = read_summary(directory / "run" / "tokens")
     manifest = read_json(directory / "run" / "tokens" / "manifest.json")
-    assert tokens["documents"] == corpus["kept"] == tokens["outcomes"]["train"] + tokens["outcomes"]["val"]
-    assert tokens["outcomes"]["val"] > 0 and tokens["tokens"] == tokens["train_tokens"] + tokens["val_tokens"]
+    assert tokens.counts["documents"] == corpus.counts["kept"] == tokens.outcomes["train"] + tokens.outcomes["val"]
+    assert (
+        tokens.outcomes["val"] > 0
+        and tokens.counts["tokens"] == tokens.counts["train_tokens"] + tokens.counts["val_tokens"]
+    )
     assert manifest["tokenizer"]["kind"] == "bpe" and manifest["dtype"] == "uint16"
     model = directory / "run" / "models" / "tiny" / "v0001"
-    trained = read_json(model / "summary.json")
-    assert trained["steps"] == 6 and trained["details"]["train_loss"] < trained["details"]["first_train_loss"]
-    assert trained["details"]["mlflow_tracking_uri"] == f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}"
+    trained = read_summary(model)
+    assert trained.counts["steps"] == 6 and trained.details["train_loss"] < trained.details["first_train_loss"]
+    assert trained.details["mlflow_tracking_uri"] == f"sqlite:///{(directory / 'run' / 'mlflow.db').resolve()}"
     assert (model / "hf" / "model.safetensors").is_file()
-    evaluated = read_json(model / "eval_summary.json")
-    assert evaluated["details"]["metrics"]["sample_lambada_examples"] == 4
-    assert evaluated["details"]["mlflow_tracking_uri"] == trained["details"]["mlflow_tracking_uri"]
+    evaluated = read_summary(model, "eval_summary.json")
+    assert evaluated.details["metrics"]["sample_lambada_examples"] == 4
+    assert evaluated.details["mlflow_tracking_uri"] == trained.details["mlflow_tracking_uri"]
     table = (directory / "run" / "comparison" / "comparison.md").read_text(encoding="utf-8")
     row = table.splitlines()[2]  # the header, the rule, then our one model
     assert row.startswith("| tiny | ") and " | 4 | " in row
@@ -248,14 +252,14 @@ def test_a_second_run_with_nothing_new_does_no_work(built: Built, prefect_env: d
     names = task_run_names(prefect_env, second["id"])
     assert not [name for name in names if name.startswith(("extract-", "filter-", "tokenize-"))]  # no shard to do
     for folder in ("urls", "fetch", "docs/extracted", "docs/deduped", "docs/filtered", "corpus", "tokens"):
-        summary = read_json(built.directory / "run" / folder / "summary.json")
-        assert summary["units_done"] == 0, (folder, summary)
-    trained = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "summary.json")
-    assert trained["units_skipped"] == 1  # finished: neither trained nor exported again
+        summary = read_summary(built.directory / "run" / folder)
+        assert summary.units_done == 0, (folder, summary)
+    trained = read_summary(built.directory / "run" / "models" / "tiny" / "v0001")
+    assert trained.units_skipped == 1  # finished: neither trained nor exported again
     assert sorted(p.name for p in (built.directory / "run" / "versions").glob("v*.json")) == ["v0001.json"]
     assert "corpus version v0001 (unchanged)" in result.stdout
-    evaluated = read_json(built.directory / "run" / "models" / "tiny" / "v0001" / "eval_summary.json")
-    assert evaluated["units_skipped"] == evaluated["units"]  # read back from MLflow
+    evaluated = read_summary(built.directory / "run" / "models" / "tiny" / "v0001", "eval_summary.json")
+    assert evaluated.units_skipped == evaluated.units  # read back from MLflow
     assert len(mlflow_runs(built.directory)) == mlflow_before + 1  # the size table's compare run only
 
 
@@ -343,18 +347,18 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     data = ["--stages", "harvest", "fetch", "extract", "dedup", "filter"]
     run_until(prefect_env, config, run / "docs" / "extracted" / "summary.json", *data)  # killed as dedup starts
     run_flow(prefect_env, config, *data)
-    harvest = read_json(run / "urls" / "summary.json")
-    assert harvest["urls_kept"] == 50 and harvest["karma_kept"] == 338 + 16
-    fetch = read_json(run / "fetch" / "summary.json")  # only the unseen URL was fetched
-    assert fetch["urls"] == 50 and fetch["details"]["run_outcomes"] in ({"ok": 1}, {})
-    assert read_json(run / "fetch" / "summary.json")["outcomes"]["ok"] == 40
-    extracted = read_json(run / "docs" / "extracted" / "summary.json")
-    assert extracted["documents"] == 37 and extracted["units"] == 2
-    deduped = read_json(run / "docs" / "deduped" / "summary.json")
-    assert (deduped["documents"], deduped["kept"], deduped["units_done"]) == (37, 30, 1)
-    filtered = read_json(run / "docs" / "filtered" / "summary.json")
+    harvest = read_summary(run / "urls")
+    assert harvest.counts["urls_kept"] == 50 and harvest.counts["karma_kept"] == 338 + 16
+    fetch = read_summary(run / "fetch")  # only the unseen URL was fetched
+    assert fetch.counts["urls"] == 50 and fetch.details["run_outcomes"] in ({"ok": 1}, {})
+    assert read_summary(run / "fetch").outcomes["ok"] == 40
+    extracted = read_summary(run / "docs" / "extracted")
+    assert extracted.counts["documents"] == 37 and extracted.units == 2
+    deduped = read_summary(run / "docs" / "deduped")
+    assert (deduped.counts["documents"], deduped.counts["kept"], deduped.units_done) == (37, 30, 1)
+    filtered = read_summary(run / "docs" / "filtered")
     # both shards rescored: the new page (karma 16) is a positive of the quality classifier, retrained on them
-    assert (filtered["kept"], filtered["units"], filtered["units_done"]) == (19, 2, 2)
+    assert (filtered.counts["kept"], filtered.units, filtered.units_done) == (19, 2, 2)
 
     result = run_flow(prefect_env, config, "--stages", "decontaminate", "tokenize", "train", "evaluate")
     version = read_json(run / "versions" / "v0002.json")
@@ -366,8 +370,8 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     first_checkpoint = run / "models" / "tiny" / "v0002" / "checkpoints" / "train" / "step-00000002"
     run_until(prefect_env, config, first_checkpoint, "--stages", "models", "--train")  # killed mid-training
     run_flow(prefect_env, config, "--stages", "models", "--train")
-    trained = read_json(run / "models" / "tiny" / "v0002" / "summary.json")
-    assert trained["steps"] == 6 and trained["train_tokens"] == version["tokens"]["splits"]["train"]
+    trained = read_summary(run / "models" / "tiny" / "v0002")
+    assert trained.counts["steps"] == 6 and trained.counts["train_tokens"] == version["tokens"]["splits"]["train"]
     training = [r for r in mlflow_runs(built.directory) if r.data.tags.get("webtext.corpus_version") == "v0002"]
     kinds = sorted(r.data.tags.get("webtext.kind", "train") for r in training)
     assert kinds == ["evaluate", "report", "train"]  # the killed training went on in its MLflow run

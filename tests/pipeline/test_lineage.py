@@ -22,9 +22,11 @@ from pipeline.shards import file_sha256
 
 def write_tokens(tokens_dir: Path, inputs: dict[str, str], train_tokens: int) -> None:
     tokens_dir.mkdir(parents=True, exist_ok=True)
-    piece = {"path": "train/part-00000-000.bin", "tokens": train_tokens, "documents": 3, "sha256": "ab" * 32}
+    piece = {"path": "train/part-00000-000.bin", "index": "train/part-00000-000.idx", "tokens": train_tokens}
+    piece |= {"documents": 3, "sha256": "ab" * 32}
     manifest = {
         "format": "webtext-tokens/1",
+        "dtype": "uint16",
         "tokenizer": {"kind": "bpe", "vocab_size": 4096},
         "inputs": inputs,
         "splits": {
@@ -42,6 +44,7 @@ def data_root(tmp_path: Path) -> Path:
     root = tmp_path / "run"
     (root / "urls").mkdir(parents=True)
     summary = {"stage": "harvest", "outcomes": {"kept": 9, "self_post": 2}, "urls_kept": 7, "units": 4, "units_done": 4}
+    summary["seconds"] = 0.5  # flat, as summaries were before their counts were nested: read all the same
     (root / "urls" / "summary.json").write_text(json.dumps(summary))
     write_tokens(root / "tokens", {"part-00000.parquet": "11" * 32}, 1000)
     return root

@@ -14,9 +14,11 @@ from pipeline.stage import (
     SUMMARY_FILE,
     ShardedRun,
     StageSummary,
+    SummaryError,
     WorkUnit,
     input_sha256,
     plan_units,
+    read_summary,
 )
 
 
@@ -66,17 +68,45 @@ def summary(tmp_path: Path, **counts: int) -> StageSummary:
     )
 
 
-def test_the_summary_file_carries_the_headline_counts_at_the_top(tmp_path: Path) -> None:
+def test_the_summary_file_nests_the_counts_and_reads_back_whole(tmp_path: Path) -> None:
     written = json.loads((tmp_path / SUMMARY_FILE).read_text()) if summary(tmp_path).write() else None
-    assert written["documents"] == 36 and written["pages"] == 45
+    assert written["format"] == "webtext-summary/2" and written["counts"] == {"documents": 36, "pages": 45}
     assert (written["units"], written["units_done"], written["units_skipped"]) == (4, 3, 1)
     assert list(written["outcomes"]) == ["boilerplate_only", "too_short"]
     assert written["details"] == {"shards": ["part-00000.parquet"]} and written["stage"] == "extract"
+    assert read_summary(tmp_path) == summary(tmp_path) == StageSummary.from_json(written)
 
 
-def test_a_count_cannot_shadow_a_summary_field(tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match="units"):
-        summary(tmp_path, units=3)
+def test_a_count_may_share_a_name_with_a_summary_field(tmp_path: Path) -> None:
+    summary(tmp_path, units=3, seconds=7).write()
+    read = read_summary(tmp_path)
+    assert read.counts == {"units": 3, "seconds": 7} and (read.units, read.seconds) == (4, 1.5)
+
+
+def test_a_flat_summary_from_before_the_nesting_reads_the_same(tmp_path: Path) -> None:
+    flat = {"stage": "extract", "out_dir": str(tmp_path), "outcomes": {"boilerplate_only": 1, "too_short": 3}}
+    flat |= {"documents": 36, "pages": 45, "units": 4, "units_done": 3, "units_skipped": 1, "seconds": 1.5}
+    flat |= {"details": {"shards": ["part-00000.parquet"]}, "config": {}}
+    (tmp_path / SUMMARY_FILE).write_text(json.dumps(flat))
+    assert read_summary(tmp_path) == summary(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "is not a webtext stage summary"),
+        ('{"format": "webtext-summary/3", "stage": "extract", "seconds": 1}', "format 'webtext-summary/3'"),
+        ('{"format": "webtext-summary/2", "stage": "extract", "counts": [], "seconds": 1}', "are not mappings"),
+        ('{"format": "webtext-summary/2", "stage": "extract", "counts": {}}', "units or seconds are missing"),
+        ('{"stage": "extract", "units": "four", "seconds": 1}', "units or seconds are missing or malformed"),
+    ],
+)
+def test_a_summary_this_code_cannot_read_is_an_error_naming_it(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / SUMMARY_FILE).write_text(text)
+    with pytest.raises(SummaryError, match=f"{tmp_path / SUMMARY_FILE}.*{message}"):
+        read_summary(tmp_path)
+    assert read_summary(tmp_path / "never-ran") is None
 
 
 def test_a_sharded_run_runs_its_jobs_locally_and_finishes_with_every_result(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.tokenize.tokens_folder import TokensFolderError
 from training.data import BlockSampler, TokenDataError, TokenSplit, iter_blocks
 from training.permutation import FeistelPermutation
 
@@ -122,21 +123,22 @@ def test_corrupt_bytes_are_caught_by_sha256(corpus: tuple[Path, dict]) -> None:
 
 
 def test_missing_or_bad_manifest(tmp_path: Path, corpus: tuple[Path, dict]) -> None:
+    """The tokens folder's own reader fails (its cases: tests/pipeline/tokenize/test_tokens_folder.py)."""
     root, _ = corpus
-    with pytest.raises(TokenDataError, match="manifest.json not found"):
+    with pytest.raises(TokensFolderError, match="manifest.json not found"):
         TokenSplit.open(tmp_path / "nowhere")
-    with pytest.raises(TokenDataError, match="no split 'test'"):
+    with pytest.raises(TokensFolderError, match="no split 'test'"):
         TokenSplit.open(root, "test")
     manifest = root / "manifest.json"
     good = json.loads(manifest.read_text())
     manifest.write_text("{not json")
-    with pytest.raises(TokenDataError, match="unreadable"):
+    with pytest.raises(TokensFolderError, match="unreadable"):
         TokenSplit.open(root)
     manifest.write_text(json.dumps({**good, "format": "webtext-tokens/0"}))
-    with pytest.raises(TokenDataError, match="format 'webtext-tokens/0'"):
+    with pytest.raises(TokensFolderError, match="format 'webtext-tokens/0'"):
         TokenSplit.open(root)
     manifest.write_text(json.dumps({**good, "dtype": "int8"}))
-    with pytest.raises(TokenDataError, match="dtype 'int8'"):
+    with pytest.raises(TokensFolderError, match="dtype 'int8'"):
         TokenSplit.open(root)
 
 

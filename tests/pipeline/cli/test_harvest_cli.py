@@ -37,8 +37,8 @@ def test_harvest_survives_a_dump_full_of_malformed_lines(tmp_path: Path, capsys:
     status = main(["harvest", str(dump), "--out", str(tmp_path / "urls"), "--quiet"])
     assert status == 0
     summary = json.loads((tmp_path / "urls" / "summary.json").read_text())
-    assert summary["lines"] == 5000 and sum(summary["outcomes"].values()) == 5000
-    assert summary["outcomes"].get("kept", 0) == 0 and summary["urls_kept"] == 0
+    assert summary["counts"]["lines"] == 5000 and sum(summary["outcomes"].values()) == 5000
+    assert summary["outcomes"].get("kept", 0) == 0 and summary["counts"]["urls_kept"] == 0
     assert "malformed_json" in capsys.readouterr().out
 
 

@@ -106,7 +106,7 @@ def test_chain_is_one_cluster_even_where_ends_are_not_similar(deduped: tuple[Pat
 def test_counts_and_cluster_statistics(deduped: tuple[Path, Path]) -> None:
     _, out = deduped
     summary = read_json(out / "summary.json")
-    assert summary["documents"] == 14 and summary["kept"] == 8
+    assert summary["counts"]["documents"] == 14 and summary["counts"]["kept"] == 8
     assert summary["outcomes"] == {"exact_duplicate": 2, "near_duplicate": 4}
     assert summary["details"]["clusters"]["cluster_sizes"] == {"2": 2, "3": 2}  # empties and chinese; chain and base
     assert read_json(out / "clusters.json")["statistics"]["clusters"] == 4

@@ -119,7 +119,8 @@ def write_model(models: Path, size: str, n_params: int, metrics: dict[str, float
         details={"model": size, "first_train_loss": 8.3, "train_loss": 5.1, "val_loss": 5.4, "tokens_per_s": 1234.5},
         config={},
     ).write()
-    atomic_write_json(folder / "eval_summary.json", {"stage": "evaluate", "details": {"metrics": metrics}})
+    evaluation = StageSummary("evaluate", str(folder), {}, {}, 1, 0, 2.0, {"metrics": metrics})
+    atomic_write_json(folder / "eval_summary.json", evaluation.as_json())
     atomic_write_bytes(folder / "loss_curve.png", horizontal_bars(["train"], [5.1], "loss", "nats"))
 
 

@@ -52,7 +52,7 @@ def test_cluster_sizes_and_the_duplicates_they_account_for(make_run: MakeRun) ->
         {"size": 2, "clusters": 4, "documents_dropped": 4},
         {"size": 4, "clusters": 1, "documents_dropped": 3},
     ]
-    assert sum(row["documents_dropped"] for row in rows) == sum(dedup["outcomes"].values())
+    assert sum(row["documents_dropped"] for row in rows) == sum(dedup.outcomes.values())
     assert distributions.largest_clusters(dedup)[0]["size"] == 4
 
 

@@ -19,7 +19,8 @@ def test_cli_tokenizes_and_prints_the_tokenizer(
     assert webtext([*argv, "--workers", "1", "--val-fraction", "0.25", "--shard-tokens", "1500"]) == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
-    assert f"tokenize: documents {summary['documents']:,}, tokens {summary['tokens']:,}" in printed
+    counts = summary["counts"]
+    assert f"tokenize: documents {counts['documents']:,}, tokens {counts['tokens']:,}" in printed
     assert f"tokenizer gpt2 (50,257 ids, uint16); manifest {out / 'manifest.json'}" in printed
     assert "3 of 3 work units done" in printed
     meta = manifest(out)
