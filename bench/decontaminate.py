@@ -172,7 +172,7 @@ def join_corpus(directory: Path, docs: int, articles: list[str], vocabulary: lis
 
 def spark_join_growth(root: Path, article_count: int) -> None:
     from pipeline.decontaminate.spark_join import join_wikipedia
-    from pipeline.dedup.spark.session import spark_session
+    from pipeline.spark.session import spark_session
 
     rng = random.Random(3)
     vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 9))) for _ in range(20_000)]

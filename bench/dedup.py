@@ -40,11 +40,11 @@ from pyspark.sql import SparkSession
 
 from pipeline.dedup.config import DedupConfig, SparkConfig
 from pipeline.dedup.minhash import Permutations, document_signature, shingle_hash, shingle_hashes, shingles
-from pipeline.dedup.spark.session import build_session
 from pipeline.dedup.stage import run_dedup
 from pipeline.records import Document, document_id, to_table
 from pipeline.sample.corpus import ARTICLES
 from pipeline.shards import write_shard
+from pipeline.spark.session import build_session
 
 SHARD_DOCS = 10_000
 BASE_TIME = datetime(2019, 6, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The ``webtext`` Prefect flow: the DAG of DESIGN.md, harvest → … → tokenize → train → evaluate → compare.
+"""The ``webtext`` Prefect flow: the DAG of docs/architecture.md, harvest → … → tokenize → train → evaluate → compare.
 
 The data half (``flows.stages``) maps its per-shard stages over the run's task runner; the model half
 (``flows.models``) records the corpus version, trains each size when due and evaluates it; the run report

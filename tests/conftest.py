@@ -55,7 +55,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
-    from pipeline.dedup.spark.session import build_session
+    from pipeline.spark.session import build_session
 
     session = build_session(SparkConfig(master="local[2]", shuffle_partitions=4, driver_memory="1g"))
     yield session

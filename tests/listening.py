@@ -1,6 +1,6 @@
 """Which TCP ports a process tree listens on, so a test can prove a server the project starts binds loopback only.
 
-DESIGN.md: on the embedded default every server binds 127.0.0.1. A server's own log or URL says where it
+docs/security.md: on the embedded default every server binds 127.0.0.1. A server's own log or URL says where it
 *answers*, not where it *listens* (a UI on 0.0.0.0 still answers on 127.0.0.1), and servers spawn workers
 that open ports of their own: so the kernel's view of the whole process tree is what the tests check.
 Uses psutil (a Ray dependency) when installed, else reads ``/proc`` (Linux).

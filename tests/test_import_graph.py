@@ -117,3 +117,58 @@ def test_no_import_circles() -> None:
     assert "evaluation.adapter" in graph["evaluation.model_loading"]  # the graph sees the project's imports
     circles = [" -> ".join(a_circle(graph, component)) for component in cycles(graph)]
     assert not circles, "import circles (imports inside functions count):\n" + "\n".join(circles)
+
+
+# docs/architecture.md's floors, lowest first: a module imports only from its own floor or the floors below, and
+# no stage imports another stage (what two stages share sits on a floor below them both)
+FLOORS: tuple[tuple[str, ...], ...] = (
+    (
+        "pipeline",
+        "pipeline.shards",
+        "pipeline.records",
+        "pipeline.rejects",
+        "pipeline.settings",
+        "pipeline.validation",
+        "pipeline.lock",
+        "pipeline.progress",
+        "pipeline.net",
+        "pipeline.urls",
+        "pipeline.warc_members",
+    ),
+    ("pipeline.stage", "pipeline.code_identity", "pipeline.layout", "pipeline.services", "pipeline.spark"),
+    STAGES := (
+        "pipeline.harvest",
+        "pipeline.fetch",
+        "pipeline.extract",
+        "pipeline.dedup",
+        "pipeline.filter",
+        "pipeline.decontaminate",
+        "pipeline.tokenize",
+        "pipeline.sample",
+    ),
+    ("pipeline.lineage", "pipeline.report"),
+    ("training",),
+    ("evaluation",),
+    ("pipeline.cli",),
+    ("flows",),
+    ("infra",),
+)
+
+
+def part_of(module: str) -> str:
+    """The floor entry a module belongs to: the longest entry it is, or is inside."""
+    entries = [entry for floor in FLOORS for entry in floor if module == entry or module.startswith(f"{entry}.")]
+    assert entries, f"{module} is on no floor: add it to FLOORS and to docs/architecture.md"
+    return max(entries, key=len)
+
+
+def test_imports_never_run_up_a_floor_nor_across_stages() -> None:
+    floor_of = {entry: number for number, floor in enumerate(FLOORS) for entry in floor}
+    wrong = []
+    for module, imported in import_graph().items():
+        here = part_of(module)
+        for target in imported:
+            there = part_of(target)
+            if floor_of[there] > floor_of[here] or (here != there and {here, there} <= set(STAGES)):
+                wrong.append(f"{module} ({here}) imports {target} ({there})")
+    assert not wrong, "imports against the floors of docs/architecture.md:\n" + "\n".join(sorted(wrong))

@@ -1,4 +1,4 @@
-"""``make mlflow-ui`` serves MLflow on loopback only (DESIGN.md: locked by default), run as a user runs it."""
+"""``make mlflow-ui`` serves MLflow on loopback only (docs/security.md: locked by default), run as a user runs it."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Spark reads the docs shards; Python workers (``mapInArrow``) turn each document 
 distinct n-gram hashes (documents dropped as Wikipedia pages excluded, as in the local count),
 and the rows (shard, position, hash) are semi-joined on ``hash`` with the reference chunks
 (``references.wikipedia_ngrams``). The matches are shuffled by shard and written one file per
-docs shard (``dedup.spark.shard_files``: the driver collects one row per shard) under
+docs shard (``pipeline.spark.shard_files``: the driver collects one row per shard) under
 ``OUT/_counts/wikipedia/``, keyed like every unit by the docs shard's sha256, the reference's
 fingerprint, the settings that choose the rows and the stage's code, so a rerun joins only new or
 changed shards.
@@ -32,10 +32,10 @@ from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.ngrams import distinct, words_of
 from pipeline.decontaminate.references import COUNTS_DIR, WIKIPEDIA, WikipediaNgrams
 from pipeline.decontaminate.wikipedia import is_wikipedia_page
-from pipeline.dedup.adopt import WrittenShard, adopt_or_write_empty
-from pipeline.dedup.spark.session import spark_session
-from pipeline.dedup.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
 from pipeline.shards import atomic_write_bytes, fingerprint, remove_orphan_shards
+from pipeline.spark.adopt import WrittenShard, adopt_or_write_empty
+from pipeline.spark.session import spark_session
+from pipeline.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
 from pipeline.stage import WorkUnit, input_sha256, plan_units
 
 MATCHES_SCHEMA = pa.schema([("position", pa.int64()), ("hash", pa.int64())])  # hash: the uint64 bit-cast

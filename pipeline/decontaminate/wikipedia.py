@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import mwparserfromhell
 
-from pipeline.harvest.urls import host_rule
+from pipeline.urls import host_rule
 
 
 def is_wikipedia(url: str | None, mirrors: tuple[str, ...]) -> bool:

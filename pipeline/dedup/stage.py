@@ -34,12 +34,10 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from pipeline.code_identity import code_fingerprint
-from pipeline.dedup.adopt import adopt_or_write_empty
 from pipeline.dedup.apply import DUPLICATES_DIR, PACKAGE, STAGE, ShardResult, apply_decisions
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.increment import merge_partitions, record_settled, settled_shards
 from pipeline.dedup.spark.job import cluster_and_write, read_signatures, reference_signatures
-from pipeline.dedup.spark.session import spark_session
 from pipeline.dedup.spark.signatures import SIGNATURE_SCHEMA, compute_signatures
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
@@ -54,6 +52,8 @@ from pipeline.shards import (
     remove_orphan_shards,
     remove_stale_temporaries,
 )
+from pipeline.spark.adopt import adopt_or_write_empty
+from pipeline.spark.session import spark_session
 from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 SIGNATURES_DIR = "signatures"

@@ -37,13 +37,13 @@ from pipeline.extract.config import ExtractConfig
 from pipeline.extract.html_text import EXTRACTOR_ERROR, TIMEOUT, WARC_ERROR, ExtractedPage, resolve_extractor
 from pipeline.extract.pages import PageHandler, PageTask, read_sizes
 from pipeline.extract.supervisor import Job, JobDone, Supervisor
-from pipeline.harvest.urls import domain_of
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.shards import ShardOutcome, ShardWriter, complete_shards, fingerprint, read_stats, read_table
 from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+from pipeline.urls import domain_of
 
 STAGE = "extract"
 PACKAGE = "pipeline.extract"  # the code the outputs depend on (see ``code_fingerprint``)

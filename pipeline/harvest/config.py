@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.harvest.urls import BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_DOMAINS
+from pipeline.harvest.link_rules import BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_DOMAINS
 from pipeline.settings import setting, workers_setting
 from pipeline.validation import check_workers
 

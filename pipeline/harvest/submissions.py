@@ -14,7 +14,8 @@ from typing import NamedTuple
 import msgspec
 
 from pipeline.harvest.config import HarvestConfig
-from pipeline.harvest.urls import REDDIT_DOMAINS, RejectedUrl, host_rule, normalise_with_host, path_extension
+from pipeline.harvest.link_rules import REDDIT_DOMAINS
+from pipeline.urls import RejectedUrl, host_rule, normalise_with_host, path_extension
 
 
 class RawSubmission(msgspec.Struct, gc=False):

@@ -1,5 +1,5 @@
-"""The temporary Prefect server that ``make demo`` starts listens on loopback only (DESIGN.md: locked by default),
-and dies with the process that started it, even a SIGKILLed one."""
+"""The temporary Prefect server that ``make demo`` starts listens on loopback only (locked by default:
+docs/security.md), and dies with the process that started it, even a SIGKILLed one."""
 
 from __future__ import annotations
 

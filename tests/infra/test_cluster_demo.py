@@ -52,7 +52,7 @@ print("RESULT " + json.dumps({"tasks": tasks, "actors": actors}))
 """
 SPARK_STRANGER = """
 import sys
-from pipeline.dedup.spark.session import build_session
+from pipeline.spark.session import build_session
 from pipeline.services.config import SparkConfig
 
 spark = build_session(SparkConfig(master=sys.argv[1], app_name="stranger", driver_memory="512m"))

@@ -37,7 +37,7 @@ PROBE = "WEBTEXT_ENGINES_PROBE"  # a variable start_ray hands every node, as it 
 # (two cores in all) so that the four tasks spread; each reports its executor's working directory.
 SPARK_DRIVER = """
 import json, os, sys
-from pipeline.dedup.spark.session import build_session
+from pipeline.spark.session import build_session
 from pipeline.services.config import SparkConfig
 
 conf = (

@@ -37,7 +37,7 @@ print(json.dumps({"code": pipeline.__file__, "done": summary.units_done, "skippe
 
 def test_a_stage_covers_the_project_modules_it_imports_and_only_those() -> None:
     closure = code_closure(("pipeline.extract",))
-    assert {"pipeline.harvest.urls", "pipeline.records", "pipeline.shards", "pipeline.rejects"} <= closure.keys()
+    assert {"pipeline.urls", "pipeline.records", "pipeline.shards", "pipeline.rejects"} <= closure.keys()
     assert {"pipeline.extract.stage", "pipeline.extract.archive", "pipeline.warc_members"} <= closure.keys()
     assert not {"pipeline.harvest.dumps", "pipeline.fetch.warc", "training.run"} & closure.keys()
     assert not WITHOUT_OUTPUT_EFFECT & closure.keys()
@@ -104,7 +104,7 @@ def test_an_edit_to_any_imported_module_redoes_the_units_and_others_do_not(copy:
     assert run_stage(copy)["skipped"] == 2  # nothing changed
     edit(package / "records.py")  # shared by every stage
     assert run_stage(copy)["done"] == 2
-    edit(package / "harvest" / "urls.py")  # harvest's URL helpers, which decontaminate borrows
+    edit(package / "urls.py")  # the shared URL helpers, which decontaminate's Wikipedia host rule uses
     assert run_stage(copy)["done"] == 2
     for unrelated in (package / "progress.py", package / "lock.py", package / "harvest" / "dumps.py"):
         edit(unrelated)

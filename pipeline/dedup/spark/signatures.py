@@ -5,7 +5,7 @@ the work spreads over its executors. The rows are then shuffled by source shard,
 streams all of a shard's rows, sorted by id, into one Parquet file (``shard_files``): that
 file *is* the finished signatures shard. The driver collects one row of statistics per
 shard, never a signature; it moves each file into place and writes its stats file
-(``pipeline.dedup.adopt``). A later run (or the nightly increment) recomputes only the
+(``pipeline.spark.adopt``). A later run (or the nightly increment) recomputes only the
 shards that are new or changed, and ``--against`` reuses them as they are.
 """
 
@@ -21,9 +21,9 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipeline.dedup.adopt import WrittenShard
 from pipeline.dedup.minhash import Permutations, sketch
-from pipeline.dedup.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
+from pipeline.spark.adopt import WrittenShard
+from pipeline.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
 
 SIGNATURE_SCHEMA = pa.schema(
     [

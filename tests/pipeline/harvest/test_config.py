@@ -10,8 +10,8 @@ from config_contract import cli_settings, command_parser, disagreements, docs_se
 from pydantic import ValidationError
 
 from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.link_rules import BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_DOMAINS
 from pipeline.harvest.reddit_api import RedditApiConfig
-from pipeline.harvest.urls import BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_DOMAINS
 from pipeline.settings import config_from_arguments, section_model
 
 

@@ -1,4 +1,5 @@
-"""The sample web that ``fetch.crawl_sample_web`` serves listens on loopback only (DESIGN.md: locked by default)."""
+"""The sample web that ``fetch.crawl_sample_web`` serves listens on loopback only (locked by default:
+docs/security.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.harvest.urls import RejectedUrl, domain_of, host_rule, normalise_url, normalise_with_host, path_extension
+from pipeline.urls import RejectedUrl, domain_of, host_rule, normalise_url, normalise_with_host, path_extension
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_fast_split_agrees_with_urllib(url: str) -> None:
     """The string fast path must give exactly what urllib's urlsplit gives, or both reject."""
     from urllib.parse import urlsplit
 
-    from pipeline.harvest.urls import _split
+    from pipeline.urls import _split
 
     try:
         parts = urlsplit(url)

@@ -1,4 +1,5 @@
-"""URL normalisation and the host rules that decide which links are worth fetching.
+"""URL normalisation and host rules, shared by harvest (which links to keep), extract (a document's domain) and
+decontaminate (which hosts are Wikipedia).
 
 Karma is summed per *normalised* URL, so two submissions of the same article that differ
 only in ``&amp;`` escaping, host case, a default port, a fragment or tracking parameters
@@ -12,79 +13,6 @@ import html
 import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
-
-REDDIT_DOMAINS: frozenset[str] = frozenset(
-    {"reddit.com", "redd.it", "redditmedia.com", "reddituploads.com", "redditstatic.com"}
-)
-
-# Hosts that serve images, video, audio or files: nothing an HTML text extractor can use.
-DEFAULT_BLOCKED_DOMAINS: tuple[str, ...] = (
-    "imgur.com",
-    "gfycat.com",
-    "redgifs.com",
-    "giphy.com",
-    "tenor.com",
-    "gyazo.com",
-    "youtube.com",
-    "youtu.be",
-    "vimeo.com",
-    "dailymotion.com",
-    "liveleak.com",
-    "streamable.com",
-    "twitch.tv",
-    "tiktok.com",
-    "instagram.com",
-    "pinterest.com",
-    "flickr.com",
-    "twimg.com",
-    "soundcloud.com",
-    "spotify.com",
-    "bandcamp.com",
-    "vid.me",
-    "dropbox.com",
-    "mega.nz",
-    "mediafire.com",
-    "photobucket.com",
-    "tinypic.com",
-    "postimg.cc",
-    "ibb.co",
-)
-
-# Path endings of media and binary files, blocked whatever the host.
-BLOCKED_EXTENSIONS: frozenset[str] = frozenset(
-    {
-        "jpg",
-        "jpeg",
-        "png",
-        "gif",
-        "gifv",
-        "webp",
-        "bmp",
-        "svg",
-        "tif",
-        "tiff",
-        "mp4",
-        "webm",
-        "mkv",
-        "mov",
-        "avi",
-        "mp3",
-        "wav",
-        "ogg",
-        "flac",
-        "m4a",
-        "zip",
-        "rar",
-        "7z",
-        "gz",
-        "tar",
-        "exe",
-        "dmg",
-        "apk",
-        "iso",
-        "torrent",
-    }
-)
 
 TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "mtm_", "hsa_")
 TRACKING_PARAMETERS: frozenset[str] = frozenset(

@@ -1,7 +1,7 @@
 """Taking a Parquet file that an executor task wrote as a finished shard, without reading it.
 
 The executors write each signatures shard whole and report its statistics (rows, bytes,
-sha256; ``spark.shard_files``). The driver only renames the file into place (fsync, rename,
+sha256; ``pipeline.spark.shard_files``). The driver only renames the file into place (fsync, rename,
 fsync of the folder) and writes the stats file that marks it complete, in the format every
 stage's planner reads. The old stats file goes first, so a crash in between leaves a shard
 the next run redoes, never old stats that describe new bytes.

@@ -1,4 +1,5 @@
-"""The Spark session of the dedup stage: ``local[*]`` by default, any cluster by its master URL.
+"""The Spark session of the Spark jobs (dedup, decontaminate's Wikipedia join): ``local[*]`` by default, any
+cluster by its master URL.
 
 Python workers must run the interpreter that has this package and its dependencies, so
 ``PYSPARK_PYTHON`` defaults to the driver's own interpreter (on a cluster, set it to the

@@ -18,7 +18,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SESSION = """
 import sys
-from pipeline.dedup.spark import session as spark_session
+from pipeline.spark import session as spark_session
 from pipeline.services.config import SparkConfig
 
 spark_session.JVM_RETRY_PAUSE_S = 0.1

@@ -1,4 +1,4 @@
-"""A local Spark session listens on loopback only, with its web UI off (the default) and on (DESIGN.md: locked by
+"""A local Spark session listens on loopback only, with its web UI off (the default) and on (docs/security.md: locked by
 default).
 
 It runs in a child process: ``SPARK_LOCAL_IP``, which decides where the UI binds, is read once when the JVM starts,
@@ -20,7 +20,7 @@ from listening import assert_loopback_only, tree_listeners
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SESSIONS = """
 import json, sys
-from pipeline.dedup.spark.session import build_session
+from pipeline.spark.session import build_session
 from pipeline.services.config import SparkConfig
 
 for ui_enabled in (False, True):
