@@ -233,18 +233,18 @@ class ConfigError(ValueError):
     """A run config that cannot be used; the message names the file and the field."""
 
 
-def expand_dumps(patterns: list[str]) -> list[Path]:
-    """Dump paths, glob patterns expanded in name order; a pattern that matches nothing is an error naming it."""
+def match_dumps(patterns: list[str]) -> tuple[list[Path], list[str]]:
+    """The dump files ``patterns`` name on this machine, glob patterns expanded in name order, and the patterns that
+    name no file: harvest fails on those, while a corpus version recorded where some dumps are not lists the rest."""
     paths: list[Path] = []
+    unmatched: list[str] = []
     for pattern in patterns:
-        if glob.has_magic(pattern):
-            matches = sorted(glob.glob(pattern))
-            if not matches:
-                raise FileNotFoundError(f"harvest dumps: no file matches {pattern!r}")
-            paths += map(Path, matches)
-        else:
-            paths.append(Path(pattern))
-    return paths
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        found = [Path(match) for match in matches if Path(match).is_file()]
+        paths += found
+        if not found:
+            unmatched.append(pattern)
+    return paths, unmatched
 
 
 def load_run_config(path: Path | str) -> RunConfig:

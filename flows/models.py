@@ -19,12 +19,12 @@ from flows.config import (
     EvaluateSection,
     RunConfig,
     TrainSection,
-    expand_dumps,
+    match_dumps,
 )
 from flows.stages import log_summary
 from pipeline.harvest.sources import archived_snapshots
 from pipeline.layout import latest_model
-from pipeline.lineage import FLOW_RUN_TAG, grown_enough, record_version, version_path
+from pipeline.lineage import FLOW_RUN_TAG, TrainingCase, record_version, training_due, version_path
 from pipeline.stage import read_summary
 from training.config import TrainConfig
 from training.run import run_training
@@ -36,7 +36,10 @@ from training.tracking import tracking_uri
 def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]:
     """The corpus version of this run's tokens: a new ``versions/vNNNN.json`` when they changed (inputs with hashes,
     config, code version, counts per stage, shard hashes), else the latest one."""
-    inputs = [*dump_files(config.harvest.dumps), *(source.path for source in archived_snapshots(config.urls_dir))]
+    dumps, unmatched = match_dumps(config.harvest.dumps)
+    if unmatched:  # a slice run where the dumps are not: its version lists the inputs it found
+        get_run_logger().warning("corpus version: dumps not found here, left out of its inputs: %s", unmatched)
+    inputs = [*dumps, *(source.path for source in archived_snapshots(config.urls_dir))]
     manifest, new = record_version(
         config.data_root,
         config.tokens_dir,
@@ -104,23 +107,6 @@ def compare_sizes(section: EvaluateSection, data_root: Path, out_dir: Path) -> d
     return result
 
 
-def dump_files(patterns: list[str]) -> list[Path]:
-    """The dumps the config names that are on this machine; the others are named in a warning (a version recorded
-    by a slice that runs where the dumps are not lists only those it found)."""
-    found, missing = [], []
-    for pattern in patterns:
-        try:
-            paths = [path for path in expand_dumps([pattern]) if path.is_file()]
-        except FileNotFoundError:
-            paths = []
-        found += paths
-        if not paths:
-            missing.append(pattern)
-    if missing:
-        get_run_logger().warning("corpus version: dumps not found here, left out of its inputs: %s", missing)
-    return found
-
-
 def current_flow_run_id() -> str | None:
     """This flow run's id (``None`` outside a flow run)."""
     from prefect.runtime import flow_run
@@ -133,23 +119,19 @@ def flow_run_tags() -> dict[str, str]:
     return {FLOW_RUN_TAG: flow_run_id} if flow_run_id else {}
 
 
-def training_due(config: RunConfig, size: str, version: dict[str, Any], asked: bool | None) -> tuple[bool, str]:
-    """Whether ``size`` trains on this corpus version now, and why: its folder for this version already has a run
-    (resume or finish it), the flow was asked (``train=True``) or told not to (``False``), or the corpus grew by at
-    least ``train.min_new_tokens`` train tokens since the corpus of that size's latest model."""
+def training_case(config: RunConfig, size: str, version: dict[str, Any], asked: bool | None) -> TrainingCase:
+    """The facts ``training_due`` decides on, for ``size`` and this corpus version, read from the data root."""
     target = config.model_dir(size, version["name"])
-    if has_run(target):
-        return True, f"{target} has a run of this corpus version: resume or finish it"
-    if asked is not None:
-        return asked, "asked by the flow's `train` parameter"
     previous = latest_model(config.models_dir / size)
     summary = None if previous is None else read_summary(previous)
-    trained = None if summary is None else summary.counts.get("train_tokens")
-    if grown_enough(version["train_tokens"], trained, config.train.min_new_tokens):
-        return True, "no model of this size yet" if previous is None else f"the corpus grew since {previous.name}"
-    return False, (
-        f"the corpus has {version['train_tokens'] - (trained or 0):,} new train tokens since {previous}, fewer than "
-        f"train.min_new_tokens ({config.train.min_new_tokens:,}); pass train=True to train anyway"
+    return TrainingCase(
+        target=str(target),
+        started=has_run(target),
+        asked=asked,
+        train_tokens=version["train_tokens"],
+        previous=None if previous is None else previous.name,
+        previous_train_tokens=None if summary is None else summary.counts.get("train_tokens"),
+        min_new_tokens=config.train.min_new_tokens,
     )
 
 
@@ -159,20 +141,24 @@ def model_label(model: str | Path) -> str:
     return f"{path.parent.name}/{path.name}" if path.parent.parent.name == "models" else str(model)
 
 
-def model_stages(config: RunConfig, version: dict[str, Any] | None, asked: bool | None, result: dict) -> list[Path]:
-    """Train each configured size when due; returns the model folders to evaluate: each size's newest model."""
+def model_stages(
+    config: RunConfig, version: dict[str, Any] | None, asked: bool | None
+) -> tuple[dict[str, Any], list[Path]]:
+    """Train each configured size when due; returns the training summaries (``train SIZE``) and the model folders to
+    evaluate: each size's newest model."""
+    trained: dict[str, Any] = {}
     models = []
     for size in config.train.models:
         if config.runs("train") and version is not None:
-            due, why = training_due(config, size, version, asked)
+            due, why = training_due(training_case(config, size, version, asked))
             get_run_logger().info("train %s on %s: %s (%s)", size, version["name"], "yes" if due else "no", why)
             if due:
                 out_dir = config.model_dir(size, version["name"])
-                result[f"train {size}"] = train_model(config.train, size, config.tokens_dir, out_dir, config.data_root)
+                trained[f"train {size}"] = train_model(config.train, size, config.tokens_dir, out_dir, config.data_root)
         elif config.runs("train"):
             get_run_logger().warning(
                 "train %s: no tokens under %s; run the tokenize stage first", size, config.tokens_dir
             )
         if (latest := latest_model(config.models_dir / size)) is not None:
             models.append(latest)
-    return models
+    return trained, models

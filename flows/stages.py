@@ -26,7 +26,7 @@ from flows.config import (
     RunConfig,
     SampleSettings,
     TokenizeSection,
-    expand_dumps,
+    match_dumps,
 )
 from flows.runners import ShardTasks
 from pipeline.decontaminate.evalsets import EvalSet
@@ -80,7 +80,10 @@ def generate_sample_data(settings: SampleSettings) -> dict[str, Any]:
 def harvest_links(section: HarvestSection, out_dir: Path) -> dict[str, Any]:
     """Reddit submissions → ``UrlRecord`` shards; retried because the API source does network IO."""
     api = section.reddit_api.config() if section.reddit_api else None
-    return log_summary(harvest(expand_dumps(section.dumps), out_dir, section.config(), api))
+    dumps, unmatched = match_dumps(section.dumps)
+    if unmatched:
+        raise FileNotFoundError(f"harvest dumps: no file matches {', '.join(map(repr, unmatched))}")
+    return log_summary(harvest(dumps, out_dir, section.config(), api))
 
 
 @task(name="fetch_pages", retries=1, retry_delay_seconds=60, retry_condition_fn=retry_when_transient)

@@ -54,8 +54,9 @@ def webtext(
     if config.runs("train") or config.runs("evaluate") or config.runs("tokenize"):
         if has_manifest(config.tokens_dir):
             result["version"] = record_corpus_version(config, config_path)
-    trained = model_stages(config, result.get("version"), train, result)
-    models = [*trained, *(evaluate_models or [])]
+    trained, latest_models = model_stages(config, result.get("version"), train)
+    result |= trained
+    models = [*latest_models, *(evaluate_models or [])]
     if config.runs("evaluate") or evaluate_models:
         for model in models:
             result[f"evaluate {model_label(model)}"] = evaluate_model(config.evaluate, str(model), config.data_root)

@@ -15,6 +15,7 @@ both hashes (``lineage_tags``), so a run finds its version manifest by them (``f
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -191,3 +192,33 @@ def lineage_tags(tokens_dir: Path) -> dict[str, str]:
 def grown_enough(current_tokens: int, trained_tokens: int | None, min_new_tokens: int) -> bool:
     """Whether a corpus of ``current_tokens`` deserves a new training run after one on ``trained_tokens``."""
     return trained_tokens is None or current_tokens - trained_tokens >= max(min_new_tokens, 1)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TrainingCase:
+    """What decides whether a model size trains on a corpus version: the facts, gathered by the flow."""
+
+    target: str  # the size's folder for this version
+    started: bool  # that folder already has a run (a summary, checkpoints or an MLflow run record)
+    asked: bool | None  # the flow's ``train`` parameter: force, skip, or decide (None)
+    train_tokens: int  # the version's train tokens
+    previous: str | None  # the size's newest model trained to the end, if any
+    previous_train_tokens: int | None  # what that model trained on (None: unknown, as for no model)
+    min_new_tokens: int
+
+
+def training_due(case: TrainingCase) -> tuple[bool, str]:
+    """Whether the size trains now, and why: a run already started in its folder is resumed or finished; else the
+    flow's ``train`` parameter decides when given; else the corpus must have grown by ``min_new_tokens`` train
+    tokens since the previous model's corpus (no previous model: it trains)."""
+    if case.started:
+        return True, f"{case.target} has a run of this corpus version: resume or finish it"
+    if case.asked is not None:
+        return case.asked, "asked by the flow's `train` parameter"
+    if grown_enough(case.train_tokens, case.previous_train_tokens, case.min_new_tokens):
+        return True, "no model of this size yet" if case.previous is None else f"the corpus grew since {case.previous}"
+    grown = case.train_tokens - (case.previous_train_tokens or 0)
+    return False, (
+        f"the corpus has {grown:,} new train tokens since {case.previous}, fewer than train.min_new_tokens "
+        f"({case.min_new_tokens:,}); pass train=True to train anyway"
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -57,6 +58,11 @@ def setting(
 def workers_setting() -> Any:
     """``workers``, the same field in every stage that runs worker processes; never part of a fingerprint."""
     return setting(None, help="worker processes (default: one per core); changes speed only, never results")
+
+
+def resolve_workers(workers: int | None) -> int:
+    """A ``workers`` setting as a number of processes: ``None`` (or 0) is one per core."""
+    return max(1, workers if workers else (os.cpu_count() or 1))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

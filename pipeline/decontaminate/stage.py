@@ -25,7 +25,6 @@ stays cut from the earlier ones.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +60,7 @@ from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, RemovedSpan, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
+from pipeline.settings import resolve_workers
 from pipeline.shards import ShardOutcome, docs_shards, fingerprint, read_table, remove_orphan_shards, write_shard
 from pipeline.stage import (
     StageSummary,
@@ -232,7 +232,7 @@ def _run_shards(
     """Every shard to do; ``matches``: the Spark join's file per docs shard. The matcher (the references) goes to
     each worker once."""
     jobs = [(u.source, u.fingerprint, candidates.get(u.source.name), matches.get(u.source.name), out_dir) for u in todo]
-    return run_units(_shard_unit, jobs, matcher.cfg.workers or os.cpu_count() or 1, advance, shared=matcher)
+    return run_units(_shard_unit, jobs, resolve_workers(matcher.cfg.workers), advance, shared=matcher)
 
 
 def _summarise(

@@ -27,7 +27,6 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -41,6 +40,7 @@ from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
 from pipeline.rejects import RejectWriter, remove_leftovers
+from pipeline.settings import resolve_workers
 from pipeline.shards import ShardOutcome, ShardWriter, complete_shards, fingerprint, read_stats, read_table
 from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 from pipeline.urls import domain_of
@@ -187,7 +187,7 @@ def _extract_shards(
             yield Job(extraction.name, extraction.tasks())
 
     handler = PageHandler(cfg.page_rules())
-    workers = min(cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
+    workers = min(resolve_workers(cfg.workers), max(len(todo), 1))
     supervisor = Supervisor(handler, workers, cfg.page_timeout_s, timeout_result=TIMEOUT, crash_result=EXTRACTOR_ERROR)
     try:
         for event in supervisor.run(jobs()):
@@ -270,7 +270,7 @@ def open_extract(
         jobs = [(unit.source.resolve(), unit.fingerprint) for unit in plan.todo]
         summarise = functools.partial(_summarise, fetch_dir, out_dir, done, cfg, clock)
         local = functools.partial(_extract_all, plan.todo, destination)
-        workers = cfg.workers or os.cpu_count() or 1
+        workers = resolve_workers(cfg.workers)
         yield ShardedRun(STAGE, extract_shard, jobs, destination, workers, summarise, local)
 
 

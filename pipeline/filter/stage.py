@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.records import Document, from_table, with_nullable_columns
 from pipeline.rejects import RejectWriter, remove_leftovers
+from pipeline.settings import resolve_workers
 from pipeline.shards import (
     ShardOutcome,
     docs_shards,
@@ -159,7 +159,7 @@ def open_filter(
         done = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
         jobs = [(unit.source.resolve(), out_dir.resolve(), cfg, identity, unit.fingerprint) for unit in plan.todo]
         summarise = functools.partial(_summarise, docs_dir, out_dir, done, cfg, identity, clock)
-        yield ShardedRun(STAGE, _filter_unit, jobs, None, cfg.workers or os.cpu_count() or 1, summarise)
+        yield ShardedRun(STAGE, _filter_unit, jobs, None, resolve_workers(cfg.workers), summarise)
 
 
 def run_filter(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
-import os
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -28,6 +27,7 @@ import msgspec
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import split_lines
 from pipeline.harvest.submissions import Submission, SubmissionClassifier
+from pipeline.settings import resolve_workers
 
 # (lines, outcome counts, {bucket: kept submissions as msgpack}); msgpack crosses the process
 # boundary several times faster than pickled tuples.
@@ -83,10 +83,6 @@ def _classify_bytes(chunk: bytes) -> ChunkResult:
 
 def _classify_slot(slot: int, length: int) -> ChunkResult:
     return _classify_bytes(ctypes.string_at(ctypes.addressof(_worker_slots[slot]), length))
-
-
-def resolve_workers(workers: int | None) -> int:
-    return max(1, workers if workers else (os.cpu_count() or 1))
 
 
 class ChunkClassifier:

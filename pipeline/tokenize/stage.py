@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import functools
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from pipeline.code_identity import code_fingerprint
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.rejects import OrphanShardsError
+from pipeline.settings import resolve_workers
 from pipeline.shards import (
     atomic_write_json,
     docs_shards,
@@ -215,7 +215,7 @@ def open_tokenize(
         done = [stats for _, stats in plan.done]
         jobs = [(unit.source.resolve(), input_sha256(unit.source), unit.fingerprint) for unit in plan.todo]
         finish = functools.partial(_finish, out_dir, docs_dir, done, identity, dtype, cfg, clock)
-        workers = cfg.workers or os.cpu_count() or 1
+        workers = resolve_workers(cfg.workers)
         yield ShardedRun(STAGE, tokenize_shard, jobs, _context(out_dir, identity, dtype, cfg), workers, finish)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.config import STAGES, ConfigError, RunConfig, expand_dumps, load_run_config
+from flows.config import STAGES, ConfigError, RunConfig, load_run_config, match_dumps
 from flows.serve import concurrency_limit, deployment_spec
 from pipeline.dedup.config import DedupConfig
 from pipeline.fetch.config import FetchConfig
@@ -109,13 +109,14 @@ def test_stage_sections_take_the_dataclass_fields_and_the_run_inputs(tmp_path: P
     assert filtering.heuristics.top_ngram_max_fraction == ((2, 0.3),) and filtering.quality.selection == "pareto"
 
 
-def test_dump_patterns_expand_in_name_order(tmp_path: Path) -> None:
-    for name in ("RS_2017-11.zst", "RS_2017-10.zst", "notes.txt"):
+def test_dump_patterns_expand_in_name_order_and_name_what_matches_nothing(tmp_path: Path) -> None:
+    for name in ("RS_2017-11.zst", "RS_2017-10.zst", "notes.txt", "plain.bz2"):
         (tmp_path / name).touch()
-    dumps = expand_dumps([str(tmp_path / "RS_*.zst"), "plain.bz2"])
+    (tmp_path / "RS_2017-12.zst").mkdir()  # not a file
+    patterns = [str(tmp_path / "RS_*.zst"), str(tmp_path / "plain.bz2"), str(tmp_path / "RS_1999-*.zst"), "gone.xz"]
+    dumps, unmatched = match_dumps(patterns)
     assert [path.name for path in dumps] == ["RS_2017-10.zst", "RS_2017-11.zst", "plain.bz2"]
-    with pytest.raises(FileNotFoundError, match="RS_1999"):
-        expand_dumps([str(tmp_path / "RS_1999-*.zst")])
+    assert unmatched == [str(tmp_path / "RS_1999-*.zst"), "gone.xz"]
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,13 @@ from pipeline.lineage import (
     MANIFEST_TAG,
     TOKENS_TAG,
     VERSION_TAG,
+    TrainingCase,
     corpus_sha256,
     find_version,
     grown_enough,
     lineage_tags,
     record_version,
+    training_due,
 )
 from pipeline.shards import file_sha256
 
@@ -117,3 +119,25 @@ def test_training_is_due_when_the_corpus_grew_enough(
     current: int, trained: int | None, minimum: int, due: bool
 ) -> None:
     assert grown_enough(current, trained, minimum) is due
+
+
+def case(**changes) -> TrainingCase:
+    """A size with a model trained on 1,000 train tokens, a version of 1,500, nothing started, nothing asked."""
+    facts = {"target": "models/tiny/v0002", "started": False, "asked": None, "train_tokens": 1500}
+    facts |= {"previous": "v0001", "previous_train_tokens": 1000, "min_new_tokens": 400}
+    return TrainingCase(**(facts | changes))
+
+
+def test_a_size_trains_when_its_corpus_grew_enough_and_says_why() -> None:
+    assert training_due(case()) == (True, "the corpus grew since v0001")
+    due, why = training_due(case(min_new_tokens=600))
+    assert not due and why.startswith("the corpus has 500 new train tokens since v0001, fewer than")
+    assert "train.min_new_tokens (600)" in why and "train=True" in why
+    assert training_due(case(previous=None, previous_train_tokens=None)) == (True, "no model of this size yet")
+
+
+def test_a_started_run_is_finished_and_the_flow_parameter_overrides_growth() -> None:
+    due, why = training_due(case(started=True, asked=False, min_new_tokens=10**9))
+    assert due and why == "models/tiny/v0002 has a run of this corpus version: resume or finish it"
+    assert training_due(case(asked=False)) == (False, "asked by the flow's `train` parameter")
+    assert training_due(case(asked=True, min_new_tokens=10**9)) == (True, "asked by the flow's `train` parameter")

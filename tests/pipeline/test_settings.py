@@ -140,3 +140,12 @@ def test_stage_commands_expose_every_field() -> None:
     assert not cfg.heuristics.enabled and cfg.heuristics.min_words == 20
     fetch = commands["fetch"].parse_args(["urls", "--out", "x", "--delay", "0.1", "--no-robots"])
     assert config_from_arguments(FetchConfig, fetch) == FetchConfig(per_host_delay_s=0.1, respect_robots=False)
+
+
+def test_workers_resolve_to_one_per_core_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.settings import resolve_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert (resolve_workers(None), resolve_workers(0), resolve_workers(3)) == (6, 6, 3)
+    monkeypatch.setattr("os.cpu_count", lambda: None)  # os.cpu_count() may not know
+    assert resolve_workers(None) == 1
