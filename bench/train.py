@@ -83,8 +83,8 @@ def plain_loop(tokens_dir: Path, cfg: object, steps: int, warmup: int) -> dict[s
 
 
 def ray_run(tokens_dir: Path, out_dir: Path, cfg: object) -> dict[str, float]:
+    from pipeline.tracking import history
     from training.run import run_training
-    from training.tracking import history
 
     start = time.perf_counter()
     summary = run_training(tokens_dir, out_dir, cfg)

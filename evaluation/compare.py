@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from training.tracking import KIND_TAG
+from pipeline.tracking import KIND_TAG
 
 # (metric logged by evaluate, column heading, shown as a percentage)
 COLUMNS = (
@@ -162,7 +162,7 @@ def compare_models(uri: str, experiment: str, out_dir: Path) -> dict[str, Any]:
     run of ``experiment``; returns the table and the paths."""
     import mlflow
 
-    from training.tracking import experiment_id
+    from pipeline.tracking import experiment_id
 
     rows = evaluation_rows(uri, experiment)
     if not rows:

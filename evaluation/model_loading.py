@@ -20,10 +20,10 @@ from typing import Any
 import torch
 
 from evaluation.adapter import ModelAdapter
+from pipeline.tracking import KIND_TAG
 from training.checkpoint import model_weights, read_meta
 from training.model import GPT, GPTConfig
 from training.run_folder import CHECKPOINTS_DIR, HF_DIR, META_FILE, METADATA_FILE, STATE_FILE, checkpoint_run_folder
-from training.tracking import KIND_TAG
 
 CONFIG_FILE = "config.json"  # a Hugging Face model folder's
 RUN_ID = re.compile(r"[0-9a-f]{32}")  # MLflow's run ids

@@ -27,8 +27,8 @@ from evaluation.tasks import TASKS, EvalOptions
 from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, TOKENS_TAG
 from pipeline.shards import atomic_write_json, file_sha256, fingerprint, read_json
 from pipeline.stage import StageSummary, Stopwatch
+from pipeline.tracking import KIND_TAG
 from training.run_folder import model_weights_file, run_folder_of
-from training.tracking import KIND_TAG
 
 STAGE = "evaluate"
 FINGERPRINT_TAG = "webtext.eval_fingerprint"
@@ -96,7 +96,7 @@ def _start_run(
     copies: hashes, corpus version, code); returns its id and the corpus's overlap report, if found."""
     import mlflow
 
-    from training.tracking import experiment_id
+    from pipeline.tracking import experiment_id
 
     client = mlflow.MlflowClient(uri)
     size = model.metadata.get("model_size") or f"{model.n_params / 1e6:.1f}M"
@@ -150,7 +150,7 @@ def run_evaluation(
     else ``MLFLOW_TRACKING_URI``, else the one the training run logged to, else ``mlflow.db`` in ``out_dir``
     (default: the training run folder, else the model folder), which also gets ``eval_summary.json``."""
     from evaluation.model_loading import load_model
-    from training.tracking import MetricsLogger, tracking_uri
+    from pipeline.tracking import MetricsLogger, tracking_uri
 
     clock = Stopwatch()
     files = task_files(cfg, skip_missing)

@@ -26,10 +26,10 @@ from pipeline.harvest.sources import archived_snapshots
 from pipeline.layout import latest_model
 from pipeline.lineage import FLOW_RUN_TAG, TrainingCase, record_version, training_due, version_path
 from pipeline.stage import read_summary
+from pipeline.tracking import tracking_uri
 from training.config import TrainConfig
 from training.run import run_training
 from training.run_folder import has_run
-from training.tracking import tracking_uri
 
 
 @task(name="record_corpus_version")

@@ -15,7 +15,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 
 from flows.config import RunConfig
 from pipeline.report import RunReport, build_report
-from training.tracking import log_report, tracking_uri
+from pipeline.report.mlflow_run import log_report
+from pipeline.tracking import tracking_uri
 
 ARTIFACT_PREFIX = "webtext"
 

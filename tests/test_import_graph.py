@@ -135,7 +135,14 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "pipeline.urls",
         "pipeline.warc_members",
     ),
-    ("pipeline.stage", "pipeline.code_identity", "pipeline.layout", "pipeline.services", "pipeline.spark"),
+    (
+        "pipeline.stage",
+        "pipeline.code_identity",
+        "pipeline.layout",
+        "pipeline.services",
+        "pipeline.spark",
+        "pipeline.tracking",
+    ),
     STAGES := (
         "pipeline.harvest",
         "pipeline.fetch",

@@ -34,12 +34,13 @@ from pipeline.services.ray_token import enable_ray_token
 from pipeline.shards import atomic_write_json, read_json
 from pipeline.stage import StageSummary, Stopwatch
 from pipeline.tokenize.tokens_folder import TOKENIZER_DIR, corpus_sha256, read_manifest
+from pipeline.tracking import credential_environment, finish_run, history, start_run, tracking_uri
 from training.checkpoint import SavedCheckpoint, check_compatible, latest_checkpoint, model_weights
 from training.config import TrainConfig
 from training.data import TokenDataError, TokenSplit, Windows
+from training.loss_curve import loss_curve
 from training.model import GPT, GPTConfig
 from training.run_folder import CHECKPOINTS_DIR, HF_DIR, METADATA_FILE, RUN_RECORD, WEIGHTS_FILE
-from training.tracking import credential_environment, finish_run, history, loss_curve, start_run, tracking_uri
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 def store_uri(args: argparse.Namespace) -> str:
     """The store's URI; no store named anywhere is an error saying how to name one."""
-    from training.tracking import MLFLOW_DB
+    from pipeline.tracking import MLFLOW_DB
 
     if args.data_root is not None:
         return f"sqlite:///{(args.data_root / MLFLOW_DB).resolve()}"

@@ -10,7 +10,7 @@ import mlflow
 import pytest
 
 from evaluation.compare import KIND_TAG, compare_models, evaluation_rows, markdown_table, paper_rows
-from training.tracking import experiment_id
+from pipeline.tracking import experiment_id
 
 
 def fake_eval(uri: str, size: str, n_params: int, metrics: dict[str, float], limit: str = "none") -> str:

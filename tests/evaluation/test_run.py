@@ -18,9 +18,9 @@ from evaluation.tasks import TASKS
 from pipeline.shards import atomic_write_json
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.folder import new_tokenizer
+from pipeline.tracking import start_run
 from training.export import export_hf
 from training.model import GPT, GPTConfig
-from training.tracking import start_run
 
 PARAGRAPHS = [
     "The river rose through the night and by morning the old mill stood in water up to its windows.",

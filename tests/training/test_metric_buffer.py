@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from pipeline.tracking import history, start_run
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.metric_buffer import BufferedMetrics, MetricsNotDelivered
 from training.model import GPT, GPTConfig
-from training.tracking import history, start_run
 
 MLFLOW = Path(sys.executable).parent / "mlflow"
 FAST = (0.2, 1.0)  # the buffer's pauses between retries

@@ -1,10 +1,11 @@
-"""MLflow for training runs: where the tracking store is, one run per trained model, its curve and its export.
+"""MLflow, as training, evaluation, the comparison and the run report use it: where the store is, runs, metrics.
 
 The tracking URI is the config's, else ``MLFLOW_TRACKING_URI`` (as every MLflow tool reads it), else a
 SQLite file ``mlflow.db`` in the run folder, with the artifacts in ``mlartifacts/`` beside it (never
-``./mlruns`` in whatever folder the command ran from). The driver creates the run (or reopens it on
-resume) and passes its id to the Ray workers; rank 0 logs metrics into it from inside the train loop,
-so no Ray callback is needed and the run id survives worker restarts.
+``./mlruns`` in whatever folder the command ran from). Credentials for a tracking server come from the
+environment only (``CREDENTIAL_VARIABLES``), never from params or configs. Training's driver creates a run
+(or reopens it on resume) and passes its id to the Ray workers; rank 0 logs metrics into it from inside the
+train loop, so no Ray callback is needed and the run id survives worker restarts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 MLFLOW_DB = "mlflow.db"
 KIND_TAG = "webtext.kind"  # evaluation, comparison and report runs carry it; training runs do not
 ARTIFACTS_DIR = "mlartifacts"
-CURVE_METRICS = ("train_loss", "val_loss")
 # How MLflow clients take a tracking server's credentials: from the environment, never from params or configs
 CREDENTIAL_VARIABLES = (
     "MLFLOW_TRACKING_USERNAME",
@@ -97,30 +97,6 @@ def history(uri: str, run_id: str, key: str) -> list[tuple[int, float]]:
     return sorted(points.items())
 
 
-def loss_curve(uri: str, run_id: str, path: Path, title: str) -> Path:
-    """A PNG of the run's train and validation loss by step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    for key in CURVE_METRICS:
-        points = history(uri, run_id, key)
-        if points:
-            steps, values = zip(*points, strict=True)
-            axes.plot(steps, values, label=key, marker="o" if len(points) < 20 else None)
-    axes.set_xlabel("step")
-    axes.set_ylabel("cross-entropy (nats per token)")
-    axes.set_title(title)
-    axes.legend()
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
-
-
 def finish_run(uri: str, run_id: str, artifacts: Mapping[str, Path], tags: Mapping[str, str]) -> None:
     """Log ``artifacts`` (name → file or folder) and tags, and mark the run finished."""
     import mlflow
@@ -134,34 +110,3 @@ def finish_run(uri: str, run_id: str, artifacts: Mapping[str, Path], tags: Mappi
     for key, value in tags.items():
         client.set_tag(run_id, key, value)
     client.set_terminated(run_id, "FINISHED")
-
-
-REPORT_KIND = "report"
-
-
-def log_report(uri: str, experiment: str, version: Mapping[str, Any], files: list[Path]) -> Any:
-    """Log the run report's files to the run ``report-<version>`` (one per corpus version, updated by each flow run
-    that reports on it), tagged with the version's hashes; returns its ``RunInfo`` (``run_id``, ``experiment_id``)."""
-    import mlflow
-
-    from pipeline.lineage import CORPUS_TAG, MANIFEST_TAG, VERSION_TAG
-
-    client = mlflow.MlflowClient(uri)
-    experiment_key = experiment_id(uri, experiment)
-    name = f"report-{version['name']}"
-    found = client.search_runs(
-        [experiment_key],
-        filter_string=f"tags.`{KIND_TAG}` = '{REPORT_KIND}' and tags.`{VERSION_TAG}` = '{version['name']}'",
-    )
-    tags = {
-        KIND_TAG: REPORT_KIND,
-        VERSION_TAG: version["name"],
-        CORPUS_TAG: version["corpus_sha256"],
-        MANIFEST_TAG: version["path"],
-    }
-    info = found[0].info if found else client.create_run(experiment_key, run_name=name, tags=tags).info
-    for path in files:
-        if path.is_file():
-            client.log_artifact(info.run_id, str(path), artifact_path="report")
-    client.set_terminated(info.run_id, "FINISHED")
-    return info
