@@ -153,7 +153,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "pipeline.tokenize",
         "pipeline.sample",
     ),
-    ("pipeline.lineage", "pipeline.report"),
+    ("pipeline.lineage", "pipeline.lineage_trace", "pipeline.report"),
     ("training",),
     ("evaluation",),
     ("pipeline.cli",),

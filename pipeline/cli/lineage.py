@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _lineage(args: argparse.Namespace) -> int:
-    from evaluation.lineage import format_lineage, lineage
+    from pipeline.lineage_trace import format_lineage, lineage
 
     print(format_lineage(lineage(store_uri(args), args.run_id)), end="")
     return 0
