@@ -24,9 +24,10 @@ from typing import Any
 
 from evaluation.config import EvalConfig
 from evaluation.tasks import TASKS, EvalOptions
-from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, TOKENS_TAG
+from pipeline.decontaminate.overlap import corpus_overlap_report
+from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, MANIFEST_TAG, OVERLAP_REPORT, TOKENS_TAG
 from pipeline.shards import atomic_write_json, file_sha256, fingerprint, read_json
-from pipeline.stage import StageSummary, Stopwatch
+from pipeline.stage import StageSummary, Stopwatch, SummaryError, read_summary
 from pipeline.tracking import KIND_TAG
 from training.run_folder import model_weights_file, run_folder_of
 
@@ -80,12 +81,22 @@ def _training_store(run_folder: Path | None) -> str | None:
     return summary.get("details", {}).get("mlflow_tracking_uri") if summary.get("stage") == "train" else None
 
 
-def _overlap_report(training_params: dict[str, str]) -> Path | None:
-    """The decontamination overlap table of the corpus the model was trained on, through the tokens folder."""
-    tokens_dir = training_params.get("tokens_dir")
-    summary = read_json(Path(tokens_dir) / "summary.json") if tokens_dir else None
-    docs_dir = (summary or {}).get("details", {}).get("docs_dir")
-    report = Path(docs_dir) / "_reports" / "after" / "overlap.md" if docs_dir else None
+def _overlap_report(tags: Mapping[str, str], training_params: Mapping[str, str]) -> Path | None:
+    """The decontamination overlap table of the corpus the model was trained on: the one its corpus version links
+    (the training run's lineage tags name the version); for a model trained outside the flow, without a version,
+    the one decontaminate left beside the corpus its tokens were made from."""
+    version = read_json(Path(tags[MANIFEST_TAG])) if tags.get(MANIFEST_TAG) else None
+    report = None
+    if linked := (version or {}).get("reports", {}).get(OVERLAP_REPORT):
+        report = Path(linked)
+    elif tokens_dir := training_params.get("tokens_dir"):
+        try:
+            summary = read_summary(Path(tokens_dir))
+        except SummaryError as error:
+            log.warning("evaluate: no overlap report linked (%s)", error)
+            summary = None
+        docs_dir = summary.details.get("docs_dir") if summary else None
+        report = corpus_overlap_report(Path(docs_dir)) if docs_dir else None
     return report if report is not None and report.is_file() else None
 
 
@@ -135,7 +146,7 @@ def _start_run(
         }
     for key, value in params.items():
         client.log_param(run.info.run_id, key, str(value))
-    return run.info.run_id, _overlap_report(training_params)
+    return run.info.run_id, _overlap_report(tags, training_params)
 
 
 def run_evaluation(

@@ -22,9 +22,17 @@ from flows.config import (
     match_dumps,
 )
 from flows.stages import log_summary
+from pipeline.decontaminate.overlap import corpus_overlap_report
 from pipeline.harvest.sources import archived_snapshots
 from pipeline.layout import latest_model
-from pipeline.lineage import FLOW_RUN_TAG, TrainingCase, record_version, training_due, version_path
+from pipeline.lineage import (
+    FLOW_RUN_TAG,
+    OVERLAP_REPORT,
+    TrainingCase,
+    record_version,
+    training_due,
+    version_path,
+)
 from pipeline.stage import read_summary
 from pipeline.tracking import tracking_uri
 from training.config import TrainConfig
@@ -47,6 +55,7 @@ def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]
         inputs,
         {"config_path": config_path, **config.model_dump(mode="json")},
         flow_run_id=current_flow_run_id(),
+        reports={OVERLAP_REPORT: corpus_overlap_report(config.corpus_dir)},
     )
     state = "new" if new else "unchanged"
     get_run_logger().info(

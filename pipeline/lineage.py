@@ -39,6 +39,7 @@ VERSION_TAG = "webtext.corpus_version"
 MANIFEST_TAG = "webtext.corpus_manifest"
 CODE_TAG = "webtext.code_version"
 FLOW_RUN_TAG = "webtext.prefect_flow_run_id"
+OVERLAP_REPORT = "overlap"  # a version's link to decontaminate's overlap table of its corpus (``reports``)
 
 
 def version_name(number: int) -> str:
@@ -125,9 +126,11 @@ def record_version(
     input_files: Iterable[Path],
     config: Mapping[str, Any],
     flow_run_id: str | None = None,
+    reports: Mapping[str, Path] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """The version manifest of the corpus in ``tokens_dir``: a new one (``True``) when the tokens differ from the
-    latest version's, else the latest (``False``)."""
+    latest version's, else the latest (``False``). ``reports`` (name → file: decontaminate's overlap table) are
+    linked from it when they exist, so a model's evaluation finds the report of the corpus it was trained on."""
     if not has_manifest(tokens_dir):
         raise FileNotFoundError(f"no tokens manifest at {manifest_path(tokens_dir)}: run the tokenize stage first")
     tokens = read_manifest(tokens_dir)
@@ -154,6 +157,7 @@ def record_version(
         "inputs": hash_inputs(input_files, directory / INPUT_HASHES),
         "config": dict(config),
         "counts": stages,
+        "reports": {name: str(path) for name, path in (reports or {}).items() if path.is_file()},
         "corpus": {"shards": dict(tokens.inputs)},
         "tokens": {
             "dir": str(tokens_dir),

@@ -89,6 +89,8 @@ def _version_link(version: dict[str, Any], path: Path) -> Link:
             f"{code.get('package')}",
         ),
     ]
+    for name, report in version.get("reports", {}).items():
+        facts.append((f"{name} report", report))
     for entry in version.get("inputs", []):
         facts.append(("input", f"{entry['path']} ({entry['bytes']:,} bytes, sha256 {entry['sha256']})"))
     stages = version.get("counts", {})

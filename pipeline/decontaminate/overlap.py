@@ -34,6 +34,15 @@ BLOOM_FILE, BLOOM_META, REPORT_JSON, REPORT_MD = (
 )
 
 
+REPORTS_DIR = "_reports"  # in decontaminate's output: before/ (its input's overlap) and after/ (its own)
+
+
+def corpus_overlap_report(corpus_dir: Path) -> Path:
+    """Where decontaminate leaves the 8-gram overlap table of its output, the corpus (``overlap.md``, like the
+    GPT-2 paper's table); corpus versions record it, and evaluation links it to the runs it scores."""
+    return corpus_dir / REPORTS_DIR / "after" / REPORT_MD
+
+
 def bloom_key(value: int) -> int:
     """rbloom's hash of an n-gram hash: the uint64 moved into the signed range (stable across processes)."""
     return value - (1 << 63)

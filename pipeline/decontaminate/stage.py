@@ -36,7 +36,7 @@ from pipeline.code_identity import code_fingerprint
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import words_of
-from pipeline.decontaminate.overlap import eval_8grams, overlap_report
+from pipeline.decontaminate.overlap import REPORTS_DIR, eval_8grams, overlap_report
 from pipeline.decontaminate.references import (
     COUNTS_DIR,
     EMPTY,
@@ -77,7 +77,6 @@ if TYPE_CHECKING:
 STAGE = "decontaminate"
 PACKAGE = "pipeline.decontaminate"  # the code the outputs depend on (see ``code_fingerprint``)
 REMOVED_SPAN = "removed_span"
-REPORTS_DIR = "_reports"
 
 
 @dataclasses.dataclass(slots=True)

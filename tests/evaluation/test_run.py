@@ -15,7 +15,9 @@ from evaluation import run as evaluation_run
 from evaluation.config import EvalConfig
 from evaluation.run import EvaluationFailed, run_evaluation, task_files
 from evaluation.tasks import TASKS
+from pipeline.lineage import MANIFEST_TAG
 from pipeline.shards import atomic_write_json
+from pipeline.stage import StageSummary
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.folder import new_tokenizer
 from pipeline.tracking import start_run
@@ -41,7 +43,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     tokens = root / "tokens"
     config = TokenizeConfig(tokenizer="bpe", vocab_size=400)
     new_tokenizer(tokens, "bpe", config, lambda: iter(PARAGRAPHS * 20), [])
-    atomic_write_json(tokens / "summary.json", {"stage": "tokenize", "details": {"docs_dir": str(root / "corpus")}})
+    StageSummary("tokenize", str(tokens), {}, {}, 1, 0, 0.5, {"docs_dir": str(root / "corpus")}).write()
     report = root / "corpus" / "_reports" / "after" / "overlap.md"
     report.parent.mkdir(parents=True)
     report.write_text("| eval set | 8-grams | found |\n", encoding="utf-8")
@@ -81,6 +83,27 @@ def test_metrics_land_in_a_run_nested_under_the_training_run(trained: tuple[Path
     artifacts = {artifact.path for artifact in mlflow.MlflowClient(uri).list_artifacts(run.info.run_id)}
     assert "decontamination" in artifacts  # the corpus's overlap table, found through the tokens folder
     assert (run_folder / "eval_summary.json").is_file()
+
+
+def test_the_overlap_report_is_the_one_the_training_runs_corpus_version_links(
+    trained: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    run_folder, uri, _ = trained
+    linked = tmp_path / "linked-overlap.md"
+    linked.write_text("| eval set | 8-grams | found |\n| lambada | 10 | 0 |\n", encoding="utf-8")
+    version = tmp_path / "v0001.json"
+    version.write_text(json.dumps({"name": "v0001", "reports": {"overlap": str(linked)}}), encoding="utf-8")
+    tags = {"model_size": "tiny", MANIFEST_TAG: str(version)}
+    parent = start_run(uri, "webtext", "train-tiny-v0001", {"tokens_dir": str(tmp_path / "gone")}, tags)
+    tokens = run_folder.parent / "tokens"
+    vocab_size = json.loads((tokens / "tokenizer" / "identity.json").read_text())["vocab_size"]
+    model = GPT(GPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=vocab_size))
+    export_hf(model, tokens / "tokenizer", tmp_path / "run" / "hf", {"model_size": "tiny", "mlflow_run_id": parent})
+    atomic_write_json(tmp_path / "run" / "summary.json", {"stage": "train", "details": {"mlflow_tracking_uri": uri}})
+    summary = run_evaluation(tmp_path / "run" / "hf", eval_config(run_folder, tasks=("lambada",), limit=1))
+    client = mlflow.MlflowClient(uri)
+    shipped = {artifact.path for artifact in client.list_artifacts(summary.details["mlflow_run_id"], "decontamination")}
+    assert shipped == {"decontamination/linked-overlap.md"}  # the version's report, not the tokens folder's
 
 
 def test_the_same_evaluation_again_is_read_back_not_rerun(

@@ -141,3 +141,12 @@ def test_a_started_run_is_finished_and_the_flow_parameter_overrides_growth() -> 
     assert due and why == "models/tiny/v0002 has a run of this corpus version: resume or finish it"
     assert training_due(case(asked=False)) == (False, "asked by the flow's `train` parameter")
     assert training_due(case(asked=True, min_new_tokens=10**9)) == (True, "asked by the flow's `train` parameter")
+
+
+def test_a_version_links_the_reports_that_exist(data_root: Path) -> None:
+    overlap = data_root / "corpus" / "_reports" / "after" / "overlap.md"
+    overlap.parent.mkdir(parents=True)
+    overlap.write_text("| eval set | 8-grams | in the corpus |\n")
+    reports = {"overlap": overlap, "other": data_root / "nowhere.md"}
+    version, _ = record_version(data_root, data_root / "tokens", {}, [], {}, reports=reports)
+    assert version["reports"] == {"overlap": str(overlap)}  # a report the run did not write is not linked
