@@ -7,7 +7,8 @@ that fails later loses nothing already measured; the run is then marked failed a
 
 The evaluation run is a child of the model's training run (MLflow's ``mlflow.parentRunId``) when the
 model came from a training run of the same store, with tags ``model_size``, ``n_params`` and
-``webtext.kind = evaluate``; ``webtext compare`` reads those.
+``webtext.kind = evaluate``; ``webtext compare`` reads those. An evaluation that a kill or a failed task
+interrupted continues in its own run when it is run again (``evaluation/mlflow_runs.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.config import EvalConfig
+from evaluation.mlflow_runs import (
+    FINGERPRINT_TAG,
+    MODEL_IDENTITY_TAG,
+    STAGE,
+    completed_tasks,
+    fingerprint_runs,
+    finished_run,
+    resumable_run,
+    retire_superseded,
+)
 from evaluation.tasks import TASKS, EvalOptions
 from pipeline.decontaminate.overlap import corpus_overlap_report
 from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, MANIFEST_TAG, OVERLAP_REPORT, TOKENS_TAG
@@ -31,8 +42,7 @@ from pipeline.stage import StageSummary, Stopwatch, SummaryError, read_summary
 from pipeline.tracking import KIND_TAG
 from training.run_folder import model_weights_file, run_folder_of
 
-STAGE = "evaluate"
-FINGERPRINT_TAG = "webtext.eval_fingerprint"
+FAILED_TAG_PREFIX = "failed_"  # failed_<task>: the error of a task that failed
 log = logging.getLogger(__name__)
 
 
@@ -101,10 +111,18 @@ def _overlap_report(tags: Mapping[str, str], training_params: Mapping[str, str])
 
 
 def _start_run(
-    uri: str, cfg: EvalConfig, model: Any, files: dict[str, Path], ref: str, key: str, extra_tags: Mapping[str, str]
+    uri: str,
+    cfg: EvalConfig,
+    model: Any,
+    files: dict[str, Path],
+    ref: str,
+    key: str,
+    extra_tags: Mapping[str, str],
+    resumed: Any | None,
 ) -> tuple[str, Path | None]:
     """The evaluation run (nested under the training run when that run is in this store, whose lineage tags it
-    copies: hashes, corpus version, code); returns its id and the corpus's overlap report, if found."""
+    copies: hashes, corpus version, code), or the run of the same fingerprint that a kill or a failure interrupted,
+    continued; returns its id and the corpus's overlap report, if found."""
     import mlflow
 
     from pipeline.tracking import experiment_id
@@ -112,6 +130,7 @@ def _start_run(
     client = mlflow.MlflowClient(uri)
     size = model.metadata.get("model_size") or f"{model.n_params / 1e6:.1f}M"
     tags = {KIND_TAG: STAGE, FINGERPRINT_TAG: key, "model_size": str(size), "n_params": str(model.n_params)}
+    tags[MODEL_IDENTITY_TAG] = model_identity(ref)
     training_params: dict[str, str] = {}
     parent = model.metadata.get("mlflow_run_id")
     if parent:
@@ -127,7 +146,14 @@ def _start_run(
             tags[name] = str(model.metadata[name])
             tags.setdefault(lineage_tag, tags[name])
     tags |= extra_tags
-    run = client.create_run(experiment_id(uri, cfg.experiment), run_name=f"eval-{size}", tags=tags)
+    if resumed is None:
+        run_id = client.create_run(experiment_id(uri, cfg.experiment), run_name=f"eval-{size}", tags=tags).info.run_id
+    else:
+        run_id = resumed.info.run_id
+        log.info("evaluate: continuing MLflow run %s (%s)", run_id, resumed.info.status)
+        client.update_run(run_id, status="RUNNING")
+        for tag in [tag for tag in resumed.data.tags if tag.startswith(FAILED_TAG_PREFIX)]:
+            client.delete_tag(run_id, tag)  # the failed tasks are scored again
     params = {
         "model": ref,
         "tasks": ",".join(files),
@@ -144,9 +170,11 @@ def _start_run(
             f"{name}_file": str(path),
             f"{name}_sha256": file_sha256(path),
         }
-    for key, value in params.items():
-        client.log_param(run.info.run_id, key, str(value))
-    return run.info.run_id, _overlap_report(tags, training_params)
+    logged = resumed.data.params if resumed is not None else {}
+    for name, value in params.items():
+        if name not in logged:  # a resumed run keeps what it was started with (a param is written once)
+            client.log_param(run_id, name, str(value))
+    return run_id, _overlap_report(tags, training_params)
 
 
 def run_evaluation(
@@ -169,16 +197,25 @@ def run_evaluation(
     run_folder = run_folder_of(Path(ref)) if Path(ref).exists() else None  # None: an MLflow run id
     folder = out_dir or run_folder or Path.cwd()
     uri = tracking_uri(cfg.mlflow_tracking_uri or _training_store(run_folder), folder)
-    key = eval_fingerprint(ref, cfg, files)
-    if (done := finished_run(uri, cfg.experiment, key)) is not None:  # the same model, tasks, files and settings
+    identity = model_identity(ref)
+    key = eval_fingerprint(identity, cfg, files)
+    retire_superseded(uri, cfg.experiment, str(ref), identity, key)
+    runs = fingerprint_runs(uri, cfg.experiment, key)
+    if (done := finished_run(runs)) is not None:  # the same model, tasks, files and settings
         tags, timings = done.data.tags, dict.fromkeys(files, 0.0)
         size, n_params = tags.get("model_size"), int(tags.get("n_params", 0))
         found = Outcome(done.info.run_id, size, n_params, dict(done.data.metrics), {}, timings, skipped=True)
         return _summary(folder, ref, cfg, uri, found, clock)
     model = load_model(ref, device="cuda" if cfg.gpu else "cpu", batch_size=cfg.batch_size, mlflow_uri=uri)
-    run_id, overlap = _start_run(uri, cfg, model, files, str(ref), key, tags or {})
+    earlier = resumable_run(runs)  # a kill or a failure interrupted it: it goes on, its finished tasks kept
+    run_id, overlap = _start_run(uri, cfg, model, files, str(ref), key, tags or {}, earlier)
     logger, metrics, failures, timings = MetricsLogger(uri, run_id), {}, {}, {}
+    for name in sorted(completed_tasks(earlier, examples)):
+        metrics |= {metric: value for metric, value in earlier.data.metrics.items() if metric.startswith(f"{name}_")}
+        timings[name] = 0.0
     for name, task_examples in examples.items():
+        if name in timings:
+            continue
         started = time.perf_counter()
         try:
             scores = TASKS[name].score(model, task_examples, EvalOptions(stride=cfg.stride))
@@ -207,26 +244,11 @@ def model_identity(ref: str | Path) -> str:
     return file_sha256(weights) if weights is not None else str(ref)
 
 
-def eval_fingerprint(ref: str | Path, cfg: EvalConfig, files: dict[str, Path]) -> str:
-    """The model, each task's version and file contents, and the settings that change a number (not batch size)."""
+def eval_fingerprint(identity: str, cfg: EvalConfig, files: dict[str, Path]) -> str:
+    """The model (``model_identity``), each task's version and file contents, and the settings that change a number
+    (not batch size)."""
     tasks = {name: [TASKS[name].version, file_sha256(path)] for name, path in sorted(files.items())}
-    return fingerprint(STAGE, model_identity(ref), tasks, cfg.limit, cfg.stride)
-
-
-def finished_run(uri: str, experiment: str, key: str) -> Any | None:
-    """A finished evaluation with the same fingerprint in the experiment: rerunning it would give the same numbers."""
-    import mlflow
-
-    client = mlflow.MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        return None
-    runs = client.search_runs(
-        [found.experiment_id],
-        filter_string=f"tags.`{FINGERPRINT_TAG}` = '{key}' and attributes.status = 'FINISHED'",
-        max_results=1,
-    )
-    return runs[0] if runs else None
+    return fingerprint(STAGE, identity, tasks, cfg.limit, cfg.stride)
 
 
 def _is_number(value: Any) -> bool:
@@ -244,7 +266,7 @@ def _finish(uri: str, run_id: str, folder: Path, metrics: dict, failures: dict[s
     if overlap is not None:
         client.log_artifact(run_id, str(overlap), artifact_path="decontamination")
     for name, message in failures.items():
-        client.set_tag(run_id, f"failed_{name}", message[:5000])
+        client.set_tag(run_id, f"{FAILED_TAG_PREFIX}{name}", message[:5000])
     client.set_terminated(run_id, "FAILED" if failures else "FINISHED")
 
 

@@ -4,6 +4,9 @@ metrics logged as it finishes, a failing task keeps the others' metrics, bad inp
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -33,6 +36,9 @@ LAMBADA = [{"text": text} for text in PARAGRAPHS]
 WIKITEXT = (
     " \n = Mill = \n \n The mill stood by the river @-@ bank . \n \n = Harbour = \n \n Boats came in , 3 @,@ 000 . \n"
 )
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +146,70 @@ def test_a_failing_task_keeps_the_metrics_of_the_others(
     ]
     assert len(failed) == 1 and "lambada_acc" in failed[0].data.metrics
     assert "wikitext2_word_ppl" not in failed[0].data.metrics and "failed_wikitext2" in failed[0].data.tags
+
+    monkeypatch.setitem(evaluation_run.TASKS, "wikitext2", wikitext)  # mended: the same evaluation again
+    lambada = TASKS["lambada"]
+    monkeypatch.setitem(evaluation_run.TASKS, "lambada", type(lambada)(**{**vars_of(lambada), "score": broken}))
+    summary = run_evaluation(run_folder / "hf", eval_config(run_folder, tasks=("wikitext2", "lambada"), limit=1))
+    run = client.get_run(failed[0].info.run_id)  # the failed run went on: lambada was kept, not scored again
+    assert summary.details["mlflow_run_id"] == run.info.run_id and run.info.status == "FINISHED"
+    assert (
+        run.data.metrics["lambada_acc"] == failed[0].data.metrics["lambada_acc"] and "wikitext2_bpb" in run.data.metrics
+    )
+    assert not [tag for tag in run.data.tags if tag.startswith("failed_")]
+
+
+KILLED_MIDWAY = """
+import os, signal, sys
+from pathlib import Path
+from evaluation import run
+from evaluation.config import EvalConfig
+
+def killed(*_):
+    os.kill(os.getpid(), signal.SIGKILL)  # the process dies as the second task starts: no cleanup of any kind
+
+wikitext = run.TASKS["wikitext2"]
+run.TASKS["wikitext2"] = type(wikitext)(wikitext.benchmark, killed)
+config = EvalConfig(tasks=("lambada", "wikitext2"), data_dir=Path(sys.argv[2]), limit=2)
+run.run_evaluation(Path(sys.argv[1]), config)
+"""
+
+
+def test_an_evaluation_killed_midway_finishes_in_its_own_run(trained: tuple[Path, str, str]) -> None:
+    run_folder, uri, _ = trained
+    model, data_dir = run_folder / "hf", run_folder.parent / "eval"
+    child = subprocess.run([sys.executable, "-c", KILLED_MIDWAY, str(model), str(data_dir)], cwd=REPO_ROOT)
+    assert child.returncode == -signal.SIGKILL
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("webtext").experiment_id
+    (ghost,) = client.search_runs([experiment], "tags.`webtext.kind` = 'evaluate' and attributes.status = 'RUNNING'")
+    assert "lambada_acc" in ghost.data.metrics and "wikitext2_bpb" not in ghost.data.metrics
+    summary = run_evaluation(model, eval_config(run_folder, tasks=("lambada", "wikitext2"), limit=2))
+    resumed = client.get_run(ghost.info.run_id)
+    assert summary.details["mlflow_run_id"] == ghost.info.run_id and resumed.info.status == "FINISHED"
+    assert resumed.data.metrics["lambada_acc"] == ghost.data.metrics["lambada_acc"]
+    assert "wikitext2_bpb" in resumed.data.metrics
+    same = client.search_runs(
+        [experiment], f"tags.`webtext.eval_fingerprint` = '{ghost.data.tags['webtext.eval_fingerprint']}'"
+    )
+    assert len(same) == 1  # one run per model and evaluation, whatever killed it
+
+
+def test_a_run_that_can_never_resume_is_killed_with_the_reason(trained: tuple[Path, str, str]) -> None:
+    run_folder, uri, _ = trained
+    model = run_folder / "hf"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("webtext").experiment_id
+    tags = {"webtext.kind": "evaluate", "webtext.eval_fingerprint": "0" * 16, "webtext.model_identity": "f" * 64}
+    stale = client.create_run(experiment, run_name="eval-tiny", tags=tags).info.run_id  # as a killed process left it
+    client.log_param(stale, "model", str(model))
+    run_evaluation(model, eval_config(run_folder, tasks=("wikitext2",), limit=2))
+    run = client.get_run(stale)
+    assert (
+        run.info.status == "KILLED" and f"the model at {model} changed since" in run.data.tags["webtext.killed_reason"]
+    )
+    running = client.search_runs([experiment], "tags.`webtext.kind` = 'evaluate' and attributes.status = 'RUNNING'")
+    assert running == []  # (the training runs of this module's fixtures are left open on purpose)
 
 
 def vars_of(task: object) -> dict[str, object]:
