@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline.harvest.link_rules import BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_DOMAINS
 from pipeline.settings import setting, workers_setting
-from pipeline.validation import check_workers
+from pipeline.validation import check_range, check_workers
 
 
 def parse_utc(text: str | datetime | None, *, field: str) -> datetime | None:
@@ -57,8 +57,7 @@ class HarvestConfig:
     def __post_init__(self) -> None:
         if isinstance(self.min_karma, bool) or not isinstance(self.min_karma, int):
             raise ValueError(f"min_karma must be an integer, got {self.min_karma!r}")
-        if not 1 <= self.n_buckets <= 65536:
-            raise ValueError(f"n_buckets must be between 1 and 65536, got {self.n_buckets}")
+        check_range("n_buckets", self.n_buckets, 1, 65536, integer=True)
         check_workers(self.workers)
         object.__setattr__(self, "after", parse_utc(self.after, field="after"))
         object.__setattr__(self, "before", parse_utc(self.before, field="before"))

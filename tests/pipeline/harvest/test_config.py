@@ -25,8 +25,9 @@ def from_flags(*argv: str) -> HarvestConfig:
     [
         ({"min_karma": "3"}, "min_karma must be an integer, got '3'"),
         ({"min_karma": True}, "min_karma must be an integer, got True"),
-        ({"n_buckets": 0}, "n_buckets must be between 1 and 65536, got 0"),
-        ({"n_buckets": 65537}, "n_buckets must be between 1 and 65536, got 65537"),
+        ({"n_buckets": 0}, "n_buckets must be an integer between 1 and 65536, got 0"),
+        ({"n_buckets": 65537}, "n_buckets must be an integer between 1 and 65536, got 65537"),
+        ({"n_buckets": 2.5}, "n_buckets must be an integer between 1 and 65536, got 2.5"),
         ({"workers": 0}, "workers must be an integer between 1 and 1024"),
         ({"after": "yesterday"}, "after: 'yesterday' is not a date; use YYYY-MM-DD"),
         ({"before": "2019-13-01"}, "before: '2019-13-01' is not a date"),
@@ -114,7 +115,7 @@ def test_flags_and_yaml_give_the_same_config() -> None:
 
 
 def test_a_bad_value_gets_the_same_message_from_a_flag_and_from_yaml() -> None:
-    message = "n_buckets must be between 1 and 65536, got 0"
+    message = "n_buckets must be an integer between 1 and 65536, got 0"
     with pytest.raises(ValueError, match=message):
         from_flags("--buckets", "0")
     with pytest.raises(ValidationError, match=message):
