@@ -134,20 +134,21 @@ class StageSummary:
         if not all(isinstance(part, dict) for part in (counts, outcomes, details, config)):
             raise SummaryError(f"{source}: its counts, outcomes, details or config are not mappings")
         try:
-            units, skipped, seconds = int(data.get("units", 0)), int(data.get("units_skipped", 0)), data["seconds"]
-            return cls(
-                data["stage"],
-                str(data.get("out_dir", "")),
-                outcomes,
-                counts,
-                units,
-                skipped,
-                float(seconds),
-                details,
-                config,
-            )
+            units, skipped = int(data.get("units", 0)), int(data.get("units_skipped", 0))
+            seconds = float(data["seconds"])
         except (KeyError, TypeError, ValueError) as error:
             raise SummaryError(f"{source}: its units or seconds are missing or malformed ({error})") from None
+        return cls(
+            stage=data["stage"],
+            out_dir=str(data.get("out_dir", "")),
+            outcomes=outcomes,
+            counts=counts,
+            units=units,
+            units_skipped=skipped,
+            seconds=seconds,
+            details=details,
+            config=config,
+        )
 
     @classmethod
     def of_shards(
