@@ -39,6 +39,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipeline.benchmarks.registry import BENCHMARKS
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import words_of
@@ -51,7 +52,7 @@ from pipeline.shards import write_shard
 ENGLISH = [p for a in ARTICLES if a.language == "en" and a.kind in ("article", "wikipedia") for p in a.paragraphs]
 EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
-REAL_SETS = {"lambada": "lambada_test.jsonl", "wikitext2": "wikitext-2.test.txt", "ptb": "ptb.test.txt"}
+REAL_SETS = {name: BENCHMARKS[name].filename for name in ("lambada", "wikitext2", "ptb")}
 
 
 def eval_sets(eval_dir: Path, scratch: Path) -> list[EvalSet]:

@@ -2,8 +2,9 @@
 
 Rows are the latest evaluation of each model size in the MLflow experiment, by parameter count; columns
 the tasks any of them ran, each with the paper's metric; the paper's own four models are shown below
-as the reference (their zero-shot results, Radford et al. 2019, Table 3). An evaluation run with a
-``limit`` scored only part of a test set: its row says so, and it is not comparable with the paper's.
+as the reference (their zero-shot results, Radford et al. 2019, Table 3, as the benchmark registry
+``pipeline/benchmarks/registry.py`` holds them by metric name). An evaluation run with a ``limit``
+scored only part of a test set: its row says so, and it is not comparable with the paper's.
 Written as Markdown and CSV with a plot of each metric against the parameter count (log scale), logged
 to a ``compare`` run of the experiment and printed.
 """
@@ -17,30 +18,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from evaluation.compare_run import log_comparison
+from pipeline.benchmarks.registry import HEADLINE_METRICS, PAPER_MODELS
 from pipeline.tracking import KIND_TAG
 
-# (metric logged by evaluate, column heading, shown as a percentage)
-COLUMNS = (
-    ("lambada_ppl", "LAMBADA (PPL)", False),
-    ("lambada_acc", "LAMBADA (ACC)", True),
-    ("cbt_cn_acc", "CBT-CN (ACC)", True),
-    ("cbt_ne_acc", "CBT-NE (ACC)", True),
-    ("wikitext2_word_ppl", "WikiText2 (PPL)", False),
-    ("ptb_word_ppl", "PTB (PPL)", False),
-    ("enwik8_bpb", "enwik8 (BPB)", False),
-    ("text8_bpc", "text8 (BPC)", False),
-    ("wikitext103_word_ppl", "WikiText103 (PPL)", False),
-    ("sample_lambada_ppl", "sample LAMBADA (PPL)", False),
-    ("sample_lambada_acc", "sample LAMBADA (ACC)", True),
-)
-# Radford et al. 2019, "Language Models are Unsupervised Multitask Learners", Table 3 (zero-shot). Accuracies
-# are fractions here, as evaluate logs them.
-PAPER = {
-    "GPT-2 117M (paper)": (117e6, [35.13, 0.4599, 0.8765, 0.834, 29.41, 65.85, 1.16, 1.17, 37.50]),
-    "GPT-2 345M (paper)": (345e6, [15.60, 0.5548, 0.9235, 0.871, 22.76, 47.33, 1.01, 1.06, 26.37]),
-    "GPT-2 762M (paper)": (762e6, [10.87, 0.6012, 0.9345, 0.880, 19.93, 40.31, 0.97, 1.02, 22.05]),
-    "GPT-2 1542M (paper)": (1542e6, [8.63, 0.6324, 0.9330, 0.8905, 18.34, 35.76, 0.93, 0.98, 17.48]),
-}
+# (metric logged by evaluate, column heading, shown as a percentage), in the registry's order: Table 3's
+COLUMNS = tuple((metric.name, metric.title, metric.percent) for metric in HEADLINE_METRICS)
 
 
 @dataclasses.dataclass(slots=True)
@@ -80,8 +63,15 @@ def evaluation_rows(uri: str, experiment: str) -> list[Row]:
 
 
 def paper_rows() -> list[Row]:
-    names = [column[0] for column in COLUMNS[:9]]
-    return [Row(label, n_params, dict(zip(names, values, strict=True))) for label, (n_params, values) in PAPER.items()]
+    """The paper's four models with their Table 3 numbers (zero-shot), as the registry gives them by metric."""
+    return [
+        Row(
+            f"GPT-2 {model} (paper)",
+            n_params,
+            {metric.name: metric.paper[model] for metric in HEADLINE_METRICS if metric.paper and model in metric.paper},
+        )
+        for model, n_params in PAPER_MODELS.items()
+    ]
 
 
 def _shown(value: float | None, percent: bool) -> str:
@@ -157,13 +147,10 @@ def plot(rows: list[Row], reference: list[Row], path: Path) -> Path:
     return path
 
 
-def compare_models(uri: str, experiment: str, out_dir: Path) -> dict[str, Any]:
-    """Write ``comparison.md``, ``comparison.csv`` and ``comparison.png`` into ``out_dir``, log them to a compare
-    run of ``experiment``; returns the table and the paths."""
-    import mlflow
-
-    from pipeline.tracking import experiment_id
-
+def compare_models(uri: str, experiment: str, out_dir: Path, version: str | None = None) -> dict[str, Any]:
+    """Write ``comparison.md``, ``comparison.csv`` and ``comparison.png`` into ``out_dir`` and log them to the
+    compare run of corpus ``version`` in ``experiment`` (``compare_run``: one per version, written only when the
+    table changed); returns the table and the paths."""
     rows = evaluation_rows(uri, experiment)
     if not rows:
         raise ValueError(f"MLflow experiment {experiment!r} at {uri} has no evaluation runs: run `webtext evaluate`")
@@ -173,10 +160,6 @@ def compare_models(uri: str, experiment: str, out_dir: Path) -> dict[str, Any]:
     (out_dir / "comparison.md").write_text(table, encoding="utf-8")
     (out_dir / "comparison.csv").write_text(csv_table(rows, reference), encoding="utf-8")
     image = plot(rows, reference, out_dir / "comparison.png")
-    client = mlflow.MlflowClient(uri)
-    run = client.create_run(experiment_id(uri, experiment), run_name="compare", tags={KIND_TAG: "compare"})
-    for name in ("comparison.md", "comparison.csv"):
-        client.log_artifact(run.info.run_id, str(out_dir / name))
-    client.log_artifact(run.info.run_id, str(image))
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return {"table": table, "rows": len(rows), "out_dir": str(out_dir), "mlflow_run_id": run.info.run_id}
+    tables = [out_dir / "comparison.md", out_dir / "comparison.csv"]
+    run_id, logged = log_comparison(uri, experiment, tables, [*tables, image], version)
+    return {"table": table, "rows": len(rows), "out_dir": str(out_dir), "mlflow_run_id": run_id, "logged": logged}

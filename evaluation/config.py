@@ -6,6 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+from pipeline.benchmarks.registry import BENCHMARKS
 from pipeline.settings import setting
 from pipeline.validation import check_range
 
@@ -41,16 +42,14 @@ class EvalConfig:
     experiment: str = setting("webtext", help="MLflow experiment (the one training logs to)")
 
     def __post_init__(self) -> None:
-        from evaluation.tasks import TASKS  # the registry names the tasks
-
         if not self.tasks:
-            raise ValueError(f"tasks is empty: name at least one of {', '.join(TASKS)}")
-        unknown = [task for task in self.tasks if task not in TASKS]
+            raise ValueError(f"tasks is empty: name at least one of {', '.join(BENCHMARKS)}")
+        unknown = [task for task in self.tasks if task not in BENCHMARKS]
         if unknown:
-            raise ValueError(f"tasks: unknown {', '.join(unknown)}; known: {', '.join(TASKS)}")
-        unknown = [task for task, _ in self.task_paths if task not in TASKS]
+            raise ValueError(f"tasks: unknown {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        unknown = [task for task, _ in self.task_paths if task not in BENCHMARKS]
         if unknown:
-            raise ValueError(f"task_paths: unknown task {', '.join(unknown)}; known: {', '.join(TASKS)}")
+            raise ValueError(f"task_paths: unknown task {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
         if self.limit is not None:
             check_range("limit", self.limit, 1, 10**12, integer=True)
         check_range("batch_size", self.batch_size, 1, 100_000, integer=True)

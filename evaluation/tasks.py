@@ -1,6 +1,6 @@
-"""The zero-shot tasks of the GPT-2 paper as data (lm-eval's design): a registry of name → release file, loader
-and scorer, each versioned so a logged number says which definition produced it. Bump a task's ``version``
-whenever its loading, de-tokenization or metric changes what it measures.
+"""The zero-shot tasks of the GPT-2 paper as data (lm-eval's design): each benchmark of the registry
+(``pipeline/benchmarks``: release file, reader, version, headline metrics) with the scorer that measures it. The
+version is the benchmark's, so a logged number says which definition produced it.
 
 Metric names carry no task prefix; the caller logs ``f"{task}_{metric}"``. Every task also reports ``examples``
 (how many it scored); rolling tasks report ``tokens`` (how many tokens the model predicted).
@@ -14,20 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from evaluation.benchmark_files import (
-    CBT_BLANK,
-    ChoiceExample,
-    ClozeExample,
-    TextSpan,
-    load_cbt,
-    load_enwik8,
-    load_lambada,
-    load_ptb,
-    load_text8,
-    load_wikitext,
-)
-from evaluation.detokenize import cbt_detokenize
 from evaluation.metrics import bpb_metrics, bpc_metrics, choice_accuracy, cloze_metrics, text_metrics
+from pipeline.benchmarks.files import ChoiceExample, ClozeExample, TextSpan, cbt_completions
+from pipeline.benchmarks.registry import BENCHMARKS, Benchmark
 
 
 class LanguageModel(Protocol):
@@ -64,17 +53,35 @@ class EvalOptions:
 Example = TypeVar("Example")
 
 
+Scorer = Callable[[LanguageModel, Sequence[Example], EvalOptions], dict[str, float]]
+
+
 @dataclass(frozen=True)
 class Task(Generic[Example]):
-    """One benchmark: ``load(path, limit)`` reads ``filename`` (the release file's name under the data folder),
-    ``score(model, examples, options)`` returns the metrics."""
+    """One benchmark and how it is scored: ``load(path, limit)`` reads ``filename`` (the release file's name under
+    the data folder), ``score(model, examples, options)`` returns the metrics."""
 
-    name: str
-    version: int
-    filename: str
-    description: str
-    load: Callable[[Path, int | None], list[Example]]
-    score: Callable[[LanguageModel, Sequence[Example], EvalOptions], dict[str, float]]
+    benchmark: Benchmark
+    score: Scorer
+
+    @property
+    def name(self) -> str:
+        return self.benchmark.name
+
+    @property
+    def version(self) -> int:
+        return self.benchmark.version
+
+    @property
+    def filename(self) -> str:
+        return self.benchmark.filename
+
+    @property
+    def description(self) -> str:
+        return self.benchmark.description
+
+    def load(self, path: Path, limit: int | None = None) -> list[Example]:
+        return self.benchmark.load(path, limit)
 
     def evaluate(
         self, model: LanguageModel, data_dir: Path, limit: int | None = None, options: EvalOptions | None = None
@@ -131,11 +138,6 @@ def score_stream(
     return metrics(results, [original], len(examples))
 
 
-def cbt_completions(example: ChoiceExample) -> list[str]:
-    """The question with each candidate in place of XXXXX, de-tokenized, with the space that joins it to the story."""
-    return [" " + cbt_detokenize(example.question.replace(CBT_BLANK, candidate)) for candidate in example.candidates]
-
-
 def score_choices(model: LanguageModel, examples: Sequence[ChoiceExample], options: EvalOptions) -> dict[str, float]:
     """CBT as the GPT-2 paper: for each candidate, the log-likelihood of the whole question sentence completed with
     it, given the 20 story sentences; the highest wins. Scoring the words before the blank too changes no choice
@@ -150,20 +152,22 @@ def score_choices(model: LanguageModel, examples: Sequence[ChoiceExample], optio
     return choice_accuracy(scores, answers)
 
 
-_PTB_STREAM = partial(score_stream, separator="\n", metrics=text_metrics)
-_BYTE_STREAM = partial(score_stream, separator="", metrics=bpb_metrics)
-_CHAR_STREAM = partial(score_stream, separator="", metrics=bpc_metrics)
+def _stream(name: str, metrics: StreamMetrics) -> Scorer:
+    """A stream task's scorer, joining the examples as the benchmark defines its stream."""
+    separator = BENCHMARKS[name].separator
+    assert separator is not None, f"{name} is not a stream benchmark"
+    return partial(score_stream, separator=separator, metrics=metrics)
 
-_ALL: tuple[Task[Any], ...] = (
-    Task("lambada", 1, "lambada_test.jsonl", "LAMBADA (OpenAI's), a passage's last word", load_lambada, score_cloze),
-    Task("wikitext2", 1, "wikitext-2.test.txt", "WikiText-2 test, per article", load_wikitext, score_documents),
-    Task("wikitext103", 1, "wikitext-103.test.txt", "WikiText-103 test, per article", load_wikitext, score_documents),
-    Task("ptb", 1, "ptb.test.txt", "Penn Treebank test (Mikolov's), one stream", load_ptb, _PTB_STREAM),
-    Task("enwik8", 1, "enwik8.test", "enwik8, last 5M bytes, bits per byte", load_enwik8, _BYTE_STREAM),
-    Task("text8", 1, "text8.test", "text8, last 5M characters, bits per character", load_text8, _CHAR_STREAM),
-    Task("cbt_cn", 1, "cbtest_CN_test_2500ex.txt", "Children's Book Test, common nouns", load_cbt, score_choices),
-    Task("cbt_ne", 1, "cbtest_NE_test_2500ex.txt", "Children's Book Test, named entities", load_cbt, score_choices),
-    # the bundled sample's held-out articles in LAMBADA's format (pipeline/sample/evalset.py): the offline demo's task
-    Task("sample_lambada", 1, "sample_lambada.jsonl", "the sample's own LAMBADA-format set", load_lambada, score_cloze),
-)
-TASKS: dict[str, Task[Any]] = {task.name: task for task in _ALL}
+
+SCORERS: dict[str, Scorer] = {
+    "lambada": score_cloze,
+    "cbt_cn": score_choices,
+    "cbt_ne": score_choices,
+    "wikitext2": score_documents,
+    "ptb": _stream("ptb", text_metrics),
+    "enwik8": _stream("enwik8", bpb_metrics),
+    "text8": _stream("text8", bpc_metrics),
+    "wikitext103": score_documents,
+    "sample_lambada": score_cloze,
+}
+TASKS: dict[str, Task[Any]] = {name: Task(benchmark, SCORERS[name]) for name, benchmark in BENCHMARKS.items()}

@@ -77,6 +77,14 @@ DecontaminateSection = section_model(
     DecontaminateConfig,
     moved=moved_services(DecontaminateConfig),
     eval_sets=(list[str], Field(default_factory=list, description="NAME=PATH or NAME=FORMAT:PATH evaluation sets")),
+    evaluated_sets=(
+        bool,
+        Field(
+            True,
+            description="also cut every benchmark the evaluate section scores whose file is found (as evaluation "
+            "finds and reads it), so the run never evaluates on a set it did not remove from its corpus",
+        ),
+    ),
     wikipedia_dumps=(list[Path], Field(default_factory=list, description="pages-articles*.xml[.bz2] dumps")),
 )
 TokenizeSection = section_model(TokenizeConfig)

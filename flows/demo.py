@@ -21,7 +21,8 @@ SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 
 def run_flow(config: str, api_url: str) -> int:
     """Run the flow in a child process that reports to ``api_url``. The real evaluation sets are used when they are
-    there: ``WEBTEXT_EVAL_DIR``, else ``../shared/data/eval`` beside the repository."""
+    there: ``WEBTEXT_EVAL_DIR``, else ``../shared/data/eval`` beside the repository; the run evaluates on them and,
+    by the same lookup (``decontaminate.evaluated_sets``), cuts them from its corpus."""
     env = {**os.environ, "PREFECT_API_URL": api_url}
     if not env.get("WEBTEXT_EVAL_DIR") and SHARED_EVAL.is_dir():
         env["WEBTEXT_EVAL_DIR"] = str(SHARED_EVAL)

@@ -108,10 +108,13 @@ def evaluate_model(section: EvaluateSection, model: str, data_root: Path) -> dic
 
 
 @task(name="compare_models")
-def compare_sizes(section: EvaluateSection, data_root: Path, out_dir: Path) -> dict[str, Any]:
-    """Every evaluated size of the experiment → the GPT-2 paper's table (Markdown, CSV, plot), logged to MLflow."""
+def compare_sizes(
+    section: EvaluateSection, data_root: Path, out_dir: Path, version: str | None = None
+) -> dict[str, Any]:
+    """Every evaluated size of the experiment → the GPT-2 paper's table (Markdown, CSV, plot), logged to MLflow in
+    the comparison run of corpus ``version`` (nothing is logged when the table did not change)."""
     cfg = section.config()
-    result = compare_models(tracking_uri(cfg.mlflow_tracking_uri, data_root), cfg.experiment, out_dir)
+    result = compare_models(tracking_uri(cfg.mlflow_tracking_uri, data_root), cfg.experiment, out_dir, version)
     get_run_logger().info("model sizes compared:\n%s", result["table"])
     return result
 

@@ -53,6 +53,12 @@ def write_report(config: RunConfig, result: dict[str, Any]) -> dict[str, Any]:
         if uri.startswith(("http://", "https://")):  # a tracking server: link its page of the report run
             page = f"{uri.rstrip('/')}/#/experiments/{logged.experiment_id}/runs/{logged.run_id}"
             create_link_artifact(page, link_text=f"MLflow: report-{version['name']}", key=artifact_key("mlflow"))
+    if report.not_decontaminated:
+        get_run_logger().warning(
+            "run report: models were evaluated on %s, which the corpus was not decontaminated against (see the "
+            "report's warning)",
+            ", ".join(report.not_decontaminated),
+        )
     if report.consistency:
         get_run_logger().warning("run report: counts that do not add up: %s", "; ".join(report.consistency))
     get_run_logger().info("run report: %s (not run: %s)", report.out_dir, ", ".join(report.not_run) or "nothing")

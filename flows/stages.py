@@ -18,6 +18,7 @@ from prefect.states import State
 from flows.config import (
     DecontaminateSection,
     DedupSection,
+    EvaluateSection,
     ExtractSection,
     FetchSection,
     FilterSection,
@@ -29,6 +30,7 @@ from flows.config import (
     match_dumps,
 )
 from flows.runners import ShardTasks
+from pipeline.benchmarks.registry import BENCHMARKS
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.stage import run_decontaminate
 from pipeline.dedup.stage import run_dedup
@@ -147,12 +149,38 @@ def filter_documents(
         return log_summary(sharded.finish(shards.run(sharded)))
 
 
+def evaluated_files(evaluate: EvaluateSection) -> dict[str, Path]:
+    """The benchmarks the evaluate section scores whose files are found, found as evaluation finds them (its data
+    folder, ``$WEBTEXT_EVAL_DIR``, its task paths): the demo's LAMBADA and WikiText-2 when ../shared is there."""
+    cfg = evaluate.config()
+    files = {name: cfg.task_file(name, BENCHMARKS[name].filename) for name in cfg.tasks}
+    return {name: path for name, path in files.items() if path.is_file()}
+
+
+def decontamination_sets(section: DecontaminateSection, evaluate: EvaluateSection) -> tuple[list[EvalSet], list[str]]:
+    """The sets decontaminate cuts: the section's own, then (``evaluated_sets``) every evaluated benchmark not among
+    them, read as evaluation reads it; and the evaluated benchmarks left uncut (only with ``evaluated_sets`` off)."""
+    eval_sets = [EvalSet.parse(spec) for spec in section.eval_sets]
+    named = {eval_set.name for eval_set in eval_sets}
+    uncut = {name: path for name, path in evaluated_files(evaluate).items() if name not in named}
+    if not section.evaluated_sets:
+        return eval_sets, list(uncut)
+    return [*eval_sets, *(EvalSet.of_benchmark(name, path) for name, path in uncut.items())], []
+
+
 @task(name="decontaminate_documents")
 def decontaminate_documents(
-    section: DecontaminateSection, docs_dir: Path, out_dir: Path, replace: bool = False
+    section: DecontaminateSection, evaluate: EvaluateSection, docs_dir: Path, out_dir: Path, replace: bool = False
 ) -> dict[str, Any]:
-    """Documents → the corpus: no Wikipedia pages, no evaluation or Wikipedia text; GPT-2's overlap report."""
-    eval_sets = [EvalSet.parse(spec) for spec in section.eval_sets]
+    """Documents → the corpus: no Wikipedia pages, no evaluation or Wikipedia text; GPT-2's overlap report. The
+    evaluation sets include those the run evaluates on (``evaluated_sets``), or the log says which are not cut."""
+    eval_sets, uncut = decontamination_sets(section, evaluate)
+    if uncut:
+        get_run_logger().warning(
+            "decontaminate: the run evaluates on %s but does not cut them from the corpus (evaluated_sets is off)",
+            ", ".join(uncut),
+        )
+    get_run_logger().info("decontaminate against: %s", ", ".join(item.name for item in eval_sets) or "no eval set")
     summary = run_decontaminate(
         docs_dir, out_dir, section.config(), eval_sets, section.wikipedia_dumps, replace=replace
     )
@@ -200,7 +228,9 @@ def data_stages(config: RunConfig, shards: ShardTasks) -> dict[str, Any]:
         )
     if config.runs("decontaminate"):
         section, corpus = config.decontaminate, config.corpus_dir
-        result["decontaminate"] = decontaminate_documents(section, config.filtered_dir, corpus, config.replace)
+        result["decontaminate"] = decontaminate_documents(
+            section, config.evaluate, config.filtered_dir, corpus, config.replace
+        )
     if config.runs("tokenize"):
         result["tokenize"] = tokenize_corpus(
             config.tokenize, config.corpus_dir, config.tokens_dir, shards, config.replace

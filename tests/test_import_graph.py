@@ -134,6 +134,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "pipeline.net",
         "pipeline.urls",
         "pipeline.warc_members",
+        "pipeline.benchmarks",
     ),
     (
         "pipeline.stage",

@@ -1,17 +1,20 @@
 """Readers of the benchmark release files, strict about their format: a wrong or damaged file must fail naming the
 file and line, not turn into a quietly different score. ``limit`` keeps the first N examples in file order.
+
+Evaluation scores what these return and decontamination cuts their text from the corpus, so both see the same
+examples; a reader that de-tokenizes takes its de-tokenizer from the registry (``registry.py``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from evaluation.detokenize import cbt_detokenize, ptb_detokenize, wikitext_detokenize
+from pipeline.benchmarks.detokenize import cbt_detokenize, ptb_detokenize, wikitext_detokenize
 
 # enwik8 and text8 are 100M bytes / characters; the standard split (Mahoney's, used by the GPT-2 paper and
 # Transformer-XL) is 90M train, 5M valid, 5M test, in file order.
@@ -19,6 +22,7 @@ FULL_CORPUS_SIZE = 100_000_000
 TEST_SPLIT_SIZE = 5_000_000
 TEXT8_CHUNK_CHARS = 10_000  # text8 has no line breaks: `limit` counts chunks of this many characters
 CBT_BLANK = "XXXXX"
+Detokenizer = Callable[[str], str]
 
 
 class EvalDataError(ValueError):
@@ -122,7 +126,9 @@ def is_wikitext_title(line: str) -> bool:
     return squeezed.startswith("= ") and squeezed.endswith(" =")
 
 
-def load_wikitext(path: Path, limit: int | None = None) -> list[TextSpan]:
+def load_wikitext(
+    path: Path, limit: int | None = None, detokenize: Detokenizer = wikitext_detokenize
+) -> list[TextSpan]:
     """WikiText-2/103 test file as articles, split as lm-eval's ``wikitext_document_level`` split the raw release:
     an article runs from its title line to the line before the next title, lines joined by ``\\n``; lines before
     the first title (the release starts with a blank one) are dropped."""
@@ -130,7 +136,7 @@ def load_wikitext(path: Path, limit: int | None = None) -> list[TextSpan]:
     text = read_text(path)
     if not any(is_wikitext_title(line) for line in text.split("\n")):
         raise EvalDataError(f"{path}: no article title line ' = Title = ' found; is this a WikiText file?")
-    pages = (TextSpan(original=page, text=wikitext_detokenize(page)) for page in _wikitext_pages(text))
+    pages = (TextSpan(original=page, text=detokenize(page)) for page in _wikitext_pages(text))
     return list(islice(pages, limit))
 
 
@@ -146,18 +152,18 @@ def _wikitext_pages(text: str) -> Iterator[str]:
         yield "\n".join(page)
 
 
-def load_ptb(path: Path, limit: int | None = None) -> list[TextSpan]:
+def load_ptb(path: Path, limit: int | None = None, detokenize: Detokenizer = ptb_detokenize) -> list[TextSpan]:
     """PTB test file, one example per sentence (line). The task scores the sentences as one stream, as the
     GPT-2 paper scored the test set, so `limit` N reads the first N sentences of that stream."""
     check_limit(limit)
-    spans = (_ptb_span(path, number, line) for number, line in numbered_lines(path))
+    spans = (_ptb_span(path, number, line, detokenize) for number, line in numbered_lines(path))
     return list(islice(spans, limit))
 
 
-def _ptb_span(path: Path, number: int, line: str) -> TextSpan:
+def _ptb_span(path: Path, number: int, line: str, detokenize: Detokenizer) -> TextSpan:
     if not line.strip():
         raise EvalDataError(f"{path}:{number}: blank line (the PTB release has one sentence per line)")
-    return TextSpan(original=line, text=ptb_detokenize(line))
+    return TextSpan(original=line, text=detokenize(line))
 
 
 def take_test_split(data: bytes) -> bytes:
@@ -194,14 +200,14 @@ def load_text8(path: Path, limit: int | None = None) -> list[TextSpan]:
     return [TextSpan(original=chunk, text=chunk) for chunk in islice(chunks, limit)]
 
 
-def load_cbt(path: Path, limit: int | None = None) -> list[ChoiceExample]:
+def load_cbt(path: Path, limit: int | None = None, detokenize: Detokenizer = cbt_detokenize) -> list[ChoiceExample]:
     """Children's Book Test (CN or NE): numbered story lines ``1``..``20``, then ``21 question<TAB>answer<TAB><TAB>
     cand1|...|cand10``, then a blank line."""
     check_limit(limit)
-    return list(islice(_cbt_examples(path), limit))
+    return list(islice(_cbt_examples(path, detokenize), limit))
 
 
-def _cbt_examples(path: Path) -> Iterator[ChoiceExample]:
+def _cbt_examples(path: Path, detokenize: Detokenizer) -> Iterator[ChoiceExample]:
     story: list[str] = []
     for number, line in numbered_lines(path):
         if not line.strip():
@@ -214,13 +220,13 @@ def _cbt_examples(path: Path) -> Iterator[ChoiceExample]:
         if "\t" not in rest and CBT_BLANK not in rest:
             story.append(rest.strip())
             continue
-        yield _cbt_question(path, number, story, rest)
+        yield _cbt_question(path, number, story, rest, detokenize)
         story = []
     if story:
         raise EvalDataError(f"{path}: ends inside a story (no question line after line {len(story)} of it)")
 
 
-def _cbt_question(path: Path, number: int, story: list[str], rest: str) -> ChoiceExample:
+def _cbt_question(path: Path, number: int, story: list[str], rest: str, detokenize: Detokenizer) -> ChoiceExample:
     fields = [field.strip() for field in rest.split("\t") if field.strip()]
     if len(fields) != 3:
         raise EvalDataError(f"{path}:{number}: expected 'question<TAB>answer<TAB><TAB>candidates', got {rest[:60]!r}")
@@ -232,5 +238,10 @@ def _cbt_question(path: Path, number: int, story: list[str], rest: str) -> Choic
         raise EvalDataError(f"{path}:{number}: answer {answer!r} is not among candidates {candidates}")
     if not story:
         raise EvalDataError(f"{path}:{number}: question without story lines")
-    context = " ".join(cbt_detokenize(sentence) for sentence in story)
+    context = " ".join(detokenize(sentence) for sentence in story)
     return ChoiceExample(context=context, question=question, candidates=candidates, answer=answer)
+
+
+def cbt_completions(example: ChoiceExample) -> list[str]:
+    """The question with each candidate in place of XXXXX, de-tokenized, with the space that joins it to the story."""
+    return [" " + cbt_detokenize(example.question.replace(CBT_BLANK, candidate)) for candidate in example.candidates]

@@ -1,9 +1,12 @@
 """Evaluation sets named on the command line: ``NAME=PATH`` or ``NAME=FORMAT:PATH``.
 
-The format follows from the file: ``.jsonl`` is one JSON object per line whose ``text`` field
-is one example (LAMBADA's OpenAI release); anything else is plain text (WikiText, PTB), read
-as one text. ``jsonl:`` or ``text:`` before the path forces a format. A missing, unreadable or
-empty file, a line that is not JSON, or a record without ``text`` is an error naming the file.
+A NAME the benchmark registry knows (``lambada``, ``wikitext2``, ``ptb``, ``sample_lambada``, …) is read
+as evaluation reads it (``pipeline/benchmarks``): its strict reader and de-tokenizer, one text per scored
+unit (a passage, an article, PTB's whole stream), so the n-grams cut are those of the examples the model
+is scored on. Any other set (a user's own) takes its format from the file: ``.jsonl`` is one JSON object
+per line whose ``text`` field is one example; anything else is plain text, read as one text. ``jsonl:``
+or ``text:`` before the path forces that format, whatever the name. A missing, unreadable or empty file,
+a line that is not JSON, or a record without ``text`` is an error naming the file.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.benchmarks.files import EvalDataError
+from pipeline.benchmarks.registry import BENCHMARKS
 from pipeline.decontaminate.ngrams import Words, distinct, words_of
 
 FORMATS = ("jsonl", "text")
+BENCHMARK = "benchmark"  # the format of a registered benchmark: read by the registry's reader
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 FORMAT_PREFIX = re.compile(r"^[a-z]{2,10}$")  # looks like a format name (a Windows drive letter does not)
 
@@ -33,7 +39,8 @@ class EvalSet:
 
     @classmethod
     def parse(cls, spec: str) -> EvalSet:
-        """``NAME=PATH`` or ``NAME=FORMAT:PATH``."""
+        """``NAME=PATH`` or ``NAME=FORMAT:PATH``; a registered benchmark's NAME without a FORMAT is read as
+        evaluation reads it."""
         name, separator, rest = spec.partition("=")
         if not separator or not NAME.match(name) or not rest:
             raise ValueError(f"eval set {spec!r} is not NAME=PATH or NAME=FORMAT:PATH (NAME: letters, digits, _.-)")
@@ -43,7 +50,16 @@ class EvalSet:
         if colon and FORMAT_PREFIX.match(prefix) and not Path(rest).exists():
             raise ValueError(f"eval set {name}: unknown format {prefix!r} in {spec!r}; the formats are {FORMATS}")
         path = Path(rest)
+        if name in BENCHMARKS:
+            return cls(name, path, BENCHMARK)
         return cls(name, path, "jsonl" if path.suffix == ".jsonl" else "text")
+
+    @classmethod
+    def of_benchmark(cls, name: str, path: Path) -> EvalSet:
+        """The registered benchmark ``name``'s release file at ``path``, read as evaluation reads it."""
+        if name not in BENCHMARKS:
+            raise ValueError(f"{name!r} is not a registered benchmark; known: {', '.join(BENCHMARKS)}")
+        return cls(name, Path(path), BENCHMARK)
 
     def _stat(self) -> os.stat_result:
         if not self.path.is_file():
@@ -51,9 +67,12 @@ class EvalSet:
         return self.path.stat()
 
     def texts(self) -> Iterator[str]:
-        """The set's examples (jsonl) or its one text (plain)."""
+        """The set's examples (jsonl), its one text (plain), or what the model reads of a benchmark."""
         self._stat()
         try:
+            if self.format == BENCHMARK:
+                yield from BENCHMARKS[self.name].texts(self.path)
+                return
             if self.format == "text":
                 yield self.path.read_text(encoding="utf-8")
                 return
@@ -63,6 +82,8 @@ class EvalSet:
                         yield _record_text(self, number, line)
         except UnicodeDecodeError as error:
             raise ValueError(f"eval set {self.name}: {self.path} is not UTF-8 text ({error.reason})") from error
+        except EvalDataError as error:  # the benchmark reader's message names the file and line
+            raise ValueError(f"eval set {self.name}: {error}") from error
 
     def ngrams(self, n: int) -> np.ndarray:
         """The distinct n-gram hashes of the set, sorted; an error if it has none (empty or too short)."""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.benchmarks.registry import benchmarks_of, not_decontaminated
 from pipeline.report import distributions, plots
 from pipeline.report.folders import DATA_STAGES, ReportFolders, as_folders
 from pipeline.report.funnel import NOT_RUN, FunnelRow, consistency, funnel
@@ -40,6 +41,7 @@ class RunReport:
     files: list[Path]
     not_run: list[str]
     consistency: list[str]
+    not_decontaminated: list[str] = dataclasses.field(default_factory=list)
 
 
 class _Writer:
@@ -202,6 +204,22 @@ def _model_sections(folders: ReportFolders, tables: dict[str, list], writer: _Wr
     ]
 
 
+def _contamination_warning(tables: dict[str, list[dict[str, Any]]]) -> tuple[list[str], str]:
+    """The benchmarks the models were evaluated on that the corpus was not decontaminated against, and the report's
+    warning about them (empty when there are none)."""
+    evaluated = benchmarks_of(key for row in tables["models"] for key in row)
+    missing = not_decontaminated(evaluated, [row["eval_set"] for row in tables["overlap"]])
+    if not missing:
+        return [], ""
+    warning = section(
+        "WARNING: evaluated on sets the corpus was not decontaminated against",
+        f"**{', '.join(missing)}**: the models below were scored on these benchmarks, but decontaminate did not cut "
+        "their text from the corpus, so the corpus may contain it and these scores may be inflated. Decontaminate "
+        "against them (`decontaminate.eval_sets`, or keep `decontaminate.evaluated_sets` on) and train again.\n",
+    )
+    return missing, warning
+
+
 def _remove_stale(out_dir: Path, written: list[Path]) -> None:
     """Delete what the previous report wrote and this one did not (its files are listed in its report.json)."""
     previous = read_json(out_dir / REPORT_JSON) or {}
@@ -226,7 +244,8 @@ def build_report(folders: ReportFolders | Mapping[str, Path | str | None] | Path
     not_run += [] if tables["models"] else ["train"]
     not_run += [] if tables["comparison"] else ["compare"]
     header = "# Run report\n\n" + (f"Not run: {', '.join(not_run)}.\n" if not_run else "Every stage ran.\n")
-    markdown = "\n".join([header, *sections])
+    uncut, warning = _contamination_warning(tables)
+    markdown = "\n".join([header, *([warning] if warning else []), *sections])
     for name, rows in tables.items():
         if rows:
             writer.text(f"{name}.csv", _csv(rows))
@@ -235,10 +254,11 @@ def build_report(folders: ReportFolders | Mapping[str, Path | str | None] | Path
     payload = {
         "not_run": not_run,
         "consistency": gaps,
+        "not_decontaminated": uncut,
         "tables": tables,
         "plots": {name: path.name for name, path in charts.items()},
         "files": [path.name for path in files],
     }
     _remove_stale(out_dir, files)
     atomic_write_json(out_dir / REPORT_JSON, json.loads(json.dumps(payload, default=str)))
-    return RunReport(out_dir, markdown, tables, charts, files, not_run, gaps)
+    return RunReport(out_dir, markdown, tables, charts, files, not_run, gaps, uncut)

@@ -58,6 +58,8 @@ def test_table_csv_plot_and_compare_run(store: str, tmp_path: Path) -> None:
     assert artifacts == {"comparison.md", "comparison.csv", "comparison.png"}
     assert client.get_run(result["mlflow_run_id"]).data.tags[KIND_TAG] == "compare"
     assert len(evaluation_rows(store, "webtext")) == 3  # the compare run is not an evaluation
+    again = compare_models(store, "webtext", tmp_path / "again")  # nothing new: no run, no artifact written
+    assert (again["mlflow_run_id"], again["logged"]) == (result["mlflow_run_id"], False)
 
 
 def test_paper_reference_rows_are_table_3() -> None:

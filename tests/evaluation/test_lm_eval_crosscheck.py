@@ -88,7 +88,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first LAMBADA passages and the first WikiText-2 articles as release-format files of their own, so both
     harnesses score all of each file."""
-    from evaluation.benchmark_files import is_wikitext_title, load_wikitext
+    from pipeline.benchmarks.files import is_wikitext_title, load_wikitext
 
     if not (GPT2_DIR.is_dir() and (EVAL_DIR / LAMBADA_FILE).is_file() and (EVAL_DIR / WIKITEXT_FILE).is_file()):
         pytest.skip(f"GPT-2's files or {LAMBADA_FILE} / {WIKITEXT_FILE} not found under {SHARED_DATA}")
@@ -106,7 +106,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def single_token_targets(data_dir: Path, tokenizer: Any) -> list[int]:
     """The token ids of the LAMBADA targets (`` word``) that are one GPT-2 token."""
-    from evaluation.benchmark_files import load_lambada
+    from pipeline.benchmarks.files import load_lambada
 
     encoded = [tokenizer.encode(example.target) for example in load_lambada(data_dir / LAMBADA_FILE)]
     return [ids[0] for ids in encoded if len(ids) == 1]
@@ -143,7 +143,7 @@ def lm_eval_results(model_dir: Path, data_dir: Path, tmp_path: Path) -> dict[str
     lm_eval = pytest.importorskip("lm_eval", reason="lm-evaluation-harness (a dev dependency) is not installed")
     from lm_eval.tasks import TaskManager
 
-    from evaluation.benchmark_files import load_wikitext
+    from pipeline.benchmarks.files import load_wikitext
 
     tasks = tmp_path / "lm-eval-tasks"
     tasks.mkdir()

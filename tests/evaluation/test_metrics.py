@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fake_model import ByteModel, ScriptedModel
 
-from evaluation.benchmark_files import ChoiceExample, TextSpan
 from evaluation.metrics import (
     bits_per_unit,
     count_bytes,
@@ -20,6 +19,7 @@ from evaluation.metrics import (
     weighted_perplexity,
 )
 from evaluation.tasks import TASKS, EvalOptions
+from pipeline.benchmarks.files import ChoiceExample, TextSpan
 
 
 def test_word_count_is_lm_eval_s_whitespace_split() -> None:

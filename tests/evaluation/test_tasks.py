@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from fake_model import ByteModel, CountingModel
 
-from evaluation import benchmark_files
-from evaluation.benchmark_files import (
+from evaluation.tasks import TASKS, EvalOptions, Task
+from pipeline.benchmarks import files as benchmark_files
+from pipeline.benchmarks.files import (
     EvalDataError,
     MissingDataFile,
     load_cbt,
@@ -20,11 +21,11 @@ from evaluation.benchmark_files import (
     load_text8,
     load_wikitext,
 )
-from evaluation.tasks import TASKS, EvalOptions, Task
+from pipeline.benchmarks.registry import BENCHMARKS
 
 
 def test_registry_names_files_and_versions() -> None:
-    paper = ["lambada", "wikitext2", "wikitext103", "ptb", "enwik8", "text8", "cbt_cn", "cbt_ne"]
+    paper = ["lambada", "cbt_cn", "cbt_ne", "wikitext2", "ptb", "enwik8", "text8", "wikitext103"]  # Table 3's order
     assert list(TASKS) == [*paper, "sample_lambada"]
     assert {name: task.filename for name, task in TASKS.items()} == {
         "lambada": "lambada_test.jsonl",
@@ -39,6 +40,7 @@ def test_registry_names_files_and_versions() -> None:
     }
     for name, task in TASKS.items():
         assert isinstance(task, Task) and task.name == name and task.version >= 1 and task.description
+        assert task.benchmark is BENCHMARKS[name]  # every benchmark of the registry is a task, with its scorer
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.benchmark_files import load_ptb, load_wikitext
-from evaluation.detokenize import cbt_detokenize, ptb_detokenize, wikitext_detokenize
+from pipeline.benchmarks.detokenize import cbt_detokenize, ptb_detokenize, wikitext_detokenize
+from pipeline.benchmarks.files import load_ptb, load_wikitext
 
 
 @pytest.mark.parametrize(

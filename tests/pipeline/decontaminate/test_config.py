@@ -134,7 +134,8 @@ def test_the_cli_the_yaml_and_the_docs_list_the_same_settings() -> None:
     assert set(cli) == yaml_keys(DecontaminateConfig)
     docs = docs_settings("decontaminate.md")  # the Spark settings under services.spark
     assert not disagreements(cli, docs)
-    assert set(docs) - {run_config_key(key) for key in cli} == {"eval_sets", "wikipedia_dumps"}  # run inputs
+    run_inputs = {"eval_sets", "evaluated_sets", "wikipedia_dumps"}
+    assert set(docs) - {run_config_key(key) for key in cli} == run_inputs
     described = {key: row.default for key, row in docs.items() if shown(row.default) is None}
     assert described == {
         "services.spark.local_dir": "none: the temp dir",

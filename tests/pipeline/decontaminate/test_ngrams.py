@@ -72,15 +72,40 @@ def test_short_pieces_go_and_a_document_cut_into_too_many_pieces_goes_whole() ->
     assert cut(text, [], CutRules()).text == text
 
 
-def test_eval_sets_read_by_format(tmp_path: Path) -> None:
-    jsonl = tmp_path / "lambada_test.jsonl"
+def test_own_eval_sets_read_by_format(tmp_path: Path) -> None:
+    jsonl = tmp_path / "mine.jsonl"
     jsonl.write_text(json.dumps({"text": "one two three four"}) + "\n\n" + json.dumps({"text": "five six"}) + "\n")
-    lambada = EvalSet.parse(f"lambada={jsonl}")
-    assert (lambada.format, list(lambada.texts())) == ("jsonl", ["one two three four", "five six"])
-    assert len(lambada.ngrams(2)) == 3 + 1  # n-grams never span two examples
-    forced = EvalSet.parse(f"ptb=text:{jsonl}")
+    mine = EvalSet.parse(f"mine={jsonl}")
+    assert (mine.format, list(mine.texts())) == ("jsonl", ["one two three four", "five six"])
+    assert len(mine.ngrams(2)) == 3 + 1  # n-grams never span two examples
+    forced = EvalSet.parse(f"ptb=text:{jsonl}")  # a format given: read that way, whatever the name
     assert forced.format == "text" and list(forced.texts()) == [jsonl.read_text()]
-    assert EvalSet.parse(f"wikitext2={tmp_path / 'wiki.test.txt'}").format == "text"
+    assert EvalSet.parse(f"notes={tmp_path / 'notes.txt'}").format == "text"
+
+
+def test_a_benchmark_name_is_read_as_evaluation_reads_it(tmp_path: Path) -> None:
+    """WikiText per article and de-tokenized, PTB de-tokenized as one stream: the text the model is scored on."""
+    wiki = tmp_path / "wiki.txt"
+    wiki.write_text(
+        "\n = Tu Fu = \n\n Tu Fu was a guest @-@ star . \n = Li Bai = \n\n Li Bai wrote 1 @,@ 000 poems . \n"
+    )
+    wikitext2 = EvalSet.parse(f"wikitext2={wiki}")
+    assert wikitext2.format == "benchmark"
+    assert list(wikitext2.texts()) == [
+        " = Tu Fu =\n\nTu Fu was a guest-star. ",
+        " = Li Bai =\n\nLi Bai wrote 1,000 poems.\n",
+    ]
+    ptb = tmp_path / "ptb.txt"
+    ptb.write_text(" he says they do n't pay $ N \n the company 's shares fell \n")
+    assert list(EvalSet.parse(f"ptb={ptb}").texts()) == ["he says they don't pay $1\nthe company's shares fell"]
+    assert list(EvalSet.parse(f"ptb=text:{ptb}").texts()) == [ptb.read_text()]
+    lines = tmp_path / "lambada.jsonl"
+    lines.write_text(json.dumps({"text": "one two three"}) + "\n\n")  # the strict reader refuses a blank line
+    with pytest.raises(ValueError, match=r"eval set lambada: .*lambada.jsonl:2"):
+        list(EvalSet.parse(f"lambada={lines}").texts())
+    assert EvalSet.of_benchmark("lambada", lines) == EvalSet.parse(f"lambada={lines}")
+    with pytest.raises(ValueError, match="not a registered benchmark"):
+        EvalSet.of_benchmark("mine", lines)
 
 
 @pytest.mark.parametrize(
@@ -119,6 +144,21 @@ def test_real_eval_sets_read(shared_data: Path) -> None:
     for spec in ("lambada=lambada_test.jsonl", "wikitext2=wikitext-2.test.txt", "ptb=ptb.test.txt"):
         name, file = spec.split("=")
         assert len(EvalSet.parse(f"{name}={shared_data / 'eval' / file}").ngrams(13)) > 50_000
+
+
+def test_real_benchmarks_cut_what_evaluation_scores(shared_data: Path) -> None:
+    """LAMBADA's passages are its lines' text; WikiText-2's articles are evaluation's, de-tokenized (no n-gram
+    runs across two articles); PTB is de-tokenized (``don't``, as the web writes it)."""
+    from pipeline.benchmarks.registry import BENCHMARKS
+
+    folder = shared_data / "eval"
+    lambada = EvalSet.parse(f"lambada={folder / 'lambada_test.jsonl'}")
+    assert list(lambada.texts()) == list(EvalSet.parse(f"lambada=jsonl:{folder / 'lambada_test.jsonl'}").texts())
+    articles = BENCHMARKS["wikitext2"].load(folder / "wikitext-2.test.txt")
+    texts = list(EvalSet.parse(f"wikitext2={folder / 'wikitext-2.test.txt'}").texts())
+    assert texts == [article.text for article in articles] and " @-@ " not in "".join(texts)
+    (ptb,) = EvalSet.parse(f"ptb={folder / 'ptb.test.txt'}").texts()
+    assert " n't" not in ptb and "n't" in ptb
 
 
 def test_vectorised_words_equal_the_plain_rule_on_any_text() -> None:

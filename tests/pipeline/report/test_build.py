@@ -5,7 +5,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
-from report_fixtures import ALL_STAGES, MakeRun
+from report_fixtures import ALL_STAGES, MakeRun, write_model
 
 from pipeline.report import REPORT_DIR, ReportFolders, build_report
 from pipeline.report.plots import PNG_SIGNATURE
@@ -43,6 +43,24 @@ def test_a_finished_run_gives_every_section_table_and_chart(make_run: MakeRun) -
     assert report.tables["comparison"][0]["sample_lambada_ppl"] == "900.0"
     assert all(path.is_file() and path.parent == root / REPORT_DIR for path in report.files)
     assert {"report.md", "report.json", "funnel.csv", "models.csv", "comparison.md"} <= {p.name for p in report.files}
+
+
+def test_sets_evaluated_but_not_decontaminated_open_the_report_with_a_warning(make_run: MakeRun) -> None:
+    root = make_run(models=True)
+    clean = build_report(root, root / REPORT_DIR)  # sample_lambada: evaluated and decontaminated
+    assert clean.not_decontaminated == [] and "WARNING" not in clean.markdown
+    write_model(root / "models", "small", 9_000_000, {"lambada_acc": 0.1, "wikitext2_word_ppl": 900.0})
+    report = build_report(root, root / REPORT_DIR)
+    assert report.not_decontaminated == ["lambada", "wikitext2"]
+    header, warning = report.markdown.split("\n## ")[:2]  # the first section, before the stages
+    assert header.startswith("# Run report") and warning.startswith("WARNING: evaluated on sets")
+    assert "**lambada, wikitext2**" in warning
+    assert json.loads((root / REPORT_DIR / "report.json").read_text())["not_decontaminated"] == ["lambada", "wikitext2"]
+
+
+def test_without_decontamination_every_evaluated_set_is_named(make_run: MakeRun) -> None:
+    root = make_run(("harvest", "fetch", "extract", "dedup", "filter"), models=True)
+    assert build_report(root, root / REPORT_DIR).not_decontaminated == ["sample_lambada"]
 
 
 def test_report_json_holds_the_tables_and_lists_every_file(make_run: MakeRun) -> None:
