@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import io
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,9 @@ def plot(rows: list[Row], reference: list[Row], path: Path) -> Path:
     return path
 
 
-def compare_models(uri: str, experiment: str, out_dir: Path, version: str | None = None) -> dict[str, Any]:
+def compare_models(
+    uri: str, experiment: str, out_dir: Path, version: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Write ``comparison.md``, ``comparison.csv`` and ``comparison.png`` into ``out_dir`` and log them to the
     compare run of corpus ``version`` in ``experiment`` (``compare_run``: one per version, written only when the
     table changed); returns the table and the paths."""

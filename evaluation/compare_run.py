@@ -11,10 +11,11 @@ comparison updates and finishes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from pipeline.lineage import VERSION_TAG
+from pipeline.lineage import CORPUS_TAG, MANIFEST_TAG, VERSION_TAG
 from pipeline.tracking import KIND_TAG, experiment_id
 
 COMPARE_KIND = "compare"
@@ -30,16 +31,21 @@ def table_sha256(tables: Sequence[Path]) -> str:
 
 
 def log_comparison(
-    uri: str, experiment: str, tables: Sequence[Path], files: Sequence[Path], version: str | None = None
+    uri: str,
+    experiment: str,
+    tables: Sequence[Path],
+    files: Sequence[Path],
+    version: Mapping[str, Any] | None = None,
 ) -> tuple[str, bool]:
-    """Log ``files`` to the comparison run of ``version`` (or, without one, of these ``tables``); returns its id and
-    whether anything was written (``False``: that run already shows this table)."""
+    """Log ``files`` to the comparison run of corpus ``version`` (its manifest: the run gets its lineage tags, as the
+    report's does) or, without one, of these ``tables``; returns the run's id and whether anything was written
+    (``False``: that run already shows this table)."""
     import mlflow
 
     client = mlflow.MlflowClient(uri)
     key = table_sha256(tables)
     experiment_key = experiment_id(uri, experiment)
-    match = f"tags.`{VERSION_TAG}` = '{version}'" if version else f"tags.`{TABLE_TAG}` = '{key}'"
+    match = f"tags.`{VERSION_TAG}` = '{version['name']}'" if version else f"tags.`{TABLE_TAG}` = '{key}'"
     found = client.search_runs(
         [experiment_key],
         filter_string=f"tags.`{KIND_TAG}` = '{COMPARE_KIND}' and {match}",
@@ -51,8 +57,10 @@ def log_comparison(
         run_id = found[0].info.run_id
         client.update_run(run_id, status="RUNNING")
     else:
-        tags = {KIND_TAG: COMPARE_KIND, **({VERSION_TAG: version} if version else {})}
-        name = f"compare-{version}" if version else "compare"
+        tags = {KIND_TAG: COMPARE_KIND}
+        if version:
+            tags |= {VERSION_TAG: version["name"], CORPUS_TAG: version["corpus_sha256"], MANIFEST_TAG: version["path"]}
+        name = f"compare-{version['name']}" if version else "compare"
         run_id = client.create_run(experiment_key, run_name=name, tags=tags).info.run_id
     for path in files:
         client.log_artifact(run_id, str(path))

@@ -36,6 +36,7 @@ from evaluation.mlflow_runs import (
 )
 from evaluation.tasks import TASKS, EvalOptions
 from pipeline.decontaminate.overlap import corpus_overlap_report
+from pipeline.layout import EVAL_SUMMARY
 from pipeline.lineage import CORPUS_TAG, LINEAGE_PREFIX, MANIFEST_TAG, OVERLAP_REPORT, TOKENS_TAG
 from pipeline.shards import atomic_write_json, file_sha256, fingerprint, read_json
 from pipeline.stage import StageSummary, Stopwatch, SummaryError, read_summary
@@ -87,8 +88,12 @@ def _training_store(run_folder: Path | None) -> str | None:
     names one: evaluation joins its training run there."""
     if run_folder is None or os.environ.get("MLFLOW_TRACKING_URI"):
         return None
-    summary = read_json(run_folder / "summary.json") or {}
-    return summary.get("details", {}).get("mlflow_tracking_uri") if summary.get("stage") == "train" else None
+    try:
+        summary = read_summary(run_folder)
+    except SummaryError as error:
+        log.warning("evaluate: the training run's store is unknown (%s)", error)
+        return None
+    return summary.details.get("mlflow_tracking_uri") if summary is not None and summary.stage == "train" else None
 
 
 def _overlap_report(tags: Mapping[str, str], training_params: Mapping[str, str]) -> Path | None:
@@ -295,5 +300,5 @@ def _summary(
             key: str(value) if isinstance(value, Path) else value for key, value in dataclasses.asdict(cfg).items()
         },
     )
-    atomic_write_json(folder / "eval_summary.json", summary.as_json())
+    atomic_write_json(folder / EVAL_SUMMARY, summary.as_json())
     return summary

@@ -109,7 +109,7 @@ def evaluate_model(section: EvaluateSection, model: str, data_root: Path) -> dic
 
 @task(name="compare_models")
 def compare_sizes(
-    section: EvaluateSection, data_root: Path, out_dir: Path, version: str | None = None
+    section: EvaluateSection, data_root: Path, out_dir: Path, version: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Every evaluated size of the experiment → the GPT-2 paper's table (Markdown, CSV, plot), logged to MLflow in
     the comparison run of corpus ``version`` (nothing is logged when the table did not change)."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.shards import read_json
-from pipeline.stage import SUMMARY_FILE
+from pipeline.stage import SummaryError, read_summary
 
 # The data stages in the DAG's order (train and evaluate follow them).
 DATA_STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")
@@ -31,14 +30,21 @@ QUALITY_MODEL_DIR = "quality"  # under the models folder: the filter's quality c
 VERSIONS_DIR = "versions"  # the corpus version manifests (pipeline/lineage.py)
 REPORT_DIR = "report"  # the run report (pipeline/report/)
 TRAIN_STAGE = "train"  # the stage name in a trained model's summary.json
+# in a model's folder, beside training's own layout (training/run_folder.py): what the report reads of it
+EVAL_SUMMARY = "eval_summary.json"  # the evaluation's StageSummary (evaluation/run.py)
+LOSS_CURVE = "loss_curve.png"  # the training run's loss curve (training/run.py)
 
 
 def latest_model(size_dir: Path) -> Path | None:
     """A size's newest model trained to the end: the last ``<size_dir>/vNNNN/`` whose ``summary.json`` is a training
     run's (``None`` when there is none yet)."""
-    trained = [
-        folder
-        for folder in sorted(size_dir.glob("v[0-9]*"))
-        if (read_json(folder / SUMMARY_FILE) or {}).get("stage") == TRAIN_STAGE
-    ]
+    trained = [folder for folder in sorted(size_dir.glob("v[0-9]*")) if _trained(folder)]
     return trained[-1] if trained else None
+
+
+def _trained(folder: Path) -> bool:
+    try:
+        summary = read_summary(folder)
+    except SummaryError:  # a damaged summary: not a model to build on
+        return False
+    return summary is not None and summary.stage == TRAIN_STAGE

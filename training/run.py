@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from pipeline.layout import LOSS_CURVE
 from pipeline.lineage import VERSION_TAG, lineage_tags
 from pipeline.services.preflight import check_ray, ray_address
 from pipeline.services.ray_token import enable_ray_token
@@ -209,7 +210,7 @@ def run_training(
     assert final is not None, "Ray Train returned without a checkpoint"
     if not (finished and _export_is_current(out_dir / HF_DIR, final.path)):  # a finished run's export: written once
         export = _export(final.path, tokens_dir, out_dir, plan, run_id, cfg.model)
-        curve = loss_curve(uri, run_id, out_dir / "loss_curve.png", f"{cfg.model} ({plan.n_params:,} parameters)")
+        curve = loss_curve(uri, run_id, out_dir / LOSS_CURVE, f"{cfg.model} ({plan.n_params:,} parameters)")
         config_file = out_dir / "train_config.json"
         config = {"train": dataclasses.asdict(cfg), "model": dataclasses.asdict(plan.model_config)}
         atomic_write_json(config_file, config)

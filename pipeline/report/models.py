@@ -13,10 +13,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from pipeline.layout import EVAL_SUMMARY, LOSS_CURVE
 from pipeline.report.folders import readable_summary
 
-EVAL_SUMMARY = "eval_summary.json"
-LOSS_CURVE = "loss_curve.png"
 COMPARISON_FILES = ("comparison.md", "comparison.csv", "comparison.png")
 
 

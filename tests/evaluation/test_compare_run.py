@@ -17,6 +17,10 @@ def store(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
+V1 = {"name": "v0001", "corpus_sha256": "11" * 32, "path": "/data/versions/v0001.json"}  # a version manifest's
+V2 = {"name": "v0002", "corpus_sha256": "22" * 32, "path": "/data/versions/v0002.json"}
+
+
 def tables(folder: Path, rows: str) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "comparison.md").write_text(f"| model | lambada_acc |\n| --- | --- |\n{rows}")
@@ -31,16 +35,17 @@ def runs(uri: str) -> list:
 
 def test_one_run_per_version_updated_only_when_the_table_changed(store: str, tmp_path: Path) -> None:
     first = tables(tmp_path / "a", "| tiny | 0.10 |\n")
-    run_id, written = log_comparison(store, "webtext", first, first, version="v0001")
+    run_id, written = log_comparison(store, "webtext", first, first, version=V1)
     assert written and [run.info.run_name for run in runs(store)] == ["compare-v0001"]
-    assert log_comparison(store, "webtext", first, first, version="v0001") == (run_id, False)  # nothing new
+    assert log_comparison(store, "webtext", first, first, version=V1) == (run_id, False)  # nothing new
     grown = tables(tmp_path / "b", "| tiny | 0.10 |\n| mini | 0.20 |\n")
-    assert log_comparison(store, "webtext", grown, grown, version="v0001") == (run_id, True)  # a size was added
+    assert log_comparison(store, "webtext", grown, grown, version=V1) == (run_id, True)  # a size was added
     (run,) = runs(store)
     assert run.info.status == "FINISHED" and run.data.tags[TABLE_TAG] != ""
+    assert run.data.tags["webtext.corpus_sha256"] == V1["corpus_sha256"]  # the version's lineage, as the report's
     artifacts = mlflow.MlflowClient(store).download_artifacts(run_id, "comparison.md", str(tmp_path / "got"))
     assert "mini" in Path(artifacts).read_text()  # the files were replaced
-    other, written = log_comparison(store, "webtext", grown, grown, version="v0002")
+    other, written = log_comparison(store, "webtext", grown, grown, version=V2)
     assert written and other != run_id and len(runs(store)) == 2  # a new corpus version gets its own run
 
 
@@ -58,6 +63,6 @@ def test_a_run_left_open_by_a_kill_is_finished_by_the_next_comparison(store: str
     tags = {KIND_TAG: "compare", "webtext.corpus_version": "v0001"}
     ghost = client.create_run(experiment_id(store, "webtext"), run_name="compare-v0001", tags=tags).info.run_id
     first = tables(tmp_path / "a", "| tiny | 0.10 |\n")
-    assert log_comparison(store, "webtext", first, first, version="v0001") == (ghost, True)
+    assert log_comparison(store, "webtext", first, first, version=V1) == (ghost, True)
     (run,) = runs(store)
     assert run.info.run_id == ghost and run.info.status == "FINISHED"

@@ -19,7 +19,6 @@ from evaluation.config import EvalConfig
 from evaluation.run import EvaluationFailed, run_evaluation, task_files
 from evaluation.tasks import TASKS
 from pipeline.lineage import MANIFEST_TAG
-from pipeline.shards import atomic_write_json
 from pipeline.stage import StageSummary
 from pipeline.tokenize.config import TokenizeConfig
 from pipeline.tokenize.folder import new_tokenizer
@@ -39,6 +38,11 @@ WIKITEXT = (
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def train_summary(run_folder: Path, uri: str) -> None:
+    """The summary.json ``webtext train`` leaves, naming its MLflow store."""
+    StageSummary("train", str(run_folder), {}, {"steps": 1}, 1, 0, 1.0, {"mlflow_tracking_uri": uri}).write()
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +65,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     model = GPT(GPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=identity["vocab_size"]))
     run_folder = root / "run"
     export_hf(model, tokens / "tokenizer", run_folder / "hf", {"model_size": "tiny", "mlflow_run_id": parent})
-    atomic_write_json(run_folder / "summary.json", {"stage": "train", "details": {"mlflow_tracking_uri": uri}})
+    train_summary(run_folder, uri)
     (root / "eval").mkdir()
     (root / "eval" / "lambada_test.jsonl").write_text("".join(json.dumps(line) + "\n" for line in LAMBADA))
     (root / "eval" / "wikitext-2.test.txt").write_text(WIKITEXT)
@@ -105,7 +109,7 @@ def test_the_overlap_report_is_the_one_the_training_runs_corpus_version_links(
     vocab_size = json.loads((tokens / "tokenizer" / "identity.json").read_text())["vocab_size"]
     model = GPT(GPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, vocab_size=vocab_size))
     export_hf(model, tokens / "tokenizer", tmp_path / "run" / "hf", {"model_size": "tiny", "mlflow_run_id": parent})
-    atomic_write_json(tmp_path / "run" / "summary.json", {"stage": "train", "details": {"mlflow_tracking_uri": uri}})
+    train_summary(tmp_path / "run", uri)
     summary = run_evaluation(tmp_path / "run" / "hf", eval_config(run_folder, tasks=("lambada",), limit=1))
     client = mlflow.MlflowClient(uri)
     shipped = {artifact.path for artifact in client.list_artifacts(summary.details["mlflow_run_id"], "decontamination")}

@@ -375,7 +375,7 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     assert trained.counts["steps"] == 6 and trained.counts["train_tokens"] == version["tokens"]["splits"]["train"]
     training = [r for r in mlflow_runs(built.directory) if r.data.tags.get("webtext.corpus_version") == "v0002"]
     kinds = sorted(r.data.tags.get("webtext.kind", "train") for r in training)
-    assert kinds == ["evaluate", "report", "train"]  # the killed training went on in its MLflow run
+    assert kinds == ["compare", "evaluate", "report", "train"]  # the killed training went on in its MLflow run
     assert all(r.data.tags["webtext.corpus_sha256"] == version["corpus_sha256"] for r in training)
 
 
