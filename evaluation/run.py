@@ -121,6 +121,7 @@ def _start_run(
     model: Any,
     files: dict[str, Path],
     ref: str,
+    identity: str,
     key: str,
     extra_tags: Mapping[str, str],
     resumed: Any | None,
@@ -135,7 +136,7 @@ def _start_run(
     client = mlflow.MlflowClient(uri)
     size = model.metadata.get("model_size") or f"{model.n_params / 1e6:.1f}M"
     tags = {KIND_TAG: STAGE, FINGERPRINT_TAG: key, "model_size": str(size), "n_params": str(model.n_params)}
-    tags[MODEL_IDENTITY_TAG] = model_identity(ref)
+    tags[MODEL_IDENTITY_TAG] = identity
     training_params: dict[str, str] = {}
     parent = model.metadata.get("mlflow_run_id")
     if parent:
@@ -213,7 +214,7 @@ def run_evaluation(
         return _summary(folder, ref, cfg, uri, found, clock)
     model = load_model(ref, device="cuda" if cfg.gpu else "cpu", batch_size=cfg.batch_size, mlflow_uri=uri)
     earlier = resumable_run(runs)  # a kill or a failure interrupted it: it goes on, its finished tasks kept
-    run_id, overlap = _start_run(uri, cfg, model, files, str(ref), key, tags or {}, earlier)
+    run_id, overlap = _start_run(uri, cfg, model, files, str(ref), identity, key, tags or {}, earlier)
     logger, metrics, failures, timings = MetricsLogger(uri, run_id), {}, {}, {}
     for name in sorted(completed_tasks(earlier, examples)):
         metrics |= {metric: value for metric, value in earlier.data.metrics.items() if metric.startswith(f"{name}_")}

@@ -61,8 +61,8 @@ def webtext(
         for model in models:
             result[f"evaluate {model_label(model)}"] = evaluate_model(config.evaluate, str(model), config.data_root)
         if models:
-            compared = compare_sizes(config.evaluate, config.data_root, config.comparison_dir, result.get("version"))
-            result["compare"] = compared
+            version = result.get("version")
+            result["compare"] = compare_sizes(config.evaluate, config.data_root, config.comparison_dir, version)
     result["report"] = write_report(config, result)
     return result
 
