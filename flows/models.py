@@ -56,6 +56,7 @@ def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]
         {"config_path": config_path, **config.model_dump(mode="json")},
         flow_run_id=current_flow_run_id(),
         reports={OVERLAP_REPORT: corpus_overlap_report(config.corpus_dir)},
+        corpus_dir=config.corpus_dir,
     )
     state = "new" if new else "unchanged"
     get_run_logger().info(
@@ -65,6 +66,9 @@ def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]
         f"{manifest['tokens']['tokens']:,}",
         manifest["corpus_sha256"][:12],
     )
+    karma = manifest.get("karma") or {}
+    if new and karma.get("changed"):
+        get_run_logger().info("%s documents have a newer karma than in %s", karma["changed"], karma["compared_with"])
     return {
         "name": manifest["name"],
         "new": new,

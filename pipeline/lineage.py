@@ -9,6 +9,11 @@ and two identities:
 - ``corpus_sha256``: of the corpus shards the tokens were made from (the tokens manifest's ``inputs``);
 - ``tokens_sha256``: of the tokens folder's ``manifest.json``.
 
+A version also says how many of its documents' karma changed since the previous version (``karma``): a
+URL posted again after it was fetched gains karma, which the nightly carries into its Document without
+fetching the page again. Each version keeps ``vNNNN.karma.npz`` (document key and karma, 16 bytes per
+document) until the next version has been compared with it.
+
 The tokens manifest carries ``corpus_sha256`` too, and every MLflow training and evaluation run records
 both hashes (``lineage_tags``), so a run finds its version manifest by them (``find_version``).
 """
@@ -16,6 +21,7 @@ both hashes (``lineage_tags``), so a run finds its version manifest by them (``f
 from __future__ import annotations
 
 import dataclasses
+import io
 import subprocess
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -23,8 +29,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pipeline.layout import VERSIONS_DIR
-from pipeline.shards import atomic_write_json, file_sha256, read_json
+from pipeline.shards import atomic_write_bytes, atomic_write_json, file_sha256, read_json, read_table
 from pipeline.stage import read_summary
 from pipeline.tokenize.tokens_folder import corpus_sha256, has_manifest, manifest_path, read_manifest
 
@@ -40,6 +48,7 @@ MANIFEST_TAG = "webtext.corpus_manifest"
 CODE_TAG = "webtext.code_version"
 FLOW_RUN_TAG = "webtext.prefect_flow_run_id"
 OVERLAP_REPORT = "overlap"  # a version's link to decontaminate's overlap table of its corpus (``reports``)
+KARMA_SUFFIX = ".karma.npz"
 
 
 def version_name(number: int) -> str:
@@ -119,6 +128,41 @@ def find_version(data_root: Path, tokens_sha256: str) -> dict[str, Any] | None:
     return next((m for m in reversed(versions(data_root)) if m["tokens"]["manifest_sha256"] == tokens_sha256), None)
 
 
+def corpus_karma(corpus_dir: Path, shard_names: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The corpus documents' keys (the first 64 bits of their id), sorted, and their karma in the same order."""
+    keys: list[np.ndarray] = []
+    karma: list[np.ndarray] = []
+    for name in sorted(shard_names):
+        table = read_table(corpus_dir / name, columns=["id", "karma"])
+        keys.append(np.array([int(value[:16], 16) for value in table["id"].to_pylist()], dtype=np.uint64))
+        karma.append(table["karma"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False))
+    if not keys:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    order = np.argsort(np.concatenate(keys), kind="stable")
+    return np.concatenate(keys)[order], np.concatenate(karma)[order]
+
+
+def karma_changes(directory: Path, previous: str | None, keys: np.ndarray, karma: np.ndarray) -> dict[str, Any]:
+    """How many documents carry another karma than in the ``previous`` version (``changed`` is None when that
+    version kept no karma to compare with: the first version, or one recorded before versions kept it)."""
+    found_previous = previous is not None and (directory / f"{previous}{KARMA_SUFFIX}").is_file()
+    record: dict[str, Any] = {"documents": len(keys), "changed": None, "compared_with": None}
+    if not found_previous:
+        return record
+    with np.load(directory / f"{previous}{KARMA_SUFFIX}") as earlier:
+        old_keys, old_karma = earlier["keys"], earlier["karma"]
+    positions = np.minimum(np.searchsorted(old_keys, keys), max(len(old_keys) - 1, 0))
+    both = (old_keys[positions] == keys) if len(old_keys) else np.zeros(len(keys), dtype=bool)
+    changed = int((old_karma[positions[both]] != karma[both]).sum())
+    return record | {"changed": changed, "compared_with": previous}
+
+
+def _keep_karma(directory: Path, name: str, keys: np.ndarray, karma: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, keys=keys, karma=karma)
+    atomic_write_bytes(directory / f"{name}{KARMA_SUFFIX}", buffer.getvalue())
+
+
 def record_version(
     data_root: Path,
     tokens_dir: Path,
@@ -127,10 +171,13 @@ def record_version(
     config: Mapping[str, Any],
     flow_run_id: str | None = None,
     reports: Mapping[str, Path] | None = None,
+    corpus_dir: Path | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """The version manifest of the corpus in ``tokens_dir``: a new one (``True``) when the tokens differ from the
     latest version's, else the latest (``False``). ``reports`` (name → file: decontaminate's overlap table) are
-    linked from it when they exist, so a model's evaluation finds the report of the corpus it was trained on."""
+    linked from it when they exist, so a model's evaluation finds the report of the corpus it was trained on.
+    ``corpus_dir`` (the documents the tokens were made from) lets it count the documents whose karma changed
+    since the latest version; the count is written before the manifest, so a killed run's rerun counts the same."""
     if not has_manifest(tokens_dir):
         raise FileNotFoundError(f"no tokens manifest at {manifest_path(tokens_dir)}: run the tokenize stage first")
     tokens = read_manifest(tokens_dir)
@@ -142,6 +189,11 @@ def record_version(
     number = (latest["version"] if latest else 0) + 1
     shards = [entry for split in tokens.splits.values() for entry in split.shards]
     stages = {stage: stage_record(folder) for stage, folder in stage_folders.items()}
+    karma: dict[str, Any] | None = None
+    if corpus_dir is not None:
+        keys, values = corpus_karma(corpus_dir, tokens.inputs)
+        karma = karma_changes(directory, latest["name"] if latest else None, keys, values)
+        _keep_karma(directory, version_name(number), keys, values)
     manifest = {
         "format": FORMAT,
         "version": number,
@@ -158,6 +210,7 @@ def record_version(
         "config": dict(config),
         "counts": stages,
         "reports": {name: str(path) for name, path in (reports or {}).items() if path.is_file()},
+        "karma": karma,
         "corpus": {"shards": dict(tokens.inputs)},
         "tokens": {
             "dir": str(tokens_dir),
@@ -170,6 +223,9 @@ def record_version(
         },
     }
     atomic_write_json(directory / f"{version_name(number)}.json", manifest)
+    for compared in directory.glob(f"v[0-9]*{KARMA_SUFFIX}"):  # the next version compares with this one's only
+        if compared.name != f"{version_name(number)}{KARMA_SUFFIX}":
+            compared.unlink()
     return manifest, True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import ClassVar, TypeVar
@@ -85,6 +86,23 @@ class FetchRecord:
             pa.field("first_seen", UTC_TIMESTAMP),
         ]
     )
+
+
+PAGES_CONTENT_SHA256 = "content_sha256"  # the pages shard stats key of ``pages_content_sha256``
+REFRESHABLE_FETCH_FIELDS = frozenset({"karma"})  # what a pages row may change without its page being fetched again
+
+
+def pages_content_sha256(pages: pa.Table) -> str:
+    """A pages table's hash, its karma left out: what the pages say of the fetched pages themselves.
+
+    The fetch stage carries a URL's newest karma into its pages row without fetching it again; extract keys
+    its work by this hash, so such a row changes a Document's karma, never makes a page be extracted again.
+    Hashed by value, column by column in name order, so it does not depend on how the table was chunked.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(set(pages.column_names) - REFRESHABLE_FETCH_FIELDS):
+        digest.update(json.dumps([name, pages[name].to_pylist()], default=str).encode("utf-8"))
+    return digest.hexdigest()
 
 
 @dataclasses.dataclass(slots=True)

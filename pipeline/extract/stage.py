@@ -10,8 +10,11 @@ Layout under the output directory::
 Pages shards are extracted in parallel, one shard per worker process at a time, each page
 under a time limit (see ``supervisor``); documents keep the order of their pages shard,
 so a rerun after a kill at any moment writes the same bytes. A shard is redone only when
-its pages shard, the extraction settings (the backend among them) or the stage's code
-(``pipeline/extract``) changed. A flow maps ``open_extract``'s jobs instead: one pages shard
+its pages (karma aside: ``pages_content_sha256``), the extraction settings (the backend
+among them) or the stage's code (``pipeline/extract``) changed. When only the pages' karma
+changed (fetch carries a URL's newest karma into its row), the finished Document shard takes
+it without a page being extracted again (``refresh_karma``): the same bytes a fresh
+extraction would write. A flow maps ``open_extract``'s jobs instead: one pages shard
 each, on a supervisor of its own.
 
 What goes wrong with one page is that page's outcome, the run goes on: a hang (``timeout``),
@@ -30,6 +33,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
 
 from pipeline.code_identity import code_fingerprint
 from pipeline.extract.config import ExtractConfig
@@ -38,10 +44,27 @@ from pipeline.extract.pages import PageHandler, PageTask, read_sizes
 from pipeline.extract.supervisor import Job, JobDone, Supervisor
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.records import Document, FetchRecord, document_id, from_table, to_table
+from pipeline.records import (
+    PAGES_CONTENT_SHA256,
+    Document,
+    FetchRecord,
+    document_id,
+    from_table,
+    pages_content_sha256,
+    to_table,
+)
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.settings import resolve_workers
-from pipeline.shards import ShardOutcome, ShardWriter, complete_shards, fingerprint, read_stats, read_table
+from pipeline.shards import (
+    ShardOutcome,
+    ShardWriter,
+    atomic_write_json,
+    complete_shards,
+    fingerprint,
+    read_stats,
+    read_table,
+    stats_path,
+)
 from pipeline.stage import ShardedRun, StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 from pipeline.urls import domain_of
 
@@ -64,6 +87,7 @@ class ShardResult(ShardOutcome):
     outcomes: dict[str, int]  # rejected pages by reason
     charset_detected: int
     truncated: int
+    pages_sha256: str | None  # the pages shard whose karma the documents carry
     skipped: bool = False
 
 
@@ -99,6 +123,7 @@ class ShardExtraction:
 
     def __init__(self, pages_shard: Path, fetch_dir: Path, out_dir: Path, shard_fingerprint: str) -> None:
         self.name = pages_shard.name
+        self._pages_sha256 = input_sha256(pages_shard)
         self.rows = list(from_table(read_table(pages_shard), FetchRecord))
         self._fetch_dir = fetch_dir
         self._fingerprint = shard_fingerprint
@@ -152,6 +177,7 @@ class ShardExtraction:
             outcomes=outcomes,
             charset_detected=self._flags["charset_detected"],
             truncated=self._flags["truncated"],
+            pages_sha256=self._pages_sha256,
         )
         assert result.documents + sum(outcomes.values()) == ok_pages, f"{self.name}: a page went uncounted"
         if outcomes.get(WARC_ERROR):
@@ -206,13 +232,50 @@ def _extract_shards(
 
 
 def _units(inputs: list[Path], out_dir: Path, cfg: ExtractConfig) -> list[WorkUnit[Path]]:
-    """One unit per pages shard, keyed by that shard's bytes, the extraction settings and the stage's code."""
+    """One unit per pages shard, keyed by that shard's pages (karma aside), the extraction settings and the stage's
+    code."""
     identity = cfg.identity()
     code = code_fingerprint(PACKAGE)
     return [
-        WorkUnit(out_dir / shard.name, fingerprint(STAGE, input_sha256(shard), identity, code), shard)
+        WorkUnit(out_dir / shard.name, fingerprint(STAGE, pages_content_key(shard), identity, code), shard)
         for shard in inputs
     ]
+
+
+def pages_content_key(pages_shard: Path) -> str:
+    """The hash of a pages shard's rows, karma aside, as fetch recorded it (computed for a shard it did not)."""
+    recorded = (read_stats(pages_shard) or {}).get(PAGES_CONTENT_SHA256)
+    return recorded or pages_content_sha256(read_table(pages_shard))
+
+
+def refresh_karma(unit: WorkUnit[Path], stats: dict[str, Any]) -> tuple[ShardResult, int]:
+    """A finished Document shard whose pages shard changed in karma alone: its documents take the pages rows'
+    karma, nothing extracted again. Returns the shard's result and how many of its documents' karma changed.
+
+    Written in the same row groups as ``ShardExtraction``, so the bytes equal a fresh extraction's; a kill
+    mid-write leaves the shard incomplete (stats removed first), and the rerun extracts it afresh.
+    """
+    result = ShardResult.from_stats(unit.name, stats)
+    pages_sha256 = input_sha256(unit.source)
+    if result.pages_sha256 == pages_sha256:
+        return result, 0
+    pages = read_table(unit.source, columns=["url", "karma"])
+    newest = dict(zip(pages["url"].to_pylist(), pages["karma"].to_pylist(), strict=True))
+    documents = read_table(unit.output)
+    karma = documents["karma"].to_pylist()
+    refreshed = [newest.get(url, old) for url, old in zip(documents["url"].to_pylist(), karma, strict=True)]
+    changed = sum(old != new for old, new in zip(karma, refreshed, strict=True))
+    result.pages_sha256 = pages_sha256
+    if not changed:  # the karma of pages extract rejected: the documents stand as they are
+        atomic_write_json(stats_path(unit.output), {**stats, "pages_sha256": pages_sha256})
+        return result, 0
+    column = documents.schema.get_field_index("karma")
+    documents = documents.set_column(column, Document.SCHEMA.field("karma"), pa.array(refreshed, type=pa.int64()))
+    with ShardWriter(unit.output, Document.SCHEMA) as writer:
+        for start in range(0, documents.num_rows, BATCH_ROWS):
+            writer.write(documents.slice(start, BATCH_ROWS))
+        writer.commit(unit.fingerprint, result.stats())
+    return result, changed
 
 
 def extract_shard(destination: Destination, pages_shard: Path, shard_fingerprint: str) -> ShardResult:
@@ -235,16 +298,19 @@ def _summarise(
     fetch_dir: Path,
     out_dir: Path,
     done: list[ShardResult],
+    karma_refreshed: int,
     cfg: ExtractConfig,
     clock: Stopwatch,
     results: list[ShardResult],
 ) -> StageSummary:
     # not_fetched: rows whose fetch failed (counted by fetch, nothing archived); charset_detected: documents whose
-    # stored charset failed and detection decoded them
+    # stored charset failed and detection decoded them; karma_refreshed: documents this run gave a newer karma
     summed = ("pages", "not_fetched", "documents", "charset_detected", "truncated")
     details = {"fetch_dir": str(fetch_dir), "code_fingerprint": code_fingerprint(PACKAGE)}
     config = dataclasses.asdict(cfg)
-    return StageSummary.of_shards(STAGE, out_dir, done + results, summed, clock, config, **details).write()
+    summary = StageSummary.of_shards(STAGE, out_dir, done + results, summed, clock, config, **details)
+    summary.counts["karma_refreshed"] = karma_refreshed
+    return summary.write()
 
 
 def pages_to_extract(run: ShardedRun[ShardResult]) -> int:
@@ -265,10 +331,12 @@ def open_extract(
     with folder_lock(out_dir, STAGE):
         remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs}, replace)
         plan = plan_units(_units(inputs, out_dir, cfg))
-        done = [ShardResult.from_stats(unit.name, stats) for unit, stats in plan.done]
+        refreshed = [refresh_karma(unit, stats) for unit, stats in plan.done]
+        done = [result for result, _ in refreshed]
+        karma_refreshed = sum(changed for _, changed in refreshed)
         destination = Destination(fetch_dir.resolve(), out_dir.resolve(), cfg)
         jobs = [(unit.source.resolve(), unit.fingerprint) for unit in plan.todo]
-        summarise = functools.partial(_summarise, fetch_dir, out_dir, done, cfg, clock)
+        summarise = functools.partial(_summarise, fetch_dir, out_dir, done, karma_refreshed, cfg, clock)
         local = functools.partial(_extract_all, plan.todo, destination)
         workers = resolve_workers(cfg.workers)
         yield ShardedRun(STAGE, extract_shard, jobs, destination, workers, summarise, local)

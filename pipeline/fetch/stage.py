@@ -9,8 +9,9 @@ Layout under the output directory::
 The pages index is the stage's record of what it fetched (see ``index``): a run fetches the
 harvested URLs the index does not hold, or holds but a policy makes due again, in new
 batches of a new run number, so a URL folder that only grew is not new input and an
-immediate rerun requests nothing. Changing ``batch_size`` or the harvest's bucket count
-changes only how new URLs are grouped.
+immediate rerun requests nothing. A URL already fetched whose harvested karma grew gets the
+new karma in its pages row (``refresh_karma``), its page not requested again. Changing
+``batch_size`` or the harvest's bucket count changes only how new URLs are grouped.
 
 A batch is committed by renaming its WARC file into place (never over an existing one) and
 then writing its pages shard. Killed at any moment, a rerun fetches what the index lacks; a
@@ -33,7 +34,14 @@ import pyarrow as pa
 
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.http import HttpFetcher
-from pipeline.fetch.index import PagesIndex, drop_superseded, index_outcomes, pages_stats, url_keys
+from pipeline.fetch.index import (
+    PagesIndex,
+    drop_superseded,
+    index_outcomes,
+    pages_stats,
+    refresh_karma,
+    url_keys,
+)
 from pipeline.fetch.results import Fetcher, FetchResult
 from pipeline.fetch.warc import WarcBatchWriter
 from pipeline.lock import folder_lock
@@ -222,6 +230,7 @@ def run_fetch(
         replaced = drop_superseded(index)  # rows a killed run left twice
         if replaced:
             index = PagesIndex.load(pages_dir, cfg, now)
+        karma_refreshed = refresh_karma(index, urls_dir)  # rewrites rows in place: the index's keys stay true
         shards_before = len(index.shards)
         run_number = next_run_number(out_dir)
         batches = new_batches(urls_to_fetch(urls_dir, index), run_number, cfg.batch_size)
@@ -233,7 +242,13 @@ def run_fetch(
             stage="fetch",
             out_dir=str(out_dir),
             outcomes=dict(outcomes),
-            counts={"urls": urls, "fetched": sum(run.outcomes.values()), "replaced": replaced, "bytes": fetched_bytes},
+            counts={
+                "urls": urls,
+                "fetched": sum(run.outcomes.values()),
+                "replaced": replaced,
+                "karma_refreshed": karma_refreshed,
+                "bytes": fetched_bytes,
+            },
             units=shards_before + run.batches,
             units_skipped=shards_before,
             seconds=clock.seconds(),

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from sample_run import write_config
 
 from flows.local_server import local_prefect_server, prefect_executable, stop_process_group
 from pipeline.shards import complete_shards, read_json
@@ -35,37 +36,6 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     settings = {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "INFO"}
     with local_prefect_server(env=settings, log_path=home / "server.log") as api_url:
         yield {**os.environ, **settings, "PREFECT_API_URL": api_url}
-
-
-def write_config(directory: Path) -> Path:
-    sample_dir = directory / "sample"
-    config = {
-        "data_root": str(directory / "run"),
-        "sample": {"generate": True, "dir": str(sample_dir)},
-        "harvest": {
-            "dumps": [str(sample_dir / "reddit" / "RS_2019-01.zst"), str(sample_dir / "reddit" / "RS_2019-02.bz2")],
-            "after": "2019-01-01",
-            "before": "2019-03-01",
-            "n_buckets": 2,
-        },
-        "fetch": {"crawl_sample_web": True, "resolve_only": True, "per_host_delay_s": 0.01, "max_retries": 1},
-        "quality_train": {"negatives": [str(sample_dir / "crawl" / "random-crawl.jsonl")], "positive_min_karma": 5},
-        "decontaminate": {
-            "eval_sets": [f"sample_lambada={sample_dir / 'eval' / 'sample_lambada.jsonl'}"],
-            "wikipedia_mirrors": ["wikipedia.test"],
-        },
-        "filter": {"quality": {"selection": "none"}},  # scores only: the sample's scores sit at 0.50 +- 1e-4
-        "tokenize": {"tokenizer": "bpe", "vocab_size": 1024, "val_fraction": 0.2},
-        "train": {"models": ["tiny"], "max_steps": 6, "batch_size": 4, "log_every": 2, "eval_every": 3},
-        "evaluate": {
-            "tasks": ["sample_lambada"],
-            "task_paths": [f"sample_lambada={sample_dir / 'eval' / 'sample_lambada.jsonl'}"],
-            "limit": 4,
-        },
-    }
-    path = directory / "run.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
 
 
 def assert_built(directory: Path) -> None:
@@ -286,9 +256,19 @@ NEW_ARTICLE = (
 )
 
 
+RESUBMITTED_SCORE = 5
+
+
+def resubmitted_document(built: Built) -> tuple[str, int]:
+    """(URL, karma) of a corpus document the new dump links to again: its karma grows after it was fetched."""
+    corpus = pa.concat_tables(pq.read_table(shard) for shard in complete_shards(built.directory / "run" / "corpus"))
+    rows = sorted(zip(corpus["id"].to_pylist(), corpus["url"].to_pylist(), corpus["karma"].to_pylist(), strict=True))
+    return rows[0][1], rows[0][2]
+
+
 def add_new_submissions(built: Built, directory: Path, min_new_tokens: int) -> Path:
-    """A new article on a copy of the sample web, a new dump of submissions linking to it (one resubmitted), and
-    a config reading the original dumps plus the new one; returns the config."""
+    """A new article on a copy of the sample web, a new dump of submissions linking to it (one resubmitted) and to
+    a page already in the corpus, and a config reading the original dumps plus the new one; returns the config."""
     sample = directory / "sample"
     shutil.copytree(built.directory / "sample" / "web", sample / "web")
     title, paragraphs = NEW_ARTICLE
@@ -310,6 +290,10 @@ def add_new_submissions(built: Built, directory: Path, min_new_tokens: int) -> P
         {"id": "zz001", "url": url, "score": 14, "created_utc": 1550000000, "subreddit": "woodworking"},
         {"id": "zz002", "url": url, "score": 2, "created_utc": 1550100000, "subreddit": "sailing"},
     ]
+    again, _ = resubmitted_document(built)
+    submissions.append(
+        {"id": "zz003", "url": again, "score": RESUBMITTED_SCORE, "created_utc": 1550200000, "subreddit": "t"}
+    )
     dump = sample / "RS_2019-02-late.ndjson"
     common = {"is_self": False, "over_18": False, "domain": "blog.webtext.test", "title": title}
     dump.write_text("".join(json.dumps({**common, **row}) + "\n" for row in submissions), encoding="utf-8")
@@ -344,19 +328,21 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     built: Built, prefect_env: dict[str, str], tmp_path: Path
 ) -> None:
     run = built.directory / "run"
+    resubmitted, karma = resubmitted_document(built)
     config = add_new_submissions(built, tmp_path, min_new_tokens=10**9)
     data = ["--stages", "harvest", "fetch", "extract", "dedup", "filter"]
     run_until(prefect_env, config, run / "docs" / "extracted" / "summary.json", *data)  # killed as dedup starts
     run_flow(prefect_env, config, *data)
     harvest = read_summary(run / "urls")
-    assert harvest.counts["urls_kept"] == 50 and harvest.counts["karma_kept"] == 338 + 16
-    fetch = read_summary(run / "fetch")  # only the unseen URL was fetched
+    assert harvest.counts["urls_kept"] == 50 and harvest.counts["karma_kept"] == 338 + 16 + RESUBMITTED_SCORE
+    fetch = read_summary(run / "fetch")  # only the unseen URL was fetched; the resubmitted one got its new karma
     assert fetch.counts["urls"] == 50 and fetch.details["run_outcomes"] in ({"ok": 1}, {})
     assert read_summary(run / "fetch").outcomes["ok"] == 40
     extracted = read_summary(run / "docs" / "extracted")
     assert extracted.counts["documents"] == 37 and extracted.units == 2
     deduped = read_summary(run / "docs" / "deduped")
-    assert (deduped.counts["documents"], deduped.counts["kept"], deduped.units_done) == (37, 30, 1)
+    # the new page's shard, and the resubmitted page's (its karma changed) decided again: the same decisions
+    assert (deduped.counts["documents"], deduped.counts["kept"], deduped.units_done) == (37, 30, 2)
     filtered = read_summary(run / "docs" / "filtered")
     # both shards rescored: the new page (karma 16) is a positive of the quality classifier, retrained on them
     assert (filtered.counts["kept"], filtered.units, filtered.units_done) == (19, 2, 2)
@@ -366,6 +352,11 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     assert version["previous"] == 1 and version["counts"]["filter"]["counts"]["kept"] == 19
     assert Path(version["inputs"][-1]["path"]).name == "RS_2019-02-late.ndjson"
     assert "corpus version v0002 (new)" in result.stdout and not (run / "models" / "tiny" / "v0002").exists()
+    assert version["karma"] == {"documents": version["tokens"]["documents"], "changed": 1, "compared_with": "v0001"}
+    corpus = pa.concat_tables(pq.read_table(shard) for shard in complete_shards(run / "corpus"))
+    assert dict(zip(corpus["url"].to_pylist(), corpus["karma"].to_pylist(), strict=True))[resubmitted] == (
+        karma + RESUBMITTED_SCORE
+    )
     assert "evaluate tiny/v0001" in result.stdout  # the newest model is still v0001's
 
     first_checkpoint = run / "models" / "tiny" / "v0002" / "checkpoints" / "train" / "step-00000002"

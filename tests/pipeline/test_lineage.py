@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from pipeline.lineage import (
     record_version,
     training_due,
 )
-from pipeline.shards import file_sha256
+from pipeline.records import Document, document_id, to_table
+from pipeline.shards import file_sha256, write_shard
 
 
 def write_tokens(tokens_dir: Path, inputs: dict[str, str], train_tokens: int) -> None:
@@ -77,6 +79,43 @@ def test_a_version_records_inputs_counts_and_hashes_and_a_rerun_adds_none(data_r
     second, new = record_version(data_root, data_root / "tokens", folders, [dump], {"n_buckets": 4}, "flow-3")
     assert new and (second["name"], second["previous"]) == ("v0002", 1)
     assert find_version(data_root, first["tokens"]["manifest_sha256"])["name"] == "v0001"
+
+
+def write_corpus(corpus_dir: Path, karma: dict[str, int]) -> dict[str, str]:
+    """One corpus shard of documents (URL -> karma), as the tokens manifest's inputs name it."""
+    documents = [
+        Document(
+            id=document_id(url),
+            url=url,
+            domain="karma.test",
+            title=None,
+            text=f"the page at {url}",
+            karma=value,
+            fetched_at=datetime(2019, 3, 1, tzinfo=UTC),
+        )
+        for url, value in karma.items()
+    ]
+    stats = write_shard(to_table(documents, Document), corpus_dir / "part-00000.parquet", shard_fingerprint="test")
+    return {"part-00000.parquet": stats["sha256"]}
+
+
+def test_a_version_counts_the_documents_whose_karma_changed_since_the_previous(data_root: Path) -> None:
+    corpus, tokens = data_root / "corpus", data_root / "tokens"
+    urls = [f"http://karma.test/{n}" for n in range(5)]
+    write_tokens(tokens, write_corpus(corpus, dict.fromkeys(urls, 3)), 1000)
+    first, _ = record_version(data_root, tokens, {}, [], {}, corpus_dir=corpus)
+    assert first["karma"] == {"documents": 5, "changed": None, "compared_with": None}  # nothing to compare with
+
+    grown = dict.fromkeys(urls, 3) | {urls[0]: 40, urls[3]: 7, "http://karma.test/new": 9}  # posted again; one new
+    write_tokens(tokens, write_corpus(corpus, grown), 1000)
+    second, new = record_version(data_root, tokens, {}, [], {}, corpus_dir=corpus)
+    assert new and second["karma"] == {"documents": 6, "changed": 2, "compared_with": "v0001"}
+    assert sorted(path.name for path in (data_root / "versions").glob("*.npz")) == ["v0002.karma.npz"]
+
+    write_tokens(tokens, write_corpus(corpus, grown | {urls[1]: 4}), 1000)
+    (data_root / "versions" / "v0003.karma.npz").write_bytes(b"left by a run killed before its manifest")
+    third, _ = record_version(data_root, tokens, {}, [], {}, corpus_dir=corpus)  # its rerun counts the same
+    assert third["karma"] == {"documents": 6, "changed": 1, "compared_with": "v0002"}
 
 
 def test_input_hashes_are_reused_while_size_and_mtime_hold(data_root: Path, tmp_path: Path, monkeypatch) -> None:

@@ -17,10 +17,11 @@ from extract_fixtures import FetchDirFactory, Page, marked_pages, page_from_rout
 
 from pipeline.extract.config import ExtractConfig
 from pipeline.extract.stage import run_extract
-from pipeline.records import Document, FetchRecord, document_id
+from pipeline.fetch.index import pages_stats
+from pipeline.records import Document, FetchRecord, document_id, from_table
 from pipeline.rejects import OrphanShardsError, reject_counts, stage_rejects_dir
 from pipeline.sample.web import Route
-from pipeline.shards import complete_shards, file_sha256, stats_path, write_shard
+from pipeline.shards import complete_shards, file_sha256, read_stats, stats_path, write_shard
 from pipeline.stage import SUMMARY_FILE
 
 CFG = ExtractConfig(workers=2)
@@ -252,3 +253,45 @@ def test_progress_reaches_every_page(sample_fetch_dir: Path, sample_pages: list[
     run_extract(sample_fetch_dir, tmp_path, CFG, progress=recording)
     assert seen[-1] == ("extract pages", len(sample_pages), len(sample_pages))
     assert [position for _, _, position in seen] == sorted(position for _, _, position in seen)
+
+
+def test_a_karma_grown_after_the_fetch_reaches_the_documents_without_extracting_again(
+    sample_fetch_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "extracted"
+    first = run_extract(sample_fetch_dir, out, CFG)
+    assert first.counts["karma_refreshed"] == 0
+    untouched = stats_path(out / "part-00000-00000.parquet").stat().st_mtime_ns
+    pages_shard = sample_fetch_dir / "pages" / "part-00000-00001.parquet"  # its rows include failures and rejects
+    (kept, dropped) = grow_karma(pages_shard, out, by=100)  # as fetch's refresh_karma writes the pages rows
+
+    refreshed = run_extract(sample_fetch_dir, out, CFG)
+    assert (refreshed.units_done, refreshed.units_skipped) == (0, 2)  # nothing extracted again
+    assert refreshed.counts["karma_refreshed"] == 1 and dropped  # the other row's karma changes no document
+    karma = dict(zip(documents(out)["url"].to_pylist(), documents(out)["karma"].to_pylist(), strict=True))
+    assert karma[kept.url] == kept.karma + 100
+    assert stats_path(out / "part-00000-00000.parquet").stat().st_mtime_ns == untouched
+    fresh = run_extract(sample_fetch_dir, tmp_path / "fresh", CFG)  # what a first extraction of these pages writes
+    assert {name: digest for name, digest in shard_hashes(out).items() if "/" not in name} == {
+        name: digest for name, digest in shard_hashes(tmp_path / "fresh").items() if "/" not in name
+    }
+    assert fresh.counts["documents"] == refreshed.counts["documents"]
+
+    again = run_extract(sample_fetch_dir, out, CFG)
+    assert again.counts["karma_refreshed"] == 0 and again.units_done == 0
+
+
+def grow_karma(pages_shard: Path, extracted: Path, by: int) -> tuple[FetchRecord, str]:
+    """Add ``by`` to the karma of one pages row that became a document and of one that did not; returns the first
+    (before) and the second's URL."""
+    table = pq.read_table(pages_shard)
+    extracted_urls = set(pq.read_table(extracted / pages_shard.name)["url"].to_pylist())
+    rows = list(from_table(table, FetchRecord))
+    kept = next(row for row in rows if row.url in extracted_urls)
+    dropped = next(row.url for row in rows if row.url not in extracted_urls)  # not fetched, or rejected
+    karma = [row.karma + by if row.url in {kept.url, dropped} else row.karma for row in rows]
+    table = table.set_column(table.schema.get_field_index("karma"), "karma", pa.array(karma, type=pa.int64()))
+    table = table.cast(FetchRecord.SCHEMA)
+    stats = read_stats(pages_shard) or {}
+    write_shard(table, pages_shard, shard_fingerprint=stats["fingerprint"], extra_stats=pages_stats(table))
+    return kept, dropped

@@ -1,4 +1,5 @@
-"""Incremental crawl: a second month fetches only its new URLs, WARC files are append-only, each URL indexed once."""
+"""Incremental crawl: a second month fetches only its new URLs, WARC files are append-only, each URL indexed once,
+and a URL whose karma grew gets it in its row without being fetched again."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pipeline.fetch.stage import run_fetch
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import DumpSource
 from pipeline.harvest.stage import run_harvest
-from pipeline.shards import complete_shards, read_table
+from pipeline.shards import complete_shards, read_stats, read_table
 
 HOSTS = [f"incremental-{index}.test" for index in range(3)]
 HARVEST = HarvestConfig(n_buckets=2)
@@ -54,6 +55,7 @@ def test_a_second_month_fetches_only_its_new_urls(hostile: HostileServer, tmp_pa
     assert first.counts["fetched"] == 12 and first.outcomes == {"ok": 12}
     archived = {path.name: path.read_bytes() for path in (out / "warc").glob("*.warc.gz")}
     assert len(archived) == 3
+    pages_before = {shard.name: (shard.read_bytes(), read_stats(shard)) for shard in complete_shards(out / "pages")}
 
     february_dump = write_dump(tmp_path / "RS_2019-02", [(url, 5) for url in february] + [(grown, 40)], 2)
     run_harvest([DumpSource(february_dump)], urls_dir, HARVEST)  # into the same folder: January stays
@@ -66,10 +68,19 @@ def test_a_second_month_fetches_only_its_new_urls(hostile: HostileServer, tmp_pa
     assert all((out / "warc" / name).read_bytes() == data for name, data in archived.items())
     assert set(read_pages(out)) == {*january, *february}  # read_pages fails on a URL recorded twice
     assert (second.counts["urls"], second.counts["fetched"], second.units, second.units_skipped) == (17, 5, 5, 3)
+    # the grown URL's row has its newest karma, its page not asked for again: only its pages shard was rewritten,
+    # and that shard's pages are what they were, karma aside (extract keys its work by that hash)
+    assert read_pages(out)[grown].karma == 45 and second.counts["karma_refreshed"] == 1
+    rewritten = [name for name, (data, _) in pages_before.items() if (out / "pages" / name).read_bytes() != data]
+    assert rewritten == [Path(read_pages(out)[grown].warc_file or "").name.replace(".warc.gz", ".parquet")]
+    stats = read_stats(out / "pages" / rewritten[0]) or {}
+    assert stats["content_sha256"] == pages_before[rewritten[0]][1]["content_sha256"]
+    assert stats["sha256"] != pages_before[rewritten[0]][1]["sha256"]
 
     before = len(hostile.hits)
     again = run_fetch(urls_dir, out, cfg)
     assert hostile.hits[before:] == [] and again.counts["fetched"] == 0 and again.units_done == 0
+    assert again.counts["karma_refreshed"] == 0
 
 
 def test_due_urls_are_fetched_again_and_indexed_once(hostile: HostileServer, tmp_path: Path) -> None:
