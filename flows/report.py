@@ -59,6 +59,11 @@ def write_report(config: RunConfig, result: dict[str, Any]) -> dict[str, Any]:
             "report's warning)",
             ", ".join(report.not_decontaminated),
         )
+    if report.ignored_optouts:
+        get_run_logger().warning(
+            "run report: the corpus may hold pages whose sites opted out of AI training (not honoured: %s)",
+            ", ".join(report.ignored_optouts),
+        )
     if report.consistency:
         get_run_logger().warning("run report: counts that do not add up: %s", "; ".join(report.consistency))
     get_run_logger().info("run report: %s (not run: %s)", report.out_dir, ", ".join(report.not_run) or "nothing")

@@ -103,6 +103,11 @@ def extract_documents(
     section: ExtractSection, fetch_dir: Path, out_dir: Path, shards: ShardTasks, replace: bool = False
 ) -> dict[str, Any]:
     """Archived pages → Document shards (main text), one mapped task per pages shard; rejects under rejected/."""
+    if ignored := section.config().ignored_optouts():
+        get_run_logger().warning(
+            "extract: site opt-outs not honoured (%s): pages reserved from AI training can enter the corpus",
+            ", ".join(ignored),
+        )
     with open_extract(fetch_dir, out_dir, section.config(), replace=replace) as sharded:
         return log_summary(sharded.finish(shards.run(sharded)))
 

@@ -11,10 +11,12 @@ import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from pipeline.warc_members import (
     CONTENT_ENCODING,
     FIRST_READ_BYTES,
+    TDM_RESERVATION,
     WarcRecordError,
     header_value,
     inflate_member,
@@ -23,7 +25,7 @@ from pipeline.warc_members import (
     undo_content_encoding,
 )
 
-__all__ = ["OpenArchive", "WarcRecordError", "read_response_body"]
+__all__ = ["ArchivedResponse", "OpenArchive", "WarcRecordError", "read_response", "read_response_body"]
 
 # A read size known from the index (up to the next record in the file) is used when it is within these bounds.
 MIN_SIZE_HINT, MAX_SIZE_HINT = 1 << 9, 1 << 20
@@ -54,10 +56,24 @@ class OpenArchive:
         self._path = self._descriptor = None
 
 
+class ArchivedResponse(NamedTuple):
+    """A response's payload (its Content-Encoding undone) and the HTTP headers extract acts on."""
+
+    body: bytes
+    tdm_reservation: str | None  # the ``TDM-Reservation`` header (TDMRep): ``1`` reserves the page
+
+
 def read_response_body(
     path: str | Path, offset: int, archive: OpenArchive | None = None, size_hint: int | None = None
 ) -> bytes:
-    """The payload of the ``response`` record at ``offset``, its Content-Encoding undone.
+    """The payload of the ``response`` record at ``offset``, its Content-Encoding undone (see ``read_response``)."""
+    return read_response(path, offset, archive, size_hint).body
+
+
+def read_response(
+    path: str | Path, offset: int, archive: OpenArchive | None = None, size_hint: int | None = None
+) -> ArchivedResponse:
+    """The ``response`` record at ``offset``: its payload, its Content-Encoding undone, and its TDMRep header.
 
     ``archive`` keeps the file open for the next call; without one the file is opened and closed here.
     ``size_hint``, the bytes up to the next record the index knows of, sizes the first read; it
@@ -67,8 +83,9 @@ def read_response_body(
     hinted = size_hint is not None and MIN_SIZE_HINT <= size_hint <= MAX_SIZE_HINT
     try:
         record, _ = inflate_member(opened.reader(path), offset, size_hint if hinted else FIRST_READ_BYTES)
-        content_encoding, payload = _split_response(record)
-        return undo_content_encoding(payload, content_encoding)
+        http_head, payload = _split_response(record)
+        body = undo_content_encoding(payload, header_value(CONTENT_ENCODING, http_head) or "")
+        return ArchivedResponse(body, header_value(TDM_RESERVATION, http_head))
     except (OSError, zlib.error, WarcRecordError) as error:
         raise WarcRecordError(f"{path} at offset {offset}: {error}") from error
     finally:
@@ -76,10 +93,9 @@ def read_response_body(
             opened.close()
 
 
-def _split_response(record: bytes) -> tuple[str, bytes]:
-    """(Content-Encoding, payload) of a WARC response record whose block is exactly its Content-Length."""
+def _split_response(record: bytes) -> tuple[bytes, bytes]:
+    """(HTTP head, payload) of a WARC response record whose block is exactly its Content-Length."""
     found = split_record(record)
     if found.warc_type != "response":
         raise WarcRecordError(f"expected a response record, found {found.warc_type or 'no WARC-Type'!r}")
-    http_head, payload = split_http_response(found.block)
-    return header_value(CONTENT_ENCODING, http_head) or "", payload
+    return split_http_response(found.block)

@@ -53,6 +53,17 @@ class ExtractConfig:
     extractor: str | None = setting(
         None, help="a 'package.module:function' import path that replaces the backend's extractor (for tests)"
     )
+    honour_tdm_reservation: bool = setting(
+        True,
+        flag="tdm-reservation",
+        help="honour the TDM Reservation Protocol (W3C TDMRep): a page whose TDM-Reservation header or meta tag "
+        "is 1 becomes no document (tdm_reserved)",
+    )
+    honour_noai: bool = setting(
+        True,
+        flag="noai",
+        help="honour <meta name=robots content=noai> (or noimageai): the page becomes no document (robots_noai)",
+    )
     workers: int | None = workers_setting()
 
     def __post_init__(self) -> None:
@@ -68,7 +79,15 @@ class ExtractConfig:
 
     def page_rules(self) -> PageRules:
         """What a worker needs for one page: a plain object, so workers never import this module (nor pydantic)."""
-        return PageRules(self.min_words, self.max_chars_per_page, self.extractor or BACKENDS[self.backend])
+        extractor = self.extractor or BACKENDS[self.backend]
+        return PageRules(
+            self.min_words, self.max_chars_per_page, extractor, self.honour_tdm_reservation, self.honour_noai
+        )
+
+    def ignored_optouts(self) -> list[str]:
+        """The site opt-outs this config does not honour (the flow warns of them, the report says so)."""
+        rules = {"tdm_reservation": self.honour_tdm_reservation, "noai": self.honour_noai}
+        return [name for name, honoured in rules.items() if not honoured]
 
     def identity(self) -> dict[str, Any]:
         """Everything that can change a shard's bytes: the settings (not ``workers``) and the libraries' versions.

@@ -33,6 +33,9 @@ EXTRACTOR_ERROR = "extractor_error"
 TOO_SHORT = "too_short"
 TIMEOUT = "timeout"
 WARC_ERROR = "warc_error"  # the archived response cannot be read back (see ``archive``)
+# The site reserved its pages from text and data mining (W3C TDMRep: the ``tdm-reservation: 1`` header or meta tag)
+TDM_RESERVED = "tdm_reserved"
+ROBOTS_NOAI = "robots_noai"  # ``<meta name="robots" content="noai">`` (or ``noimageai``): no AI training
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml", ""})
 PLAIN_TYPES = frozenset({"text/plain"})
@@ -57,6 +60,12 @@ CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_CHAR = re.compile(f"[{CJK}]")
 WORD = re.compile(f"[{CJK}]|[^\\s{CJK}]+")
 BLANK_LINE = re.compile(r"\n[^\S\n]*\n")  # a line with nothing but whitespace ends a paragraph
+# Opt-out meta tags belong in the head (TDMRep, robots meta): a search for their words in the lower-cased head
+# (a case-insensitive regex over the page is 100x slower) decides whether to parse its tags.
+OPTOUT_WORDS = ("tdm-reservation", "noai", "noimageai")
+META_TAG = re.compile(r"<meta\b[^>]*>")  # in the lower-cased page
+ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+NOAI_VALUES = frozenset({"noai", "noimageai"})
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +92,8 @@ class PageRules:
     min_words: int
     max_chars_per_page: int
     extractor: str
+    honour_tdm_reservation: bool = True
+    honour_noai: bool = True
 
 
 # (html, url) -> the page's main text, or None when there is none. PageRules.extractor names one.
@@ -246,6 +257,34 @@ def _run_extractor(path: str, html: str, url: str | None) -> ExtractedPage | str
     return page
 
 
+def _meta_tags(lowered: str) -> dict[str, set[str]]:
+    """A lower-cased page's ``<meta name=... content=...>`` values by name, the content split on commas and spaces."""
+    tags: dict[str, set[str]] = {}
+    for tag in META_TAG.findall(lowered):
+        attributes = {name: double or single or bare for name, double, single, bare in ATTRIBUTE.findall(tag)}
+        name = attributes.get("name", "").strip()
+        if name:
+            tags.setdefault(name, set()).update(re.split(r"[\s,]+", attributes.get("content", "").strip()))
+    return tags
+
+
+def optout_reason(html: str, rules: PageRules) -> str | None:
+    """The opt-out a page's own meta tags declare in its head: ``tdm-reservation`` 1 (TDMRep), or ``robots``
+    noai/noimageai."""
+    if not (rules.honour_tdm_reservation or rules.honour_noai):
+        return None
+    body = min((found for found in (html.find("<body"), html.find("<BODY")) if found >= 0), default=len(html))
+    lowered = html[:body].lower()
+    if not any(word in lowered for word in OPTOUT_WORDS):
+        return None
+    tags = _meta_tags(lowered)
+    if rules.honour_tdm_reservation and "1" in tags.get("tdm-reservation", ()):
+        return TDM_RESERVED
+    if rules.honour_noai and NOAI_VALUES & tags.get("robots", set()):
+        return ROBOTS_NOAI
+    return None
+
+
 def extract_page(
     body: bytes, content_type: str | None, charset: str | None, url: str | None, rules: PageRules
 ) -> ExtractedPage | str:
@@ -259,6 +298,8 @@ def extract_page(
     text, detected = decoded
     truncated = len(text) > rules.max_chars_per_page
     text = text[: rules.max_chars_per_page]
+    if kind != "plain" and (optout := optout_reason(text, rules)) is not None:
+        return optout
     page = ExtractedPage(plain_text(text)) if kind == "plain" else _run_extractor(rules.extractor, text, url)
     if isinstance(page, str):
         return page

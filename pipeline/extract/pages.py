@@ -16,8 +16,8 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 
-from pipeline.extract.archive import OpenArchive, WarcRecordError, read_response_body
-from pipeline.extract.html_text import WARC_ERROR, ExtractedPage, PageRules, extract_page
+from pipeline.extract.archive import OpenArchive, WarcRecordError, read_response
+from pipeline.extract.html_text import TDM_RESERVED, WARC_ERROR, ExtractedPage, PageRules, extract_page
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +56,16 @@ def read_sizes(locations: Iterable[tuple[str, int]]) -> list[int | None]:
 
 
 def extract_task(task: PageTask, rules: PageRules, archive: OpenArchive | None = None) -> ExtractedPage | str:
-    """One page's main text, or the reason it has none (``warc_error`` included)."""
+    """One page's main text, or the reason it has none (``warc_error`` included; ``tdm_reserved`` when the response
+    carried TDMRep's ``TDM-Reservation: 1``)."""
     try:
-        body = read_response_body(task.warc_path, task.warc_offset, archive, task.read_bytes)
+        response = read_response(task.warc_path, task.warc_offset, archive, task.read_bytes)
     except WarcRecordError as error:
         logger.debug("unreadable WARC record for %s: %s", task.url, error)
         return WARC_ERROR
-    return extract_page(body, task.content_type, task.charset, task.url, rules)
+    if rules.honour_tdm_reservation and (response.tdm_reservation or "").strip() == "1":
+        return TDM_RESERVED
+    return extract_page(response.body, task.content_type, task.charset, task.url, rules)
 
 
 class PageHandler:

@@ -23,6 +23,7 @@ from pipeline.report.folders import DATA_STAGES, ReportFolders, as_folders
 from pipeline.report.funnel import NOT_RUN, FunnelRow, consistency, funnel
 from pipeline.report.markdown import bullets, image, section, table
 from pipeline.report.models import ModelRun, comparison, model_run, model_table
+from pipeline.report.optouts import ignored_optouts, optout_table
 from pipeline.shards import atomic_write_bytes, atomic_write_json, read_json
 from pipeline.stage import StageSummary
 
@@ -42,6 +43,7 @@ class RunReport:
     not_run: list[str]
     consistency: list[str]
     not_decontaminated: list[str] = dataclasses.field(default_factory=list)
+    ignored_optouts: list[str] = dataclasses.field(default_factory=list)  # site opt-outs the config turned off
 
 
 class _Writer:
@@ -129,6 +131,7 @@ def _data_sections(
     tables["largest_clusters"] = distributions.largest_clusters(summaries.get("dedup"))
     tables["overlap"] = distributions.overlap_table(summaries.get("decontaminate"))
     tables["references"] = distributions.reference_table(summaries.get("decontaminate"))
+    tables["optouts"] = optout_table(folders.extract if summaries.get("extract") else None)
     ran = [row for row in rows if row.ran]
     dedup_ran, decontaminate_ran = summaries.get("dedup") is not None, summaries.get("decontaminate") is not None
     return [
@@ -161,6 +164,11 @@ def _data_sections(
             "GPT-2's 8-gram overlap: percent of each evaluation set's 8-grams found in the documents.\n",
             table(tables["overlap"]) if tables["overlap"] else _not_run("decontaminate (overlap report)"),
             ("By reference:\n\n" + table(tables["references"])) if decontaminate_ran and tables["references"] else "",
+        ),
+        section(
+            "Site opt-outs",
+            "Pages left out because their site reserved them from text and data mining or AI training.\n",
+            table(tables["optouts"]) if tables["optouts"] else "_No page was opted out._\n",
         ),
     ]
 
@@ -220,6 +228,20 @@ def _contamination_warning(tables: dict[str, list[dict[str, Any]]]) -> tuple[lis
     return missing, warning
 
 
+def _optout_warning(summaries: Mapping[str, Any]) -> tuple[list[str], str]:
+    """The site opt-outs the run was set not to honour, and the report's warning about them."""
+    ignored = ignored_optouts(summaries.get("extract"))
+    if not ignored:
+        return [], ""
+    warning = section(
+        "WARNING: site opt-outs not honoured",
+        f"**{', '.join(ignored)}**: this run's config turned these off, so the corpus may hold pages whose sites "
+        "reserved them from AI training. Turn them back on (`extract.honour_tdm_reservation`, "
+        "`extract.honour_noai`) unless every such site allowed you.\n",
+    )
+    return ignored, warning
+
+
 def _remove_stale(out_dir: Path, written: list[Path]) -> None:
     """Delete what the previous report wrote and this one did not (its files are listed in its report.json)."""
     previous = read_json(out_dir / REPORT_JSON) or {}
@@ -245,7 +267,9 @@ def build_report(folders: ReportFolders | Mapping[str, Path | str | None] | Path
     not_run += [] if tables["comparison"] else ["compare"]
     header = "# Run report\n\n" + (f"Not run: {', '.join(not_run)}.\n" if not_run else "Every stage ran.\n")
     uncut, warning = _contamination_warning(tables)
-    markdown = "\n".join([header, *([warning] if warning else []), *sections])
+    ignored, optout_warning = _optout_warning(summaries)
+    warnings = [text for text in (warning, optout_warning) if text]
+    markdown = "\n".join([header, *warnings, *sections])
     for name, rows in tables.items():
         if rows:
             writer.text(f"{name}.csv", _csv(rows))
@@ -255,10 +279,11 @@ def build_report(folders: ReportFolders | Mapping[str, Path | str | None] | Path
         "not_run": not_run,
         "consistency": gaps,
         "not_decontaminated": uncut,
+        "ignored_optouts": ignored,
         "tables": tables,
         "plots": {name: path.name for name, path in charts.items()},
         "files": [path.name for path in files],
     }
     _remove_stale(out_dir, files)
     atomic_write_json(out_dir / REPORT_JSON, json.loads(json.dumps(payload, default=str)))
-    return RunReport(out_dir, markdown, tables, charts, files, not_run, gaps, uncut)
+    return RunReport(out_dir, markdown, tables, charts, files, not_run, gaps, uncut, ignored)

@@ -32,6 +32,7 @@ class Page:
     status: int | None = 200
     gzip_encoded: bool = False  # archive the body with Content-Encoding: gzip, as sent on the wire
     first_seen: datetime | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers, archived as sent
 
 
 def page_from_route(route: Route, **overrides: object) -> Page:
@@ -73,7 +74,7 @@ def _archive(writer: WARCWriter, page: Page) -> int:
         http_headers=StatusAndHeaders("GET / HTTP/1.1", [("User-Agent", "webtext-test")], is_http_request=True),
     )
     writer.write_record(request)
-    headers = [("Content-Type", page.content_type or "application/octet-stream")]
+    headers = [("Content-Type", page.content_type or "application/octet-stream"), *page.headers]
     body = page.body
     if page.gzip_encoded:
         headers.append(("Content-Encoding", "gzip"))

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib.image
 import pytest
 from report_fixtures import ALL_STAGES, MakeRun, write_model
 
+from pipeline.records import FetchRecord
+from pipeline.rejects import RejectWriter
 from pipeline.report import REPORT_DIR, ReportFolders, build_report
 from pipeline.report.plots import PNG_SIGNATURE
+from pipeline.stage import read_summary
 
 
 def assert_png(path: Path) -> None:
@@ -108,3 +112,39 @@ def test_folders_by_stage_name(make_run: MakeRun, tmp_path: Path) -> None:
     assert [row["stage"] for row in report.tables["stages"] if row["status"] == "ran"] == ["harvest", "dedup"]
     with pytest.raises(ValueError, match=r"unknown stage\(s\) \['corpus'\]"):
         build_report({"corpus": root / "corpus"}, tmp_path / "report")
+
+
+def write_optout_rejects(extract_dir: Path, urls: dict[str, list[str]]) -> None:
+    """Extract's rows of opted-out pages (reason -> URLs), written by the stage's own reject writer."""
+    writer = RejectWriter(extract_dir, "extract", "part-00000-00000.parquet", FetchRecord)
+    for reason, reason_urls in urls.items():
+        for url in reason_urls:
+            fetched = datetime(2019, 3, 1, tzinfo=UTC)
+            writer.add(reason, FetchRecord(url, url, 200, "text/html", "utf-8", 10, None, None, fetched, "ok", 5, 1))
+    writer.commit("test")
+
+
+def test_site_opt_outs_are_counted_by_kind_and_domain(make_run: MakeRun) -> None:
+    root = make_run()
+    clean = build_report(root, root / REPORT_DIR)
+    assert clean.tables["optouts"] == [] and "_No page was opted out._" in clean.markdown
+    reserved = ["http://news.example.com/a", "http://news.example.com/b", "http://blog.example.org/c"]
+    write_optout_rejects(root / "docs" / "extracted", {"tdm_reserved": reserved, "robots_noai": ["http://x.test/1"]})
+    report = build_report(root, root / REPORT_DIR)
+    assert report.tables["optouts"] == [
+        {"kind": "tdm_reserved", "domain": "news.example.com", "pages": 2},
+        {"kind": "robots_noai", "domain": "x.test", "pages": 1},
+        {"kind": "tdm_reserved", "domain": "blog.example.org", "pages": 1},
+    ]
+    assert "## Site opt-outs\n" in report.markdown and report.ignored_optouts == []
+
+
+def test_opt_outs_a_run_did_not_honour_open_the_report_with_a_warning(make_run: MakeRun) -> None:
+    root = make_run()
+    summary = read_summary(root / "docs" / "extracted")
+    summary.config = {"honour_tdm_reservation": False, "honour_noai": True}
+    summary.write()
+    report = build_report(root, root / REPORT_DIR)
+    assert report.ignored_optouts == ["TDMRep reservations"]
+    assert report.markdown.split("\n## ")[1].startswith("WARNING: site opt-outs not honoured")
+    assert json.loads((root / REPORT_DIR / "report.json").read_text())["ignored_optouts"] == ["TDMRep reservations"]
