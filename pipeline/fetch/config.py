@@ -7,11 +7,30 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.fetch.robots_rules import PRODUCT_TOKEN, product_token
 from pipeline.settings import setting
 from pipeline.validation import check_range
 
 DEFAULT_USER_AGENT = "webtext-fetch/0.1 (+https://github.com/webtext/webtext; research crawler)"
 DEFAULT_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+# robots.txt product tokens of crawlers that gather pages for generative models (docs/fetch.md "Compliance").
+DEFAULT_AI_OPTOUT_AGENTS = (
+    "GPTBot",
+    "CCBot",
+    "Google-Extended",
+    "anthropic-ai",
+    "ClaudeBot",
+    "Applebot-Extended",
+    "cohere-ai",
+    "Meta-ExternalAgent",
+    "FacebookBot",
+    "Bytespider",
+    "PerplexityBot",
+    "Omgilibot",
+    "Diffbot",
+    "Timpibot",
+)
+ONE_DAY_S = 86_400.0
 
 
 def split_pin(pin: str) -> tuple[str, int | None]:
@@ -73,6 +92,20 @@ class FetchConfig:
     max_retry_after_s: float = setting(120.0, flag="max-retry-after", help="longest Retry-After honoured")
     circuit_breaker_failures: int = setting(5, help="consecutive failures after which a host is skipped")
     respect_robots: bool = setting(True, flag="robots", help="obey robots.txt (turn off for your own sites only)")
+    respect_ai_optouts: bool = setting(
+        True, flag="ai-optouts", help="obey robots.txt groups naming the AI-training crawlers of ai_optout_agents too"
+    )
+    ai_optout_agents: tuple[str, ...] = setting(
+        DEFAULT_AI_OPTOUT_AGENTS, help="product tokens of AI-training crawlers whose robots.txt groups bind webtext"
+    )
+    robots_ttl_s: float = setting(
+        ONE_DAY_S, flag="robots-ttl", help="seconds a robots.txt is obeyed before it is read again (at most a day)"
+    )
+    robots_retry_s: float = setting(
+        300.0,
+        flag="robots-retry",
+        help="seconds a robots.txt answering 5xx or 429 disallows all before it is asked again",
+    )
     allow_private: bool = setting(False, help="allow private, loopback and link-local addresses from DNS")
     resolve: Mapping[str, str] = setting(
         factory=dict, help="pin HOST=IP or HOST=IP:PORT like curl --resolve (pinned addresses are trusted)"
@@ -91,7 +124,7 @@ class FetchConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("connect_timeout_s", "read_timeout_s", "total_timeout_s", "backoff_base_s"):
+        for name in ("connect_timeout_s", "read_timeout_s", "total_timeout_s", "backoff_base_s", "robots_retry_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("per_host_delay_s", "max_redirects", "max_retries", "max_retry_after_s"):
@@ -104,8 +137,29 @@ class FetchConfig:
             raise ValueError(f"warc_gzip_level must be between 0 and 9, got {self.warc_gzip_level}")
         if not self.user_agent.strip():
             raise ValueError("user_agent must name the crawler")
+        if product_token(self.user_agent) in ("", "*"):
+            raise ValueError(
+                f"user_agent must start with a product token (letters, '_', '-'; RFC 9309), got {self.user_agent!r}"
+            )
+        bad = [name for name in self.ai_optout_agents if not PRODUCT_TOKEN.fullmatch(name)]
+        if bad:
+            raise ValueError(f"ai_optout_agents must be product tokens (letters, '_', '-'), got {bad}")
+        if not 0 < self.robots_ttl_s <= ONE_DAY_S:
+            raise ValueError(f"robots_ttl_s must be > 0 and at most {ONE_DAY_S:g} (RFC 9309), got {self.robots_ttl_s}")
         object.__setattr__(self, "resolve", {host.lower(): ip for host, ip in dict(self.resolve).items()})
         parse_resolve([f"{host}={ip}" for host, ip in self.resolve.items()])
+
+    @property
+    def robots_token(self) -> str:
+        """The product token robots.txt groups are matched against: the User-Agent's first (``webtext-fetch``)."""
+        return product_token(self.user_agent)
+
+    @property
+    def ai_optout_tokens(self) -> tuple[str, ...]:
+        """The AI-training crawlers whose groups bind webtext, lower-cased; none when the opt-outs are off."""
+        if not (self.respect_robots and self.respect_ai_optouts):
+            return ()
+        return tuple(dict.fromkeys(name.lower() for name in self.ai_optout_agents))
 
     def describe(self) -> dict[str, Any]:
         """The settings as the run summary records them."""

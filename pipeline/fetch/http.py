@@ -12,25 +12,27 @@ robots.txt, politeness, loop and length limits). Connection errors, timeouts, 5x
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from pipeline.fetch.body import BodyRejected, looks_binary, read_capped, settle_charset
+from pipeline.fetch.body import CHUNK_BYTES, BodyRejected, looks_binary, read_capped, read_prefix, settle_charset
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.guard import BlockedHostError, GuardedResolver, UnresolvedHostError, check_literal
 from pipeline.fetch.hosts import HostGate
 from pipeline.fetch.results import Exchange, FetchResult
-from pipeline.fetch.robots import RobotsCache
+from pipeline.fetch.robots import ROBOTS_MAX_BYTES, Clock, RobotsCache, robots_text
 from pipeline.net import backoff_delay
 
+log = logging.getLogger(__name__)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-ROBOTS_REDIRECTS = 5
-ROBOTS_MAX_BYTES = 500 << 10  # RFC 9309: crawlers may ignore robots.txt content past 500 KiB
+ROBOTS_REDIRECTS = 5  # RFC 9309 §2.3.1.2: at least five followed; past them, no robots.txt
 
 
 class _Retryable(Exception):
@@ -80,7 +82,12 @@ def _transport_outcome(error: aiohttp.ClientError | TimeoutError) -> Exception:
 class HttpFetcher:
     """Fetches over HTTP(S) with aiohttp; one instance per run, shared by all concurrent tasks."""
 
-    def __init__(self, cfg: FetchConfig, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        cfg: FetchConfig,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.cfg = cfg
         self._sleep = sleep
         resolver = GuardedResolver(cfg.resolve, cfg.allow_private, cfg.resolve_only)
@@ -95,7 +102,12 @@ class HttpFetcher:
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
-        self._robots = RobotsCache(self._get_text, cfg.user_agent)
+        self._robots = RobotsCache(
+            self._get_text, cfg.robots_token, cfg.ai_optout_tokens, cfg.robots_ttl_s, cfg.robots_retry_s, clock
+        )
+        if not cfg.ai_optout_tokens:
+            why = "respect_ai_optouts is false or ai_optout_agents empty" if cfg.respect_robots else "respect_robots"
+            log.warning("fetch: robots.txt AI-training opt-outs are NOT honoured (%s)", why)
         self._hosts = HostGate(cfg.per_host_concurrency, cfg.per_host_delay_s, cfg.circuit_breaker_failures)
         self._rng = random.Random()
 
@@ -162,12 +174,12 @@ class HttpFetcher:
             raise _Final("ssrf_blocked") from error
         if self._hosts.is_open(host):
             raise _Final("host_unreachable")
-        if self.cfg.respect_robots and not await self._robots_allow(url):
-            raise _Final("robots_disallowed")
+        if self.cfg.respect_robots and (refusal := await self._robots_refusal(url)):
+            raise _Final(refusal)
 
-    async def _robots_allow(self, url: str) -> bool:
+    async def _robots_refusal(self, url: str) -> str | None:
         try:
-            return await self._robots.allowed(url)
+            return await self._robots.refusal(url)
         except BlockedHostError as error:  # robots.txt redirected to a private IP literal
             raise _Final("ssrf_blocked") from error
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -224,7 +236,7 @@ class HttpFetcher:
             return
         result.exchanges.append(Exchange.of(url, response, raw, fetched_at))
 
-    async def _get_text(self, url: str) -> tuple[int, str]:
+    async def _get_text(self, url: str) -> tuple[int, str | None]:
         """robots.txt fetch; failing to reach the host counts toward its circuit breaker, as a page would."""
         try:
             return await self._get_robots(url)
@@ -232,8 +244,11 @@ class HttpFetcher:
             self._hosts.record((urlsplit(url).hostname or "").lower(), reachable=False)
             raise
 
-    async def _get_robots(self, url: str) -> tuple[int, str]:
-        """robots.txt fetch: same guard and session, no politeness slot, small cap, checked redirects."""
+    async def _get_robots(self, url: str) -> tuple[int, str | None]:
+        """robots.txt fetch: same guard and session, no politeness slot, checked redirects, the first 500 KiB.
+
+        An error answer's body is not read; a body in an encoding never asked for is ``None`` (unreadable).
+        """
         for _ in range(ROBOTS_REDIRECTS + 1):
             check_literal(url, self.cfg.allow_private)
             async with self._session.get(url, allow_redirects=False) as response:
@@ -241,10 +256,14 @@ class HttpFetcher:
                 if response.status in REDIRECTS and location:
                     url = urljoin(url, location)
                     continue
+                if response.status >= 400:
+                    return response.status, ""
                 encoding = response.headers.get("Content-Encoding", "")
                 try:
-                    _, body = await read_capped(response.content.iter_chunked(1 << 16), encoding, ROBOTS_MAX_BYTES)
+                    body, complete = await read_prefix(
+                        response.content.iter_chunked(CHUNK_BYTES), encoding, ROBOTS_MAX_BYTES
+                    )
                 except BodyRejected:
-                    return response.status, ""
-                return response.status, body.decode("utf-8", errors="replace")
+                    return response.status, None
+                return response.status, robots_text(body, complete)
         return 404, ""  # a redirect chain: treated as no robots.txt, as RFC 9309 allows after 5 hops
