@@ -37,6 +37,7 @@ def _header(name: bytes) -> re.Pattern[bytes]:
 WARC_TYPE, CONTENT_LENGTH, TARGET_URI = _header(b"WARC-Type"), _header(b"Content-Length"), _header(b"WARC-Target-URI")
 CONTENT_ENCODING, TRANSFER_ENCODING = _header(b"Content-Encoding"), _header(b"Transfer-Encoding")
 TDM_RESERVATION = _header(b"TDM-Reservation")  # W3C TDMRep: ``1`` reserves the page from text and data mining
+X_ROBOTS_TAG = _header(b"X-Robots-Tag")  # robots meta values sent as a header (``noai``, ``noindex``, ...)
 
 
 class WarcRecordError(ValueError):

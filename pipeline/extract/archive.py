@@ -17,6 +17,7 @@ from pipeline.warc_members import (
     CONTENT_ENCODING,
     FIRST_READ_BYTES,
     TDM_RESERVATION,
+    X_ROBOTS_TAG,
     WarcRecordError,
     header_value,
     inflate_member,
@@ -61,6 +62,7 @@ class ArchivedResponse(NamedTuple):
 
     body: bytes
     tdm_reservation: str | None  # the ``TDM-Reservation`` header (TDMRep): ``1`` reserves the page
+    robots_tag: str | None  # the ``X-Robots-Tag`` header: robots meta values (``noai``) for the whole response
 
 
 def read_response_body(
@@ -73,7 +75,7 @@ def read_response_body(
 def read_response(
     path: str | Path, offset: int, archive: OpenArchive | None = None, size_hint: int | None = None
 ) -> ArchivedResponse:
-    """The ``response`` record at ``offset``: its payload, its Content-Encoding undone, and its TDMRep header.
+    """The ``response`` record at ``offset``: its payload, its Content-Encoding undone, and its opt-out headers.
 
     ``archive`` keeps the file open for the next call; without one the file is opened and closed here.
     ``size_hint``, the bytes up to the next record the index knows of, sizes the first read; it
@@ -85,7 +87,7 @@ def read_response(
         record, _ = inflate_member(opened.reader(path), offset, size_hint if hinted else FIRST_READ_BYTES)
         http_head, payload = _split_response(record)
         body = undo_content_encoding(payload, header_value(CONTENT_ENCODING, http_head) or "")
-        return ArchivedResponse(body, header_value(TDM_RESERVATION, http_head))
+        return ArchivedResponse(body, header_value(TDM_RESERVATION, http_head), header_value(X_ROBOTS_TAG, http_head))
     except (OSError, zlib.error, WarcRecordError) as error:
         raise WarcRecordError(f"{path} at offset {offset}: {error}") from error
     finally:

@@ -268,6 +268,17 @@ def _meta_tags(lowered: str) -> dict[str, set[str]]:
     return tags
 
 
+def header_optout(tdm_reservation: str | None, robots_tag: str | None, rules: PageRules) -> str | None:
+    """The opt-out a response's headers declare: ``TDM-Reservation: 1`` (TDMRep), or ``X-Robots-Tag`` with
+    noai/noimageai (for every crawler: a value naming one, ``otherbot: noai``, is not webtext's)."""
+    if rules.honour_tdm_reservation and (tdm_reservation or "").strip() == "1":
+        return TDM_RESERVED
+    if rules.honour_noai and robots_tag and ":" not in robots_tag.split(",")[0]:
+        if NOAI_VALUES & set(re.split(r"[\s,]+", robots_tag.strip().lower())):
+            return ROBOTS_NOAI
+    return None
+
+
 def optout_reason(html: str, rules: PageRules) -> str | None:
     """The opt-out a page's own meta tags declare in its head: ``tdm-reservation`` 1 (TDMRep), or ``robots``
     noai/noimageai."""

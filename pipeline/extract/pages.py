@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable
 
 from pipeline.extract.archive import OpenArchive, WarcRecordError, read_response
-from pipeline.extract.html_text import TDM_RESERVED, WARC_ERROR, ExtractedPage, PageRules, extract_page
+from pipeline.extract.html_text import WARC_ERROR, ExtractedPage, PageRules, extract_page, header_optout
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +56,15 @@ def read_sizes(locations: Iterable[tuple[str, int]]) -> list[int | None]:
 
 
 def extract_task(task: PageTask, rules: PageRules, archive: OpenArchive | None = None) -> ExtractedPage | str:
-    """One page's main text, or the reason it has none (``warc_error`` included; ``tdm_reserved`` when the response
-    carried TDMRep's ``TDM-Reservation: 1``)."""
+    """One page's main text, or the reason it has none (``warc_error`` included; an opt-out its response headers
+    declare: ``header_optout``)."""
     try:
         response = read_response(task.warc_path, task.warc_offset, archive, task.read_bytes)
     except WarcRecordError as error:
         logger.debug("unreadable WARC record for %s: %s", task.url, error)
         return WARC_ERROR
-    if rules.honour_tdm_reservation and (response.tdm_reservation or "").strip() == "1":
-        return TDM_RESERVED
+    if (optout := header_optout(response.tdm_reservation, response.robots_tag, rules)) is not None:
+        return optout
     return extract_page(response.body, task.content_type, task.charset, task.url, rules)
 
 

@@ -28,6 +28,7 @@ from pipeline.fetch.robots_rules import ALLOW_ALL, DISALLOW_ALL, RobotsTxt, Rule
 RobotsGetter = Callable[[str], Awaitable[tuple[int, str | None]]]
 Clock = Callable[[], float]
 ROBOTS_MAX_BYTES = 500 << 10  # RFC 9309 §2.5: at least the first 500 KiB are parsed
+ROBOTS_DISALLOWED, ROBOTS_AI_OPTOUT = "robots_disallowed", "robots_ai_optout"  # the outcomes of a refused page
 
 
 def origin(url: str) -> str:
@@ -57,9 +58,9 @@ class OriginRobots:
             return None
         path = request_path(url)
         if not self.own.allows(path):
-            return "robots_disallowed"
+            return ROBOTS_DISALLOWED
         if not all(group.allows(path) for group in self.ai_optouts):
-            return "robots_ai_optout"
+            return ROBOTS_AI_OPTOUT
         return None
 
 

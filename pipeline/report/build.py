@@ -131,7 +131,9 @@ def _data_sections(
     tables["largest_clusters"] = distributions.largest_clusters(summaries.get("dedup"))
     tables["overlap"] = distributions.overlap_table(summaries.get("decontaminate"))
     tables["references"] = distributions.reference_table(summaries.get("decontaminate"))
-    tables["optouts"] = optout_table(folders.extract if summaries.get("extract") else None)
+    tables["optouts"] = optout_table(
+        folders.fetch if summaries.get("fetch") else None, folders.extract if summaries.get("extract") else None
+    )
     ran = [row for row in rows if row.ran]
     dedup_ran, decontaminate_ran = summaries.get("dedup") is not None, summaries.get("decontaminate") is not None
     return [
@@ -230,14 +232,14 @@ def _contamination_warning(tables: dict[str, list[dict[str, Any]]]) -> tuple[lis
 
 def _optout_warning(summaries: Mapping[str, Any]) -> tuple[list[str], str]:
     """The site opt-outs the run was set not to honour, and the report's warning about them."""
-    ignored = ignored_optouts(summaries.get("extract"))
+    ignored = ignored_optouts(summaries.get("fetch"), summaries.get("extract"))
     if not ignored:
         return [], ""
     warning = section(
         "WARNING: site opt-outs not honoured",
         f"**{', '.join(ignored)}**: this run's config turned these off, so the corpus may hold pages whose sites "
-        "reserved them from AI training. Turn them back on (`extract.honour_tdm_reservation`, "
-        "`extract.honour_noai`) unless every such site allowed you.\n",
+        "reserved them from AI training. Turn them back on (`fetch.respect_robots`, `fetch.respect_ai_optouts`, "
+        "`extract.honour_tdm_reservation`, `extract.honour_noai`) unless every such site allowed you.\n",
     )
     return ignored, warning
 

@@ -8,10 +8,11 @@ import matplotlib.image
 import pytest
 from report_fixtures import ALL_STAGES, MakeRun, write_model
 
-from pipeline.records import FetchRecord
+from pipeline.records import FetchRecord, to_table
 from pipeline.rejects import RejectWriter
 from pipeline.report import REPORT_DIR, ReportFolders, build_report
 from pipeline.report.plots import PNG_SIGNATURE
+from pipeline.shards import write_shard
 from pipeline.stage import read_summary
 
 
@@ -114,13 +115,18 @@ def test_folders_by_stage_name(make_run: MakeRun, tmp_path: Path) -> None:
         build_report({"corpus": root / "corpus"}, tmp_path / "report")
 
 
+def pages_row(url: str, outcome: str = "ok") -> FetchRecord:
+    return FetchRecord(
+        url, url, 200, "text/html", "utf-8", 10, None, None, datetime(2019, 3, 1, tzinfo=UTC), outcome, 5, 1
+    )
+
+
 def write_optout_rejects(extract_dir: Path, urls: dict[str, list[str]]) -> None:
     """Extract's rows of opted-out pages (reason -> URLs), written by the stage's own reject writer."""
     writer = RejectWriter(extract_dir, "extract", "part-00000-00000.parquet", FetchRecord)
     for reason, reason_urls in urls.items():
         for url in reason_urls:
-            fetched = datetime(2019, 3, 1, tzinfo=UTC)
-            writer.add(reason, FetchRecord(url, url, 200, "text/html", "utf-8", 10, None, None, fetched, "ok", 5, 1))
+            writer.add(reason, pages_row(url))
     writer.commit("test")
 
 
@@ -130,9 +136,14 @@ def test_site_opt_outs_are_counted_by_kind_and_domain(make_run: MakeRun) -> None
     assert clean.tables["optouts"] == [] and "_No page was opted out._" in clean.markdown
     reserved = ["http://news.example.com/a", "http://news.example.com/b", "http://blog.example.org/c"]
     write_optout_rejects(root / "docs" / "extracted", {"tdm_reserved": reserved, "robots_noai": ["http://x.test/1"]})
+    pages = [pages_row("http://x.test/2", "robots_ai_optout"), pages_row("http://x.test/3", "robots_disallowed")]
+    write_shard(
+        to_table(pages, FetchRecord), root / "fetch" / "pages" / "part-00000-00000.parquet", shard_fingerprint="t"
+    )
     report = build_report(root, root / REPORT_DIR)
     assert report.tables["optouts"] == [
         {"kind": "tdm_reserved", "domain": "news.example.com", "pages": 2},
+        {"kind": "robots_ai_optout", "domain": "x.test", "pages": 1},
         {"kind": "robots_noai", "domain": "x.test", "pages": 1},
         {"kind": "tdm_reserved", "domain": "blog.example.org", "pages": 1},
     ]
@@ -144,7 +155,14 @@ def test_opt_outs_a_run_did_not_honour_open_the_report_with_a_warning(make_run: 
     summary = read_summary(root / "docs" / "extracted")
     summary.config = {"honour_tdm_reservation": False, "honour_noai": True}
     summary.write()
+    fetch = read_summary(root / "fetch")
+    fetch.config = {"respect_robots": True, "respect_ai_optouts": True, "ai_optout_agents": []}
+    fetch.write()
     report = build_report(root, root / REPORT_DIR)
-    assert report.ignored_optouts == ["TDMRep reservations"]
+    ignored = ["AI-training crawlers' robots.txt groups", "TDMRep reservations"]
+    assert report.ignored_optouts == ignored
     assert report.markdown.split("\n## ")[1].startswith("WARNING: site opt-outs not honoured")
-    assert json.loads((root / REPORT_DIR / "report.json").read_text())["ignored_optouts"] == ["TDMRep reservations"]
+    assert json.loads((root / REPORT_DIR / "report.json").read_text())["ignored_optouts"] == ignored
+    fetch.config["respect_robots"] = False
+    fetch.write()
+    assert build_report(root, root / REPORT_DIR).ignored_optouts == ["robots.txt", "TDMRep reservations"]
