@@ -9,9 +9,10 @@ all of that size. Goal: flat (the largest within ~1.25x of the smallest).
 
 The dump is synthetic but shaped like a Pushshift month: full ~45-field records, a
 mix of self posts, Reddit-hosted media, media hosts and external links, many links
-submitted more than once.
+submitted more than once. With ``--blocklist-entries N`` the timed harvests read a
+synthetic blocklist of N entries (domains and URL patterns, some naming the dump's hosts).
 
-    python bench/harvest.py [--submissions 400000] [--workers N]
+    python bench/harvest.py [--submissions 400000] [--workers N] [--blocklist-entries 10000]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pipeline.harvest.dumps import DumpSource
 from pipeline.harvest.stage import run_harvest
 from pipeline.sample.reddit import ndjson_lines, pushshift_submission, write_dump
 
+SITES = 997
 SUBREDDITS = ("news", "worldnews", "AskReddit", "pics", "technology", "science", "books", "gaming", "videos")
 
 
@@ -54,7 +56,7 @@ def synthetic_month(count: int, seed: int = 1) -> Iterator[dict]:
         else:
             article = rng.randrange(count // 4 + 1)
             tracking = "?utm_source=reddit&amp;utm_medium=social" if rng.random() < 0.2 else ""
-            url, is_self = f"https://site{article % 997}.example.com/{article}/story-{article}{tracking}", False
+            url, is_self = f"https://site{article % SITES}.example.com/{article}/story-{article}{tracking}", False
         yield pushshift_submission(
             id=f"{index + 10**6:x}",
             url=url,
@@ -72,6 +74,24 @@ def make_dump(directory: Path, count: int) -> Path:
     return write_dump(directory / f"RS_bench_{count}.zst", ndjson_lines(synthetic_month(count)))
 
 
+def synthetic_blocklist(directory: Path, entries: int, articles: int, seed: int = 2) -> Path:
+    """A list shaped like a real one: unrelated domains, 50 of the dump's sites, and URL patterns (a fifth of the
+    entries; prefixes and ``*`` patterns) on the dump's articles."""
+    rng = random.Random(seed)
+    patterns = entries // 5
+    sites = min(50, entries - patterns)
+    lines = ["# bench/harvest.py's synthetic blocklist"]
+    lines += [f"site{index}.example.com  # one of the dump's hosts" for index in rng.sample(range(SITES), sites)]
+    for number in range(patterns):
+        article = rng.randrange(articles)
+        host = f"site{article % SITES}.example.com"
+        lines.append(f"https://{host}/{article}/" if number % 2 else f"{host}/*/story-{article}$")
+    lines += [f"ads{index}.blocked.test" for index in range(entries - patterns - sites)]
+    path = directory / "bench-blocklist.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def baseline_json_loads(path: Path) -> tuple[int, float]:
     """The naive harvest loop: decompress, split lines, ``json.loads`` every line."""
     started = time.perf_counter()
@@ -84,9 +104,11 @@ def baseline_json_loads(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def timed_harvest(path: Path, out_dir: Path, workers: int | None) -> tuple[int, float]:
+def timed_harvest(
+    path: Path, out_dir: Path, workers: int | None, blocklists: tuple[Path, ...] = ()
+) -> tuple[int, float]:
     started = time.perf_counter()
-    summary = run_harvest([DumpSource(path)], out_dir, HarvestConfig(workers=workers))
+    summary = run_harvest([DumpSource(path)], out_dir, HarvestConfig(workers=workers, blocklists=blocklists))
     return summary.counts["lines"], time.perf_counter() - started
 
 
@@ -122,6 +144,7 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=400_000, help="submissions in the largest dump")
     parser.add_argument("--workers", type=int, default=None, help="classification processes (default: cores)")
     parser.add_argument("--repeats", type=int, default=3, help="best of N timings")
+    parser.add_argument("--blocklist-entries", type=int, default=0, help="time the harvest with a blocklist this long")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-harvest-") as scratch:
         directory = Path(scratch)
@@ -133,11 +156,22 @@ def main() -> int:
             f"dump: {args.submissions:,} submissions ({line_bytes:,.0f} bytes/line), "
             f"{dump.stat().st_size / 1e6:.1f} MB zstd (long window); {os.cpu_count()} cores"
         )
+        blocklists: tuple[Path, ...] = ()
+        if args.blocklist_entries:
+            blocklists = (synthetic_blocklist(directory, args.blocklist_entries, args.submissions // 4 + 1),)
+            cfg = HarvestConfig(workers=1, blocklists=blocklists)
+            outcomes = run_harvest([DumpSource(dump)], directory / "listed", cfg).outcomes
+            hits = sum(count for outcome, count in outcomes.items() if outcome.startswith("blocklisted:"))
+            kept = outcomes.get("kept", 0) + hits
+            print(f"blocklist: {args.blocklist_entries:,} entries; {hits:,} of {kept:,} kept submissions blocklisted")
         baseline = min(baseline_json_loads(dump)[1] for _ in range(args.repeats))
         stage = min(
-            timed_harvest(dump, directory / f"out{attempt}", args.workers)[1] for attempt in range(args.repeats)
+            timed_harvest(dump, directory / f"out{attempt}", args.workers, blocklists)[1]
+            for attempt in range(args.repeats)
         )
-        single = min(timed_harvest(dump, directory / f"one{attempt}", 1)[1] for attempt in range(args.repeats))
+        single = min(
+            timed_harvest(dump, directory / f"one{attempt}", 1, blocklists)[1] for attempt in range(args.repeats)
+        )
         rate = {
             name: args.submissions / seconds
             for name, seconds in (("baseline", baseline), ("stage", stage), ("single", single))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from pipeline.harvest.blocklists import check_unique_names
 from pipeline.harvest.link_rules import BLOCKED_EXTENSIONS, DEFAULT_BLOCKED_DOMAINS
 from pipeline.settings import setting, workers_setting
 from pipeline.validation import check_range, check_workers
@@ -33,6 +35,8 @@ class HarvestConfig:
     never count a submission twice. ``n_buckets`` sets how many URL-hash partitions
     (and output shards) the aggregation uses: memory in that phase is one bucket.
     ``workers`` changes speed only, never results, so it is not part of any fingerprint.
+    ``blocklists`` are read when the harvest starts and applied per bucket, after the scans: their
+    content is part of the buckets' fingerprints, not the scans'.
     """
 
     min_karma: int = setting(3, help="keep URLs whose karma, summed over their submissions, is at least this")
@@ -47,6 +51,12 @@ class HarvestConfig:
     )
     blocked_extensions: tuple[str, ...] = setting(
         tuple(sorted(BLOCKED_EXTENSIONS)), help="file extensions of links that are dropped (images, video, archives)"
+    )
+    blocklists: tuple[Path, ...] = setting(
+        (),
+        flag="blocklist",
+        help="files of domains and URL patterns whose links are dropped too, each hit counted as "
+        "blocklisted:<file stem> (docs/harvest.md, Blocklists)",
     )
     n_buckets: int = setting(16, flag="buckets", help="URL-hash buckets = output shards; memory is one bucket")
     skip_corrupt: bool = setting(
@@ -68,6 +78,8 @@ class HarvestConfig:
             if any(not domain or "/" in domain for domain in domains):
                 raise ValueError(f"{name} must be bare host names, got {list(getattr(self, name))}")
             object.__setattr__(self, name, domains)
+        object.__setattr__(self, "blocklists", tuple(Path(path) for path in self.blocklists))
+        check_unique_names(self.blocklists)
         extensions = tuple(extension.lower().lstrip(".") for extension in self.blocked_extensions)
         object.__setattr__(self, "blocked_extensions", extensions)
 

@@ -10,7 +10,8 @@ Layout under the output directory::
 Harvesting into a folder that already holds a harvest adds the new sources' submissions
 (karma summed with what is there); a source scanned before is not read again, whether or
 not it is listed. The URL shards are rewritten from all scans (a new month can touch every
-bucket); the fetch stage keys its work by URL, so that costs it nothing.
+bucket); the fetch stage keys its work by URL, so that costs it nothing. The blocklists are
+applied per bucket, so a changed list re-aggregates without re-scanning.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pipeline.harvest.aggregate import (
     finished_bucket,
     remove_foreign_shards,
 )
+from pipeline.harvest.blocklists import Blocklists, load_blocklists, outcome
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import ChunkClassifier
 from pipeline.harvest.reddit_api import RedditApiConfig
@@ -51,12 +53,35 @@ def _check_unique_names(sources: Sequence[SubmissionSource]) -> None:
         seen[source.name] = source
 
 
-def _summarise(
-    out_dir: Path, scans: list[ScanResult], buckets: list[BucketResult], cfg: HarvestConfig, clock: Stopwatch
-) -> StageSummary:
-    outcomes: Counter[str] = Counter()
+def _source_outcomes(scans: list[ScanResult], buckets: list[BucketResult]) -> list[dict]:
+    """Each scan as the summary lists it: the lines its scan kept that a blocklist named move from ``kept`` to
+    ``blocklisted:<list>``, so every line still has exactly one outcome."""
+    listed: dict[str, Counter[str]] = {}
+    for bucket in buckets:
+        for source, per_list in bucket.blocklisted.items():
+            listed.setdefault(source, Counter()).update({outcome(name): rows for name, rows in per_list.items()})
+    sources = []
     for scan in scans:
-        outcomes.update(scan.outcomes)
+        outcomes = Counter(scan.outcomes)
+        hits = listed.get(scan.source, Counter())
+        outcomes.update(hits)
+        outcomes["kept"] -= sum(hits.values())
+        sources.append({**scan.as_json(), "outcomes": dict(sorted((+outcomes).items()))})
+    return sources
+
+
+def _summarise(
+    out_dir: Path,
+    scans: list[ScanResult],
+    buckets: list[BucketResult],
+    cfg: HarvestConfig,
+    blocklists: Blocklists,
+    clock: Stopwatch,
+) -> StageSummary:
+    sources = _source_outcomes(scans, buckets)
+    outcomes: Counter[str] = Counter()
+    for source in sources:
+        outcomes.update(source["outcomes"])
     return StageSummary(
         stage="harvest",
         out_dir=str(out_dir),
@@ -71,7 +96,11 @@ def _summarise(
         units=len(buckets),
         units_skipped=sum(bucket.skipped for bucket in buckets),
         seconds=clock.seconds(),
-        details={"shards": [bucket.shard.name for bucket in buckets], "sources": [scan.as_json() for scan in scans]},
+        details={
+            "shards": [bucket.shard.name for bucket in buckets],
+            "sources": sources,
+            "blocklists": [blocklist.as_json() for blocklist in blocklists.lists],
+        },
         config=dataclasses.asdict(cfg),
     )
 
@@ -87,10 +116,12 @@ def harvest(
     one lock of ``out_dir``: no other run can write the folder between the two."""
     if reddit_api is None:  # nothing to archive first: bad input fails before the folder is made
         return run_harvest(sources_of(dumps, out_dir), out_dir, cfg, progress)
+    blocklists = load_blocklists(cfg.blocklists)  # a bad list fails before the API is paged
     with folder_lock(out_dir, "harvest"):
         archive_api_pass(out_dir, reddit_api)
         sources = sources_of(dumps, out_dir)
-        return _harvest_locked(sources, _earlier_scans(sources, out_dir, cfg), out_dir, cfg, progress)
+        earlier = _earlier_scans(sources, out_dir, cfg)
+        return _harvest_locked(sources, earlier, blocklists, out_dir, cfg, progress)
 
 
 def run_harvest(
@@ -101,8 +132,9 @@ def run_harvest(
 ) -> StageSummary:
     """Add ``sources`` to the harvest in ``out_dir``; a rerun redoes only what changed or never finished."""
     earlier = _earlier_scans(sources, out_dir, cfg)  # bad input fails before the folder is made or locked
+    blocklists = load_blocklists(cfg.blocklists)
     with folder_lock(out_dir, "harvest"):
-        return _harvest_locked(sources, earlier, out_dir, cfg, progress)
+        return _harvest_locked(sources, earlier, blocklists, out_dir, cfg, progress)
 
 
 def _earlier_scans(sources: Sequence[SubmissionSource], out_dir: Path, cfg: HarvestConfig) -> list[ScanResult]:
@@ -117,6 +149,7 @@ def _earlier_scans(sources: Sequence[SubmissionSource], out_dir: Path, cfg: Harv
 def _harvest_locked(
     sources: Sequence[SubmissionSource],
     earlier: list[ScanResult],
+    blocklists: Blocklists,
     out_dir: Path,
     cfg: HarvestConfig,
     progress: ProgressFactory,
@@ -127,9 +160,9 @@ def _harvest_locked(
     with ChunkClassifier(cfg) as classifier:
         scans = [scan_source(source, out_dir / SCAN_DIR, cfg, classifier, progress) for source in sources]
     scans = sorted([*scans, *earlier], key=lambda scan: scan.source)
-    plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets))
+    plan = plan_units(bucket_units(scans, out_dir, cfg.min_karma, cfg.n_buckets, blocklists))
     buckets = [finished_bucket(unit, stats) for unit, stats in plan.done]
-    buckets += [aggregate_bucket(scans, unit, cfg.min_karma) for unit in plan.todo]
+    buckets += [aggregate_bucket(scans, unit, cfg.min_karma, blocklists) for unit in plan.todo]
     buckets.sort(key=lambda bucket: bucket.shard.name)
     remove_foreign_shards(out_dir, cfg.n_buckets)
-    return _summarise(out_dir, scans, buckets, cfg, clock).write()
+    return _summarise(out_dir, scans, buckets, cfg, blocklists, clock).write()

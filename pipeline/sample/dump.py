@@ -2,8 +2,9 @@
 
 Besides the links to the sample web, the dumps plant each case the harvest must
 count rather than keep (self posts, Reddit-internal links, media hosts, NSFW, dates
-outside the window, non-http schemes, broken URLs, malformed JSON, wrong types), and the
-expected outcome counts are recorded so tests can hold the harvest to them exactly.
+outside the window, non-http schemes, broken URLs, malformed JSON, wrong types, links
+the sample's blocklist names), and the expected outcome counts are recorded so tests
+can hold the harvest to them exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import random
 from collections import Counter
 from typing import Any
 
+from pipeline.sample.blocklist import BLOCKLISTED, LISTED_LINKS, NEAR_MISSES
 from pipeline.sample.reddit import pushshift_submission
 from pipeline.sample.web import Route
 
@@ -145,6 +147,13 @@ def _malformed(builder: _Builder) -> None:
     builder.add("   ", "blank_line", 1)
 
 
+def _blocklisted(builder: _Builder) -> None:
+    """Links the sample's blocklist drops, and near misses it keeps (below min_karma, so they never reach fetch)."""
+    for links, outcome in ((LISTED_LINKS, BLOCKLISTED), (NEAR_MISSES, "kept")):
+        for url, score, month in links:
+            builder.add(builder.submission(url, score, month), outcome, month)
+
+
 def build_dumps(routes: list[Route], rng: random.Random) -> SampleDumps:
     """Both months, shuffled like real dumps (by time, not by case)."""
     builder = _Builder(rng)
@@ -156,6 +165,7 @@ def build_dumps(routes: list[Route], rng: random.Random) -> SampleDumps:
     builder.add(string_created, "kept")
     builder.dumps.expected_karma["http://blog.webtext.test/posts/string-timestamp"] = 4
     _malformed(builder)
+    _blocklisted(builder)
     rng.shuffle(builder.dumps.january)
     rng.shuffle(builder.dumps.february)
     return builder.dumps

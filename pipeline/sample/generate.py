@@ -8,6 +8,7 @@ Layout::
     web/site.json            every route: status, content type, body file or redirect target, robots.txt
     crawl/random-crawl.jsonl a random crawl of junk pages: the quality classifier's negatives
     eval/sample_lambada.jsonl the sample's evaluation set (LAMBADA format), quoted by one sample page
+    blocklists/sample.txt    the demo harvest's blocklist, every entry explained; planted links hit it
     manifest.json            window, hosts to resolve to 127.0.0.1, expected harvest result, file hashes
 
 Everything derives from the original texts in ``corpus`` and a fixed seed, so the sample
@@ -20,6 +21,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from pipeline.sample.blocklist import BLOCKLIST_FILE, blocklist_bytes
 from pipeline.sample.crawl import random_crawl_jsonl
 from pipeline.sample.dump import SampleDumps, build_dumps
 from pipeline.sample.evalset import EVAL_SET_FILE, sample_lambada_jsonl
@@ -27,7 +29,7 @@ from pipeline.sample.reddit import ndjson_lines, write_dump
 from pipeline.sample.web import ROBOTS, SEED, Route, build_routes
 from pipeline.shards import atomic_write_bytes, atomic_write_json, file_sha256, read_json
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 WINDOW = {"after": "2019-01-01", "before": "2019-03-01"}
 DUMP_NAMES = ("RS_2019-01.zst", "RS_2019-02.bz2")
 MANIFEST = "manifest.json"
@@ -97,6 +99,7 @@ def _manifest(out_dir: Path, routes: list[Route], dumps: SampleDumps) -> dict[st
         "seed": SEED,
         "window": WINDOW,
         "dumps": [f"reddit/{name}" for name in DUMP_NAMES],
+        "blocklists": [BLOCKLIST_FILE],  # the expected outcomes are those of a harvest that reads them
         "resolve": {host: "127.0.0.1" for host in sorted({route.host for route in routes})},
         "expected": {
             "urls": dict(sorted(dumps.expected_karma.items())),
@@ -129,6 +132,7 @@ def generate_sample(out_dir: Path, force: bool = False) -> dict[str, Any]:
     _write_dumps(out_dir / "reddit", dumps)
     atomic_write_bytes(out_dir / RANDOM_CRAWL, random_crawl_jsonl(random.Random(SEED + 2)))
     atomic_write_bytes(out_dir / EVAL_SET_FILE, sample_lambada_jsonl())
+    atomic_write_bytes(out_dir / BLOCKLIST_FILE, blocklist_bytes())
     manifest = _manifest(out_dir, routes, dumps)
     atomic_write_json(out_dir / MANIFEST, manifest)  # written last: its presence means complete
     return manifest

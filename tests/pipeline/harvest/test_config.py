@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ def from_flags(*argv: str) -> HarvestConfig:
         ({"after": "2019-02-01", "before": "2019-02-01"}, r"after \(2019-02-01\) must be earlier than before"),
         ({"blocked_domains": ("imgur.com/a",)}, "blocked_domains must be bare host names"),
         ({"extra_blocked_domains": ("news.test", " ")}, "extra_blocked_domains must be bare host names"),
+        ({"blocklists": ("a/ads.txt", "b/ads.txt")}, "blocklists 'a/ads.txt' and 'b/ads.txt' share the name 'ads'"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(overrides: dict[str, Any], message: str) -> None:
@@ -50,6 +52,7 @@ def test_defaults_work_on_one_machine() -> None:
     cfg = HarvestConfig()
     assert (cfg.min_karma, cfg.after, cfg.before, cfg.allow_nsfw) == (3, None, None, False)
     assert (cfg.n_buckets, cfg.skip_corrupt, cfg.workers, cfg.extra_blocked_domains) == (16, False, None, ())
+    assert cfg.blocklists == ()
     assert cfg.blocked_domains == DEFAULT_BLOCKED_DOMAINS and "imgur.com" in cfg.blocked_domains
     assert cfg.blocked_extensions == tuple(sorted(BLOCKED_EXTENSIONS)) and "jpg" in cfg.blocked_extensions
 
@@ -72,6 +75,7 @@ def test_dates_hosts_and_extensions_are_normalised() -> None:
 def test_the_scan_identity_leaves_out_what_a_scan_does_not_depend_on() -> None:
     base = HarvestConfig().scan_identity()
     assert HarvestConfig(min_karma=50, workers=2, skip_corrupt=True).scan_identity() == base  # applied after the scan
+    assert HarvestConfig(blocklists=("ads.txt",)).scan_identity() == base  # applied per bucket: no rescan
     changes = [
         {"after": "2019-01-01"},
         {"before": "2019-01-01"},
@@ -87,7 +91,7 @@ def test_the_scan_identity_leaves_out_what_a_scan_does_not_depend_on() -> None:
 def test_flags_and_yaml_give_the_same_config() -> None:
     argv = ["--min-karma", "5", "--after", "2019-01-01", "--before", "2019-03-01", "--allow-nsfw"]
     argv += ["--block-domain", "news.test,blog.test", "--blocked-extensions", "pdf", "--buckets", "4"]
-    argv += ["--skip-corrupt", "--workers", "2"]
+    argv += ["--skip-corrupt", "--workers", "2", "--blocklist", "lists/ads.txt", "--blocklist", "paid.txt"]
     yaml_section = {
         "min_karma": 5,
         "after": "2019-01-01",
@@ -98,6 +102,7 @@ def test_flags_and_yaml_give_the_same_config() -> None:
         "n_buckets": 4,
         "skip_corrupt": True,
         "workers": 2,
+        "blocklists": ["lists/ads.txt", "paid.txt"],
     }
     expected = HarvestConfig(
         min_karma=5,
@@ -109,6 +114,7 @@ def test_flags_and_yaml_give_the_same_config() -> None:
         n_buckets=4,
         skip_corrupt=True,
         workers=2,
+        blocklists=(Path("lists/ads.txt"), Path("paid.txt")),
     )
     assert from_flags(*argv) == section_model(HarvestConfig).model_validate(yaml_section).config() == expected
     assert from_flags() == section_model(HarvestConfig)().config() == HarvestConfig()

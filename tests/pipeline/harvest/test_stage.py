@@ -34,9 +34,10 @@ def shard_hashes(out_dir: Path) -> dict[str, str]:
 
 
 def test_sample_harvest_matches_what_the_sample_planted(sample: tuple[Path, dict], tmp_path: Path) -> None:
-    _, manifest = sample
-    dumps = [DumpSource(path) for path in (sample[0] / name for name in manifest["dumps"])]
-    summary = run_harvest(dumps, tmp_path, sample_config(manifest))
+    directory, manifest = sample
+    dumps = [DumpSource(path) for path in (directory / name for name in manifest["dumps"])]
+    blocklists = tuple(directory / name for name in manifest["blocklists"])
+    summary = run_harvest(dumps, tmp_path, sample_config(manifest, blocklists=blocklists))
     table = harvested(tmp_path)
     assert table.schema == UrlRecord.SCHEMA
     assert dict(zip(table["url"].to_pylist(), table["karma"].to_pylist())) == manifest["expected"]["urls"]
@@ -44,6 +45,18 @@ def test_sample_harvest_matches_what_the_sample_planted(sample: tuple[Path, dict
     assert summary.counts["duplicate_submissions"] == manifest["expected"]["duplicate_submissions"]
     assert summary.counts["urls_kept"] == len(manifest["expected"]["urls"])
     assert json.loads((tmp_path / SUMMARY_FILE).read_text()) == json.loads(json.dumps(summary.as_json(), default=str))
+
+
+def test_the_sample_blocklist_drops_only_links_below_karma(sample: tuple[Path, dict], tmp_path: Path) -> None:
+    """The sample's blocklisted links score below min_karma: without the list the same URLs are kept."""
+    directory, manifest = sample
+    dumps = [DumpSource(directory / name) for name in manifest["dumps"]]
+    summary = run_harvest(dumps, tmp_path, sample_config(manifest))
+    expected = dict(manifest["expected"]["outcomes"])
+    listed = expected.pop("blocklisted:sample")
+    assert listed >= 4 and summary.outcomes == {**expected, "kept": expected["kept"] + listed}
+    table = harvested(tmp_path)
+    assert dict(zip(table["url"].to_pylist(), table["karma"].to_pylist())) == manifest["expected"]["urls"]
 
 
 def test_karma_is_summed_across_spellings_and_months(sample: tuple[Path, dict], tmp_path: Path) -> None:

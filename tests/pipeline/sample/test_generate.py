@@ -90,6 +90,15 @@ def test_planted_expectations_cover_the_tricky_cases(sample: tuple[Path, dict[st
         "not_http",
         "invalid_url",
         "blank_line",
+        "blocklisted:sample",
     ):
         assert outcomes[outcome] >= 1, outcome
     assert manifest["expected"]["duplicate_submissions"] == 1
+
+
+def test_the_sample_ships_its_blocklist_explained(sample: tuple[Path, dict[str, Any]]) -> None:
+    directory, manifest = sample
+    assert manifest["blocklists"] == ["blocklists/sample.txt"] and "blocklists/sample.txt" in manifest["files"]
+    lines = (directory / "blocklists" / "sample.txt").read_text(encoding="utf-8").splitlines()
+    entries = [line for line in lines if line.strip() and not line.startswith("#")]
+    assert entries and all("#" in line for line in entries)  # every entry says why it is there
