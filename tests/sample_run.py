@@ -22,6 +22,7 @@ def sample_run_config(directory: Path) -> dict[str, Any]:
             "after": "2019-01-01",
             "before": "2019-03-01",
             "n_buckets": 2,
+            "blocklists": [str(sample_dir / "blocklists" / "sample.txt")],  # as the demo; the manifest counts its hits
         },
         "fetch": {"crawl_sample_web": True, "resolve_only": True, "per_host_delay_s": 0.01, "max_retries": 1},
         "quality_train": {"negatives": [str(sample_dir / "crawl" / "random-crawl.jsonl")], "positive_min_karma": 5},
