@@ -3,14 +3,16 @@ report's Bloom filter build: 8-grams/s and peak memory on >= 100 MB of text.
 
 Corpus: ``--docs`` documents of the sample corpus's English paragraphs recombined (~300-900
 words each) in ``--shards`` shards; 1% of them quote a passage of an evaluation set inside
-their text. Evaluation sets: the real LAMBADA, WikiText-2 and PTB test files from
+their text, and 10% hold a line of web clutter: dates, prices, versions, ISBNs, and email addresses,
+phone numbers and IP addresses to mask. Evaluation sets: the real LAMBADA, WikiText-2 and PTB test files from
 ``../shared/data/eval`` when present (``--eval-dir``), else passages of the sample corpus.
 
 Baseline: GPT-2's word rule and the 13-gram hashes of every document, in one process, texts
 already in memory: the part of the stage's work no matching can avoid. Stage:
 ``run_decontaminate`` from the shards to the written outputs (counting pass, matching,
-cutting, rejects, both overlap reports excluded with ``--no-reports``), with one worker
-(per core, the baseline's resources) and with the default workers.
+cutting, rejects, personal data masking, both overlap reports), with one worker (per core, the
+baseline's resources) and with the default workers. Masking: the stage's CPU time with one worker,
+``mask_pii`` on and off in turns, and ``mask_pii`` alone on the texts in memory, as a share of the stage's.
 
 Bloom build: ``corpus_bloom`` over ``--bloom-mb`` MB of text in a child process, whose
 peak RSS (``ru_maxrss``) is reported beside the filter's own size.
@@ -32,6 +34,7 @@ import dataclasses
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,7 @@ from pipeline.benchmarks.registry import BENCHMARKS
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import words_of
+from pipeline.decontaminate.pii import mask_pii
 from pipeline.decontaminate.references import wikipedia_ngrams
 from pipeline.decontaminate.stage import run_decontaminate
 from pipeline.records import Document, document_id, to_table
@@ -53,6 +57,14 @@ ENGLISH = [p for a in ARTICLES if a.language == "en" and a.kind in ("article", "
 EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 REAL_SETS = {name: BENCHMARKS[name].filename for name in ("lambada", "wikitext2", "ptb")}
+CLUTTER = (  # what web pages hold besides prose, personal data included
+    "Posted on 2023-10-12 at 14:30 by admin. 1,234 views, 56 comments.",
+    "Contact us at press@westbrook.example.org or call (555) 123-4567 for details.",
+    "The server at 81.2.69.142 answered in 12.5 ms; version 3.11.4 fixed it.",
+    "Prices start at $19.99 (was $24.99); offer valid until 31.12.2024, order no. 88213.",
+    "Email jane.doe+news@gmail.com, phone +44 20 7946 0958, office hours 9-5.",
+    "Chapter 4.2.1 covers the 1990s; see pages 120-145 and ISBN 978-0-306-40615-7.",
+)
 
 
 def eval_sets(eval_dir: Path, scratch: Path) -> list[EvalSet]:
@@ -73,7 +85,10 @@ def build_corpus(directory: Path, docs: int, shards: int, quoted: list[str], see
     rng = random.Random(seed)
     texts = []
     for index in range(docs):
-        text = "\n\n".join(rng.sample(ENGLISH, rng.randint(3, 8)))
+        paragraphs = rng.sample(ENGLISH, rng.randint(3, 8))
+        if index % 10 == 5:
+            paragraphs.insert(rng.randint(0, len(paragraphs)), " ".join(rng.sample(CLUTTER, 2)))
+        text = "\n\n".join(paragraphs)
         if index % 100 == 0:
             text = text.replace("\n\n", f"\n\n{rng.choice(quoted)}\n\n", 1)
         texts.append(text)
@@ -93,6 +108,27 @@ def build_corpus(directory: Path, docs: int, shards: int, quoted: list[str], see
         ]
         write_shard(to_table(rows, Document), directory / f"part-{shard:05d}.parquet", shard_fingerprint="bench")
     return texts
+
+
+def masking_cost(root: Path, texts: list[str], sets: list[EvalSet], rounds: int = 3) -> None:
+    """The stage's CPU time per document with one worker (in this process), ``mask_pii`` on and off taken in turns
+    (medians: other load on the machine moves both alike), and ``mask_pii`` alone on the texts in memory."""
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    for round_ in range(rounds):
+        for masked in (True, False):
+            cfg = DecontaminateConfig(workers=1, mask_pii=masked)
+            start = time.process_time()
+            run_decontaminate(root / "docs", root / f"out-mask-{masked}-{round_}", cfg, sets)
+            cpu[masked].append((time.process_time() - start) / len(texts))
+    on, off = statistics.median(cpu[True]), statistics.median(cpu[False])
+    start = time.process_time()
+    placeholders = sum(sum(mask_pii(text)[1].values()) for text in texts)
+    alone = (time.process_time() - start) / len(texts)
+    print(
+        f"stage, 1 worker, CPU time: mask_pii on {1 / on:,.0f} docs/s, off {1 / off:,.0f} docs/s "
+        f"(on takes {100 * (on / off - 1):+.1f}%); mask_pii alone {1 / alone:,.0f} docs/s = {100 * alone / off:.1f}% "
+        f"of the unmasked stage's CPU time ({placeholders} placeholders)"
+    )
 
 
 def time_baseline(texts: list[str], n: int) -> float:
@@ -229,6 +265,7 @@ def main() -> None:
                 f"(trimmed {summary.counts['trimmed']}, dropped {sum(summary.outcomes.values())}; "
                 f"two overlap reports included)"
             )
+        masking_cost(root, texts, sets)
         bloom = bloom_build(root, args.bloom_mb)
         print(
             f"Bloom build: {bloom['text_mb']:.0f} MB of text, {bloom['ngrams'] / 1e6:.1f} M 8-grams, "

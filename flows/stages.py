@@ -177,8 +177,9 @@ def decontamination_sets(section: DecontaminateSection, evaluate: EvaluateSectio
 def decontaminate_documents(
     section: DecontaminateSection, evaluate: EvaluateSection, docs_dir: Path, out_dir: Path, replace: bool = False
 ) -> dict[str, Any]:
-    """Documents → the corpus: no Wikipedia pages, no evaluation or Wikipedia text; GPT-2's overlap report. The
-    evaluation sets include those the run evaluates on (``evaluated_sets``), or the log says which are not cut."""
+    """Documents → the corpus: no Wikipedia pages, no evaluation or Wikipedia text, personal data masked; GPT-2's
+    overlap report. The evaluation sets include those the run evaluates on (``evaluated_sets``), or the log says
+    which are not cut; the log warns when personal data is not masked (``mask_pii`` off)."""
     eval_sets, uncut = decontamination_sets(section, evaluate)
     if uncut:
         get_run_logger().warning(
@@ -186,9 +187,12 @@ def decontaminate_documents(
             ", ".join(uncut),
         )
     get_run_logger().info("decontaminate against: %s", ", ".join(item.name for item in eval_sets) or "no eval set")
-    summary = run_decontaminate(
-        docs_dir, out_dir, section.config(), eval_sets, section.wikipedia_dumps, replace=replace
-    )
+    cfg = section.config()
+    if not cfg.mask_pii:
+        get_run_logger().warning(
+            "decontaminate: mask_pii is off: email addresses, phone numbers and IP addresses stay in the corpus"
+        )
+    summary = run_decontaminate(docs_dir, out_dir, cfg, eval_sets, section.wikipedia_dumps, replace=replace)
     for moment in ("before", "after"):
         if report := summary.details.get(f"overlap_{moment}"):
             get_run_logger().info("8-gram overlap with the evaluation sets, %s:\n%s", moment, report["table"])

@@ -18,8 +18,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="drop Wikipedia pages and cut evaluation-set and Wikipedia overlaps (GPT-3's 13-gram rule)",
         description="Drop documents from Wikipedia or its mirrors; cut every 13-gram found in an evaluation set or "
         "in Wikipedia's text (plus 200 characters each side), dropping documents left in more than 10 pieces. "
-        "Dropped documents and the cut spans go to OUT/rejected/decontaminate/<reason>/; GPT-2's 8-gram overlap "
-        "report before and after goes to OUT/_reports/.",
+        "Email addresses, phone numbers and IP addresses left in the kept text become placeholders (--no-mask-pii "
+        "keeps them). Dropped documents and the cut spans go to OUT/rejected/decontaminate/<reason>/; GPT-2's 8-gram "
+        "overlap report before and after goes to OUT/_reports/.",
     )
     parser.add_argument("docs_dir", type=Path, metavar="DOCS_DIR", help="Document shards (output of `webtext filter`)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")

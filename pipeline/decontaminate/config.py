@@ -31,7 +31,8 @@ class DecontaminateConfig:
     ``margin_chars`` on each side; pieces shorter than ``min_piece_chars`` go too; a document in more
     than ``max_pieces`` pieces is dropped as ``contaminated``. An n-gram found in more than
     ``max_ngram_documents`` corpus documents is boilerplate, not contamination, and is ignored (for
-    Wikipedia, ``wikipedia_max_ngram_documents``).
+    Wikipedia, ``wikipedia_max_ngram_documents``). ``mask_pii`` replaces the personal data left in the kept text
+    (``pii``: email addresses, phone numbers, IP addresses) by placeholders, after the n-grams were matched.
 
     ``join`` decides where Wikipedia's n-grams are matched: in this process (``local``: the reference
     as one sorted array in memory) or by a Spark join (``spark``); ``auto`` joins in Spark when the
@@ -50,6 +51,9 @@ class DecontaminateConfig:
     max_ngram_documents: int = setting(10, help="an eval n-gram in more corpus documents is boilerplate: ignored")
     wikipedia_max_ngram_documents: int = setting(
         100, help="the same for Wikipedia n-grams (more text, so more shared phrases)"
+    )
+    mask_pii: bool = setting(
+        True, help="replace email addresses, phone numbers and IP addresses in the corpus by placeholders"
     )
     workers: int | None = workers_setting()
     join: str = setting(

@@ -3,7 +3,8 @@
 Layout under the output directory::
 
     part-....parquet                  Documents, named after their docs shards; a trimmed document keeps
-                                      the rest of its text, and ``overlap_score`` is the share of it cut
+                                      the rest of its text, and ``overlap_score`` is the share of it cut;
+                                      email addresses, phone numbers and IP addresses masked (``pii``)
     rejected/decontaminate/<reason>/  wikipedia_domain and contaminated Documents; removed_span rows
                                       (RemovedSpan: the characters cut and the references that matched)
     _counts/part-....parquet          per docs shard, how many documents hold each matched n-gram
@@ -20,11 +21,15 @@ process or, for large dumps, by a Spark join (``spark_join``, ``join``); either 
 bytes. Incremental runs: the cut-off counts the whole corpus, the new shards included, but shards
 already written are not decided again, so a phrase that becomes common only with new documents still
 stays cut from the earlier ones.
+
+The text a document keeps has its personal data masked (``pii``; unless ``mask_pii`` is off) after its
+n-grams were matched, so overlaps are found in the original text; rejects keep the original.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +42,7 @@ from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import words_of
 from pipeline.decontaminate.overlap import REPORTS_DIR, eval_8grams, overlap_report
+from pipeline.decontaminate.pii import SUMMARY_COUNTS, mask_pii
 from pipeline.decontaminate.references import (
     COUNTS_DIR,
     EMPTY,
@@ -74,6 +80,8 @@ from pipeline.stage import (
 if TYPE_CHECKING:
     from pipeline.decontaminate.spark_join import SparkSession
 
+log = logging.getLogger(__name__)
+
 STAGE = "decontaminate"
 PACKAGE = "pipeline.decontaminate"  # the code the outputs depend on (see ``code_fingerprint``)
 REMOVED_SPAN = "removed_span"
@@ -90,6 +98,7 @@ class ShardResult(ShardOutcome):
     chars_removed: int
     outcomes: dict[str, int]  # documents dropped, by reason
     per_reference: dict[str, dict[str, int]]  # reference -> trimmed, dropped, chars_removed
+    pii: dict[str, int]  # personal data masked in the kept documents, by kind
     skipped: bool = False
 
 
@@ -134,6 +143,15 @@ def _tally(
         entry["chars_removed"] += len(text) if kind == "dropped" else cut(text, spans, _rules(cfg)).removed_chars
 
 
+def _keep(document: Document, text: str, share: float, cfg: DecontaminateConfig, result: ShardResult) -> Document:
+    """The corpus's copy of a kept document: its text as cut, with its personal data masked (``mask_pii``)."""
+    if cfg.mask_pii:
+        text, masked = mask_pii(text)
+        for kind, count in masked.items():
+            result.pii[kind] = result.pii.get(kind, 0) + count
+    return dataclasses.replace(document, text=text, overlap_score=share)
+
+
 def decontaminate_shard(
     docs_shard: Path,
     out_dir: Path,
@@ -151,14 +169,14 @@ def decontaminate_shard(
     if candidates is not None:
         candidates = candidates | joined.keys()
     rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document, {REMOVED_SPAN: RemovedSpan})
-    result = ShardResult(docs_shard.name, len(documents), 0, 0, 0, {}, {})
+    result = ShardResult(docs_shard.name, len(documents), 0, 0, 0, {}, {}, {})
     kept = []
     for position, document in enumerate(documents):
         if cfg.drop_wikipedia and _on_wikipedia(document.url, document.final_url, cfg):
             rejects.add("wikipedia_domain", document)
             continue
         if candidates is not None and position not in candidates:
-            kept.append(dataclasses.replace(document, overlap_score=0.0))
+            kept.append(_keep(document, document.text, 0.0, cfg, result))
             continue
         found = matcher.spans(document.text, joined.get(position))
         outcome = cut(document.text, [span for spans in found.values() for span in spans], _rules(cfg))
@@ -175,7 +193,7 @@ def decontaminate_shard(
                 span = RemovedSpan(document.id, document.url, start, end, names, document.text[start:end])
                 rejects.add(REMOVED_SPAN, span)
         share = outcome.removed_chars / len(document.text) if document.text else 0.0
-        kept.append(dataclasses.replace(document, text=outcome.text, overlap_score=share))
+        kept.append(_keep(document, outcome.text, share, cfg, result))
     result.outcomes = {reason: count for reason, count in rejects.commit(key).items() if reason != REMOVED_SPAN}
     result.kept = len(kept)
     assert result.kept + sum(result.outcomes.values()) == result.documents, f"{docs_shard.name}: uncounted"
@@ -251,6 +269,10 @@ def _summarise(
         per_reference={name: dict(counts) for name, counts in sorted(per_reference.items())},
         **details,
     )
+    if cfg.mask_pii:  # counted only when masked: zeros would say the corpus holds none
+        summary.counts |= {
+            name: sum(result.pii.get(kind, 0) for result in results) for kind, name in SUMMARY_COUNTS.items()
+        }
     return summary.write()
 
 
@@ -289,6 +311,10 @@ def run_decontaminate(
     ``spark``: an existing session for the Wikipedia join (tests share one), else one from ``cfg.spark``."""
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="filter")
+    if not cfg.mask_pii:
+        log.warning(
+            "decontaminate: mask_pii is off: email addresses, phone numbers and IP addresses stay in %s", out_dir
+        )
     references = eval_references(eval_sets, cfg)  # a bad file fails here, before anything is written
     overlap_ngrams = eval_8grams(eval_sets) if eval_sets else None
     with folder_lock(out_dir, STAGE):

@@ -24,6 +24,7 @@ from pipeline.report.funnel import NOT_RUN, FunnelRow, consistency, funnel
 from pipeline.report.markdown import bullets, image, section, table
 from pipeline.report.models import ModelRun, comparison, model_run, model_table
 from pipeline.report.optouts import ignored_optouts, optout_table
+from pipeline.report.personal_data import personal_data_table, personal_data_text
 from pipeline.shards import atomic_write_bytes, atomic_write_json, read_json
 from pipeline.stage import StageSummary
 
@@ -134,6 +135,7 @@ def _data_sections(
     tables["optouts"] = optout_table(
         folders.fetch if summaries.get("fetch") else None, folders.extract if summaries.get("extract") else None
     )
+    tables["personal_data"] = personal_data_table(summaries.get("decontaminate"))
     ran = [row for row in rows if row.ran]
     dedup_ran, decontaminate_ran = summaries.get("dedup") is not None, summaries.get("decontaminate") is not None
     return [
@@ -172,6 +174,7 @@ def _data_sections(
             "Pages left out because their site reserved them from text and data mining or AI training.\n",
             table(tables["optouts"]) if tables["optouts"] else "_No page was opted out._\n",
         ),
+        section("Personal data", personal_data_text(summaries.get("decontaminate"), tables["personal_data"])),
     ]
 
 

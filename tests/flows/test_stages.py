@@ -3,6 +3,7 @@ will score (found as evaluation finds it), so the demo never evaluates on a set 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_the_demo_with_the_shared_eval_files(shared_data: Path, monkeypatch: pyt
     assert len(eval_sets[2].ngrams(13)) > 50_000
 
 
-def test_the_task_cuts_those_sets_and_warns_about_the_sets_it_leaves(
+def test_the_task_cuts_those_sets_and_warns_about_the_sets_it_leaves_and_unmasked_personal_data(
     eval_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
@@ -96,3 +97,7 @@ def test_the_task_cuts_those_sets_and_warns_about_the_sets_it_leaves(
         stages.decontaminate_documents.fn(off, config.evaluate, tmp_path / "docs", tmp_path / "corpus")
     assert given["sets"] == ["sample_lambada"]
     assert "evaluates on lambada, wikitext2 but does not cut them" in caplog.text
+    unmasked = config.decontaminate.with_config(dataclasses.replace(config.decontaminate.config(), mask_pii=False))
+    with caplog.at_level(logging.WARNING, logger="flows.test"):
+        stages.decontaminate_documents.fn(unmasked, config.evaluate, tmp_path / "docs", tmp_path / "corpus")
+    assert "mask_pii is off" in caplog.text

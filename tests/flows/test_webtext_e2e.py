@@ -77,6 +77,13 @@ def assert_built(directory: Path) -> None:
         corpus.details["overlap_after"]["eval_sets"],
     )
     assert before["found"] > 0 and after["found"] == 0
+    # the library article's contact line (the sample's only personal data): its address and number masked
+    assert (corpus.counts["pii_email"], corpus.counts["pii_phone"], corpus.counts["pii_ip"]) == (1, 1, 0)
+    corpus_texts = pa.concat_tables(pq.read_table(shard) for shard in complete_shards(directory / "run" / "corpus"))
+    (library,) = [text for text in corpus_texts["text"].to_pylist() if "Harlow Cross" in text]
+    assert "write to <EMAIL_ADDRESS> or ring <PHONE_NUMBER> on a weekday" in library
+    assert "friends@harlowcross-library.test" in " ".join(kept["text"].to_pylist())  # filter's output holds it
+    assert not any("harlowcross-library.test" in text or "960 123" in text for text in corpus_texts["text"].to_pylist())
     tokens = read_summary(directory / "run" / "tokens")
     manifest = read_json(directory / "run" / "tokens" / "manifest.json")
     assert tokens.counts["documents"] == corpus.counts["kept"] == tokens.outcomes["train"] + tokens.outcomes["val"]
@@ -201,6 +208,7 @@ def test_the_whole_dag_runs_through_the_server_with_lineage(built: Built, prefec
     assert {"report.md", "funnel.png", "languages.png", "domains.png", "comparison.md"} <= {
         p.name for p in report.iterdir()
     }
+    assert "| email | <EMAIL_ADDRESS> | 1 |" in (report / "report.md").read_text(encoding="utf-8")
     artifacts = {artifact["key"] for artifact in api(prefect_env, "/artifacts/filter")}
     assert {"webtext-run-report", "webtext-funnel", "webtext-models"} <= artifacts
     reports = [run for run in mlflow_runs(built.directory) if run.data.tags.get("webtext.kind") == "report"]

@@ -55,6 +55,7 @@ def test_defaults_work_on_one_machine() -> None:
     assert (cfg.n, cfg.margin_chars, cfg.min_piece_chars, cfg.max_pieces) == (13, 200, 200, 10)  # GPT-3's rule
     assert (cfg.max_ngram_documents, cfg.wikipedia_max_ngram_documents) == (10, 100)
     assert cfg.drop_wikipedia and cfg.wikipedia_mirrors == WIKIPEDIA_MIRRORS
+    assert cfg.mask_pii  # personal data is masked unless switched off
     assert (cfg.workers, cfg.join, cfg.spark_min_reference_ngrams) == (None, "auto", 50_000_000)
     assert cfg.spark == SparkConfig() and cfg.spark.master == "local[*]"
     assert JOINS == ("auto", "local", "spark")
@@ -75,7 +76,7 @@ def test_the_cut_identity_leaves_out_speed_settings() -> None:
         "spark_min_reference_ngrams",
         "spark",
     }
-    for change in ({"n": 8}, {"margin_chars": 0}, {"max_pieces": 2}, {"drop_wikipedia": False}):
+    for change in ({"n": 8}, {"margin_chars": 0}, {"max_pieces": 2}, {"drop_wikipedia": False}, {"mask_pii": False}):
         assert DecontaminateConfig(**change).cut_identity() != base.cut_identity(), change
 
 
@@ -83,7 +84,7 @@ def test_flags_and_yaml_give_the_same_config() -> None:
     argv = ["--no-drop-wikipedia", "--wikipedia-mirrors", "mirror.test", "--n", "8", "--margin-chars", "0"]
     argv += ["--min-piece-chars", "50", "--max-pieces", "3", "--max-ngram-documents", "5"]
     argv += ["--wikipedia-max-ngram-documents", "20", "--workers", "2", "--join", "local"]
-    argv += ["--spark-min-reference-ngrams", "1000", "--spark-master", "local[2]"]
+    argv += ["--spark-min-reference-ngrams", "1000", "--spark-master", "local[2]", "--no-mask-pii"]
     yaml_section = {
         "drop_wikipedia": False,
         "wikipedia_mirrors": "mirror.test",
@@ -93,6 +94,7 @@ def test_flags_and_yaml_give_the_same_config() -> None:
         "max_pieces": 3,
         "max_ngram_documents": 5,
         "wikipedia_max_ngram_documents": 20,
+        "mask_pii": False,
         "workers": 2,
         "join": "local",
         "spark_min_reference_ngrams": 1000,
@@ -107,6 +109,7 @@ def test_flags_and_yaml_give_the_same_config() -> None:
         max_pieces=3,
         max_ngram_documents=5,
         wikipedia_max_ngram_documents=20,
+        mask_pii=False,
         workers=2,
         join="local",
         spark_min_reference_ngrams=1000,

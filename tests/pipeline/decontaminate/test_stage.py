@@ -222,3 +222,40 @@ def test_an_edit_of_the_decontaminate_code_redoes_both_passes(tmp_path: Path, mo
     assert recounted.keys() == counted.keys() and not set(recounted.values()) & set(counted.values())
     assert again.counts == first.counts
     assert run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, eval_sets=[lambada]).units_skipped == 2
+
+
+def test_personal_data_is_masked_after_the_overlaps_were_found_in_the_original_text(tmp_path: Path) -> None:
+    words = random_words(random.Random(34), 12)  # an eval example whose every 13-gram holds part of an address:
+    quoted = f"{' '.join(words[:6])} write to jane.doe@example.com {' '.join(words[6:])}"  # masked, none would match
+    head, tail = prose(200, 30), prose(200, 31)
+    quoting = make_document("quoting", f"Call +44 20 7946 0958. {head}\n\n{quoted}\n\n{tail} Mail bob@example.org.")
+    plain = make_document("plain", f"{prose(300, 32)} Server 81.2.69.142, router 192.168.1.1.")
+    wiki = dataclasses.replace(
+        make_document("wiki", f"{prose(300, 33)} ann@example.net"), url="https://en.wikipedia.org/"
+    )
+    write_docs(tmp_path / "docs", [[quoting, plain, wiki]])
+    summary = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, eval_sets=[eval_set(tmp_path, [quoted])])
+    assert summary.counts["trimmed"] == 1  # the quote was matched with its address in it, then cut
+    assert (summary.counts["pii_email"], summary.counts["pii_phone"], summary.counts["pii_ip"]) == (1, 1, 1)
+    kept = documents(tmp_path / "out")
+    assert kept["quoting"]["text"].endswith("Mail <EMAIL_ADDRESS>.") and "<PHONE_NUMBER>" in kept["quoting"]["text"]
+    assert kept["plain"]["text"].endswith("Server <IP_ADDRESS>, router 192.168.1.1.")
+    assert "jane.doe" not in kept["quoting"]["text"] and "@" not in kept["quoting"]["text"]
+    assert summary.config["mask_pii"] is True
+    rejected = documents(tmp_path / "out" / "rejected" / "decontaminate" / "wikipedia_domain")
+    assert rejected["wiki"]["text"] == wiki.text  # rejects keep the original
+
+
+def test_masking_switched_off_keeps_the_text_warns_and_redoes_every_shard(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = f"{prose(300, 40)} Write to jane.doe@example.com."
+    write_docs(tmp_path / "docs", [[make_document("a", text)], [make_document("b", prose(300, 41))]])
+    masked = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG)
+    assert masked.counts["pii_email"] == 1 and "WARNING" not in caplog.text
+    with caplog.at_level("WARNING", logger="pipeline.decontaminate.stage"):
+        off = run_decontaminate(tmp_path / "docs", tmp_path / "out", dataclasses.replace(CFG, mask_pii=False))
+    assert "mask_pii is off" in caplog.text and str(tmp_path / "out") in caplog.text
+    assert off.units_done == 2 and off.config["mask_pii"] is False  # the setting is part of every shard's key
+    assert not any(name.startswith("pii_") for name in off.counts)  # not counted: zeros would say there is none
+    assert documents(tmp_path / "out")["a"]["text"] == text

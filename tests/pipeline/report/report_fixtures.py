@@ -52,7 +52,7 @@ SUMMARIES: dict[str, tuple[dict[str, int], dict[str, int], dict[str, Any]]] = {
         {"languages": {"en": 20, "de": 4, "fr": 3, "ja": 2}},
     ),
     "decontaminate": (
-        {"documents": 15, "kept": 12, "trimmed": 1, "chars_removed": 818},
+        {"documents": 15, "kept": 12, "trimmed": 1, "chars_removed": 818, "pii_email": 3, "pii_phone": 1, "pii_ip": 0},
         {"wikipedia_domain": 3},
         {
             "references": {"sample_lambada": 494},
@@ -67,6 +67,7 @@ SUMMARIES: dict[str, tuple[dict[str, int], dict[str, int], dict[str, Any]]] = {
         {"tokenizer": "bpe"},
     ),
 }
+CONFIGS: dict[str, dict[str, Any]] = {"decontaminate": {"mask_pii": True}}
 # the corpus: 12 documents (decontaminate's kept) on these hosts, in these languages
 CORPUS_HOSTS = ["news.bbc.co.uk"] * 4 + ["bbc.co.uk"] * 2 + ["blog.example.com"] * 3 + ["example.org", "10.0.0.7"]
 CORPUS_HOSTS += ["a.webtext.test"]
@@ -84,7 +85,7 @@ def write_summary(folder: Path, stage: str, **overrides: Any) -> None:
         units_skipped=0,
         seconds=0.5,
         details=details,
-        config={},
+        config=dict(overrides.get("config", CONFIGS.get(stage, {}))),
     ).write()
 
 
@@ -137,8 +138,8 @@ MakeRun = Callable[..., Path]
 
 
 def make_run(root: Path, stages: Sequence[str] = ALL_STAGES, models: bool = False, **overrides: dict[str, Any]) -> Path:
-    """A data root holding ``stages``' outputs (``overrides``: per stage, ``counts``/``outcomes`` to change), and
-    with ``models`` two trained sizes and ``compare``'s output."""
+    """A data root holding ``stages``' outputs (``overrides``: per stage, ``counts``, ``outcomes`` or ``config`` to
+    change), and with ``models`` two trained sizes and ``compare``'s output."""
     for stage in stages:
         write_summary(root.joinpath(*LAYOUT[stage]), stage, **overrides.get(stage, {}))
     if "decontaminate" in stages:

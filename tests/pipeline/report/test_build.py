@@ -37,7 +37,8 @@ def test_a_finished_run_gives_every_section_table_and_chart(make_run: MakeRun) -
     }
     for path in report.plots.values():
         assert_png(path)
-    for heading in ("Funnel", "Languages", "Domains", "Duplicate clusters", "Evaluation-set overlap", "Models"):
+    headings = ("Funnel", "Languages", "Domains", "Duplicate clusters", "Evaluation-set overlap", "Personal data")
+    for heading in (*headings, "Models"):
         assert f"## {heading}\n" in report.markdown
     assert "![funnel](funnel.png)" in report.markdown
     assert "| tiny | 0.8M | 20 | 900.00 |" in report.markdown  # compare's table, as it wrote it
