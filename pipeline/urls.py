@@ -1,5 +1,5 @@
-"""URL normalisation and host rules, shared by harvest (which links to keep), extract (a document's domain) and
-decontaminate (which hosts are Wikipedia).
+"""URL normalisation, host rules and path globs, shared by harvest (which links to keep, its blocklists), fetch
+(robots.txt rules), extract (a document's domain) and decontaminate (which hosts are Wikipedia).
 
 Karma is summed per *normalised* URL, so two submissions of the same article that differ
 only in ``&amp;`` escaping, host case, a default port, a fragment or tracking parameters
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "mtm_", "hsa_")
@@ -149,6 +149,27 @@ def host_rule(host: str, rules: Mapping[str, str]) -> str | None:
         if dot < 0:
             return None
         host = host[dot + 1 :]
+
+
+def glob_matches(pieces: Sequence[str], anchored: bool, text: str) -> bool:
+    """Whether ``text`` starts with the glob whose ``*``-separated ``pieces`` are given, and ends with it when
+    ``anchored`` (a pattern that ended in ``$``): robots.txt rules and blocklist URL patterns alike.
+
+    With ``*`` the only wildcard, the leftmost match of each inner piece is always as good as any other."""
+    if not text.startswith(pieces[0]):
+        return False
+    position = len(pieces[0])
+    if len(pieces) == 1:
+        return not anchored or len(text) == position
+    for piece in pieces[1:-1]:
+        found = text.find(piece, position)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    last = pieces[-1]
+    if anchored:
+        return len(text) - len(last) >= position and text.endswith(last)
+    return text.find(last, position) >= 0
 
 
 def path_extension(normalised_url: str) -> str:

@@ -24,6 +24,8 @@ import string
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from pipeline.urls import glob_matches
+
 STAR = "*"
 ROBOTS_PATH = "/robots.txt"  # always allowed (§2.2.2)
 USER_AGENT_KEYS = frozenset({"user-agent", "useragent", "user agent"})
@@ -103,20 +105,7 @@ class Rule:
         self.priority = 2 * len(self.pattern) + allow
 
     def matches(self, path: str) -> bool:
-        if len(self.parts) == 1:
-            return path == self.parts[0] if self.anchored else path.startswith(self.parts[0])
-        head, *middle, tail = self.parts
-        if not path.startswith(head):
-            return False
-        position = len(head)
-        for part in middle:  # the leftmost place of each part leaves the most room for the rest
-            found = path.find(part, position)
-            if found < 0:
-                return False
-            position = found + len(part)
-        if self.anchored:
-            return path.endswith(tail) and len(path) - len(tail) >= position
-        return path.find(tail, position) >= 0
+        return glob_matches(self.parts, self.anchored, path)
 
 
 class RuleGroup:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.urls import RejectedUrl, normalise_with_host
+from pipeline.urls import RejectedUrl, glob_matches, normalise_with_host
 
 OUTCOME_PREFIX = "blocklisted:"
 NOT_LISTED = -1  # a row's verdict when no list names it; otherwise the index of the first list that does
@@ -72,27 +72,6 @@ class UrlPattern:
 
 
 Glob = tuple[tuple[str, ...], bool]  # a pattern's path split at each "*", and whether it is anchored at the end
-
-
-def glob_match(glob: Glob, text: str) -> bool:
-    """Whether ``text`` starts with the glob (``*``: any run of characters), and ends with it when anchored.
-
-    With ``*`` the only wildcard, the leftmost match of each inner piece is always as good as any other."""
-    pieces, anchored = glob
-    if not text.startswith(pieces[0]):
-        return False
-    position = len(pieces[0])
-    if len(pieces) == 1:
-        return not anchored or len(text) == position
-    for piece in pieces[1:-1]:
-        found = text.find(piece, position)
-        if found < 0:
-            return False
-        position = found + len(piece)
-    last = pieces[-1]
-    if anchored:
-        return len(text) - len(last) >= position and text.endswith(last)
-    return text.find(last, position) >= 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -250,7 +229,7 @@ class Blocklists:
         """The first list whose URL patterns match the normalised ``url``, or ``NOT_LISTED``."""
         scheme, netloc, path = _split_netloc(url)
         for index, prefixes, globs in self._patterns.get((scheme, netloc), ()):
-            if path.startswith(prefixes) or any(glob_match(glob, path) for glob in globs):
+            if path.startswith(prefixes) or any(glob_matches(*glob, path) for glob in globs):
                 return index
         return NOT_LISTED
 

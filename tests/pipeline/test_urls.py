@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+import itertools
+import random
+import re
+
 import pytest
 
-from pipeline.urls import RejectedUrl, domain_of, host_rule, normalise_url, normalise_with_host, path_extension
+from pipeline.urls import (
+    RejectedUrl,
+    domain_of,
+    glob_matches,
+    host_rule,
+    normalise_url,
+    normalise_with_host,
+    path_extension,
+)
 
 
 @pytest.mark.parametrize(
@@ -121,3 +133,17 @@ def test_fast_split_agrees_with_urllib(url: str) -> None:
             _split(url, url)
         return
     assert _split(url, url) == expected
+
+
+def test_glob_matching_agrees_with_a_regex() -> None:
+    """Piece-by-piece matching (leftmost inner pieces), as robots.txt rules and blocklists use it, gives the answers
+    of the regex it replaces."""
+    rng = random.Random(5)
+    texts = ["".join(letters) for size in range(6) for letters in itertools.product("ab/", repeat=size)]
+    for _ in range(400):
+        pattern = "".join(rng.choice("ab/*") for _ in range(rng.randrange(1, 6)))
+        for anchored in (False, True):
+            regex = re.compile(".*".join(map(re.escape, pattern.split("*"))) + (r"\Z" if anchored else ""))
+            for text in texts:
+                expected = regex.match(text) is not None
+                assert glob_matches(pattern.split("*"), anchored, text) == expected, (pattern, anchored, text)
