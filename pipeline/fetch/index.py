@@ -141,18 +141,13 @@ def _positions_of(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray
     return positions, found
 
 
-def refresh_karma(index: PagesIndex, urls_dir: Path) -> int:
-    """Carry each URL's newest harvested karma into its pages row, no page fetched again; returns the rows changed.
+def refresh_karma(index: PagesIndex, stale: dict[int, dict[int, int]]) -> int:
+    """Write each URL's newest harvested karma into its pages row (``stale``: from ``PagesIndex.stale_karma``), no
+    page fetched again; returns the rows changed.
 
     A URL posted again after it was fetched gains karma in the harvest; extract takes it from the pages row into
     the URL's Document. Each pages shard is rewritten at most once, atomically, so a killed run's rerun finishes
-    the rest. ``index`` must hold each URL once (``drop_superseded`` ran)."""
-    stale: dict[int, dict[int, int]] = {}
-    for shard in complete_shards(urls_dir) if len(index) else []:
-        table = read_table(shard, columns=["url", "karma"])
-        harvested = table["karma"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        for position, newest in index.stale_karma(url_keys(table["url"].to_pylist()), harvested).items():
-            stale.setdefault(position, {}).update(newest)
+    the rest."""
     for position, newest in sorted(stale.items()):
         shard = index.shards[position]
         table = read_table(shard)

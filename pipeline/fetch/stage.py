@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline.fetch.config import FetchConfig
@@ -70,14 +71,22 @@ class UrlBatch:
     urls: list[UrlToFetch]
 
 
-def urls_to_fetch(urls_dir: Path, index: PagesIndex) -> Iterator[UrlToFetch]:
-    """The harvested URLs the index does not hold (or holds but are due again), one URL shard in memory at a time."""
+def urls_to_fetch(urls_dir: Path, index: PagesIndex, stale_karma: dict[int, dict[int, int]]) -> Iterator[UrlToFetch]:
+    """The harvested URLs the index does not hold (or holds but are due again), one URL shard in memory at a time.
+
+    In the same pass, ``stale_karma`` gathers the rows of the URLs not fetched again whose harvested karma grew
+    (``PagesIndex.stale_karma``), for ``refresh_karma`` once the run's batches are written."""
     shards = complete_shards(urls_dir)
     if not shards:
         raise FileNotFoundError(f"no complete URL shards (part-*.parquet with stats) in {urls_dir}")
     for shard in shards:
         table = read_table(shard, columns=list(UrlToFetch._fields))
-        wanted = ~index.settled(url_keys(table["url"].to_pylist()))
+        keys = url_keys(table["url"].to_pylist())
+        settled = index.settled(keys)
+        harvested = table["karma"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        for position, newest in index.stale_karma(keys[settled], harvested[settled]).items():
+            stale_karma.setdefault(position, {}).update(newest)
+        wanted = ~settled
         if wanted.any():
             table = table.filter(pa.array(wanted))
             columns = (table[name].to_pylist() for name in UrlToFetch._fields)
@@ -230,11 +239,12 @@ def run_fetch(
         replaced = drop_superseded(index)  # rows a killed run left twice
         if replaced:
             index = PagesIndex.load(pages_dir, cfg, now)
-        karma_refreshed = refresh_karma(index, urls_dir)  # rewrites rows in place: the index's keys stay true
         shards_before = len(index.shards)
         run_number = next_run_number(out_dir)
-        batches = new_batches(urls_to_fetch(urls_dir, index), run_number, cfg.batch_size)
+        stale_karma: dict[int, dict[int, int]] = {}
+        batches = new_batches(urls_to_fetch(urls_dir, index, stale_karma), run_number, cfg.batch_size)
         run = asyncio.run(_run(batches, out_dir, cfg, make_fetcher, progress))
+        karma_refreshed = refresh_karma(index, stale_karma)  # rows of URLs not fetched again: keys and shards hold
         if run.batches:  # the URLs fetched again now supersede their older rows
             replaced += drop_superseded(PagesIndex.load(pages_dir, cfg, now))
         outcomes, urls, fetched_bytes = index_outcomes(pages_dir)
