@@ -68,6 +68,7 @@ class FetchRecord:
     karma: int
     attempts: int
     first_seen: datetime | None = None
+    tdm_file_reservation: int | None = None  # the site's tdmrep.json on this page: 1 reserved, 0 not, None unset
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -84,6 +85,7 @@ class FetchRecord:
             pa.field("karma", pa.int64(), nullable=False),
             pa.field("attempts", pa.int32(), nullable=False),
             pa.field("first_seen", UTC_TIMESTAMP),
+            pa.field("tdm_file_reservation", pa.int8()),
         ]
     )
 

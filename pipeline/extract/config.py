@@ -56,8 +56,8 @@ class ExtractConfig:
     honour_tdm_reservation: bool = setting(
         True,
         flag="tdm-reservation",
-        help="honour the TDM Reservation Protocol (W3C TDMRep): a page whose TDM-Reservation header or meta tag "
-        "is 1 becomes no document (tdm_reserved)",
+        help="honour the TDM Reservation Protocol (W3C TDMRep): a page its site's tdmrep.json, its TDM-Reservation "
+        "header or its meta tag reserves (the later overriding the earlier) becomes no document (tdm_reserved)",
     )
     honour_noai: bool = setting(
         True,

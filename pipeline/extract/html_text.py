@@ -268,48 +268,70 @@ def _meta_tags(lowered: str) -> dict[str, set[str]]:
     return tags
 
 
-def header_optout(tdm_reservation: str | None, robots_tag: str | None, rules: PageRules) -> str | None:
-    """The opt-out a response's headers declare: ``TDM-Reservation: 1`` (TDMRep), or ``X-Robots-Tag`` with
-    noai/noimageai (for every crawler: a value naming one, ``otherbot: noai``, is not webtext's)."""
-    if rules.honour_tdm_reservation and (tdm_reservation or "").strip() == "1":
-        return TDM_RESERVED
+def tdm_reservation(header: str | None, file_reservation: int | None = None) -> int | None:
+    """The TDMRep reservation a response declares before its HTML is read: its ``TDM-Reservation`` header (1 or
+    0) supersedes the site's tdmrep.json (``file_reservation``); a header missing or neither 1 nor 0 resets
+    nothing (W3C TDMRep, "Processing priority")."""
+    value = (header or "").strip()
+    return int(value) if value in ("0", "1") else file_reservation
+
+
+def header_optout(robots_tag: str | None, rules: PageRules) -> str | None:
+    """The opt-out a response's ``X-Robots-Tag`` declares: noai/noimageai (for every crawler: a value naming
+    one, ``otherbot: noai``, is not webtext's)."""
     if rules.honour_noai and robots_tag and ":" not in robots_tag.split(",")[0]:
         if NOAI_VALUES & set(re.split(r"[\s,]+", robots_tag.strip().lower())):
             return ROBOTS_NOAI
     return None
 
 
-def optout_reason(html: str, rules: PageRules) -> str | None:
-    """The opt-out a page's own meta tags declare in its head: ``tdm-reservation`` 1 (TDMRep), or ``robots``
-    noai/noimageai."""
-    if not (rules.honour_tdm_reservation or rules.honour_noai):
-        return None
+def _head_meta_tags(html: str) -> dict[str, set[str]]:
+    """The head's meta tags by name, or none when the head has no opt-out word (the common case, found fast)."""
     body = min((found for found in (html.find("<body"), html.find("<BODY")) if found >= 0), default=len(html))
     lowered = html[:body].lower()
     if not any(word in lowered for word in OPTOUT_WORDS):
+        return {}
+    return _meta_tags(lowered)
+
+
+def optout_reason(html: str, rules: PageRules, reservation: int | None = None) -> str | None:
+    """The opt-out that holds once a page's head is read: TDMRep's reservation, its ``<meta
+    name="tdm-reservation">`` superseding the ``reservation`` its headers and site file declared, or a
+    ``<meta name="robots">`` with noai/noimageai."""
+    if not (rules.honour_tdm_reservation or rules.honour_noai):
         return None
-    tags = _meta_tags(lowered)
-    if rules.honour_tdm_reservation and "1" in tags.get("tdm-reservation", ()):
-        return TDM_RESERVED
+    tags = _head_meta_tags(html)
+    if rules.honour_tdm_reservation:
+        declared = tags.get("tdm-reservation", set())
+        if "1" in declared or ("0" not in declared and reservation == 1):
+            return TDM_RESERVED
     if rules.honour_noai and NOAI_VALUES & tags.get("robots", set()):
         return ROBOTS_NOAI
     return None
 
 
 def extract_page(
-    body: bytes, content_type: str | None, charset: str | None, url: str | None, rules: PageRules
+    body: bytes,
+    content_type: str | None,
+    charset: str | None,
+    url: str | None,
+    rules: PageRules,
+    reservation: int | None = None,
 ) -> ExtractedPage | str:
-    """The main text of one response body, or the snake_case reason it yields no document."""
+    """The main text of one response body, or the snake_case reason it yields no document. ``reservation`` is
+    the TDMRep value the response's headers and site file declared (``tdm_reservation``)."""
     kind = page_kind(content_type)
     if kind is None:
         return NOT_TEXT
+    if kind == "plain" and reservation == 1 and rules.honour_tdm_reservation:
+        return TDM_RESERVED
     decoded = decode_body(body, charset)
     if isinstance(decoded, str):
         return decoded
     text, detected = decoded
     truncated = len(text) > rules.max_chars_per_page
     text = text[: rules.max_chars_per_page]
-    if kind != "plain" and (optout := optout_reason(text, rules)) is not None:
+    if kind != "plain" and (optout := optout_reason(text, rules, reservation)) is not None:
         return optout
     page = ExtractedPage(plain_text(text)) if kind == "plain" else _run_extractor(rules.extractor, text, url)
     if isinstance(page, str):

@@ -17,7 +17,14 @@ import logging
 from collections.abc import Iterable
 
 from pipeline.extract.archive import OpenArchive, WarcRecordError, read_response
-from pipeline.extract.html_text import WARC_ERROR, ExtractedPage, PageRules, extract_page, header_optout
+from pipeline.extract.html_text import (
+    WARC_ERROR,
+    ExtractedPage,
+    PageRules,
+    extract_page,
+    header_optout,
+    tdm_reservation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ class PageTask:
     charset: str | None
     url: str  # the final URL, the base for resolving the page's links and metadata
     read_bytes: int | None = None  # up to the next indexed record of the file: sizes the read (see ``read_sizes``)
+    tdm_file_reservation: int | None = None  # what the site's tdmrep.json says of the page (fetch's pages row)
 
 
 def read_sizes(locations: Iterable[tuple[str, int]]) -> list[int | None]:
@@ -57,15 +65,16 @@ def read_sizes(locations: Iterable[tuple[str, int]]) -> list[int | None]:
 
 def extract_task(task: PageTask, rules: PageRules, archive: OpenArchive | None = None) -> ExtractedPage | str:
     """One page's main text, or the reason it has none (``warc_error`` included; an opt-out its response headers
-    declare: ``header_optout``)."""
+    declare: ``header_optout``; TDMRep's reservation is settled once the page's head is read)."""
     try:
         response = read_response(task.warc_path, task.warc_offset, archive, task.read_bytes)
     except WarcRecordError as error:
         logger.debug("unreadable WARC record for %s: %s", task.url, error)
         return WARC_ERROR
-    if (optout := header_optout(response.tdm_reservation, response.robots_tag, rules)) is not None:
+    if (optout := header_optout(response.robots_tag, rules)) is not None:
         return optout
-    return extract_page(response.body, task.content_type, task.charset, task.url, rules)
+    reservation = tdm_reservation(response.tdm_reservation, task.tdm_file_reservation)
+    return extract_page(response.body, task.content_type, task.charset, task.url, rules, reservation)
 
 
 class PageHandler:

@@ -138,7 +138,16 @@ class ShardExtraction:
         warc_paths: dict[str, str] = {}  # a shard's pages are in a few WARC files: one path join each
         locations = [self._location(position, row, warc_paths) for position, row in ok]
         return [
-            PageTask(position, path, offset, row.content_type, row.charset, row.final_url or row.url, size)
+            PageTask(
+                position,
+                path,
+                offset,
+                row.content_type,
+                row.charset,
+                row.final_url or row.url,
+                size,
+                row.tdm_file_reservation,
+            )
             for (position, row), (path, offset), size in zip(ok, locations, read_sizes(locations), strict=True)
         ]
 

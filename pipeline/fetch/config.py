@@ -106,6 +106,11 @@ class FetchConfig:
         flag="robots-retry",
         help="seconds a robots.txt answering 5xx or 429 disallows all before it is asked again",
     )
+    read_tdmrep_file: bool = setting(
+        True,
+        flag="tdmrep-file",
+        help="read each site's /.well-known/tdmrep.json (TDMRep) and record what it reserves in the pages rows",
+    )
     allow_private: bool = setting(False, help="allow private, loopback and link-local addresses from DNS")
     resolve: Mapping[str, str] = setting(
         factory=dict, help="pin HOST=IP or HOST=IP:PORT like curl --resolve (pinned addresses are trusted)"

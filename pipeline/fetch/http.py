@@ -27,6 +27,7 @@ from pipeline.fetch.guard import BlockedHostError, GuardedResolver, UnresolvedHo
 from pipeline.fetch.hosts import HostGate
 from pipeline.fetch.results import Exchange, FetchResult
 from pipeline.fetch.robots import ROBOTS_MAX_BYTES, Clock, RobotsCache, robots_text
+from pipeline.fetch.tdmrep import TDMREP_MAX_BYTES, TdmFileCache
 from pipeline.net import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class HttpFetcher:
         if not cfg.ai_optout_tokens:
             why = "respect_ai_optouts is false or ai_optout_agents empty" if cfg.respect_robots else "respect_robots"
             log.warning("fetch: robots.txt AI-training opt-outs are NOT honoured (%s)", why)
+        self._tdm_files = TdmFileCache(self._get_tdm_file, cfg.robots_ttl_s, cfg.robots_retry_s, clock)
         self._hosts = HostGate(cfg.per_host_concurrency, cfg.per_host_delay_s, cfg.circuit_breaker_failures)
         self._rng = random.Random()
 
@@ -128,6 +130,8 @@ class HttpFetcher:
                 break
             seen.add(current)
             current = await self._hop_with_retries(current, result)
+        if result.outcome == "ok" and result.final_url and self.cfg.read_tdmrep_file:
+            result.tdm_file_reservation = await self._tdm_files.reservation(result.final_url)
         return result
 
     async def _hop_with_retries(self, url: str, result: FetchResult) -> str | None:
@@ -239,13 +243,20 @@ class HttpFetcher:
     async def _get_text(self, url: str) -> tuple[int, str | None]:
         """robots.txt fetch; failing to reach the host counts toward its circuit breaker, as a page would."""
         try:
-            return await self._get_robots(url)
+            status, body, complete = await self._get_site_file(url, ROBOTS_MAX_BYTES)
         except (TimeoutError, aiohttp.ClientError):
             self._hosts.record((urlsplit(url).hostname or "").lower(), reachable=False)
             raise
+        return status, None if body is None else robots_text(body, complete)
 
-    async def _get_robots(self, url: str) -> tuple[int, str | None]:
-        """robots.txt fetch: same guard and session, no politeness slot, checked redirects, the first 500 KiB.
+    async def _get_tdm_file(self, url: str) -> tuple[int, bytes | None]:
+        """tdmrep.json fetch: the whole file or, when it is larger than any rules file, None (unread)."""
+        status, body, complete = await self._get_site_file(url, TDMREP_MAX_BYTES)
+        return status, body if complete else None
+
+    async def _get_site_file(self, url: str, max_bytes: int) -> tuple[int, bytes | None, bool]:
+        """A site-wide file (robots.txt, tdmrep.json): same guard and session, no politeness slot, checked
+        redirects, the first ``max_bytes``. Returns (status, body, whether the body is whole).
 
         An error answer's body is not read; a body in an encoding never asked for is ``None`` (unreadable).
         """
@@ -257,13 +268,11 @@ class HttpFetcher:
                     url = urljoin(url, location)
                     continue
                 if response.status >= 400:
-                    return response.status, ""
+                    return response.status, b"", True
                 encoding = response.headers.get("Content-Encoding", "")
                 try:
-                    body, complete = await read_prefix(
-                        response.content.iter_chunked(CHUNK_BYTES), encoding, ROBOTS_MAX_BYTES
-                    )
+                    body, complete = await read_prefix(response.content.iter_chunked(CHUNK_BYTES), encoding, max_bytes)
                 except BodyRejected:
-                    return response.status, None
-                return response.status, robots_text(body, complete)
-        return 404, ""  # a redirect chain: treated as no robots.txt, as RFC 9309 allows after 5 hops
+                    return response.status, None, False
+                return response.status, body, complete
+        return 404, b"", True  # a redirect chain: treated as no file, as RFC 9309 allows after 5 hops

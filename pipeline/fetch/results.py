@@ -47,6 +47,7 @@ class FetchResult:
     bytes: int = 0
     attempts: int = 0
     exchanges: list[Exchange] = dataclasses.field(default_factory=list)
+    tdm_file_reservation: int | None = None  # what the site's tdmrep.json says of the final URL (``tdmrep``)
 
 
 class Fetcher(Protocol):

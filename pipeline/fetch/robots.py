@@ -15,12 +15,11 @@ webtext too: a page one of them disallows is ``robots_ai_optout``. A ``*`` group
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
+from pipeline.fetch.origin_cache import OriginCache
 from pipeline.fetch.robots_rules import ALLOW_ALL, DISALLOW_ALL, RobotsTxt, RuleGroup, request_path
 
 # Fetches a robots.txt URL: (HTTP status, its text, or None when the body could not be decoded).
@@ -29,11 +28,6 @@ RobotsGetter = Callable[[str], Awaitable[tuple[int, str | None]]]
 Clock = Callable[[], float]
 ROBOTS_MAX_BYTES = 500 << 10  # RFC 9309 §2.5: at least the first 500 KiB are parsed
 ROBOTS_DISALLOWED, ROBOTS_AI_OPTOUT = "robots_disallowed", "robots_ai_optout"  # the outcomes of a refused page
-
-
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def robots_text(body: bytes, complete: bool) -> str:
@@ -81,22 +75,10 @@ class RobotsCache:
         self._ai_tokens = tuple(dict.fromkeys(name for name in ai_tokens if name != token))
         self._ttl_s, self._retry_s = ttl_s, retry_s
         self._clock = clock
-        self._origins: dict[str, asyncio.Task[OriginRobots]] = {}
+        self._cache = OriginCache(self._load, clock)
 
     async def rules(self, url: str) -> OriginRobots:
-        key = origin(url)
-        task = self._origins.get(key)
-        if task is None or self._spent(task):
-            task = self._origins[key] = asyncio.ensure_future(self._load(key))
-        return await asyncio.shield(task)
-
-    def _spent(self, task: asyncio.Task[OriginRobots]) -> bool:
-        """A lookup to redo: it failed (the origin was unreachable) or its answer has expired."""
-        if not task.done():
-            return False
-        if task.cancelled() or task.exception() is not None:
-            return True
-        return self._clock() >= task.result().expires_at
+        return await self._cache.get(url)
 
     async def refusal(self, url: str) -> str | None:
         return (await self.rules(url)).refusal(url)

@@ -132,6 +132,7 @@ def _record(result: FetchResult, source: UrlToFetch, warc_file: str, offset: int
         karma=source.karma,
         attempts=result.attempts,
         first_seen=source.first_seen,
+        tdm_file_reservation=result.tdm_file_reservation,
     )
 
 

@@ -51,13 +51,26 @@ def test_document_id_is_stable_and_distinct() -> None:
 
 
 def test_from_table_fills_missing_nullable_columns_with_nulls() -> None:
-    """Shards written before ``first_seen`` existed still read, with ``first_seen`` None."""
+    """Shards written before ``first_seen`` and ``tdm_file_reservation`` existed still read, with them None."""
     record = FetchRecord(
-        "http://a.test/x", "http://a.test/x", 200, "text/html", "utf-8", 10, "warc/a.warc.gz", 0, WHEN, "ok", 3, 1, WHEN
+        "http://a.test/x",
+        "http://a.test/x",
+        200,
+        "text/html",
+        "utf-8",
+        10,
+        "warc/a.warc.gz",
+        0,
+        WHEN,
+        "ok",
+        3,
+        1,
+        WHEN,
+        1,
     )
-    old_shard = to_table([record], FetchRecord).drop_columns(["first_seen"])
+    old_shard = to_table([record], FetchRecord).drop_columns(["first_seen", "tdm_file_reservation"])
     (back,) = from_table(old_shard, FetchRecord)
-    assert back.first_seen is None and back == dataclasses.replace(record, first_seen=None)
+    assert back == dataclasses.replace(record, first_seen=None, tdm_file_reservation=None)
 
 
 def test_from_table_still_refuses_missing_non_nullable_columns() -> None:
@@ -68,7 +81,8 @@ def test_from_table_still_refuses_missing_non_nullable_columns() -> None:
 
 
 def test_first_seen_sits_after_the_fetch_fields() -> None:
-    assert FetchRecord.SCHEMA.names[-1] == "first_seen" and FetchRecord.SCHEMA.field("first_seen").nullable
+    assert FetchRecord.SCHEMA.names[-2:] == ["first_seen", "tdm_file_reservation"]
+    assert all(FetchRecord.SCHEMA.field(name).nullable for name in FetchRecord.SCHEMA.names[-2:])
     names = Document.SCHEMA.names
     assert names.index("first_seen") == names.index("warc_offset") + 1 == names.index("language") - 1
     assert Document.SCHEMA.field("first_seen").type == UTC_TIMESTAMP

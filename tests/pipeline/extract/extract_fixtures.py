@@ -33,6 +33,7 @@ class Page:
     gzip_encoded: bool = False  # archive the body with Content-Encoding: gzip, as sent on the wire
     first_seen: datetime | None = None
     headers: tuple[tuple[str, str], ...] = ()  # more response headers, archived as sent
+    tdm_file_reservation: int | None = None  # what the site's tdmrep.json said of it (fetch's pages row)
 
 
 def page_from_route(route: Route, **overrides: object) -> Page:
@@ -114,6 +115,7 @@ def write_pages_shard(fetch_dir: Path, name: str, pages: list[Page]) -> Path:
                     karma=page.karma,
                     attempts=1,
                     first_seen=page.first_seen,
+                    tdm_file_reservation=page.tdm_file_reservation,
                 )
             )
     shard = fetch_dir / "pages" / f"{name}.parquet"

@@ -66,6 +66,9 @@ def gzip_bomb(inflated_bytes: int) -> bytes:
     return header + block * blocks + compressor.flush(zlib.Z_FINISH) + trailer
 
 
+SITE_FILES = frozenset({"/robots.txt", "/.well-known/tdmrep.json"})  # asked once per site, not pages
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Hit:
     host: str
@@ -83,8 +86,9 @@ class HostileServer:
         self.port = 0
         self.hits: list[Hit] = []
         self.robots: dict[str, tuple[int, str]] = {}  # host -> (status, body or Location); unset: 404
+        self.tdmrep: dict[str, tuple[int, str]] = {}  # host -> its /.well-known/tdmrep.json, the same way
         self.served: dict[str, bytes] = {}  # path -> decoded body of every 200 page
-        self.in_flight: Counter[str] = Counter()  # page requests (not robots.txt) per host
+        self.in_flight: Counter[str] = Counter()  # page requests (not robots.txt, tdmrep.json) per host
         self.max_in_flight: Counter[str] = Counter()
         self.total_in_flight = self.max_total_in_flight = 0
         self._flaky: Counter[tuple[str, str]] = Counter()
@@ -99,7 +103,7 @@ class HostileServer:
         return [hit for hit in self.hits if hit.host == host and (path is None or hit.path == path)]
 
     def page_hits(self, host: str) -> list[Hit]:
-        return [hit for hit in self.hits_for(host) if hit.path != "/robots.txt"]
+        return [hit for hit in self.hits_for(host) if hit.path not in SITE_FILES]
 
     def body_of(self, url: str) -> bytes:
         parts = urlsplit(url)
@@ -109,7 +113,7 @@ class HostileServer:
     async def track(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
         host = request.url.host or ""
         self.hits.append(Hit(host, request.path_qs, time.monotonic()))
-        page = request.path != "/robots.txt"
+        page = request.path not in SITE_FILES
         self.total_in_flight += 1
         self.max_total_in_flight = max(self.max_total_in_flight, self.total_in_flight)
         if page:
@@ -128,7 +132,13 @@ class HostileServer:
         return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)
 
     async def robots_txt(self, request: web.Request) -> web.Response:
-        status, text = self.robots.get(request.url.host or "", (404, "not found"))
+        return self.site_file(request, self.robots)
+
+    async def tdmrep_json(self, request: web.Request) -> web.Response:
+        return self.site_file(request, self.tdmrep)
+
+    def site_file(self, request: web.Request, files: dict[str, tuple[int, str]]) -> web.Response:
+        status, text = files.get(request.url.host or "", (404, "not found"))
         headers = {"Location": text} if 300 <= status < 400 else {}  # for a redirect, the text is where to
         return web.Response(status=status, text=text, headers=headers)
 
@@ -222,6 +232,7 @@ class HostileServer:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.track])
         app.router.add_get("/robots.txt", self.robots_txt)
+        app.router.add_get("/.well-known/tdmrep.json", self.tdmrep_json)
         app.router.add_get("/page/{name}", self.plain_page)
         app.router.add_get("/gzipped/{name}", self.gzipped)
         app.router.add_get("/slow-headers", self.slow_headers)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from fetch_helpers import TEST_CONFIG, read_pages
-from fetch_hostile_web import HostileServer
+from fetch_hostile_web import SITE_FILES, HostileServer
 
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.stage import run_fetch
@@ -35,7 +35,7 @@ def write_dump(path: Path, links: list[tuple[str, int]], month: int) -> Path:
 
 
 def page_requests(server: HostileServer, since: int) -> list[str]:
-    return [server.url(hit.host, hit.path) for hit in server.hits[since:] if hit.path != "/robots.txt"]
+    return [server.url(hit.host, hit.path) for hit in server.hits[since:] if hit.path not in SITE_FILES]
 
 
 def harvested_karma(urls_dir: Path) -> dict[str, int]:

@@ -22,7 +22,9 @@ def test_robots_disallow_is_respected_without_requesting_the_page(hostile, crawl
     private, public = hostile.url("polite.test", "/page/private"), hostile.url("polite.test", "/page/public")
     result = crawl([private, public])
     assert result.outcomes() == {private: "robots_disallowed", public: "ok"}
-    assert [hit.path for hit in hostile.hits_for("polite.test")] == ["/robots.txt", "/page/public"]
+    # robots.txt before any page; the TDMRep site file once a page was fetched (a refused page needs none)
+    paths = [hit.path for hit in hostile.hits_for("polite.test")]
+    assert paths == ["/robots.txt", "/page/public", "/.well-known/tdmrep.json"]
 
 
 def test_missing_robots_txt_allows_everything(hostile, crawl) -> None:
