@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.sample.blocklist import BLOCKLISTED, LISTED_LINKS, NEAR_MISSES
 from pipeline.sample.reddit import pushshift_submission
-from pipeline.sample.web import Route
+from pipeline.sample.web import OPTOUT_ROLES, Route
 
 JANUARY = 1546300800  # 2019-01-01T00:00:00Z
 FEBRUARY = 1548979200  # 2019-02-01T00:00:00Z
@@ -157,7 +157,7 @@ def _blocklisted(builder: _Builder) -> None:
 def build_dumps(routes: list[Route], rng: random.Random) -> SampleDumps:
     """Both months, shuffled like real dumps (by time, not by case)."""
     builder = _Builder(rng)
-    _link_routes(builder, routes)
+    _link_routes(builder, [route for route in routes if route.role not in OPTOUT_ROLES])
     _url_variants(builder, routes[0])
     _policy_rejects(builder, nsfw_target=next(route.url for route in routes if route.host == "blog.webtext.test"))
     string_created = builder.submission("http://blog.webtext.test/posts/string-timestamp", 4)
@@ -168,4 +168,6 @@ def build_dumps(routes: list[Route], rng: random.Random) -> SampleDumps:
     _blocklisted(builder)
     rng.shuffle(builder.dumps.january)
     rng.shuffle(builder.dumps.february)
+    # The opt-out pages' links come last, so every line before them keeps its id, time and place.
+    _link_routes(builder, [route for route in routes if route.role in OPTOUT_ROLES])
     return builder.dumps

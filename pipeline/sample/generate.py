@@ -5,7 +5,8 @@ Layout::
     reddit/RS_2019-01.zst    long-window zstd frames, like the real monthly dumps
     reddit/RS_2019-02.bz2    the older dumps' compression
     web/<host>/<path>        page bodies
-    web/site.json            every route: status, content type, body file or redirect target, robots.txt
+    web/site.json            every route: status, content type, headers, body file or redirect target;
+                             each host's robots.txt and tdmrep.json
     crawl/random-crawl.jsonl a random crawl of junk pages: the quality classifier's negatives
     eval/sample_lambada.jsonl the sample's evaluation set (LAMBADA format), quoted by one sample page
     blocklists/sample.txt    the demo harvest's blocklist, every entry explained; planted links hit it
@@ -26,10 +27,10 @@ from pipeline.sample.crawl import random_crawl_jsonl
 from pipeline.sample.dump import SampleDumps, build_dumps
 from pipeline.sample.evalset import EVAL_SET_FILE, sample_lambada_jsonl
 from pipeline.sample.reddit import ndjson_lines, write_dump
-from pipeline.sample.web import ROBOTS, SEED, Route, build_routes
+from pipeline.sample.web import ROBOTS, SEED, TDMREP_FILES, Route, build_routes
 from pipeline.shards import atomic_write_bytes, atomic_write_json, file_sha256, read_json
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 WINDOW = {"after": "2019-01-01", "before": "2019-03-01"}
 DUMP_NAMES = ("RS_2019-01.zst", "RS_2019-02.bz2")
 MANIFEST = "manifest.json"
@@ -44,13 +45,23 @@ def _body_file(route: Route) -> str:
 def _site_description(routes: list[Route]) -> dict[str, Any]:
     hosts: dict[str, Any] = {}
     for route in routes:
-        host = hosts.setdefault(route.host, {"robots_txt": ROBOTS.get(route.host), "refuse": False, "routes": {}})
+        host = hosts.setdefault(
+            route.host,
+            {
+                "robots_txt": ROBOTS.get(route.host),
+                "tdmrep_json": TDMREP_FILES.get(route.host),
+                "refuse": False,
+                "routes": {},
+            },
+        )
         if route.status == 0:
             host["refuse"] = True
             continue
         answer: dict[str, Any] = {"status": route.status, "content_type": route.content_type, "role": route.role}
         if route.location:
             answer["location"] = route.location
+        if route.headers:
+            answer["headers"] = [list(header) for header in route.headers]
         if route.body is not None:
             answer["file"] = _body_file(route)
         host["routes"][route.path] = answer
@@ -74,6 +85,7 @@ FETCH_OUTCOME_BY_ROLE = {
     "refused": "connection_refused",
     "redirect_loop": "redirect_loop",
     "robots_disallowed": "robots_disallowed",
+    "robots_ai_optout": "robots_ai_optout",
     "binary_as_html": "not_text",
     "not_html": "not_html",
 }

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+SITE_FILES = {"/robots.txt": "robots_txt", "/.well-known/tdmrep.json": "tdmrep_json"}  # path -> site.json key
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -27,7 +29,7 @@ def _free_port() -> int:
 
 
 def load_site(web_dir: Path) -> dict[str, Any]:
-    """The hosts of ``site.json``: robots.txt, refusal and routes of each."""
+    """The hosts of ``site.json``: robots.txt, tdmrep.json, refusal and routes of each."""
     return json.loads((web_dir / "site.json").read_text(encoding="utf-8"))["hosts"]
 
 
@@ -38,9 +40,10 @@ def build_app(web_dir: Path, site: dict[str, Any]) -> web.Application:
         host = site.get(request.host.split(":", 1)[0].lower())
         if host is None:
             return web.Response(status=421, text="unknown host")
-        if request.path == "/robots.txt":
-            robots = host.get("robots_txt")
-            return web.Response(text=robots) if robots is not None else web.Response(status=404)
+        site_file = SITE_FILES.get(request.path)
+        if site_file is not None:
+            text = host.get(site_file)
+            return web.Response(text=text) if text is not None else web.Response(status=404)
         route = host["routes"].get(request.path_qs) or host["routes"].get(request.path)
         return _respond(route, web_dir)
 
@@ -54,6 +57,7 @@ def _respond(route: dict[str, Any] | None, web_dir: Path) -> web.Response:
         return web.Response(status=404, text="Not Found")
     headers = {"Location": route["location"]} if "location" in route else {}
     body = (web_dir / route["file"]).read_bytes() if "file" in route else b""
+    headers.update((name, value) for name, value in route.get("headers", ()))
     response = web.Response(status=route["status"], body=body, headers=headers)
     response.headers["Content-Type"] = route["content_type"]
     return response

@@ -3,8 +3,10 @@
 The web lives on made-up ``.test`` hosts that the fetch stage maps to 127.0.0.1 (like
 ``curl --resolve``). Besides good articles it holds every case a crawler must survive:
 duplicates at several distances, foreign languages, encyclopedia copies, spam, thin
-pages, dead links, redirect chains and loops, robots.txt rules, binary bodies and a
-page whose bytes contradict its declared charset.
+pages, dead links, redirect chains and loops, robots.txt rules, binary bodies, a
+page whose bytes contradict its declared charset, and a press agency that opts out of AI
+training every way a site can (an AI crawler's robots.txt group, TDMRep's site file and
+header, robots ``noai``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Route:
     location: str | None = None
     karma: tuple[int, ...] = (5,)  # one submission per entry, all in the window
     role: str = "article"
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers (a site's opt-out)
 
     @property
     def url(self) -> str:
@@ -195,7 +198,38 @@ def _awkward_routes(rng: random.Random, first_article: Route) -> list[Route]:
     ]
 
 
+PRESS = "press.webtext.test"
+# Roles of the press agency's pages: the opt-out each one carries, and what becomes of it.
+OPTOUT_ROLES = ("robots_ai_optout", "tdm_reserved_by_site_file", "tdm_reserved_by_header", "robots_noai")
+TDMREP_FILES = {
+    PRESS: '[{"location": "/licensed/", "tdm-reservation": 1, "tdm-policy": "http://press.webtext.test/tdm-policy"}]\n'
+}
+
+
+def _optout_routes() -> list[Route]:
+    """The press agency's stories: sample articles again, each under one opt-out, so none becomes a document."""
+    rng = random.Random(SEED + 4)  # its own: the routes and dumps before it keep their bytes
+    stories = _by_kind("article")[10:14]
+    pages = [
+        site.news_page(article, "Webtext Press Agency", _date(index), rng) for index, article in enumerate(stories)
+    ]
+    noai = pages[3].replace("<head>", '<head>\n<meta name="robots" content="index, follow, noai, noimageai">', 1)
+    return [
+        Route(PRESS, f"/wire/{stories[0].slug}", body=_html(pages[0]), role=OPTOUT_ROLES[0]),
+        Route(PRESS, f"/licensed/{stories[1].slug}", body=_html(pages[1]), role=OPTOUT_ROLES[1]),
+        Route(
+            PRESS,
+            f"/features/{stories[2].slug}",
+            body=_html(pages[2]),
+            headers=(("TDM-Reservation", "1"),),
+            role=OPTOUT_ROLES[2],
+        ),
+        Route(PRESS, f"/opinion/{stories[3].slug}", body=_html(noai), role=OPTOUT_ROLES[3]),
+    ]
+
+
 ROBOTS = {
+    PRESS: "User-agent: GPTBot\nDisallow: /wire/\n\nUser-agent: *\nAllow: /\n",
     "news.webtext.test": "User-agent: *\nDisallow: /private/\nCrawl-delay: 0\n",
     "spam.webtext.test": "User-agent: *\nDisallow:\n",
     "world.webtext.test": "User-agent: BadBot\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
@@ -206,4 +240,4 @@ def build_routes() -> list[Route]:
     """Every route of the sample web, in a fixed order."""
     rng = random.Random(SEED)
     content = _content_routes(rng)
-    return content + _duplicate_routes(rng) + _awkward_routes(rng, content[0])
+    return content + _duplicate_routes(rng) + _awkward_routes(rng, content[0]) + _optout_routes()

@@ -51,8 +51,10 @@ def assert_built(directory: Path) -> None:
     assert dict(zip(pages["url"].to_pylist(), pages["outcome"].to_pylist())) == expected["fetch"]
     extracted = read_summary(directory / "run" / "docs" / "extracted")
     fetched_ok = sum(outcome == "ok" for outcome in expected["fetch"].values())
-    assert extracted.outcomes == {"too_short": 3}  # the sample's three thin pages
-    assert extracted.counts["documents"] == fetched_ok - 3
+    # the sample's three thin pages; the press agency's pages its tdmrep.json, a TDM-Reservation header and a robots
+    # noai tag reserve (its fourth page, refused by its robots.txt group for GPTBot, is in expected["fetch"])
+    assert extracted.outcomes == {"too_short": 3, "tdm_reserved": 2, "robots_noai": 1}
+    assert extracted.counts["documents"] == fetched_ok - 6
     deduped = read_summary(directory / "run" / "docs" / "deduped")
     # the sample's mirror copies, the moved and shortened URLs to one article, a recoded French page, ...
     assert deduped.counts["documents"] == extracted.counts["documents"]
@@ -208,7 +210,15 @@ def test_the_whole_dag_runs_through_the_server_with_lineage(built: Built, prefec
     assert {"report.md", "funnel.png", "languages.png", "domains.png", "comparison.md"} <= {
         p.name for p in report.iterdir()
     }
-    assert "| email | <EMAIL_ADDRESS> | 1 |" in (report / "report.md").read_text(encoding="utf-8")
+    report_text = (report / "report.md").read_text(encoding="utf-8")
+    assert "| email | <EMAIL_ADDRESS> | 1 |" in report_text
+    press = "press.webtext.test"
+    for row in (
+        f"| tdm_reserved | {press} | 2 |",
+        f"| robots_ai_optout | {press} | 1 |",
+        f"| robots_noai | {press} | 1 |",
+    ):
+        assert row in report_text
     artifacts = {artifact["key"] for artifact in api(prefect_env, "/artifacts/filter")}
     assert {"webtext-run-report", "webtext-funnel", "webtext-models"} <= artifacts
     reports = [run for run in mlflow_runs(built.directory) if run.data.tags.get("webtext.kind") == "report"]
@@ -342,10 +352,10 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     run_until(prefect_env, config, run / "docs" / "extracted" / "summary.json", *data)  # killed as dedup starts
     run_flow(prefect_env, config, *data)
     harvest = read_summary(run / "urls")
-    assert harvest.counts["urls_kept"] == 50 and harvest.counts["karma_kept"] == 338 + 16 + RESUBMITTED_SCORE
+    assert harvest.counts["urls_kept"] == 54 and harvest.counts["karma_kept"] == 358 + 16 + RESUBMITTED_SCORE
     fetch = read_summary(run / "fetch")  # only the unseen URL was fetched; the resubmitted one got its new karma
-    assert fetch.counts["urls"] == 50 and fetch.details["run_outcomes"] in ({"ok": 1}, {})
-    assert read_summary(run / "fetch").outcomes["ok"] == 40
+    assert fetch.counts["urls"] == 54 and fetch.details["run_outcomes"] in ({"ok": 1}, {})
+    assert read_summary(run / "fetch").outcomes["ok"] == 43
     extracted = read_summary(run / "docs" / "extracted")
     assert extracted.counts["documents"] == 37 and extracted.units == 2
     deduped = read_summary(run / "docs" / "deduped")

@@ -58,7 +58,7 @@ def test_harvest_sample_prints_counts(sample_dumps: list[Path], tmp_path: Path, 
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "49 URLs kept with karma >= 3" in out and "self_post" in out
+    assert "53 URLs kept with karma >= 3" in out and "self_post" in out
     assert len(complete_shards(tmp_path)) == 2
 
 
@@ -136,6 +136,6 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("webtext")
     result = subprocess.run([str(script), "sample", "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "8 hosts" in result.stdout and (tmp_path / "manifest.json").exists()
+    assert "9 hosts" in result.stdout and (tmp_path / "manifest.json").exists()
     usage = subprocess.run([str(script), "harvest", "--help"], capture_output=True, text=True)
     assert "--min-karma" in usage.stdout and "--allow-nsfw" in usage.stdout
