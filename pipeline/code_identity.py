@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import threading
 from pathlib import Path
 
 import pipeline
@@ -27,6 +28,25 @@ WITHOUT_OUTPUT_EFFECT = frozenset(
         "pipeline.lock",  # who holds an output folder
     }
 )
+
+
+# CPython 3.11 before 3.11.9 can fail an ast.parse that runs while another thread parses too ("AST constructor
+# recursion depth mismatch", gh-106905): a served flow's tasks and Prefect's own threads do. Ours take turns, and
+# a parse that met a foreign thread's is tried again.
+_PARSE_LOCK = threading.Lock()
+PARSE_TRIES = 3
+
+
+def parse_source(source: bytes, filename: str) -> ast.Module:
+    """``ast.parse``, safe against the 3.11 race above."""
+    for attempt in range(PARSE_TRIES):
+        try:
+            with _PARSE_LOCK:
+                return ast.parse(source, filename=filename)
+        except SystemError as error:
+            if "recursion depth mismatch" not in str(error) or attempt == PARSE_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def project_root() -> Path:
@@ -94,7 +114,7 @@ def imported_modules(module: str, path: Path) -> list[str]:
     runs ``a`` and ``a.b`` too); a ``from X import name`` lists ``X.name``, which is kept only if it is a module."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+    for node in ast.walk(parse_source(path.read_bytes(), str(path))):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

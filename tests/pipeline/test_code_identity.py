@@ -7,6 +7,7 @@ from that copy in a fresh process each time, redoes its units or skips them.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import code_identity
 from pipeline.code_identity import WITHOUT_OUTPUT_EFFECT, code_closure, imported_modules, module_file, project_root
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,3 +116,25 @@ def test_an_edit_to_any_imported_module_redoes_the_units_and_others_do_not(copy:
     assert run_stage(copy)["done"] == 2  # the stage's own package changed
     edit(package / "late_helper.py")  # imported only inside a function
     assert run_stage(copy)["done"] == 2
+
+
+def test_a_parse_broken_by_another_threads_parse_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CPython 3.11's ast race (gh-106905) failed a served flow's extract; a real syntax problem is not retried."""
+    real_parse, calls = ast.parse, []
+
+    def racing_parse(source: bytes, filename: str) -> ast.Module:
+        calls.append(filename)
+        if len(calls) == 1:
+            raise SystemError("AST constructor recursion depth mismatch (before=69, after=94)")
+        return real_parse(source, filename=filename)
+
+    monkeypatch.setattr(code_identity.ast, "parse", racing_parse)
+    tree = code_identity.parse_source(b"import pipeline.records\n", "x.py")
+    assert isinstance(tree.body[0], ast.Import) and calls == ["x.py", "x.py"]
+
+    def broken_parse(source: bytes, filename: str) -> ast.Module:
+        raise SystemError("some other interpreter failure")
+
+    monkeypatch.setattr(code_identity.ast, "parse", broken_parse)
+    with pytest.raises(SystemError, match="some other"):
+        code_identity.parse_source(b"x = 1\n", "y.py")
