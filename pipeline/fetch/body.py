@@ -78,26 +78,28 @@ async def read_capped(chunks: AsyncIterator[bytes], content_encoding: str, max_b
     return b"".join(raw), b"".join(decoded)
 
 
-async def read_prefix(chunks: AsyncIterator[bytes], content_encoding: str, limit: int) -> tuple[bytes, bool]:
-    """The first ``limit`` decoded bytes of a body, and whether that is all of it; reading stops there.
+async def read_prefix(chunks: AsyncIterator[bytes], content_encoding: str, limit: int) -> tuple[bytes, bytes, bool]:
+    """(raw bytes read, the first ``limit`` decoded bytes, whether that is all of the body); reading stops there.
 
     For a text whose head is all that counts (robots.txt): a longer body is cut, never refused, and a
     corrupt stream ends where it broke. Raw bytes that decode to little are capped too (twice ``limit``).
     """
     decoder = _decompressor(content_encoding)
+    raw: list[bytes] = []
     decoded: list[bytes] = []
     raw_size = decoded_size = 0
     async for chunk in chunks:
+        raw.append(chunk)
         raw_size += len(chunk)
         try:
             output = decoder.decompress(chunk, limit - decoded_size + 1)
         except zlib.error:
-            return b"".join(decoded), False
+            return b"".join(raw), b"".join(decoded), False
         decoded.append(output)
         decoded_size += len(output)
         if decoded_size > limit or decoder.unconsumed_tail or raw_size > 2 * limit + CHUNK_BYTES:
-            return b"".join(decoded)[:limit], False
-    return b"".join(decoded), True
+            return b"".join(raw), b"".join(decoded)[:limit], False
+    return b"".join(raw), b"".join(decoded), True
 
 
 def declared_charset(content_type: str | None, body: bytes) -> str | None:

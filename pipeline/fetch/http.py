@@ -1,7 +1,9 @@
 """The live fetcher: one URL in, one :class:`FetchResult` out, whatever the server does.
 
-Every response received is archived (redirect hops, error pages, retried 5xx and 429s);
-only bodies never read (not HTML, over the size cap) are left out.
+Every response received is archived (redirect hops, error pages, retried 5xx and 429s, and every answer
+to a robots.txt or tdmrep.json request, as Common Crawl archives robots.txt); only bodies never read (not HTML, over the size cap)
+are left out. A body fetch does not read (a redirect's, an error answer to a site file) is archived empty and
+marked truncated.
 
 Redirects are followed by hand so every hop passes the same checks (scheme, SSRF guard,
 robots.txt, politeness, loop and length limits). Connection errors, timeouts, 5xx and
@@ -25,7 +27,7 @@ from pipeline.fetch.body import CHUNK_BYTES, BodyRejected, looks_binary, read_ca
 from pipeline.fetch.config import FetchConfig
 from pipeline.fetch.guard import BlockedHostError, GuardedResolver, UnresolvedHostError, check_literal
 from pipeline.fetch.hosts import HostGate
-from pipeline.fetch.results import Exchange, FetchResult
+from pipeline.fetch.results import Exchange, FetchResult, PeerResponse, unread_body
 from pipeline.fetch.robots import ROBOTS_MAX_BYTES, Clock, RobotsCache, robots_text
 from pipeline.fetch.tdmrep import TDMREP_MAX_BYTES, TdmFileCache
 from pipeline.net import backoff_delay
@@ -101,6 +103,7 @@ class HttpFetcher:
             timeout=timeout,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
+            response_class=PeerResponse,
             headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
         self._robots = RobotsCache(
@@ -112,6 +115,7 @@ class HttpFetcher:
         self._tdm_files = TdmFileCache(self._get_tdm_file, cfg.robots_ttl_s, cfg.robots_retry_s, clock)
         self._hosts = HostGate(cfg.per_host_concurrency, cfg.per_host_delay_s, cfg.circuit_breaker_failures)
         self._rng = random.Random()
+        self._site_file_exchanges: list[Exchange] = []  # robots.txt, tdmrep.json answers not yet handed to a result
 
     async def close(self) -> None:
         await self._session.close()
@@ -132,6 +136,8 @@ class HttpFetcher:
             current = await self._hop_with_retries(current, result)
         if result.outcome == "ok" and result.final_url and self.cfg.read_tdmrep_file:
             result.tdm_file_reservation = await self._tdm_files.reservation(result.final_url)
+        # robots.txt and tdmrep.json answers received meanwhile (for any origin) go to the archive with this URL's batch
+        result.site_file_exchanges, self._site_file_exchanges = self._site_file_exchanges, []
         return result
 
     async def _hop_with_retries(self, url: str, result: FetchResult) -> str | None:
@@ -200,7 +206,7 @@ class HttpFetcher:
                 raise _Retryable(f"http_{status}", _retry_after(response.headers))
             location = response.headers.get("Location")
             if status in REDIRECTS and location:
-                result.exchanges.append(Exchange.of(url, response, b"", fetched_at))
+                result.exchanges.append(Exchange.of(url, response, b"", fetched_at, unread_body(response)))
                 return urljoin(url, location)
             return await self._final_response(url, response, result, fetched_at)
 
@@ -258,21 +264,32 @@ class HttpFetcher:
         """A site-wide file (robots.txt, tdmrep.json): same guard and session, no politeness slot, checked
         redirects, the first ``max_bytes``. Returns (status, body, whether the body is whole).
 
-        An error answer's body is not read; a body in an encoding never asked for is ``None`` (unreadable).
+        Every answer is kept for the archive (``_site_file_exchanges``), redirect hops too.
         """
         for _ in range(ROBOTS_REDIRECTS + 1):
             check_literal(url, self.cfg.allow_private)
+            fetched_at = datetime.now(UTC)
             async with self._session.get(url, allow_redirects=False) as response:
+                body, raw, complete = await _site_file_body(response, max_bytes)
+                truncated = None if complete else unread_body(response)
+                self._site_file_exchanges.append(Exchange.of(url, response, raw, fetched_at, truncated))
                 location = response.headers.get("Location")
                 if response.status in REDIRECTS and location:
                     url = urljoin(url, location)
                     continue
-                if response.status >= 400:
-                    return response.status, b"", True
-                encoding = response.headers.get("Content-Encoding", "")
-                try:
-                    body, complete = await read_prefix(response.content.iter_chunked(CHUNK_BYTES), encoding, max_bytes)
-                except BodyRejected:
-                    return response.status, None, False
                 return response.status, body, complete
         return 404, b"", True  # a redirect chain: treated as no file, as RFC 9309 allows after 5 hops
+
+
+async def _site_file_body(response: aiohttp.ClientResponse, max_bytes: int) -> tuple[bytes | None, bytes, bool]:
+    """(the first ``max_bytes`` decoded, raw bytes read, whether they are the whole body) of a site file's answer.
+    A redirect's or an error answer's body is not read (it is empty); one in an encoding never asked for is ``None``
+    (unreadable)."""
+    if response.status >= 400 or (response.status in REDIRECTS and response.headers.get("Location")):
+        return b"", b"", False
+    encoding = response.headers.get("Content-Encoding", "")
+    try:
+        raw, body, complete = await read_prefix(response.content.iter_chunked(CHUNK_BYTES), encoding, max_bytes)
+    except BodyRejected:
+        return None, b"", False
+    return body, raw, complete

@@ -155,6 +155,8 @@ async def fetch_batch(
     async def one(position: int, source: UrlToFetch) -> None:
         async with slots:
             result = await _fetch_one(fetcher, source.url)
+        for exchange in result.site_file_exchanges:  # robots.txt, tdmrep.json answers: archived, in no pages row
+            writer.write(exchange)
         offset = None
         for exchange in result.exchanges:  # redirect hops first; the last one is the final response
             offset = writer.write(exchange)

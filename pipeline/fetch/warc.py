@@ -4,6 +4,11 @@ One WARC/1.1 file per fetch batch, gzip per record (random access by offset), a
 ``warcinfo`` record first, then a ``request`` and a ``response`` record per exchange.
 The file is written under a temporary name and renamed when its batch is committed.
 
+Records carry the headers Common Crawl writes, since readers built for its archives rely on them
+(docs/fetch.md, "WARC records"): a response says its ``WARC-Identified-Payload-Type`` (without it,
+datatrove's reader guesses with libmagic and drops most pages), ``WARC-IP-Address`` when known,
+``WARC-Warcinfo-ID``, ``WARC-Concurrent-To`` both ways, and ``WARC-Truncated`` when the body is cut.
+
 Records are serialised here rather than with warcio's writer: archiving is most of a
 crawler's CPU, and warcio's record builder (header objects, streamed digests, zlib
 level 9) costs several times more per page than these few lines. Reading back (the replay) goes
@@ -25,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pipeline.fetch.payload_type import identified_payload_type
 from pipeline.fetch.results import Exchange
 from pipeline.shards import commit
 from pipeline.warc_members import (
@@ -86,12 +92,13 @@ class WarcBatchWriter:
         self._file = open(self._temporary, "wb")  # closed by commit() or abort()
         date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         info = f"software: {SOFTWARE}\r\nformat: WARC File Format 1.1\r\n".encode()
-        fields = [("WARC-Record-ID", _record_id()), ("WARC-Date", date), ("WARC-Filename", path.name)]
+        self.warcinfo_id = _record_id()
+        fields = [("WARC-Record-ID", self.warcinfo_id), ("WARC-Date", date), ("WARC-Filename", path.name)]
         self._file.write(_gzip_member(_record("warcinfo", fields, "application/warc-fields", info), gzip_level))
 
     def write(self, exchange: Exchange) -> int:
         """Archive ``exchange``; returns the offset of its response record."""
-        return self.append(serialise(exchange, self._level))
+        return self.append(serialise(exchange, self._level, self.warcinfo_id))
 
     def append(self, members: tuple[bytes, bytes]) -> int:
         """Append a request and a response member made by :func:`serialise`; returns the response's offset."""
@@ -111,20 +118,25 @@ class WarcBatchWriter:
         self._temporary.unlink(missing_ok=True)
 
 
-def serialise(exchange: Exchange, gzip_level: int = 6) -> tuple[bytes, bytes]:
-    """The gzip members of ``exchange``'s request and response records (pure, thread-safe)."""
+def serialise(exchange: Exchange, gzip_level: int = 6, warcinfo_id: str | None = None) -> tuple[bytes, bytes]:
+    """The gzip members of ``exchange``'s request and response records (pure, thread-safe); ``warcinfo_id`` is
+    the ``WARC-Record-ID`` of the warcinfo record of the file they go into."""
     date = exchange.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     parts = urlsplit(exchange.url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     request_block = _http_head(f"GET {target} HTTP/1.1", exchange.request_headers)
     response_head = _http_head(f"HTTP/1.1 {exchange.status} {exchange.reason}".rstrip(), exchange.response_headers)
     response_block = response_head + exchange.body
-    response_id = _record_id()
+    request_id, response_id = _record_id(), _record_id()
     common = [("WARC-Date", date), ("WARC-Target-URI", exchange.url)]
+    if warcinfo_id is not None:
+        common.append(("WARC-Warcinfo-ID", warcinfo_id))
+    if exchange.peer_ip is not None:
+        common.append(("WARC-IP-Address", exchange.peer_ip))
     request = _record(
         "request",
         [
-            ("WARC-Record-ID", _record_id()),
+            ("WARC-Record-ID", request_id),
             *common,
             ("WARC-Concurrent-To", response_id),
             ("WARC-Block-Digest", _sha1(request_block)),
@@ -132,17 +144,17 @@ def serialise(exchange: Exchange, gzip_level: int = 6) -> tuple[bytes, bytes]:
         "application/http; msgtype=request",
         request_block,
     )
-    response = _record(
-        "response",
-        [
-            ("WARC-Record-ID", response_id),
-            *common,
-            ("WARC-Payload-Digest", _sha1(exchange.body)),
-            ("WARC-Block-Digest", _sha1(response_block)),
-        ],
-        "application/http; msgtype=response",
-        response_block,
-    )
+    response_fields = [
+        ("WARC-Record-ID", response_id),
+        *common,
+        ("WARC-Concurrent-To", request_id),
+        ("WARC-Payload-Digest", _sha1(exchange.body)),
+        ("WARC-Block-Digest", _sha1(response_block)),
+        ("WARC-Identified-Payload-Type", identified_payload_type(exchange.response_headers, exchange.body)),
+    ]
+    if exchange.truncated is not None:
+        response_fields.append(("WARC-Truncated", exchange.truncated))
+    response = _record("response", response_fields, "application/http; msgtype=response", response_block)
     return _gzip_member(request, gzip_level), _gzip_member(response, gzip_level)
 
 

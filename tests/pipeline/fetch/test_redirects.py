@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -14,8 +14,12 @@ def redirect_to(hostile, host: str, location: str) -> str:
 
 
 def archived_hops(result) -> list[tuple[str, int]]:
+    """The archived responses to page requests (robots.txt answers are archived too, beside them)."""
     return [
-        (url, offset) for path in sorted((result.out / "warc").glob("*.warc.gz")) for url, offset in responses(path)
+        (url, offset)
+        for path in sorted((result.out / "warc").glob("*.warc.gz"))
+        for url, offset in responses(path)
+        if urlsplit(url).path != "/robots.txt"
     ]
 
 

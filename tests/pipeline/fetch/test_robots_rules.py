@@ -120,7 +120,8 @@ async def chunks_of(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
 def test_a_long_body_is_cut_at_its_limit_and_then_at_a_line_break(encoding: str) -> None:
     body = b"".join(b"Disallow: /%d\n" % number for number in range(2000))
     encoded = {"identity": body, "gzip": gzip.compress(body), "deflate": zlib.compress(body)}[encoding]
-    prefix, complete = asyncio.run(read_prefix(chunks_of(encoded), encoding, 5000))
+    raw, prefix, complete = asyncio.run(read_prefix(chunks_of(encoded), encoding, 5000))
     assert (prefix, complete) == (body[:5000], False)
+    assert encoded.startswith(raw) and len(raw) < len(encoded)  # the raw bytes read, for the archive, end there too
     assert robots_text(prefix, complete) == body[: body.rfind(b"\n", 0, 5000) + 1].decode()
-    assert asyncio.run(read_prefix(chunks_of(body[:4000]), "", 5000)) == (body[:4000], True)
+    assert asyncio.run(read_prefix(chunks_of(body[:4000]), "", 5000)) == (body[:4000], body[:4000], True)

@@ -10,6 +10,7 @@ import logging
 import pytest
 
 from pipeline.fetch.tdmrep import TDMREP_MAX_BYTES, TDMREP_PATH, TdmFile, TdmFileCache, parse_tdmrep
+from pipeline.fetch.warc import responses
 
 SITE_RULES = [
     {"location": "/directory-a/", "tdm-reservation": 1},
@@ -132,6 +133,8 @@ def test_fetched_pages_carry_what_their_site_file_says(hostile, crawl) -> None:
     rows = {url: (row.outcome, row.tdm_file_reservation) for url, row in result.pages.items()}
     assert rows == {reserved: ("ok", 1), free: ("ok", 0), refused: ("robots_disallowed", None), no_file: ("ok", None)}
     assert len(hostile.hits_for("tdm.test", TDMREP_PATH)) == 1  # once for the site's pages
+    archived = {url for warc in (result.out / "warc").glob("*.warc.gz") for url, _ in responses(warc)}
+    assert {f"http://tdm.test{TDMREP_PATH}", f"http://no-tdm-file.test{TDMREP_PATH}"} <= archived  # its 404 too
     assert sorted(hit.path for hit in hostile.page_hits("tdm.test")) == ["/page/free", "/page/reserved-1"]
 
 

@@ -55,8 +55,11 @@ def test_records_are_warc_1_1_with_paired_ids(tmp_path: Path) -> None:
         records = list(ArchiveIterator(io.BytesIO(handle.read())))
     assert [record.rec_type for record in records] == ["warcinfo", "request", "response"]
     assert all(record.rec_headers.protocol == "WARC/1.1" for record in records)
-    request, response = records[1], records[2]
+    info, request, response = records
     assert request.rec_headers.get_header("WARC-Concurrent-To") == response.rec_headers.get_header("WARC-Record-ID")
+    assert response.rec_headers.get_header("WARC-Concurrent-To") == request.rec_headers.get_header("WARC-Record-ID")
+    warcinfo_id = info.rec_headers.get_header("WARC-Record-ID")
+    assert [record.rec_headers.get_header("WARC-Warcinfo-ID") for record in (request, response)] == [warcinfo_id] * 2
 
 
 def test_uncommitted_writer_leaves_nothing(tmp_path: Path) -> None:
