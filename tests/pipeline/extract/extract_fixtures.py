@@ -12,8 +12,9 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from pipeline.fetch.tdmrep import TdmFile, parse_tdmrep
 from pipeline.records import FetchRecord, to_table
-from pipeline.sample.web import Route
+from pipeline.sample.web import TDMREP_FILES, Route
 from pipeline.shards import write_shard
 
 FETCHED_AT = datetime(2019, 3, 1, 12, 0, tzinfo=UTC)
@@ -37,9 +38,10 @@ class Page:
 
 
 def page_from_route(route: Route, **overrides: object) -> Page:
-    """The page the fetch stage would record for a sample route (wrong charsets stored as declared)."""
-    if route.role == "robots_disallowed":
-        outcome = "robots_disallowed"
+    """The page the fetch stage would record for a sample route (wrong charsets stored as declared, the headers
+    its server sends, what its site's tdmrep.json says of it)."""
+    if route.role in ("robots_disallowed", "robots_ai_optout"):
+        outcome = route.role
     elif route.status == 0:
         outcome = "connection_refused"
     else:
@@ -53,8 +55,15 @@ def page_from_route(route: Route, **overrides: object) -> Page:
         "outcome": outcome,
         "karma": sum(route.karma),
         "status": route.status or None,
+        "headers": route.headers,
+        "tdm_file_reservation": site_file_reservation(route),
     }
     return Page(**{**fields, **overrides})  # type: ignore[arg-type]
+
+
+def site_file_reservation(route: Route) -> int | None:
+    site_file = TDMREP_FILES.get(route.host)
+    return TdmFile(parse_tdmrep(site_file), expires_at=0.0).reservation(route.url) if site_file else None
 
 
 def marked_pages(routes: list[Route], markers: list[str]) -> list[Page]:

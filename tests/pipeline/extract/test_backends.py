@@ -32,7 +32,7 @@ def test_both_backends_keep_and_drop_the_same_sample_pages(sample_fetch_dir: Pat
         for backend in BACKENDS
     }
     assert {backend: summary.outcomes for backend, summary in summaries.items()} == {
-        backend: {"not_text": 2, "too_short": 3} for backend in BACKENDS
+        backend: {"not_text": 2, "too_short": 3, "tdm_reserved": 2, "robots_noai": 1} for backend in BACKENDS
     }
     kept = {backend: documents(tmp_path / backend) for backend in BACKENDS}
     assert kept["trafilatura"].keys() == kept["resiliparse"].keys() and len(kept["trafilatura"]) == 36

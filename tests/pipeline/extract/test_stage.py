@@ -54,15 +54,18 @@ def test_sample_pages_become_documents_or_counted_rejects(
     assert summary.counts["pages"] == summary.counts["not_fetched"] + summary.counts["documents"] + sum(
         summary.outcomes.values()
     )
-    assert summary.counts["not_fetched"] == 5  # 404, 410, 500, connection refused, robots.txt
+    assert summary.counts["not_fetched"] == 6  # 404, 410, 500, connection refused, robots.txt (ours and GPTBot's)
     assert summary.counts["documents"] == table.num_rows == 36
-    assert summary.outcomes == {"not_text": 2, "too_short": 3}
+    assert summary.outcomes == {"not_text": 2, "too_short": 3, "tdm_reserved": 2, "robots_noai": 1}
     assert summary.counts["charset_detected"] == 1
     assert summary.details["shards"] == ["part-00000-00000.parquet", "part-00000-00001.parquet"]
     assert (summary.units_done, summary.units_skipped) == (2, 0)
     assert reject_counts(stage_rejects_dir(out_dir, "extract")) == summary.outcomes
     assert rejected_urls(out_dir, "too_short") == urls_of(routes, "thin")
     assert rejected_urls(out_dir, "not_text") == urls_of(routes, "binary_as_html") | urls_of(routes, "not_html")
+    reserved = urls_of(routes, "tdm_reserved_by_site_file") | urls_of(routes, "tdm_reserved_by_header")
+    assert rejected_urls(out_dir, "tdm_reserved") == reserved
+    assert rejected_urls(out_dir, "robots_noai") == urls_of(routes, "robots_noai")
     assert json.loads((out_dir / SUMMARY_FILE).read_text()) == json.loads(json.dumps(summary.as_json()))
 
 
@@ -147,9 +150,10 @@ def test_changing_min_words_redoes_the_shards_and_their_rejects(
     run_extract(sample_fetch_dir, tmp_path, CFG)
     relaxed = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(min_words=0, workers=2))
     assert (relaxed.units_done, relaxed.units_skipped) == (2, 0)
-    assert relaxed.outcomes == {"not_text": 2}
+    optouts = {"tdm_reserved": 2, "robots_noai": 1}
+    assert relaxed.outcomes == {"not_text": 2, **optouts}
     assert urls_of(routes, "thin") <= set(documents(tmp_path)["url"].to_pylist())
-    assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == {"not_text": 2}  # no stale too_short shard
+    assert reject_counts(stage_rejects_dir(tmp_path, "extract")) == {"not_text": 2, **optouts}  # no stale too_short
 
 
 def test_a_pages_shard_that_disappeared_takes_its_documents_with_it(sample_fetch_dir: Path, tmp_path: Path) -> None:
