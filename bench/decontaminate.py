@@ -1,5 +1,5 @@
 """The decontaminate stage's documents/s against hashing the same texts' n-grams alone, and the overlap
-report's Bloom filter build: 8-grams/s and peak memory on >= 100 MB of text.
+report's growth: time and peak memory as the corpus grows 10x, and the cost of an increment.
 
 Corpus: ``--docs`` documents of the sample corpus's English paragraphs recombined (~300-900
 words each) in ``--shards`` shards; 1% of them quote a passage of an evaluation set inside
@@ -14,8 +14,12 @@ cutting, rejects, personal data masking, both overlap reports), with one worker 
 baseline's resources) and with the default workers. Masking: the stage's CPU time with one worker,
 ``mask_pii`` on and off in turns, and ``mask_pii`` alone on the texts in memory, as a share of the stage's.
 
-Bloom build: ``corpus_bloom`` over ``--bloom-mb`` MB of text in a child process, whose
-peak RSS (``ru_maxrss``) is reported beside the filter's own size.
+Overlap report growth: ``overlap_report`` over ``--growth-docs`` and 10x as many documents (shards of
+1,000), each in a fresh child process with an empty cache, the evaluation sets read and 100 documents
+hashed (first-call costs) before the clock; the figures are the time ratio (10 is linear) and the
+child's peak RSS (``VmHWM``) at both sizes (flat: memory is the evaluation sets' and one
+shard's). Then one shard is added to the larger corpus and the report run again: only that shard is
+computed. Goals: the stage at least 0.5x the baseline; the report's time linear, its peak RSS flat.
 
 Spark join (``--spark-join``): the Wikipedia n-gram join (``spark_join.join_wikipedia``: hashing
 in Python workers, the semi-join, the per-shard match files, the boilerplate counts) on 10k and
@@ -24,7 +28,7 @@ reference built from a generated dump of ``--articles`` random-word articles; th
 its Python workers are started (a 1k-document join) before the clock. The figure is the growth:
 time per document at 100k over 10k (1.0 is linear). Off by default: it takes a minute or more.
 
-    python bench/decontaminate.py [--docs 20000] [--shards 8] [--bloom-mb 100] [--spark-join [--articles 3000]]
+    python bench/decontaminate.py [--docs 20000] [--shards 8] [--growth-docs 2000] [--spark-join [--articles 3000]]
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from pathlib import Path
 
 from pipeline.benchmarks.registry import BENCHMARKS
 from pipeline.decontaminate.config import DecontaminateConfig
-from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.evalsets import BENCHMARK, EvalSet
 from pipeline.decontaminate.ngrams import words_of
+from pipeline.decontaminate.overlap import HITS_DIR
 from pipeline.decontaminate.pii import mask_pii
 from pipeline.decontaminate.references import wikipedia_ngrams
 from pipeline.decontaminate.stage import run_decontaminate
@@ -81,7 +86,9 @@ def passages(sets: list[EvalSet]) -> list[str]:
     return [text[:600] for text in texts if len(text.split()) > 30][:200] or texts
 
 
-def build_corpus(directory: Path, docs: int, shards: int, quoted: list[str], seed: int = 1) -> list[str]:
+def build_corpus(
+    directory: Path, docs: int, shards: int, quoted: list[str], seed: int = 1, first_shard: int = 0
+) -> list[str]:
     rng = random.Random(seed)
     texts = []
     for index in range(docs):
@@ -106,7 +113,8 @@ def build_corpus(directory: Path, docs: int, shards: int, quoted: list[str], see
             )
             for i in range(shard * per_shard, min(docs, (shard + 1) * per_shard))
         ]
-        write_shard(to_table(rows, Document), directory / f"part-{shard:05d}.parquet", shard_fingerprint="bench")
+        shard_path = directory / f"part-{first_shard + shard:05d}.parquet"
+        write_shard(to_table(rows, Document), shard_path, shard_fingerprint="bench")
     return texts
 
 
@@ -138,42 +146,62 @@ def time_baseline(texts: list[str], n: int) -> float:
     return time.perf_counter() - start
 
 
-BLOOM_CHILD = """
-import json, resource, sys, time
+OVERLAP_CHILD = """
+import json, sys, time
 from pathlib import Path
-sys.path.insert(0, sys.argv[3])
-from pipeline.decontaminate.overlap import corpus_bloom
+sys.path.insert(0, sys.argv[4])
+from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.overlap import eval_8grams, overlap_report, text_hits
+from pipeline.shards import complete_shards, read_table
+ngrams = eval_8grams([EvalSet.parse(spec) for spec in json.loads(sys.argv[3])])
+first = read_table(complete_shards(Path(sys.argv[1]))[0], columns=["text"])["text"].to_pylist()
+text_hits(first[:100], ngrams.lookup)  # the reader's and the hashing's first-call costs, not cached
 start = time.perf_counter()
-bloom = corpus_bloom(Path(sys.argv[1]), Path(sys.argv[2]))
+report = overlap_report(Path(sys.argv[1]), ngrams, Path(sys.argv[2]))
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "items": bloom.approx_items, "bits": bloom.size_in_bits,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM: this process's own peak (ru_maxrss starts from the parent's peak at fork and survives exec)
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "shards_computed": report["shards_computed"], "shards": report["shards"],
+                  "peak_mb": peak_kb / 1024}))
 """
+GROWTH_SHARD_DOCS = 1_000  # documents per shard at every size: only the number of shards grows
 
 
-def bloom_build(root: Path, megabytes: int) -> dict:
-    """The overlap report's Bloom build over ``megabytes`` MB of random-word documents (as many distinct 8-grams
-    as real text has), timed and measured in a child process."""
-    corpus, rng = root / "bloom-corpus", random.Random(4)
-    vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 10))) for _ in range(50_000)]
-    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]  # Zipf-like, as word frequencies are
-    text_bytes = ngrams = shard = 0
-    while text_bytes < megabytes * 1_000_000:
-        rows = []
-        for _ in range(2_000):
-            words = rng.choices(vocabulary, weights, k=rng.randint(150, 900))
-            text, url = " ".join(words), f"https://bloom.test/{shard}/{len(rows)}"
-            rows.append(Document(document_id(url), url, "bloom.test", None, text, 5, EPOCH))
-            text_bytes, ngrams = text_bytes + len(text), ngrams + len(words) - 7
-        write_shard(to_table(rows, Document), corpus / f"part-{shard:05d}.parquet", shard_fingerprint="bench")
-        shard += 1
-    result = subprocess.run(
-        [sys.executable, "-c", BLOOM_CHILD, str(corpus), str(root / "bloom-report"), str(Path(__file__).parents[1])],
-        capture_output=True,
-        text=True,
-        check=True,
+def spec(eval_set: EvalSet) -> str:
+    """The NAME=[FORMAT:]PATH that parses back to ``eval_set`` (in the child process)."""
+    form = "" if eval_set.format == BENCHMARK else f"{eval_set.format}:"
+    return f"{eval_set.name}={form}{eval_set.path}"
+
+
+def timed_report(corpus: Path, report_dir: Path, sets: list[EvalSet]) -> dict:
+    """``overlap_report`` in a fresh process: its time (evaluation sets read before the clock) and peak RSS."""
+    specs = json.dumps([spec(eval_set) for eval_set in sets])
+    argv = [sys.executable, "-c", OVERLAP_CHILD, str(corpus), str(report_dir), specs, str(Path(__file__).parents[1])]
+    return json.loads(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+
+
+def overlap_growth(root: Path, docs: int, sets: list[EvalSet], quoted: list[str]) -> None:
+    """The overlap report over ``docs`` and ``10 * docs`` documents, then over the larger corpus plus one shard."""
+    print(f"overlap report, corpus grown 10x ({GROWTH_SHARD_DOCS:,}-document shards, a fresh process each):")
+    runs = {}
+    for size in (docs, 10 * docs):
+        corpus = root / f"growth-{size}"
+        build_corpus(corpus, size, max(1, size // GROWTH_SHARD_DOCS), quoted, seed=size)
+        runs[size] = timed_report(corpus, root / f"growth-report-{size}", sets)
+        print(f"  {size:,} documents: {runs[size]['seconds']:.2f} s, peak RSS {runs[size]['peak_mb']:.0f} MB")
+    small, large = runs[docs], runs[10 * docs]
+    print(
+        f"  time {10 * docs:,} / {docs:,}: {large['seconds'] / small['seconds']:.1f} (10: linear); "
+        f"peak RSS: {large['peak_mb'] / small['peak_mb']:.2f} (1: flat)"
     )
-    return {**json.loads(result.stdout), "text_mb": text_bytes / 1e6, "ngrams": ngrams}
+    corpus, report_dir = root / f"growth-{10 * docs}", root / f"growth-report-{10 * docs}"
+    build_corpus(corpus, GROWTH_SHARD_DOCS, 1, quoted, seed=1, first_shard=large["shards"])
+    grown = timed_report(corpus, report_dir, sets)
+    cache_kb = sum(path.stat().st_size for path in (report_dir / HITS_DIR).iterdir()) / 1024
+    print(
+        f"  + 1 shard of {GROWTH_SHARD_DOCS:,} documents: {grown['seconds']:.2f} s, {grown['shards_computed']} of "
+        f"{grown['shards']} shards computed; the hits cache holds {cache_kb:,.0f} KB"
+    )
 
 
 JOIN_SHARDS = 10  # the same parallelism at both sizes: only the documents per shard grow
@@ -236,7 +264,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--shards", type=int, default=8)
-    parser.add_argument("--bloom-mb", type=int, default=100)
+    parser.add_argument("--growth-docs", type=int, default=2_000, help="the overlap report's smaller corpus")
     parser.add_argument("--eval-dir", type=Path, default=SHARED_EVAL)
     parser.add_argument("--spark-join", action="store_true", help="also time the Spark join on 10k and 100k docs")
     parser.add_argument("--spark-join-only", action="store_true", help="time only the Spark join")
@@ -266,12 +294,7 @@ def main() -> None:
                 f"two overlap reports included)"
             )
         masking_cost(root, texts, sets)
-        bloom = bloom_build(root, args.bloom_mb)
-        print(
-            f"Bloom build: {bloom['text_mb']:.0f} MB of text, {bloom['ngrams'] / 1e6:.1f} M 8-grams, "
-            f"{bloom['seconds']:.1f} s = {bloom['ngrams'] / bloom['seconds'] / 1e6:.2f} M 8-grams/s; "
-            f"filter {bloom['bits'] / 8 / 1e6:.0f} MB, peak RSS {bloom['peak_mb']:.0f} MB"
-        )
+        overlap_growth(root, args.growth_docs, sets, passages(sets))
         if args.spark_join:
             spark_join_growth(root, args.articles)
     print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -43,9 +43,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     overlap = commands.add_parser(
         "overlap",
         help="GPT-2's 8-gram overlap report: the share of each evaluation set's 8-grams found in a corpus",
-        description="Normalise text to lower-case alphanumeric words, put every 8-gram of CORPUS_DIR's documents in a "
-        "Bloom filter (false positives <= 1e-8; saved for reuse) and print, per evaluation set, the percentage of its "
-        "distinct 8-grams found in the corpus. Writes overlap.md and overlap.json under --out.",
+        description="Normalise text to lower-case alphanumeric words, search every 8-gram of CORPUS_DIR's documents "
+        "in the evaluation sets' and print, per evaluation set, the exact percentage of its distinct 8-grams found in "
+        "the corpus. What each shard holds is kept under --out/shards/, so a rerun reads only new or changed shards. "
+        "Writes overlap.md and overlap.json under --out.",
     )
     overlap.add_argument("corpus_dir", type=Path, metavar="CORPUS_DIR", help="Document shards")
     overlap.add_argument(

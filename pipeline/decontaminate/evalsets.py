@@ -23,7 +23,7 @@ import numpy as np
 
 from pipeline.benchmarks.files import EvalDataError
 from pipeline.benchmarks.registry import BENCHMARKS
-from pipeline.decontaminate.ngrams import Words, distinct, words_of
+from pipeline.decontaminate.ngrams import Words, distinct, ngrams_of_texts, words_of
 
 FORMATS = ("jsonl", "text")
 BENCHMARK = "benchmark"  # the format of a registered benchmark: read by the registry's reader
@@ -88,8 +88,7 @@ class EvalSet:
     def ngrams(self, n: int) -> np.ndarray:
         """The distinct n-gram hashes of the set, sorted; an error if it has none (empty or too short)."""
         state = self._stat()
-        parts = [words.ngrams(n) for words in _examples_words(self, state.st_size, state.st_mtime_ns)]
-        hashes = distinct(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint64)
+        hashes = distinct(ngrams_of_texts(_examples_words(self, state.st_size, state.st_mtime_ns), n))
         if not len(hashes):
             raise ValueError(f"eval set {self.name}: {self.path} has no {n}-gram of words (empty or too short)")
         return hashes

@@ -5,18 +5,19 @@ and the running web text it was taken from give the same words. Each word keeps 
 span in the original text, so a matched n-gram maps back to the characters to cut.
 
 Hashing is vectorised, because every document of the corpus goes through it (the counting
-pass, the Bloom filter of the overlap report, the Spark join's workers). A word's hash is a
+pass, the overlap report, the Spark join's workers). A word's hash is a
 polynomial over its lower-cased bytes modulo 2^64, read for all words at once from one prefix
 sum over the text's UTF-8 bytes (the inverse-power trick), then mixed with the MurmurHash3
 finaliser; an n-gram's hash combines its n word hashes the same way. Equal word sequences give
 equal hashes in every process and on every machine, so hashes can be stored, joined in Spark or
-put in a Bloom filter; ``HASH_SCHEME`` names the scheme in every fingerprint of stored hashes.
+cached per shard; ``HASH_SCHEME`` names the scheme in every fingerprint of stored hashes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,6 +29,7 @@ for _first, _last in ((b"0", b"9"), (b"a", b"z"), (b"A", b"Z")):
     WORD_BYTE[_first[0] : _last[0] + 1] = True
 LOWER_BYTE = np.arange(256, dtype=np.uint64)
 LOWER_BYTE[ord("A") : ord("Z") + 1] += 32
+EMPTY_OFFSETS = np.empty(0, dtype=np.int64)
 
 
 @functools.cache
@@ -80,6 +82,20 @@ class Words:
                 combined = combined * np.uint64(BASE) + self.hashes[offset : offset + count]
         return _fmix64(combined)
 
+    def ngrams_of_sizes(self, sizes: tuple[int, ...]) -> dict[int, np.ndarray]:
+        """``ngrams(n)`` for every n in ``sizes``, in one pass: an n-gram's polynomial is the (n-1)-gram's times
+        BASE plus the next word, so the 13-grams cost 5 steps more than the 8-grams, not 13 (for one size,
+        ``ngrams`` is faster)."""
+        result = {n: np.empty(0, dtype=np.uint64) for n in sizes}
+        combined = np.zeros(len(self.hashes), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for offset in range(min(max(sizes), len(self.hashes))):  # sum of h[i + k] * BASE^(n-1-k), mod 2^64
+                count = len(self.hashes) - offset  # (offset + 1)-grams
+                combined = combined[:count] * np.uint64(BASE) + self.hashes[offset:]
+                if offset + 1 in result:
+                    result[offset + 1] = _fmix64(combined)
+        return result
+
 
 def words_of(text: str) -> Words:
     """``text``'s words: lower-case runs of ASCII letters and digits, hashed, with their character spans."""
@@ -94,6 +110,19 @@ def words_of(text: str) -> Words:
         character_starts = np.concatenate(([0], np.cumsum((data & 0xC0) != 0x80)))
         starts, ends = character_starts[starts], character_starts[ends]
     return Words(text, hashes, starts.astype(np.int64), ends.astype(np.int64))
+
+
+def ngrams_of_texts(texts: Sequence[Words], n: int) -> np.ndarray:
+    """Every n-gram hash of each of ``texts``, none across two of them: one pass over all their words, so a set
+    of many short examples (LAMBADA's 5,000 passages) costs as much as one long text."""
+    lengths = np.array([len(words) for words in texts], dtype=np.int64)
+    if lengths.max(initial=0) < n:
+        return np.empty(0, dtype=np.uint64)
+    joined = Words("", np.concatenate([words.hashes for words in texts]), EMPTY_OFFSETS, EMPTY_OFFSETS)
+    starts = np.cumsum(lengths) - lengths  # each text's first word
+    counts = np.maximum(lengths - n + 1, 0)  # its n-grams
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return joined.ngrams(n)[np.repeat(starts, counts) + within]
 
 
 def distinct(hashes: np.ndarray) -> np.ndarray:

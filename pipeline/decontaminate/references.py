@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.hits import Hits
 from pipeline.decontaminate.ngrams import HASH_SCHEME, distinct, words_of
 from pipeline.decontaminate.wikipedia import article_texts
 from pipeline.shards import atomic_write_json, fingerprint, read_json, read_table, shard_name, write_shard
@@ -63,14 +64,6 @@ class WikipediaNgrams:
         """The sorted distinct hashes, in memory (the local join)."""
         arrays = [read_table(chunk)["hash"].to_numpy().view(np.uint64) for chunk in self.chunks]
         return distinct(np.concatenate([EMPTY, *arrays]))
-
-
-def contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``values[i] in sorted_values`` for every i, by binary search."""
-    if not len(sorted_values):
-        return np.zeros(len(values), dtype=bool)
-    positions = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
-    return sorted_values[positions] == values
 
 
 def references_fingerprint(references: Sequence[Reference]) -> str:
@@ -148,25 +141,17 @@ def joined_matches(matches_file: Path) -> dict[int, np.ndarray]:
     return {int(p): part for p, part in zip(firsts.tolist(), np.split(hashes, starts[1:]), strict=True)}
 
 
-def shard_counts(texts: list[str], references: Sequence[Reference], n: int) -> tuple[pa.Table, list[int]]:
-    """For every reference n-gram found in these documents, in how many of them (a table of COUNTS_SCHEMA); and
-    the positions of the documents holding any (only those need cutting)."""
-    found: dict[str, list[np.ndarray]] = {ref.name: [] for ref in references}
-    matched_positions = []
-    for position, text in enumerate(texts):
-        hashes = distinct(words_of(text).ngrams(n))
-        for ref in references:
-            matched = hashes[contains(ref.ngrams, hashes)]
-            if len(matched):
-                found[ref.name].append(matched)
-                if not matched_positions or matched_positions[-1] != position:
-                    matched_positions.append(position)
+def shard_counts(hits: Mapping[str, Hits]) -> tuple[pa.Table, list[int]]:
+    """For every reference n-gram found in a shard's documents (``hits``: per reference, from ``HitFinder``), in
+    how many of them (a table of COUNTS_SCHEMA); and the positions of the documents holding any (only those need
+    cutting)."""
     columns: dict[str, list] = {"reference": [], "hash": [], "documents": []}
-    for name, arrays in found.items():
-        values, documents = np.unique(np.concatenate(arrays or [np.empty(0, np.uint64)]), return_counts=True)
+    for name, found in hits.items():
+        values, documents = np.unique(found.hashes, return_counts=True)  # (document, hash) pairs are distinct
         columns["reference"] += [name] * len(values)
         columns["hash"] += values.tolist()
         columns["documents"] += documents.tolist()
+    matched_positions = sorted({position for found in hits.values() for position in found.documents()})
     return pa.table(columns, schema=COUNTS_SCHEMA), matched_positions
 
 

@@ -36,12 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from pipeline.code_identity import code_fingerprint
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.hits import HashSets, HitFinder, contains
 from pipeline.decontaminate.ngrams import words_of
-from pipeline.decontaminate.overlap import REPORTS_DIR, eval_8grams, overlap_report
+from pipeline.decontaminate.overlap import OVERLAP_N, REPORTS_DIR, OverlapTracker, eval_8grams, overlap_report
 from pipeline.decontaminate.pii import SUMMARY_COUNTS, mask_pii
 from pipeline.decontaminate.references import (
     COUNTS_DIR,
@@ -50,7 +52,6 @@ from pipeline.decontaminate.references import (
     WIKIPEDIA,
     Reference,
     WikipediaNgrams,
-    contains,
     eval_references,
     frequent_ngrams,
     joined_matches,
@@ -104,11 +105,13 @@ class ShardResult(ShardOutcome):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Matcher:
-    """What one shard is matched against: the references, their common n-grams, the cutting rules."""
+    """What one shard is matched against: the references, their common n-grams, the cutting rules; and where the
+    overlap reports' hits of its output go (None: no evaluation set)."""
 
     references: tuple[Reference, ...]
     frequent: dict[str, Any]
     cfg: DecontaminateConfig
+    overlap: OverlapTracker | None = None
 
     def spans(self, text: str, joined: np.ndarray | None = None) -> dict[str, list[tuple[int, int]]]:
         """Per reference, the character spans of its n-grams in ``text`` (common ones ignored); ``joined``: the
@@ -170,13 +173,14 @@ def decontaminate_shard(
         candidates = candidates | joined.keys()
     rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document, {REMOVED_SPAN: RemovedSpan})
     result = ShardResult(docs_shard.name, len(documents), 0, 0, 0, {}, {}, {})
-    kept = []
+    kept, sources = [], []  # the documents kept, and their positions in the docs shard
     for position, document in enumerate(documents):
         if cfg.drop_wikipedia and _on_wikipedia(document.url, document.final_url, cfg):
             rejects.add("wikipedia_domain", document)
             continue
         if candidates is not None and position not in candidates:
             kept.append(_keep(document, document.text, 0.0, cfg, result))
+            sources.append(position)
             continue
         found = matcher.spans(document.text, joined.get(position))
         outcome = cut(document.text, [span for spans in found.values() for span in spans], _rules(cfg))
@@ -194,15 +198,48 @@ def decontaminate_shard(
                 rejects.add(REMOVED_SPAN, span)
         share = outcome.removed_chars / len(document.text) if document.text else 0.0
         kept.append(_keep(document, outcome.text, share, cfg, result))
+        sources.append(position)
     result.outcomes = {reason: count for reason, count in rejects.commit(key).items() if reason != REMOVED_SPAN}
     result.kept = len(kept)
     assert result.kept + sum(result.outcomes.values()) == result.documents, f"{docs_shard.name}: uncounted"
     write_shard(to_table(kept, Document), out_dir / docs_shard.name, shard_fingerprint=key, extra_stats=result.stats())
+    if matcher.overlap is not None:
+        originals = [document.text for document in documents]
+        texts = [(source, document.text) for source, document in zip(sources, kept, strict=True)]
+        matcher.overlap.save_output(docs_shard, originals, texts, out_dir / docs_shard.name)
     return result
 
 
+def _count_shard(
+    docs_shard: Path, lookup: HashSets, cfg: DecontaminateConfig, overlap: OverlapTracker | None
+) -> tuple[pa.Table, list[int]]:
+    """One docs shard's ``shard_counts``; the overlap report's 8-grams of its documents go to ``overlap`` from the
+    same words (one reading and one word hashing of the text for both)."""
+    table = read_table(docs_shard, columns=["url", "final_url", "text"])
+    rows = zip(table["url"].to_pylist(), table["final_url"].to_pylist(), table["text"].to_pylist(), strict=True)
+    finder = HitFinder(lookup)
+    overlap_finder = overlap.input_finder() if overlap is not None else None
+    for position, (url, final_url, text) in enumerate(rows):
+        matched = not (cfg.drop_wikipedia and _on_wikipedia(url, final_url, cfg))  # a page to drop is not matched
+        if overlap_finder is None:
+            if matched:
+                finder.add(position, words_of(text).ngrams(cfg.n))
+            continue
+        ngrams = words_of(text).ngrams_of_sizes((cfg.n, OVERLAP_N))
+        overlap_finder.add(position, ngrams[OVERLAP_N])  # the input's report counts every page, Wikipedia's too
+        if matched:
+            finder.add(position, ngrams[cfg.n])
+    if overlap is not None and overlap_finder is not None:
+        overlap.save_input(docs_shard, overlap_finder)
+    return shard_counts(finder.finish())
+
+
 def _count_matches(
-    inputs: list[Path], out_dir: Path, references: list[Reference], cfg: DecontaminateConfig
+    inputs: list[Path],
+    out_dir: Path,
+    references: list[Reference],
+    cfg: DecontaminateConfig,
+    overlap: OverlapTracker | None,
 ) -> tuple[dict[str, Any], dict[str, set[int] | None]]:
     """Per docs shard, the documents holding each matched n-gram (reused per shard). Returns the common n-grams per
     reference, and per docs shard the positions of its documents with a match."""
@@ -214,13 +251,9 @@ def _count_matches(
     remove_orphan_shards(directory, {unit.name for unit in units})
     plan = plan_units(units)
     candidates = {unit.source.name: _candidates(stats) for unit, stats in plan.done}
+    lookup = HashSets.of({ref.name: ref.ngrams for ref in references if ref.ngrams is not None})
     for unit in plan.todo:
-        table = read_table(unit.source, columns=["url", "final_url", "text"])
-        rows = zip(table["url"].to_pylist(), table["final_url"].to_pylist(), table["text"].to_pylist(), strict=True)
-        texts = [  # a page about to be dropped as Wikipedia's does not count, and is not matched
-            "" if cfg.drop_wikipedia and _on_wikipedia(url, final, cfg) else text for url, final, text in rows
-        ]
-        counts, positions = shard_counts(texts, references, cfg.n)
+        counts, positions = _count_shard(unit.source, lookup, cfg, overlap)
         extra = {"matched_positions": positions}
         write_shard(counts, unit.output, shard_fingerprint=unit.fingerprint, extra_stats=extra)
         candidates[unit.source.name] = set(positions)
@@ -317,17 +350,19 @@ def run_decontaminate(
         )
     references = eval_references(eval_sets, cfg)  # a bad file fails here, before anything is written
     overlap_ngrams = eval_8grams(eval_sets) if eval_sets else None
+    reports = out_dir / REPORTS_DIR
+    overlap = OverlapTracker(overlap_ngrams, reports / "before", reports / "after") if overlap_ngrams else None
     with folder_lock(out_dir, STAGE):
         remove_leftovers(out_dir, STAGE, {shard.name for shard in inputs}, replace)
         wikipedia, joined = _wikipedia(wikipedia_dumps, inputs, out_dir, cfg, spark)
         if wikipedia is not None:
             references.append(wikipedia_reference(wikipedia, cfg, joined=joined is not None))
-        before = overlap_report(docs_dir, overlap_ngrams, out_dir / REPORTS_DIR / "before") if overlap_ngrams else None
         local = [ref for ref in references if ref.ngrams is not None]  # the rest: Wikipedia, joined in Spark
-        frequent, candidates = _count_matches(inputs, out_dir, local, cfg)
+        frequent, candidates = _count_matches(inputs, out_dir, local, cfg, overlap)
+        before = overlap_report(docs_dir, overlap.ngrams, overlap.before_dir) if overlap else None
         if joined is not None:
             frequent[WIKIPEDIA] = joined.frequent
-        matcher = Matcher(tuple(references), frequent, cfg)
+        matcher = Matcher(tuple(references), frequent, cfg, overlap)
         key = fingerprint(STAGE, references_fingerprint(references), cfg.cut_identity(), code_fingerprint(PACKAGE))
         units = [WorkUnit(out_dir / shard.name, fingerprint(key, input_sha256(shard)), shard) for shard in inputs]
         plan = plan_units(units)
@@ -335,7 +370,7 @@ def run_decontaminate(
         matches = joined.matches if joined is not None else {}
         with progress("decontaminate shards", len(plan.todo), unit="shard") as advance:
             results += _run_shards(plan.todo, out_dir, matcher, candidates, matches, advance)
-        after = overlap_report(out_dir, overlap_ngrams, out_dir / REPORTS_DIR / "after") if overlap_ngrams else None
+        after = overlap_report(out_dir, overlap.ngrams, overlap.after_dir) if overlap else None
         return _summarise(
             results,
             out_dir,

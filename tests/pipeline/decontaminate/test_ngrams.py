@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import distinct, words_of
+from pipeline.decontaminate.ngrams import distinct, ngrams_of_texts, words_of
 from pipeline.decontaminate.spans import CutRules, cut, matched_spans
 
 
@@ -174,3 +174,18 @@ def test_vectorised_words_equal_the_plain_rule_on_any_text() -> None:
         assert list(zip(words.starts.tolist(), words.ends.tolist(), words.words, strict=True)) == expected
         assert np.array_equal(words.hashes, words_of(" ".join(word for _, _, word in expected)).hashes)
     assert len(set(words_of("a b ab ba aa bb 1 11 a1 1a").hashes.tolist())) == 10
+
+
+def test_several_sizes_in_one_pass_and_many_texts_at_once_hash_as_one_at_a_time() -> None:
+    rng = np.random.default_rng(8)
+    vocabulary = ["tide", "harbour", "Gull", "rope", "42"]
+    texts = [" ".join(rng.choice(vocabulary, size=int(rng.integers(0, 30)))) for _ in range(40)]
+    all_words = [words_of(text) for text in texts]
+    for words in all_words:
+        by_size = words.ngrams_of_sizes((8, 13, 1))
+        for n in (1, 8, 13):
+            assert np.array_equal(by_size[n], words.ngrams(n))
+    for n in (1, 8, 13, 40):  # none spans two texts: the texts' own n-grams, in order
+        expected = np.concatenate([np.empty(0, np.uint64), *(words.ngrams(n) for words in all_words)])
+        assert np.array_equal(ngrams_of_texts(all_words, n), expected)
+    assert len(ngrams_of_texts([], 8)) == 0

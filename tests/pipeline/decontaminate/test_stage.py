@@ -9,6 +9,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from dedup_fixtures import make_document, random_words, write_docs
@@ -17,6 +18,7 @@ from sigkill import run_killed_while_writing
 from pipeline.decontaminate import stage
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
+from pipeline.decontaminate.overlap import hits_file, overlap_report
 from pipeline.decontaminate.stage import run_decontaminate
 from pipeline.decontaminate.wikipedia import CorruptWikipediaDump
 from pipeline.shards import complete_shards, file_sha256, read_stats
@@ -77,6 +79,37 @@ def test_an_eval_passage_is_cut_from_original_text_and_the_rest_survives(tmp_pat
     }
     assert summary.details["overlap_before"]["eval_sets"][0]["found"] > 0
     assert summary.details["overlap_after"]["eval_sets"][0]["found"] == 0
+
+
+def test_the_overlap_reports_are_fed_by_the_stage_and_match_reports_computed_from_scratch(tmp_path: Path) -> None:
+    # 8-grams of the eval set sit in a page kept as it is, in a page trimmed for a 13-gram, in a page masked around
+    # an address, and in a Wikipedia page (in the input's report only).
+    shared = " ".join(random_words(random.Random(70), 10))  # 3 eight-grams, no 13-gram
+    address = "please write to jane.doe@example.com for the full programme"
+    pages = [
+        make_document("kept", f"{prose(150, 71)} {shared} {prose(150, 72)}"),
+        make_document("trimmed", f"{prose(150, 73)} {PASSAGE} {prose(100, 74)} {shared} {prose(150, 75)}"),
+        make_document("masked", f"{prose(150, 76)} {address} {prose(150, 77)}"),
+        dataclasses.replace(make_document("wiki", f"{shared} {prose(200, 78)}"), url="https://en.wikipedia.org/"),
+    ]
+    write_docs(tmp_path / "docs", [pages[:2], pages[2:]])
+    lambada = eval_set(tmp_path, [PASSAGE, shared, address])
+    summary = run_decontaminate(tmp_path / "docs", tmp_path / "out", CFG, eval_sets=[lambada])
+    reports = tmp_path / "out" / "_reports"
+    assert summary.details["overlap_before"]["shards_computed"] == 0  # both fed while the stage read the text
+    assert summary.details["overlap_after"]["shards_computed"] == 0
+    for moment, corpus in (("before", tmp_path / "docs"), ("after", tmp_path / "out")):
+        fresh = overlap_report(corpus, [lambada], tmp_path / moment)
+        assert fresh["shards_computed"] == 2 and fresh["eval_sets"] == summary.details[f"overlap_{moment}"]["eval_sets"]
+        for shard in complete_shards(corpus):
+            assert saved_hits(reports / moment, shard) == saved_hits(tmp_path / moment, shard)
+    before, after = (summary.details[f"overlap_{moment}"]["eval_sets"][0] for moment in ("before", "after"))
+    assert before["ngrams"] == after["ngrams"] and before["found"] > after["found"] > 0
+
+
+def saved_hits(report_dir: Path, shard: Path) -> tuple[list[int], list[int]]:
+    with np.load(hits_file(report_dir, shard.name)) as saved:
+        return saved["positions"].tolist(), saved["hashes"].tolist()
 
 
 def test_a_document_in_too_many_pieces_or_with_nothing_left_is_dropped(tmp_path: Path) -> None:
