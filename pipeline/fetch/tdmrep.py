@@ -11,7 +11,8 @@ page's ``TDM-Reservation`` header supersedes the file, and its ``<meta name="tdm
 
 A site without the file (4xx), or one whose file cannot be read (5xx, unreachable, not JSON, not an
 array), reserves nothing by it: the protocol says an origin that gives no valid file does not implement
-it. A server error or no answer is asked again after ``retry_s``; a malformed file is logged with its origin.
+it. A server error or no answer is asked again after ``retry_s``; a file that is JSON but no rules array is
+logged with its URL (a page that is no JSON at all, a soft 404, only at debug level).
 A malformed rule is left out (and logged), the others still apply.
 """
 
@@ -54,13 +55,18 @@ def _reservation_value(value: object) -> int | None:
     return None
 
 
+class NotJson(ValueError):
+    """A tdmrep.json answer that is no JSON at all: many sites answer any path with a page and status 200."""
+
+
 def parse_tdmrep(text: str, source: str = "tdmrep.json") -> tuple[TdmRule, ...]:
     """The rules of a tdmrep.json file, in order; a file that is not a JSON array is a ``ValueError`` naming
-    ``source``. A rule without a string ``location`` or a 0/1 ``tdm-reservation`` is left out, with a warning."""
+    ``source`` (``NotJson`` when it is no JSON at all). A rule without a string ``location`` or a 0/1
+    ``tdm-reservation`` is left out, with a warning."""
     try:
         data = json.loads(text)
     except ValueError as error:
-        raise ValueError(f"{source} is not JSON: {error}") from error
+        raise NotJson(f"{source} is not JSON: {error}") from error
     if not isinstance(data, list):
         raise ValueError(f"{source} must be a JSON array of rules, found a {type(data).__name__}")
     rules = []
@@ -129,6 +135,8 @@ class TdmFileCache:
             return TdmFile((), now + self._ttl_s)
         try:
             return TdmFile(parse_tdmrep(body.decode("utf-8-sig", errors="replace"), url), now + self._ttl_s)
+        except NotJson as error:  # most often a site's "not found" page answered with 200: no file, nothing to say
+            log.debug("%s: no TDMRep rules (%s)", url, error)
         except ValueError as error:
             log.warning("%s: no TDMRep rules (%s)", url, error)
-            return TdmFile((), now + self._ttl_s)
+        return TdmFile((), now + self._ttl_s)

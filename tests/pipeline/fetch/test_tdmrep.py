@@ -144,3 +144,21 @@ def test_reading_the_site_file_can_be_turned_off(hostile, crawl) -> None:
     result = crawl([page], read_tdmrep_file=False)
     assert result.pages[page].tdm_file_reservation is None
     assert hostile.hits_for("tdm-off.test", TDMREP_PATH) == []
+
+
+def test_a_soft_404_page_is_no_file_said_quietly_and_a_bad_json_file_is_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Many sites answer any path with a page and 200: that is no file, not worth a warning per site."""
+    answers: dict[str, object] = {
+        "https://soft404.test": (200, b"<!doctype html><title>Not found</title>"),
+        "https://object.test": (200, b'{"location": "/", "tdm-reservation": 1}'),
+    }
+    cache = cache_answering(answers, Clock(), [])
+    with caplog.at_level(logging.DEBUG, logger="pipeline.fetch.tdmrep"):
+        assert asyncio.run(cache.reservation("https://soft404.test/a")) is None
+        assert asyncio.run(cache.reservation("https://object.test/a")) is None
+    levels = {record.levelname: record.getMessage() for record in caplog.records}
+    assert (
+        "soft404.test" in levels["DEBUG"] and "object.test" in levels["WARNING"] and "JSON array" in levels["WARNING"]
+    )
