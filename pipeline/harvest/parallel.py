@@ -53,20 +53,16 @@ def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: in
     """Outcome counts of every line in ``chunk`` and its kept submissions, grouped by bucket."""
     decoded = classifier.decode_block(chunk)
     if decoded is not None:
-        results: Iterable[Submission | str] = map(classifier.check, decoded)
-        lines = len(decoded)
+        results = list(map(classifier.check, decoded))
     else:
-        split = split_lines(chunk)
-        results, lines = map(classifier.classify, split), len(split)
-    outcomes: Counter[str] = Counter()
+        results = list(map(classifier.classify, split_lines(chunk)))
+    outcomes = Counter([result for result in results if type(result) is str])
     kept: dict[int, list[Submission]] = {}
-    for result in results:
-        if type(result) is str:
-            outcomes[result] += 1
-            continue
-        outcomes["kept"] += 1
-        kept.setdefault(bucket_of(result.url, n_buckets), []).append(result)  # type: ignore[union-attr]
-    return lines, dict(outcomes), {bucket: _encode_rows(rows) for bucket, rows in kept.items()}
+    for submission in [result for result in results if type(result) is not str]:
+        kept.setdefault(bucket_of(submission.url, n_buckets), []).append(submission)  # type: ignore[union-attr]
+    if kept:
+        outcomes["kept"] = len(results) - outcomes.total()
+    return len(results), dict(outcomes), {bucket: _encode_rows(rows) for bucket, rows in kept.items()}
 
 
 def _start_worker(cfg: HarvestConfig, slots: list[Any]) -> None:
