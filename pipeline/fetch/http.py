@@ -1,9 +1,9 @@
 """The live fetcher: one URL in, one :class:`FetchResult` out, whatever the server does.
 
 Every response received is archived (redirect hops, error pages, retried 5xx and 429s, and every answer
-to a robots.txt or tdmrep.json request, as Common Crawl archives robots.txt); only bodies never read (not HTML, over the size cap)
-are left out. A body fetch does not read (a redirect's, an error answer to a site file) is archived empty and
-marked truncated.
+to a robots.txt or tdmrep.json request, as Common Crawl archives robots.txt); only bodies never read (not
+HTML, over the size cap) are left out. A body fetch does not read (a redirect's, an error answer to a site
+file) is archived empty and marked truncated.
 
 Redirects are followed by hand so every hop passes the same checks (scheme, SSRF guard,
 robots.txt, politeness, loop and length limits). Connection errors, timeouts, 5xx and
