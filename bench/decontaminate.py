@@ -28,7 +28,18 @@ reference built from a generated dump of ``--articles`` random-word articles; th
 its Python workers are started (a 1k-document join) before the clock. The figure is the growth:
 time per document at 100k over 10k (1.0 is linear). Off by default: it takes a minute or more.
 
+Wikipedia parsing (``--wikipedia``, alone): a multistream dump of ``--wiki-articles`` generated articles
+(the sample corpus's English paragraphs as wikitext: an infobox, links, italics, cite templates in
+``<ref>`` tags, sections, a table, a file link, categories; 40% of the pages redirects or talk pages, which
+the parser skips: more than half of English Wikipedia's are) in streams of 100 pages with its index, built
+before the clock. Baseline: the
+single-process path on the same file (``article_texts``: iterparse, mwparserfromhell, then the 13-gram hashes).
+Then ``multistream.dump_ngrams`` with 1 worker (the range parser in this process) and with 2 worker processes:
+articles/s of wall clock, and per CPU second (this process's and its workers': the per-core rate, which load
+from other jobs does not move), each as a ratio to the baseline's; all three must give the same n-grams.
+
     python bench/decontaminate.py [--docs 20000] [--shards 8] [--growth-docs 2000] [--spark-join [--articles 3000]]
+    python bench/decontaminate.py --wikipedia [--wiki-articles 20000]
 """
 
 from __future__ import annotations
@@ -49,11 +60,13 @@ from pathlib import Path
 from pipeline.benchmarks.registry import BENCHMARKS
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import BENCHMARK, EvalSet
+from pipeline.decontaminate.multistream import dump_ngrams, index_path, write_multistream
 from pipeline.decontaminate.ngrams import words_of
 from pipeline.decontaminate.overlap import HITS_DIR
 from pipeline.decontaminate.pii import mask_pii
 from pipeline.decontaminate.references import wikipedia_ngrams
 from pipeline.decontaminate.stage import run_decontaminate
+from pipeline.decontaminate.wikipedia import article_texts
 from pipeline.records import Document, document_id, to_table
 from pipeline.sample.corpus import ARTICLES
 from pipeline.shards import write_shard
@@ -260,6 +273,106 @@ def spark_join_growth(root: Path, article_count: int) -> None:
     print(f"  time per document, 100k / 10k: {seconds_per_doc[100_000] / seconds_per_doc[10_000]:.2f} (1.0: linear)")
 
 
+WIKI_HEADER = (
+    '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">\n'
+    "  <siteinfo><sitename>Wikipedia</sitename><dbname>enwiki</dbname><base>https://en.wikipedia.org/</base>"
+    "</siteinfo>\n"
+)
+
+
+def linked(rng: random.Random, paragraph: str) -> str:
+    """A paragraph as editors mark it up: links (some piped), italics, a reference with a cite template."""
+    words = paragraph.split()
+    for position in sorted(rng.sample(range(len(words)), min(len(words), 6)), reverse=True):
+        word = words[position].strip(".,;:")
+        choice = rng.random()
+        if choice < 0.6:
+            words[position] = f"[[{word}]]" if choice < 0.3 else f"[[{word.title()} (topic)|{word}]]"
+        elif choice < 0.8:
+            words[position] = f"''{words[position]}''"
+    cite = f"{{{{cite web |url=https://example.org/{rng.randint(1, 10**6)} |title={' '.join(words[:4])} |date=2019}}}}"
+    return " ".join(words) + f"<ref>{cite}</ref>"
+
+
+def wiki_article(rng: random.Random, title: str) -> str:
+    """An article's wikitext: infobox, sections of marked-up paragraphs, a table, a file link, categories."""
+    paragraphs = rng.sample(ENGLISH, rng.randint(3, 7))
+    infobox = "\n".join(f"| {key} = {rng.choice(paragraphs).split()[0]}" for key in ("name", "type", "region"))
+    table = "\n|-\n".join(f"| {rng.randint(1900, 2020)} || {rng.randint(1, 10**5):,}" for _ in range(4))
+    sections = [f"\n== {rng.choice(('History', 'Geography', 'Economy', 'Culture'))} ==\n" for _ in paragraphs]
+    body = "".join(f"{section}{linked(rng, text)}\n" for section, text in zip(sections, paragraphs, strict=True))
+    return (
+        f"{{{{Short description|A place}}}}\n{{{{Infobox settlement\n{infobox}\n}}}}\n"
+        f"'''{title}''' is a [[town]] in the [[north]].\n{body}"
+        f'\n{{| class="wikitable"\n! Year !! Population\n|-\n{table}\n|}}\n'
+        f"[[File:{title}.jpg|thumb|The harbour]]\n== References ==\n{{{{Reflist}}}}\n"
+        f"[[Category:Towns]] [[Category:{title}]]"
+    )
+
+
+def wiki_page(page_id: int, title: str, namespace: int, text: str, redirect: str = "") -> str:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    redirect_tag = f'    <redirect title="{redirect}" />\n' if redirect else ""
+    return (
+        f"  <page>\n    <title>{title}</title>\n    <ns>{namespace}</ns>\n    <id>{page_id}</id>\n{redirect_tag}"
+        f"    <revision>\n      <id>{page_id * 7}</id>\n      <timestamp>2019-01-01T00:00:00Z</timestamp>\n"
+        f'      <model>wikitext</model>\n      <text bytes="{len(text)}" xml:space="preserve">{escaped}</text>\n'
+        "    </revision>\n  </page>\n"
+    )
+
+
+def build_wikipedia_dump(directory: Path, articles: int) -> Path:
+    """A multistream dump and its index: ``articles`` articles and, as in English Wikipedia, redirects and
+    pages of other namespaces between them (40% of the pages here)."""
+    rng, pages, page_id, written = random.Random(6), [], 0, 0
+    while written < articles:
+        page_id += 1
+        title, kind = f"Town {page_id}", rng.random()
+        if kind < 0.3:
+            redirect = f"Town {page_id - 1}"
+            pages.append((page_id, title, wiki_page(page_id, title, 0, f"#REDIRECT [[{redirect}]]", redirect)))
+        elif kind < 0.4:
+            pages.append((page_id, f"Talk:{title}", wiki_page(page_id, f"Talk:{title}", 1, wiki_article(rng, title))))
+        else:
+            pages.append((page_id, title, wiki_page(page_id, title, 0, wiki_article(rng, title))))
+            written += 1
+    dump = directory / "enwiki-bench-pages-articles-multistream.xml.bz2"
+    directory.mkdir(parents=True, exist_ok=True)
+    write_multistream(dump, WIKI_HEADER, pages, per_stream=100)
+    return dump
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker processes, once their pool is shut)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def wikipedia_parsing(root: Path, articles: int) -> None:
+    """Articles/s (wall clock, and per CPU second: the per-core rate, which other load on the machine does not
+    move) of the single-process parser and of the multistream one with 1 and 2 workers, on the same dump."""
+    dump = build_wikipedia_dump(root / "wikipedia", articles)
+    print(f"wikipedia: {articles:,} articles, {dump.stat().st_size / 1e6:.1f} MB multistream dump (+ index)")
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    expected = [words_of(text).ngrams(13) for text in article_texts(dump)]
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    print(
+        f"  single-process path (iterparse over the whole dump): {articles / wall:,.0f} articles/s, "
+        f"{articles / cpu:,.0f} per CPU second"
+    )
+    assert index_path(dump) is not None and len(expected) == articles
+    for workers in (1, 2):
+        start, start_cpu = time.perf_counter(), cpu_seconds()
+        got = list(dump_ngrams(dump, 13, workers))
+        seconds, used = time.perf_counter() - start, cpu_seconds() - start_cpu
+        same = len(got) == len(expected) and all(a.tobytes() == b.tobytes() for a, b in zip(got, expected))
+        assert same, f"{workers} workers: n-grams differ from the single-process path"
+        print(
+            f"  multistream, {workers} worker(s): {articles / seconds:,.0f} articles/s = {wall / seconds:.2f}x the "
+            f"single-process path; {articles / used:,.0f} per CPU second = {cpu / used:.2f}x its (same n-grams)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=20_000)
@@ -269,7 +382,13 @@ def main() -> None:
     parser.add_argument("--spark-join", action="store_true", help="also time the Spark join on 10k and 100k docs")
     parser.add_argument("--spark-join-only", action="store_true", help="time only the Spark join")
     parser.add_argument("--articles", type=int, default=3000, help="articles in the join's generated dump")
+    parser.add_argument("--wikipedia", action="store_true", help="time only the parsing of a Wikipedia dump")
+    parser.add_argument("--wiki-articles", type=int, default=20_000, help="articles in the parsed dump")
     args = parser.parse_args()
+    if args.wikipedia:
+        with tempfile.TemporaryDirectory(prefix="bench-decontaminate-") as scratch:
+            wikipedia_parsing(Path(scratch), args.wiki_articles)
+        return
     if args.spark_join_only:
         with tempfile.TemporaryDirectory(prefix="bench-decontaminate-") as scratch:
             spark_join_growth(Path(scratch), args.articles)

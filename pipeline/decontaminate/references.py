@@ -4,7 +4,8 @@ A reference is a sorted array of n-gram hashes: one per evaluation set, and one 
 text when dumps are given. Wikipedia's n-grams are first streamed into chunked Parquet under
 ``OUT/_reference/wikipedia-<fingerprint>/`` (keyed by the dumps' names, sizes and modification
 times, and ``n``; distinct within each chunk, so no process holds the whole set), from which
-either this process loads the array or the Spark join (``spark_join``) reads them. An n-gram
+either this process loads the array or the Spark join (``spark_join``) reads them. A multistream dump
+with its index is parsed by several processes (``multistream``), to the same chunks. An n-gram
 that occurs in more corpus documents than the reference's cut-off is a stock phrase, not
 contamination, and is ignored; the counts are kept per docs shard under ``OUT/_counts/``, so a
 later run adds only its new shards' counts to those of the corpus it already has.
@@ -25,8 +26,8 @@ import pyarrow.compute as pc
 from pipeline.decontaminate.config import DecontaminateConfig
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.hits import Hits
-from pipeline.decontaminate.ngrams import HASH_SCHEME, distinct, words_of
-from pipeline.decontaminate.wikipedia import article_texts
+from pipeline.decontaminate.multistream import dump_ngrams
+from pipeline.decontaminate.ngrams import HASH_SCHEME, distinct
 from pipeline.shards import atomic_write_json, fingerprint, read_json, read_table, shard_name, write_shard
 
 WIKIPEDIA = "wikipedia"
@@ -77,8 +78,11 @@ def _write_chunk(directory: Path, index: int, arrays: list[np.ndarray], identity
     return chunk, len(hashes)
 
 
-def wikipedia_ngrams(dumps: Sequence[Path], n: int, cache_dir: Path) -> WikipediaNgrams:
-    """The n-gram hashes of every article in ``dumps`` as Parquet chunks; reused while the dumps and ``n`` are."""
+def wikipedia_ngrams(dumps: Sequence[Path], n: int, cache_dir: Path, workers: int = 1) -> WikipediaNgrams:
+    """The n-gram hashes of every article in ``dumps`` as Parquet chunks; reused while the dumps and ``n`` are.
+    A multistream dump with its index is parsed by ``workers`` processes; the chunks are the same bytes either
+    way, since the articles' n-grams arrive in dump order. Nothing marks the build complete until every chunk is
+    written: an error (a corrupt dump, a dead worker) leaves a build the next run deletes and redoes."""
     identity = fingerprint(
         [(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in dumps], n, HASH_SCHEME
     )
@@ -94,8 +98,8 @@ def wikipedia_ngrams(dumps: Sequence[Path], n: int, cache_dir: Path) -> Wikipedi
     chunks: list[Path] = []
     total, pending, arrays = 0, 0, []
     for dump in dumps:
-        for text in article_texts(dump):
-            arrays.append(words_of(text).ngrams(n))
+        for ngrams in dump_ngrams(dump, n, workers):
+            arrays.append(ngrams)
             pending += len(arrays[-1])
             if pending >= CHUNK_NGRAMS:
                 chunk, rows = _write_chunk(directory, len(chunks), arrays, identity)

@@ -315,7 +315,7 @@ def _wikipedia(
     """Wikipedia's n-grams as Parquet, and the Spark join's result when they are matched there (else None)."""
     if not dumps:
         return None, None
-    reference = wikipedia_ngrams(dumps, cfg.n, out_dir / REFERENCE_DIR)
+    reference = wikipedia_ngrams(dumps, cfg.n, out_dir / REFERENCE_DIR, resolve_workers(cfg.workers))
     if not joins_in_spark(cfg, reference):
         return reference, None
     from pipeline.decontaminate.spark_join import join_wikipedia  # pyspark only when the join runs

@@ -8,6 +8,8 @@ The text comes from a MediaWiki XML dump (``pages-articles*.xml.bz2``, or uncomp
 streamed with ``xml.etree.ElementTree.iterparse`` (each page element is cleared after use,
 so memory is one page) and stripped of wikitext markup with mwparserfromhell. Only articles
 (namespace 0) that are not redirects count. A truncated or corrupt dump is an error naming it.
+A multistream dump with its index beside it is parsed in parallel instead (``multistream``), page by
+page with the same ``article_text``.
 """
 
 from __future__ import annotations
@@ -50,17 +52,18 @@ def _open(path: Path) -> IO[bytes]:
     return bz2.open(path, "rb") if path.suffix == ".bz2" else open(path, "rb")
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
+    """A tag without its XML namespace (dumps declare one on ``<mediawiki>``)."""
     return tag.rsplit("}", 1)[-1]
 
 
-def _article_text(page: ElementTree.Element) -> str | None:
+def article_text(page: ElementTree.Element) -> str | None:
     """The plain text of an article's latest revision; None for redirects and other namespaces."""
-    fields = {_local(child.tag): child for child in page}
+    fields = {local_name(child.tag): child for child in page}
     if (fields.get("ns") is not None and (fields["ns"].text or "").strip() != "0") or "redirect" in fields:
         return None
-    revisions = [child for child in page if _local(child.tag) == "revision"]
-    texts = [child for child in (revisions[-1] if revisions else []) if _local(child.tag) == "text"]
+    revisions = [child for child in page if local_name(child.tag) == "revision"]
+    texts = [child for child in (revisions[-1] if revisions else []) if local_name(child.tag) == "text"]
     wikitext = texts[0].text if texts else None
     return mwparserfromhell.parse(wikitext).strip_code(normalize=True, collapse=True) if wikitext else None
 
@@ -71,9 +74,9 @@ def article_texts(path: Path) -> Iterator[str]:
         handle = stack.enter_context(_open(path))
         try:
             for _, element in ElementTree.iterparse(handle, events=("end",)):
-                if _local(element.tag) != "page":
+                if local_name(element.tag) != "page":
                     continue
-                text = _article_text(element)
+                text = article_text(element)
                 element.clear()
                 if text:
                     yield text
