@@ -27,6 +27,12 @@ spam; thin pages) with varied text: paragraphs drawn from the sample's articles,
 and with words substituted, so no two pages are the same.
 
     python bench/extract.py [--pages 2000] [--repeats 3] [--backend trafilatura --backend resiliparse]
+
+``--command`` times the whole ``webtext extract --workers 1`` command against datatrove's
+``trafilatura.extract`` call in a loop instead (see ``extract_command``), on the synthetic pages or on
+real ones (``--html-dir``: every ``*.html`` under a folder), for each ``--dates`` setting:
+
+    python bench/extract.py --command --pages 500 [--html-dir DIR] [--dates meta --dates full]
 """
 
 from __future__ import annotations
@@ -48,12 +54,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import extract_command  # this folder's: the --command mode
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from pipeline.extract.archive import OpenArchive, read_response_body
 from pipeline.extract.backends import RESILIPARSE_SETTINGS, TRAFILATURA_SETTINGS
-from pipeline.extract.config import BACKENDS, ExtractConfig
+from pipeline.extract.config import BACKENDS, DATES, ExtractConfig
 from pipeline.extract.html_text import count_words, decode_body, extract_page, resolve_extractor
 from pipeline.extract.pages import PageHandler
 from pipeline.extract.stage import ShardExtraction, pages_shards, run_extract
@@ -275,7 +282,7 @@ def timed_parts(backend: str, fetch_dir: Path, count: int) -> dict[str, float]:
         "read": (read_response_body, [(t.warc_path, t.warc_offset, archive, t.read_bytes) for t in tasks]),
         "decode": (decode_body, [(body, task.charset) for body, task in zip(bodies, tasks, strict=True)]),
         "library": (alone, [(text, task.url) for text, task in zip(texts, tasks, strict=True)]),
-        "backend": (extractor, [(text, task.url) for text, task in zip(texts, tasks, strict=True)]),
+        "backend": (extractor, [(text, task.url, rules.dates) for text, task in zip(texts, tasks, strict=True)]),
         "page": (extract_page, [(b, t.content_type, t.charset, t.url, rules) for b, t in zip(bodies, tasks)]),
         "task": (handler, [(task,) for task in tasks]),
     }
@@ -385,7 +392,14 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timings of each kind (best and range reported)")
     parser.add_argument("--backend", action="append", choices=tuple(BACKENDS), help="default: both")
     parser.add_argument("--no-agreement", action="store_true", help="timings only")
+    parser.add_argument("--command", action="store_true", help="the whole command against datatrove's call")
+    parser.add_argument("--html-dir", type=Path, help="--command: real pages, every *.html under this folder")
+    parser.add_argument("--dates", action="append", choices=DATES, help="--command: settings to time (default: meta)")
     args = parser.parse_args()
+    if args.command:
+        pages = extract_command.html_dir_pages(args.html_dir) if args.html_dir else synthetic_pages(args.pages)
+        extract_command.run(pages, write_fetch_dir, args.repeats, args.dates or ["meta"])
+        return 0
     pages = synthetic_pages(args.pages)
     html_mb = sum(len(body) for _, body in pages) / 1e6
     shards = -(-len(pages) // SHARD_PAGES)

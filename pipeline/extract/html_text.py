@@ -94,10 +94,11 @@ class PageRules:
     extractor: str
     honour_tdm_reservation: bool = True
     honour_noai: bool = True
+    dates: str = "meta"  # how the extractor finds the publication date: none, meta or full (``ExtractConfig.dates``)
 
 
-# (html, url) -> the page's main text, or None when there is none. PageRules.extractor names one.
-Extractor = Callable[[str, str | None], ExtractedPage | None]
+# (html, url, dates) -> the page's main text, or None when there is none. PageRules.extractor names one.
+Extractor = Callable[[str, str | None, str], ExtractedPage | None]
 
 
 @functools.cache
@@ -245,10 +246,10 @@ def has_words(text: str, words: int) -> bool:
     return len(WORD.findall(text)) >= words
 
 
-def _run_extractor(path: str, html: str, url: str | None) -> ExtractedPage | str:
-    extractor = resolve_extractor(path)
+def _run_extractor(rules: PageRules, html: str, url: str | None) -> ExtractedPage | str:
+    extractor = resolve_extractor(rules.extractor)
     try:
-        page = extractor(html, url)
+        page = extractor(html, url, rules.dates)
     except Exception:  # hostile HTML can break any third-party extractor: that page becomes an outcome
         logger.debug("extractor raised on %s", url, exc_info=True)
         return EXTRACTOR_ERROR
@@ -333,7 +334,7 @@ def extract_page(
     text = text[: rules.max_chars_per_page]
     if kind != "plain" and (optout := optout_reason(text, rules, reservation)) is not None:
         return optout
-    page = ExtractedPage(plain_text(text)) if kind == "plain" else _run_extractor(rules.extractor, text, url)
+    page = ExtractedPage(plain_text(text)) if kind == "plain" else _run_extractor(rules, text, url)
     if isinstance(page, str):
         return page
     if not has_words(page.text, rules.min_words):

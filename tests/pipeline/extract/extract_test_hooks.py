@@ -16,7 +16,7 @@ from pipeline.extract.html_text import ExtractedPage
 HANG, RAISE, CRASH = "hang-here", "raise-here", "crash-here"
 
 
-def misbehave(html: str, url: str | None) -> ExtractedPage | None:
+def misbehave(html: str, url: str | None, dates: str) -> ExtractedPage | None:
     """Hangs, raises or dies by SIGKILL when the URL carries the marker; otherwise trafilatura."""
     marked = url or ""
     if HANG in marked:
@@ -25,10 +25,10 @@ def misbehave(html: str, url: str | None) -> ExtractedPage | None:
         raise RuntimeError("the extractor tripped over this page")
     if CRASH in marked:
         os.kill(os.getpid(), signal.SIGKILL)  # what a segfault in lxml or the OOM killer looks like
-    return trafilatura_extract(html, url)
+    return trafilatura_extract(html, url, dates)
 
 
-def nothing(html: str, url: str | None) -> ExtractedPage | None:
+def nothing(html: str, url: str | None, dates: str) -> ExtractedPage | None:
     return None
 
 
@@ -45,6 +45,6 @@ def finished_at(task: object) -> float:
     return time.monotonic()
 
 
-def loaded_modules(html: str, url: str | None) -> ExtractedPage:
+def loaded_modules(html: str, url: str | None, dates: str) -> ExtractedPage:
     """The worker's imported top-level modules, as the page's text: what a worker pays for at start-up."""
     return ExtractedPage(text=" ".join(sorted({name.split(".")[0] for name in sys.modules})))

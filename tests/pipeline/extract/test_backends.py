@@ -55,23 +55,6 @@ def test_each_backend_gives_title_date_and_paragraphs(routes: list[Route], backe
     assert all(paragraph == paragraph.strip() and "\n\n" not in paragraph for paragraph in paragraphs)
 
 
-def test_resiliparse_reads_the_title_and_date_from_where_pages_put_them() -> None:
-    rules = ExtractConfig(backend="resiliparse", min_words=5).page_rules()
-    prose = "<p>" + " ".join(["Some words of real prose here."] * 6) + "</p>"
-    pages = {
-        '<title>Headline - Site</title><meta property="og:title" content="From OG">': ("From OG", None),
-        "<title>The Headline | Example.com</title>": ("The Headline", None),
-        '<title>T</title><meta name="date" content="2018-07-09T10:00">': ("T", "2018-07-09"),
-        '<title>T</title></head><body><time datetime="2017-02-03">Feb 3</time>': ("T", "2017-02-03"),
-    }
-    for head, expected in pages.items():
-        html = f"<html><head>{head}</head><body><article>{prose}</article></body></html>"
-        page = extract_page(html.encode(), "text/html", "utf-8", "http://a.test/x", rules)
-        assert isinstance(page, ExtractedPage) and (page.title, page.published) == expected, head
-    dated = extract_page(prose.encode(), "text/html", "utf-8", "http://a.test/2016/05/04/slug", rules)
-    assert isinstance(dated, ExtractedPage) and dated.published == "2016-05-04"
-
-
 def test_switching_the_backend_redoes_every_shard(sample_fetch_dir: Path, tmp_path: Path) -> None:
     run_extract(sample_fetch_dir, tmp_path, ExtractConfig(workers=2))
     switched = run_extract(sample_fetch_dir, tmp_path, ExtractConfig(backend="resiliparse", workers=2))

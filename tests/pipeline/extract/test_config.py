@@ -20,6 +20,7 @@ from pipeline.extract.config import ExtractConfig
         ({"workers": 0}, "workers"),
         ({"extractor": "trafilatura.extract"}, "extractor"),
         ({"backend": "lxml"}, "backend must be one of trafilatura, resiliparse"),
+        ({"dates": "htmldate"}, "dates must be one of none, meta, full"),
     ],
 )
 def test_bad_fields_are_named(overrides: dict[str, Any], field: str) -> None:
@@ -44,3 +45,11 @@ def test_the_backend_and_its_library_are_part_of_the_identity() -> None:
     assert "trafilatura" not in resiliparse and resiliparse["resiliparse"]  # upgrading the other one redoes nothing
     assert ExtractConfig(backend="resiliparse").page_rules().extractor.endswith(":resiliparse_extract")
     assert ExtractConfig(extractor="hooks:misbehave").page_rules().extractor == "hooks:misbehave"
+
+
+def test_dates_and_the_library_each_setting_runs_are_part_of_the_identity() -> None:
+    meta, full, none = (ExtractConfig(dates=dates).identity() for dates in ("meta", "full", "none"))
+    assert (meta["dates"], full["dates"], none["dates"]) == ("meta", "full", "none")
+    assert meta["resiliparse"] and "htmldate" not in meta  # the markup is read by resiliparse's parser
+    assert full["htmldate"] and "resiliparse" not in full  # trafilatura's metadata: htmldate's search
+    assert ExtractConfig(dates="none").page_rules().dates == "none"
