@@ -16,16 +16,28 @@ size, ~150 words per document from a 200k-word made-up vocabulary (unrelated doc
 must stay. Reports generation and stage time, docs/s, recall and precision of the removed documents
 against the planted truth, and time per document relative to the smallest size (the baseline).
 
-    python bench/dedup.py [--part signatures|stage|both] [--sizes 10000,100000] [--docs 1000]
+Memory (``--part memory``): the peak resident memory of the whole process tree of one ``webtext dedup``
+command (a fresh process with its session start, the JVM and the Python workers: RSS summed over the
+process and its children, sampled every 50 ms) on planted corpora of web-page-like documents (300-1,200 words), against
+the goal 1 GB + 2x the input's uncompressed text. The baseline, measured in the same run, is the session
+before it was sized to its input: ``driver_memory: 2g`` with the JVM's default collector (G1) and Spark's
+default Parquet and Arrow batch sizes; the stage's outputs must be identical under both.
+
+    python bench/dedup.py [--part signatures|stage|both|memory] [--sizes 10000,100000] [--docs 1000]
+        [--memory-sizes 6000,50000]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
 import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from datasketch import MinHash
@@ -45,6 +58,7 @@ from pipeline.records import Document, document_id, to_table
 from pipeline.sample.corpus import ARTICLES
 from pipeline.shards import write_shard
 from pipeline.spark.session import build_session
+from pipeline.spark.sizing import uncompressed_bytes
 
 SHARD_DOCS = 10_000
 BASE_TIME = datetime(2019, 6, 1, tzinfo=UTC)
@@ -120,7 +134,7 @@ def bench_signatures(count: int, repeats: int) -> dict[str, float]:
     return rates
 
 
-def planted_corpus(size: int, seed: int) -> list[Planted]:
+def planted_corpus(size: int, seed: int, words_per_doc: tuple[int, int] = (100, 200)) -> list[Planted]:
     """``size`` documents, shuffled: originals (karma 100, always kept) and their planted variants."""
     rng = random.Random(seed)
     vocab = ["".join(rng.choices(LETTERS, k=rng.randint(3, 9))) for _ in range(200_000)]
@@ -133,7 +147,7 @@ def planted_corpus(size: int, seed: int) -> list[Planted]:
         return result
 
     while len(docs) < size:
-        words, roll = rng.choices(vocab, k=rng.randint(100, 200)), rng.random()
+        words, roll = rng.choices(vocab, k=rng.randint(*words_per_doc)), rng.random()
         base = f"d{len(docs)}"
         docs.append((base, render(words, rng), 100, "original"))
         if roll < 0.14:
@@ -233,10 +247,103 @@ def bench_stage(sizes: list[int], workdir: Path, spark_cfg: SparkConfig) -> list
     return results
 
 
+WEB_PAGE_WORDS = (300, 1200)
+SAMPLE_S = 0.05
+GIB = 2**30
+BEFORE_CONF = (  # the session before it was sized to its input: the JVM's default collector, Spark's batch sizes
+    ("spark.driver.extraJavaOptions", "-XX:+UseG1GC"),
+    ("spark.sql.parquet.columnarReaderBatchSize", "4096"),
+    ("spark.sql.execution.arrow.maxBytesPerBatch", str(2**31 - 1)),
+)
+
+
+def cli_command(docs_dir: Path, out_dir: Path, spark_cfg: SparkConfig) -> list[str]:
+    """``webtext dedup`` with ``spark_cfg``'s memory settings, as a user runs it (this interpreter, this checkout)."""
+    settings = ["--spark-driver-memory", spark_cfg.driver_memory]
+    settings += [part for key, value in spark_cfg.conf for part in ("--spark-conf", f"{key}={value}")]
+    start = "import sys; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+    return [sys.executable, "-c", start, "dedup", str(docs_dir), "--out", str(out_dir), "--quiet", *settings]
+
+
+def tree_rss(root: psutil.Process) -> dict[str, int]:
+    """Resident bytes of ``root`` and all its descendants, by kind: the JVM, Spark's Python workers, the driver."""
+    parts = {"driver": 0, "jvm": 0, "python workers": 0}
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            rss, name, command = process.memory_info().rss, process.name(), " ".join(process.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        kind = "jvm" if name == "java" else "python workers" if "pyspark" in command else "driver"
+        parts[kind] += rss
+    return parts
+
+
+def peak_tree_rss(docs_dir: Path, out_dir: Path, spark_cfg: SparkConfig) -> tuple[int, dict[str, int], float]:
+    """(peak summed RSS, its parts at that moment, seconds) of ``webtext dedup`` in a fresh process."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    started = time.perf_counter()
+    child = subprocess.Popen(cli_command(docs_dir, out_dir, spark_cfg))
+    root, peak, at_peak = psutil.Process(child.pid), 0, {}
+    while child.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parts = tree_rss(root)
+            if sum(parts.values()) > peak:
+                peak, at_peak = sum(parts.values()), parts
+        time.sleep(SAMPLE_S)
+    if child.returncode != 0:
+        raise RuntimeError(f"webtext dedup {docs_dir} under {spark_cfg} failed (exit {child.returncode})")
+    return peak, at_peak, time.perf_counter() - started
+
+
+def output_digest(out_dir: Path) -> str:
+    """The stage's outputs: every shard's bytes, and the decision's rows (Spark names its files at random)."""
+    digest = hashlib.sha256()
+    for path in sorted(out_dir.rglob("*.parquet")):
+        relative = path.relative_to(out_dir)
+        if relative.parts[0] not in ("duplicates", "_scratch"):
+            digest.update(f"{relative}:{hashlib.sha256(path.read_bytes()).hexdigest()}".encode())
+    decision = ds.dataset(out_dir / "duplicates", format="parquet", partitioning="hive").to_table()
+    digest.update(json.dumps(sorted(map(str, decision.sort_by("id").to_pylist()))).encode())
+    digest.update(json.dumps(json.loads((out_dir / "clusters.json").read_text())["statistics"]).encode())
+    return digest.hexdigest()
+
+
+def bench_memory(sizes: list[int], workdir: Path, master: str) -> list[dict[str, float]]:
+    """Peak RSS of the stage's process tree, before (2g, G1) and after (auto), against 1 GB + 2x the input text."""
+    settings = {
+        "before: 2g, G1, Spark's batches": SparkConfig(master, driver_memory="2g", conf=BEFORE_CONF),
+        "auto": SparkConfig(master),
+    }
+    print(f"memory: {master}, {os.cpu_count()} cores, one fresh process per run, RSS summed over its tree")
+    results = []
+    for size in sizes:
+        docs_dir = workdir / f"web-docs-{size}"
+        shutil.rmtree(docs_dir, ignore_errors=True)
+        write_corpus(planted_corpus(size, seed=size, words_per_doc=WEB_PAGE_WORDS), docs_dir)
+        text = uncompressed_bytes(sorted(docs_dir.glob("*.parquet")), "text")
+        goal = GIB + 2 * text
+        print(f"{size:>9,} docs, {text / 2**20:,.0f} MiB of text: goal {goal / 2**20:,.0f} MiB")
+        digests = set()
+        for label, spark_cfg in settings.items():
+            out_dir = workdir / f"web-out-{size}"
+            peak, parts, seconds = peak_tree_rss(docs_dir, out_dir, spark_cfg)
+            digests.add(output_digest(out_dir))
+            shares = ", ".join(f"{kind} {rss / 2**20:,.0f}" for kind, rss in parts.items())
+            print(
+                f"  {label:<32} peak {peak / 2**20:6,.0f} MiB = {peak / goal:.2f} x goal ({shares} MiB), "
+                f"{seconds:.0f} s"
+            )
+            results.append({"size": size, "label": label, "peak": peak, "goal": goal, "seconds": seconds})
+        print(f"  outputs identical under both: {len(digests) == 1}")
+        assert len(digests) == 1, "the session's memory settings changed the stage's output"
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("signatures", "stage", "both"), default="both")
+    parser.add_argument("--part", choices=("signatures", "stage", "both", "memory"), default="both")
     parser.add_argument("--sizes", default="10000,100000", help="stage corpus sizes (1000000 is opt-in)")
+    parser.add_argument("--memory-sizes", default="6000,50000", help="corpus sizes of the memory part")
     parser.add_argument("--docs", type=int, default=1000, help="texts for the signatures part")
     parser.add_argument("--repeats", type=int, default=3, help="best of N timings (signatures part)")
     parser.add_argument("--workdir", type=Path, default=None, help="corpora and outputs, kept (default: a tempdir)")
@@ -244,6 +351,11 @@ def main() -> int:
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--driver-memory", default="4g")
     args = parser.parse_args()
+    if args.part == "memory":
+        with tempfile.TemporaryDirectory(prefix="bench-dedup-") as scratch:
+            sizes = [int(size) for size in args.memory_sizes.split(",")]
+            bench_memory(sizes, args.workdir or Path(scratch), args.master)
+        return 0
     rates, results = bench_signatures(args.docs, args.repeats) if args.part != "stage" else None, []
     if args.part != "signatures":
         spark_cfg = SparkConfig(

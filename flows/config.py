@@ -25,7 +25,7 @@ from pipeline.fetch.config import FetchConfig
 from pipeline.filter.config import FilterConfig, QualityTrainConfig
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.reddit_api import RedditApiConfig
-from pipeline.layout import DATA_STAGES, LAYOUT, QUALITY_MODEL_DIR, REPORT_DIR, VERSIONS_DIR
+from pipeline.layout import DATA_STAGES, DEDUP_FIRST, LAYOUT, QUALITY_MODEL_DIR, REPORT_DIR, STAGE_ORDERS, VERSIONS_DIR
 from pipeline.services.config import Services, service_fields, with_services
 from pipeline.settings import StageSection, section_model
 from pipeline.tokenize.config import TokenizeConfig
@@ -132,12 +132,14 @@ class RunConfig(BaseModel):
     left out reads what an earlier run left under ``data_root``. ``quality_train``, when set,
     trains the quality classifier before the filter and the filter uses it unless
     ``filter.quality.model_path`` names another model. ``services`` names the Ray, Spark, MLflow and
-    task runner every stage uses: each stage section's ``config()`` carries them.
+    task runner every stage uses: each stage section's ``config()`` carries them. ``order`` runs dedup before
+    filter (``dedup_first``, GPT-2's card) or after it (``filter_first``, FineWeb's: fewer documents to cluster).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     data_root: Path = Path("build/run")
     stages: list[Stage] = Field(default_factory=lambda: list(STAGES))
+    order: Literal[tuple(STAGE_ORDERS)] = DEDUP_FIRST  # dedup then filter (the card's), or filter_first (FineWeb's)
     replace: bool = False  # delete output shards whose input shard is gone (otherwise the stage stops, naming them)
     sample: SampleSettings = SampleSettings()
     services: ServicesSection = ServicesSection()
@@ -180,9 +182,24 @@ class RunConfig(BaseModel):
         """A stage's folder (or ``models``, ``compare``) under ``data_root``, by the run layout."""
         return self.data_root.joinpath(*LAYOUT[part])
 
+    @property
+    def stage_order(self) -> tuple[str, ...]:
+        """The data stages in the order this run takes them (``order``)."""
+        return STAGE_ORDERS[self.order]
+
+    def input_dir(self, stage: str) -> Path:
+        """The folder ``stage`` reads: the output of the stage before it in the run's order."""
+        return self.folder(self.stage_order[self.stage_order.index(stage) - 1])
+
     def stage_folders(self) -> dict[str, Path]:
-        """Each data stage's output folder, in the DAG's order (what a corpus version's counts are read from)."""
-        return {stage: self.folder(stage) for stage in DATA_STAGES}
+        """Each data stage's output folder, in the run's order (what a corpus version's counts are read from)."""
+        return {stage: self.folder(stage) for stage in self.stage_order}
+
+    @property
+    def may_join_wikipedia_in_spark(self) -> bool:
+        """Whether decontaminate may match Wikipedia in Spark (``auto`` decides by the dumps' size when it runs)."""
+        wikipedia_join = self.runs("decontaminate") and bool(self.decontaminate.wikipedia_dumps)
+        return wikipedia_join and self.decontaminate.config().join != "local"
 
     @property
     def urls_dir(self) -> Path:

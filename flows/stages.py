@@ -4,6 +4,10 @@ Tasks receive paths and return small summaries; the data moves only through file
 The per-shard stages (extract, filter, tokenize) open their stage in the flow's process (folder lock, plan)
 and map one task per shard over the run's task runner (``flows.runners``); fetch stays one task (one
 crawler keeps each host's politeness), dedup and the quality classifier are Spark and fastText jobs.
+Dedup and decontaminate (its Wikipedia join) run in the flow's process whatever the task runner, so they
+share the run's one Spark session (``SharedSession``), paying its start-up once; a stage called alone
+(the CLI) starts its own. The run's ``order`` puts filter before or after dedup: each reads the folder of
+the stage before it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
 from flows.config import (
@@ -43,6 +48,7 @@ from pipeline.harvest.reddit_api import RedditApiError
 from pipeline.harvest.stage import harvest
 from pipeline.sample.generate import generate_sample
 from pipeline.sample.server import serve_sample_web
+from pipeline.spark.session import SharedSession
 from pipeline.stage import StageSummary, headline
 from pipeline.tokenize.stage import open_tokenize
 
@@ -112,16 +118,22 @@ def extract_documents(
         return log_summary(sharded.finish(shards.run(sharded)))
 
 
-@task(name="dedup_documents")
-def dedup_documents(section: DedupSection, docs_dir: Path, out_dir: Path, replace: bool = False) -> dict[str, Any]:
+# the run's Spark session is a parameter Prefect cannot hash for a cache key; these stages skip finished work
+# themselves, so Prefect's cache would add nothing
+@task(name="dedup_documents", cache_policy=NO_CACHE)
+def dedup_documents(
+    section: DedupSection, docs_dir: Path, out_dir: Path, replace: bool = False, spark: SharedSession | None = None
+) -> dict[str, Any]:
     """Documents → the same shards without exact and near duplicates (Spark); the dropped ones under rejected/dedup/."""
-    return log_summary(run_dedup(docs_dir, out_dir, section.config(), against=section.against, replace=replace))
+    cfg = section.config()
+    return log_summary(run_dedup(docs_dir, out_dir, cfg, against=section.against, spark=spark, replace=replace))
 
 
 @task(name="train_quality_classifier")
-def train_quality_classifier(section: QualityTrainSection, deduped_dir: Path, out_dir: Path) -> dict[str, Any]:
-    """Positives (high-karma documents or a reference corpus) vs negatives → a fastText model and its metrics."""
-    positives = section.positives or [deduped_dir]
+def train_quality_classifier(section: QualityTrainSection, docs_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Positives (high-karma documents or a reference corpus; by default ``docs_dir``, what the filter reads) vs
+    negatives → a fastText model and its metrics."""
+    positives = section.positives or [docs_dir]
     metrics = train_quality_model(positives, section.negatives, out_dir, section.config())
     get_run_logger().info(
         "quality classifier %s: held-out precision %.3f recall %.3f F1 %.3f; train %s, valid %s",
@@ -173,9 +185,14 @@ def decontamination_sets(section: DecontaminateSection, evaluate: EvaluateSectio
     return [*eval_sets, *(EvalSet.of_benchmark(name, path) for name, path in uncut.items())], []
 
 
-@task(name="decontaminate_documents")
+@task(name="decontaminate_documents", cache_policy=NO_CACHE)
 def decontaminate_documents(
-    section: DecontaminateSection, evaluate: EvaluateSection, docs_dir: Path, out_dir: Path, replace: bool = False
+    section: DecontaminateSection,
+    evaluate: EvaluateSection,
+    docs_dir: Path,
+    out_dir: Path,
+    replace: bool = False,
+    spark: SharedSession | None = None,
 ) -> dict[str, Any]:
     """Documents → the corpus: no Wikipedia pages, no evaluation or Wikipedia text, personal data masked; GPT-2's
     overlap report. The evaluation sets include those the run evaluates on (``evaluated_sets``), or the log says
@@ -192,7 +209,8 @@ def decontaminate_documents(
         get_run_logger().warning(
             "decontaminate: mask_pii is off: email addresses, phone numbers and IP addresses stay in the corpus"
         )
-    summary = run_decontaminate(docs_dir, out_dir, cfg, eval_sets, section.wikipedia_dumps, replace=replace)
+    dumps = section.wikipedia_dumps
+    summary = run_decontaminate(docs_dir, out_dir, cfg, eval_sets, dumps, replace=replace, spark=spark)
     for moment in ("before", "after"):
         if report := summary.details.get(f"overlap_{moment}"):
             get_run_logger().info("8-gram overlap with the evaluation sets, %s:\n%s", moment, report["table"])
@@ -211,8 +229,30 @@ def tokenize_corpus(
     return log_summary(summary)
 
 
-def data_stages(config: RunConfig, shards: ShardTasks) -> dict[str, Any]:
-    """harvest → fetch → extract → dedup → filter → decontaminate → tokenize, those of ``config.stages``."""
+def dedup_step(config: RunConfig, spark: SharedSession | None) -> dict[str, Any]:
+    """Dedup what the stage before it left; then the run's Spark session stops unless the Wikipedia join needs it."""
+    summary = dedup_documents(config.dedup, config.input_dir("dedup"), config.deduped_dir, config.replace, spark)
+    if spark is not None and not config.may_join_wikipedia_in_spark:
+        spark.close()  # its cached blocks and shuffle files would sit through the filter and the rest of the run
+    return {"dedup": summary}
+
+
+def filter_step(config: RunConfig, shards: ShardTasks) -> dict[str, Any]:
+    """The quality classifier (when configured, trained on what the filter reads), then the filter."""
+    result: dict[str, Any] = {}
+    docs_dir, trained_model = config.input_dir("filter"), None
+    if config.quality_train is not None:
+        quality = train_quality_classifier(config.quality_train, docs_dir, config.quality_model_dir)
+        result["quality"], trained_model = quality, Path(quality["model"])
+    result["filter"] = filter_documents(
+        config.filter, docs_dir, config.filtered_dir, trained_model, shards, config.replace
+    )
+    return result
+
+
+def data_stages(config: RunConfig, shards: ShardTasks, spark: SharedSession | None = None) -> dict[str, Any]:
+    """harvest → fetch → extract → dedup → filter → decontaminate → tokenize (filter before dedup under ``order:
+    filter_first``), those of ``config.stages``; ``spark``: the run's shared session (else each job starts one)."""
     result: dict[str, Any] = {}
     if config.sample.generate:
         result["sample"] = generate_sample_data(config.sample)
@@ -225,20 +265,14 @@ def data_stages(config: RunConfig, shards: ShardTasks) -> dict[str, Any]:
         result["extract"] = extract_documents(
             config.extract, config.fetch_dir, config.extracted_dir, shards, config.replace
         )
-    if config.runs("dedup"):
-        result["dedup"] = dedup_documents(config.dedup, config.extracted_dir, config.deduped_dir, config.replace)
-    if config.runs("filter"):
-        trained_model = None
-        if config.quality_train is not None:
-            quality = train_quality_classifier(config.quality_train, config.deduped_dir, config.quality_model_dir)
-            result["quality"], trained_model = quality, Path(quality["model"])
-        result["filter"] = filter_documents(
-            config.filter, config.deduped_dir, config.filtered_dir, trained_model, shards, config.replace
-        )
+    middle = {"dedup": lambda: dedup_step(config, spark), "filter": lambda: filter_step(config, shards)}
+    for stage in config.stage_order:
+        if stage in middle and config.runs(stage):
+            result |= middle[stage]()
     if config.runs("decontaminate"):
         section, corpus = config.decontaminate, config.corpus_dir
         result["decontaminate"] = decontaminate_documents(
-            section, config.evaluate, config.filtered_dir, corpus, config.replace
+            section, config.evaluate, config.input_dir("decontaminate"), corpus, config.replace, spark
         )
     if config.runs("tokenize"):
         result["tokenize"] = tokenize_corpus(

@@ -11,6 +11,7 @@ through files under ``data_root``, so any task can be rerun alone and skips fini
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
@@ -22,6 +23,7 @@ from flows.report import write_report
 from flows.runners import ShardTasks
 from flows.stages import data_stages
 from pipeline.services.preflight import check_services
+from pipeline.spark.session import SharedSession
 from pipeline.stage import StageSummary, headline
 from pipeline.tokenize.tokens_folder import has_manifest
 
@@ -49,8 +51,9 @@ def webtext(
         config = config.model_copy(update={"stages": expand_stages(stages)})
     result: dict[str, Any] = {"config": config_path}
     check_run_services(config, evaluate_models)
-    with ShardTasks(config.service_settings) as shards:
-        result |= data_stages(config, shards)
+    # one Spark session for the run's Spark jobs (dedup, the Wikipedia join), started by the first, stopped here
+    with ShardTasks(config.service_settings) as shards, contextlib.closing(SharedSession()) as spark:
+        result |= data_stages(config, shards, spark)
     if config.runs("train") or config.runs("evaluate") or config.runs("tokenize"):
         if has_manifest(config.tokens_dir):
             result["version"] = record_corpus_version(config, config_path)
@@ -71,11 +74,10 @@ def check_run_services(config: RunConfig, evaluate_models: list[str] | None) -> 
     """Fail before any work when a service this run will use does not answer (the message names the setting)."""
     services = config.service_settings
     mapped = any(config.runs(stage) for stage in MAPPED_STAGES)
-    wikipedia_join = config.runs("decontaminate") and bool(config.decontaminate.wikipedia_dumps)
     check_services(
         services,
         ray=config.runs("train") or (mapped and services.task_runner.kind == "ray"),
-        spark=config.runs("dedup") or (wikipedia_join and config.decontaminate.config().join != "local"),
+        spark=config.runs("dedup") or config.may_join_wikipedia_in_spark,
         mlflow=config.runs("train") or config.runs("evaluate") or bool(evaluate_models),
     )
 

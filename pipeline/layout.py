@@ -14,6 +14,13 @@ from pipeline.stage import SummaryError, read_summary
 
 # The data stages in the DAG's order (train and evaluate follow them).
 DATA_STAGES = ("harvest", "fetch", "extract", "dedup", "filter", "decontaminate", "tokenize")
+# The orders a run may take them in: the card's (dedup, then filter) or FineWeb's (filter, then dedup: the dedup
+# clusters fewer documents). Either way each stage writes its own folder and reads the one before it.
+DEDUP_FIRST, FILTER_FIRST = "dedup_first", "filter_first"
+STAGE_ORDERS = {
+    DEDUP_FIRST: DATA_STAGES,
+    FILTER_FIRST: ("harvest", "fetch", "extract", "filter", "dedup", "decontaminate", "tokenize"),
+}
 # Each stage's folder under the data root.
 LAYOUT = {
     "harvest": ("urls",),

@@ -34,8 +34,9 @@ from pipeline.decontaminate.references import COUNTS_DIR, WIKIPEDIA, WikipediaNg
 from pipeline.decontaminate.wikipedia import is_wikipedia_page
 from pipeline.shards import atomic_write_bytes, fingerprint, remove_orphan_shards
 from pipeline.spark.adopt import WrittenShard, adopt_or_write_empty
-from pipeline.spark.session import spark_session
+from pipeline.spark.session import SharedSession, spark_session
 from pipeline.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
+from pipeline.spark.sizing import uncompressed_bytes
 from pipeline.stage import WorkUnit, input_sha256, plan_units
 
 MATCHES_SCHEMA = pa.schema([("position", pa.int64()), ("hash", pa.int64())])  # hash: the uint64 bit-cast
@@ -126,10 +127,11 @@ def join_wikipedia(
     out_dir: Path,
     reference: WikipediaNgrams,
     cfg: DecontaminateConfig,
-    spark: SparkSession | None = None,
+    spark: SparkSession | SharedSession | None = None,
 ) -> JoinedWikipedia:
     """Match every docs shard against Wikipedia in Spark (only shards not joined before) and find the common
-    hashes; ``spark``: an existing session to use (tests share one), else one from ``cfg.spark`` for this call."""
+    hashes; ``spark``: an existing session to use (a test's, or a flow run's shared one), else one from
+    ``cfg.spark`` for this call, sized to the texts and reference chunks it joins under ``driver_memory: auto``."""
     if not inputs:
         return JoinedWikipedia(np.empty(0, dtype=np.uint64), {}, 0)
     directory = out_dir / COUNTS_DIR / WIKIPEDIA
@@ -144,7 +146,8 @@ def join_wikipedia(
     matches = {unit.source.name: unit.output for unit in units}
     if not plan.todo and frequent_file.is_file():
         return JoinedWikipedia(np.load(frequent_file), matches, 0)
-    with spark_session(cfg.spark, spark) as session:
+    texts = uncompressed_bytes([unit.source for unit in plan.todo], "text")
+    with spark_session(cfg.spark, spark, texts + uncompressed_bytes(reference.chunks)) as session:
         if plan.todo:
             scratch = out_dir / SCRATCH
             shutil.rmtree(scratch, ignore_errors=True)

@@ -79,7 +79,7 @@ from pipeline.stage import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.decontaminate.spark_join import SparkSession
+    from pipeline.decontaminate.spark_join import SharedSession, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,11 @@ def _summarise(
 
 
 def _wikipedia(
-    dumps: Sequence[Path], inputs: list[Path], out_dir: Path, cfg: DecontaminateConfig, spark: SparkSession | None
+    dumps: Sequence[Path],
+    inputs: list[Path],
+    out_dir: Path,
+    cfg: DecontaminateConfig,
+    spark: SparkSession | SharedSession | None,
 ) -> tuple[WikipediaNgrams | None, Any]:
     """Wikipedia's n-grams as Parquet, and the Spark join's result when they are matched there (else None)."""
     if not dumps:
@@ -338,10 +342,11 @@ def run_decontaminate(
     progress: ProgressFactory = no_progress,
     replace: bool = False,
     *,
-    spark: SparkSession | None = None,
+    spark: SparkSession | SharedSession | None = None,
 ) -> StageSummary:
     """Decontaminate every completed shard of ``docs_dir`` into ``out_dir``; a rerun redoes only what changed.
-    ``spark``: an existing session for the Wikipedia join (tests share one), else one from ``cfg.spark``."""
+    ``spark``: an existing session for the Wikipedia join (a test's, or a flow run's shared one), else one from
+    ``cfg.spark``."""
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="filter")
     if not cfg.mask_pii:

@@ -53,7 +53,8 @@ from pipeline.shards import (
     remove_stale_temporaries,
 )
 from pipeline.spark.adopt import adopt_or_write_empty
-from pipeline.spark.session import spark_session
+from pipeline.spark.session import SharedSession, spark_session
+from pipeline.spark.sizing import uncompressed_bytes
 from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
 
 SIGNATURES_DIR = "signatures"
@@ -172,14 +173,15 @@ def run_dedup(
     out_dir: Path,
     cfg: DedupConfig,
     against: Path | None = None,
-    spark: SparkSession | None = None,
+    spark: SparkSession | SharedSession | None = None,
     progress: ProgressFactory = no_progress,
     replace: bool = False,
 ) -> StageSummary:
     """Deduplicate every completed shard of ``docs_dir`` into ``out_dir`` (optionally against an earlier output).
 
     Counts: ``documents == kept + sum(outcomes.values())``. ``replace`` deletes output shards whose docs shard is
-    gone (without it such a run stops: see ``remove_leftovers``).
+    gone (without it such a run stops: see ``remove_leftovers``). ``spark``: a session to use (a test's, or a flow
+    run's shared one), else one for this call, sized to the new shards' text under ``driver_memory: auto``.
     """
     clock = Stopwatch()
     inputs = docs_shards(docs_dir, produced_by="extract")
@@ -192,7 +194,7 @@ def run_dedup(
         computed, statistics, reused = 0, (read_json(out_dir / CLUSTERS_FILE) or {}).get("statistics", {}), True
         results = [ShardResult.from_stats(name, read_stats(out_dir / name) or {}) for name in settled]
         if fresh:  # nothing new: no Spark session at all
-            with spark_session(cfg.spark, spark) as session:
+            with spark_session(cfg.spark, spark, uncompressed_bytes(fresh, "text")) as session:
                 signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
                 fresh_signatures = [path for path in signatures if path.name not in settled]
                 reference = _reference_parts(against, settled, out_dir, cfg)

@@ -20,7 +20,7 @@ from typing import Any
 from pipeline.benchmarks.registry import benchmarks_of, not_decontaminated
 from pipeline.report import distributions, plots
 from pipeline.report.folders import DATA_STAGES, ReportFolders, as_folders
-from pipeline.report.funnel import NOT_RUN, FunnelRow, consistency, funnel
+from pipeline.report.funnel import NOT_RUN, FunnelRow, consistency, funnel, stage_order
 from pipeline.report.markdown import bullets, image, section, table
 from pipeline.report.models import ModelRun, comparison, model_run, model_table
 from pipeline.report.optouts import ignored_optouts, optout_table
@@ -81,7 +81,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 def _stage_rows(summaries: Mapping[str, StageSummary | None], folders: ReportFolders) -> list[dict[str, Any]]:
     """One row per stage: ran or not, its folder, units, seconds and its headline counts as text."""
     rows = []
-    for stage in DATA_STAGES:
+    for stage in stage_order(summaries):
         summary = summaries.get(stage)
         folder = getattr(folders, stage)
         if summary is None:

@@ -7,7 +7,8 @@ applies, in the order the stage checks them, so those stages are shown as one ro
 ("kept after the language check", then after the Gopher rules, ...) with the same arithmetic.
 The out of one step is the in of the next where the pipeline guarantees it; where a folder holds
 more or less than its input (a fetch index kept from earlier harvests, a stage rerun on older
-input), ``consistency`` names the gap instead of hiding it.
+input), ``consistency`` names the gap instead of hiding it. The steps follow the order the run took
+(``stage_order``: filter before dedup when dedup read the filter's output).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from pipeline.layout import FILTER_FIRST, STAGE_ORDERS
 from pipeline.report.folders import DATA_STAGES, count
 from pipeline.stage import StageSummary
 
@@ -193,11 +196,21 @@ ROWS: dict[str, Callable[[StageSummary | None], list[FunnelRow]]] = {
 assert tuple(ROWS) == DATA_STAGES, "one row builder per data stage, in the DAG's order"
 
 
+def stage_order(summaries: Mapping[str, StageSummary | None]) -> tuple[str, ...]:
+    """The order the stages of these summaries ran in: FineWeb's (filter, then dedup) when dedup read the filter's
+    output folder, else the DAG's."""
+    dedup, filtered = summaries.get("dedup"), summaries.get("filter")
+    read = dedup.details.get("docs_dir") if dedup is not None else None
+    if read and filtered is not None and Path(read).resolve() == Path(filtered.out_dir).resolve():
+        return STAGE_ORDERS[FILTER_FIRST]
+    return DATA_STAGES
+
+
 def funnel(summaries: Mapping[str, StageSummary | None]) -> list[FunnelRow]:
-    """Every step of the run, in order; a stage without a summary gives one row saying it did not run."""
+    """Every step of the run, in the order it ran; a stage without a summary gives one row saying it did not run."""
     rows: list[FunnelRow] = []
-    for stage, build in ROWS.items():
-        rows += build(summaries.get(stage))
+    for stage in stage_order(summaries):
+        rows += ROWS[stage](summaries.get(stage))
     for row in rows:
         if row.ran:
             assert row.count_in is not None and row.count_out is not None

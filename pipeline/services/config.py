@@ -32,7 +32,11 @@ class SparkConfig:
 
     master: str = setting("local[*]", help="Spark master URL: local[*], local[N], spark://HOST:PORT, k8s://..., yarn")
     app_name: str = setting("webtext", help="the application name Spark's UI shows")
-    driver_memory: str = setting("2g", help="memory of the Spark driver (the JVM that plans the job), e.g. 4g")
+    driver_memory: str = setting(
+        "auto",
+        help="memory of the Spark driver JVM, e.g. 4g; auto: sized to the job's input under a local master "
+        "(512m + half the uncompressed input, at most 8g), 2g under a cluster master",
+    )
     shuffle_partitions: int = setting(8, help="partitions of Spark's shuffles (joins, groupings)")
     ui_enabled: bool = setting(False, help="serve Spark's web UI while the job runs")
     local_dir: str | None = setting(
@@ -56,8 +60,9 @@ class SparkConfig:
                 f"spark master must be local, local[N], local[*], spark://HOST:PORT, k8s://..., or yarn; "
                 f"got {self.master!r}{hint}"
             )
-        if not isinstance(self.driver_memory, str) or not SPARK_MEMORY.match(self.driver_memory):
-            raise ValueError(f"spark driver_memory must look like 512m or 4g, got {self.driver_memory!r}")
+        memory = self.driver_memory
+        if not isinstance(memory, str) or not (memory == "auto" or SPARK_MEMORY.match(memory)):
+            raise ValueError(f"spark driver_memory must be auto or a size like 512m or 4g, got {memory!r}")
         check_range("spark shuffle_partitions", self.shuffle_partitions, 1, 100_000, integer=True)
         for name in ("checkpoint_dir", "auth_secret_file"):
             value = getattr(self, name)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from pipeline.services.config import SparkConfig
+from pipeline.spark.sizing import driver_memory, local_memory_conf
 
 LOOPBACK = "127.0.0.1"
 ARROW_RECORDS_PER_BATCH = 256  # documents per Arrow batch sent to a Python worker: long texts stay bounded
@@ -28,14 +30,15 @@ JVM_RETRY_PAUSE_S = 5.0
 log = logging.getLogger(__name__)
 
 
-def build_session(cfg: SparkConfig) -> SparkSession:
-    """A new (or the active) Spark session with ``cfg``'s settings."""
+def build_session(cfg: SparkConfig, input_bytes: int | None = None) -> SparkSession:
+    """A new (or the active) Spark session with ``cfg``'s settings; ``input_bytes`` (the job's uncompressed input)
+    sizes a local session's memory when ``cfg.driver_memory`` is ``auto`` (``pipeline.spark.sizing``)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(cfg.master)
         .appName(cfg.app_name)
-        .config("spark.driver.memory", cfg.driver_memory)
+        .config("spark.driver.memory", driver_memory(cfg.driver_memory, cfg.is_local, input_bytes))
         .config("spark.sql.shuffle.partitions", str(cfg.shuffle_partitions))
         .config("spark.ui.enabled", str(cfg.ui_enabled).lower())
         .config("spark.ui.showConsoleProgress", "false")
@@ -46,8 +49,10 @@ def build_session(cfg: SparkConfig) -> SparkSession:
     )
     if cfg.local_dir:
         builder = builder.config("spark.local.dir", cfg.local_dir)
-    if cfg.master.startswith("local"):  # one machine: listen on loopback only, not on the host's network address
+    if cfg.is_local:  # one machine: listen on loopback only, not on the host's network address
         builder = builder.config("spark.driver.host", LOOPBACK).config("spark.driver.bindAddress", LOOPBACK)
+        for key, value in local_memory_conf().items():
+            builder = builder.config(key, value)
         # the web UI ignores bindAddress and binds 0.0.0.0 unless the JVM's environment has SPARK_LOCAL_IP; pyspark
         # hands os.environ to the JVM it launches (on the first session of this process, so before getOrCreate)
         os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
@@ -86,13 +91,59 @@ def _get_or_create(builder: SparkSession.Builder) -> SparkSession:
     return builder.getOrCreate()
 
 
+class SharedSession:
+    """One Spark session for several jobs (a flow run's dedup and Wikipedia join): built by the first job that
+    needs one, sized to that job's input, and stopped by ``close`` (which the owner calls, also on failure).
+
+    A session lives in its driver's process: share this object between threads of that process (``get`` is
+    locked), never with another process (it refuses to be pickled; a job run elsewhere builds its own).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: SparkSession | None = None
+        self._cfg: SparkConfig | None = None
+
+    def get(self, cfg: SparkConfig, input_bytes: int | None = None) -> SparkSession:
+        """The session, built from ``cfg`` on first use; a later ``cfg`` must name the same session."""
+        with self._lock:
+            if self._session is None:
+                self._session, self._cfg = build_session(cfg, input_bytes), cfg
+            elif cfg != self._cfg:
+                raise ValueError(
+                    f"a shared Spark session was built from {self._cfg}; a job asked for another one, {cfg}: "
+                    "jobs that share a session must use the same spark settings"
+                )
+            return self._session
+
+    @property
+    def started(self) -> bool:
+        return self._session is not None
+
+    def close(self) -> None:
+        """Stop the session if one was built (a later ``get`` builds a new one)."""
+        with self._lock:
+            if self._session is not None:
+                self._session.stop()
+                self._session = self._cfg = None
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a SharedSession holds a Spark session of this process and cannot be sent to another")
+
+
 @contextlib.contextmanager
-def spark_session(cfg: SparkConfig, existing: SparkSession | None = None) -> Iterator[SparkSession]:
-    """``existing`` if given (tests share one per session), else a session stopped on exit."""
+def spark_session(
+    cfg: SparkConfig, existing: SparkSession | SharedSession | None = None, input_bytes: int | None = None
+) -> Iterator[SparkSession]:
+    """``existing`` if given (a test's session, or a flow run's shared one: left running), else a session for this
+    job (sized to ``input_bytes`` under ``driver_memory: auto``), stopped on exit."""
+    if isinstance(existing, SharedSession):
+        yield existing.get(cfg, input_bytes)
+        return
     if existing is not None:
         yield existing
         return
-    session = build_session(cfg)
+    session = build_session(cfg, input_bytes)
     try:
         yield session
     finally:

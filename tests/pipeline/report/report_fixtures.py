@@ -84,7 +84,7 @@ def write_summary(folder: Path, stage: str, **overrides: Any) -> None:
         units=1,
         units_skipped=0,
         seconds=0.5,
-        details=details,
+        details={**details, **overrides.get("details", {})},
         config=dict(overrides.get("config", CONFIGS.get(stage, {}))),
     ).write()
 
@@ -138,8 +138,8 @@ MakeRun = Callable[..., Path]
 
 
 def make_run(root: Path, stages: Sequence[str] = ALL_STAGES, models: bool = False, **overrides: dict[str, Any]) -> Path:
-    """A data root holding ``stages``' outputs (``overrides``: per stage, ``counts``, ``outcomes`` or ``config`` to
-    change), and with ``models`` two trained sizes and ``compare``'s output."""
+    """A data root holding ``stages``' outputs (``overrides``: per stage, ``counts``, ``outcomes``, ``details`` or
+    ``config`` to change), and with ``models`` two trained sizes and ``compare``'s output."""
     for stage in stages:
         write_summary(root.joinpath(*LAYOUT[stage]), stage, **overrides.get(stage, {}))
     if "decontaminate" in stages:

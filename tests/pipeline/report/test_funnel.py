@@ -41,6 +41,20 @@ def test_each_check_of_a_stage_starts_from_what_the_one_before_kept(make_run: Ma
     assert filter_rows[-1].count_out == SUMMARIES["filter"][0]["kept"]
 
 
+def test_a_run_that_filters_before_dedup_is_shown_in_that_order(make_run: MakeRun, tmp_path: Path) -> None:
+    filtered = tmp_path / "run" / "docs" / "filtered"  # the folder make_run writes the filter's summary to
+    root = make_run(
+        filter={"counts": {"documents": 36, "kept": 22}},
+        dedup={"counts": {"documents": 22, "kept": 15}, "details": {"docs_dir": str(filtered)}},
+    )
+    rows = rows_of(root)
+    stages = list(dict.fromkeys(row.stage for row in rows))
+    assert stages == ["harvest", "fetch", "extract", "filter", "dedup", "decontaminate", "tokenize"]
+    assert consistency(rows) == []  # extract's 36 enter the filter, its 22 the dedup, its 15 decontaminate
+    first = {(row.stage, row.step): (row.count_in, row.count_out) for row in rows}
+    assert first[("filter", "language (fastText)")] == (36, 27) and first[("dedup", "near duplicates")] == (17, 15)
+
+
 def test_a_reason_no_check_names_is_counted_in_the_last_check(make_run: MakeRun) -> None:
     outcomes = {"exact_duplicate": 5, "near_duplicate": 1, "simhash_duplicate": 1}
     dedup = [row for row in rows_of(make_run(dedup={"outcomes": outcomes})) if row.stage == "dedup"]
