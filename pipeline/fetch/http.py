@@ -112,6 +112,8 @@ class HttpFetcher:
         if not cfg.ai_optout_tokens:
             why = "respect_ai_optouts is false or ai_optout_agents empty" if cfg.respect_robots else "respect_robots"
             log.warning("fetch: robots.txt AI-training opt-outs are NOT honoured (%s)", why)
+        if not cfg.read_tdmrep_file:
+            log.warning("fetch: TDMRep site files (/.well-known/tdmrep.json) are NOT read (read_tdmrep_file is false)")
         self._tdm_files = TdmFileCache(self._get_tdm_file, cfg.robots_ttl_s, cfg.robots_retry_s, clock)
         self._hosts = HostGate(cfg.per_host_concurrency, cfg.per_host_delay_s, cfg.circuit_breaker_failures)
         self._rng = random.Random()

@@ -50,5 +50,7 @@ def ignored_optouts(fetch: StageSummary | None, extract: StageSummary | None) ->
         ignored.append("robots.txt")
     elif fetched.get("respect_ai_optouts") is False or fetched.get("ai_optout_agents") == []:
         ignored.append("AI-training crawlers' robots.txt groups")
+    if fetched.get("read_tdmrep_file") is False:
+        ignored.append("TDMRep site files (tdmrep.json)")
     extracted = extract.config if extract is not None else {}
     return ignored + [name for switch, name in EXTRACT_SWITCHES.items() if extracted.get(switch) is False]

@@ -138,10 +138,12 @@ def test_fetched_pages_carry_what_their_site_file_says(hostile, crawl) -> None:
     assert sorted(hit.path for hit in hostile.page_hits("tdm.test")) == ["/page/free", "/page/reserved-1"]
 
 
-def test_reading_the_site_file_can_be_turned_off(hostile, crawl) -> None:
+def test_reading_the_site_file_can_be_turned_off_with_a_warning(hostile, crawl, caplog) -> None:
     hostile.tdmrep["tdm-off.test"] = (200, json.dumps([{"location": "/", "tdm-reservation": 1}]))
     page = hostile.url("tdm-off.test", "/page/a")
-    result = crawl([page], read_tdmrep_file=False)
+    with caplog.at_level(logging.WARNING, logger="pipeline.fetch.http"):
+        result = crawl([page], read_tdmrep_file=False)
+    assert "TDMRep site files (/.well-known/tdmrep.json) are NOT read" in caplog.text
     assert result.pages[page].tdm_file_reservation is None
     assert hostile.hits_for("tdm-off.test", TDMREP_PATH) == []
 

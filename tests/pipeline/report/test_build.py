@@ -167,3 +167,7 @@ def test_opt_outs_a_run_did_not_honour_open_the_report_with_a_warning(make_run: 
     fetch.config["respect_robots"] = False
     fetch.write()
     assert build_report(root, root / REPORT_DIR).ignored_optouts == ["robots.txt", "TDMRep reservations"]
+    fetch.config["read_tdmrep_file"] = False
+    fetch.write()
+    ignored = ["robots.txt", "TDMRep site files (tdmrep.json)", "TDMRep reservations"]
+    assert build_report(root, root / REPORT_DIR).ignored_optouts == ignored
