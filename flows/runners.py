@@ -10,17 +10,25 @@ under the shared data root itself, so any of them runs anywhere that sees the da
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from pipeline.services.config import Services
 from pipeline.services.preflight import ray_address
 from pipeline.services.ray_token import enable_ray_token
 from pipeline.stage import ShardedRun
+
+# A Ray Client connection that the cluster's head refuses at start (its per-client server exited while starting,
+# a transient we have seen under load) is asked again, a few times, before the stage fails.
+RAY_CONNECT_ATTEMPTS = 3
+RAY_CONNECT_BACKOFF_S = 5.0
 
 
 def make_task_runner(services: Services) -> TaskRunner:
@@ -58,7 +66,7 @@ class ShardTasks(contextlib.ExitStack):
         if not sharded.jobs:
             return []
         if self._runner is None:
-            self._runner = self.enter_context(make_task_runner(self.services))
+            self._runner = self._start_runner()
         shard_task = process_shard.with_options(name=f"{sharded.stage}_shard")
         futures = [
             self._runner.submit(
@@ -68,6 +76,33 @@ class ShardTasks(contextlib.ExitStack):
             for position, job in enumerate(sharded.jobs)
         ]
         return [future.result() for future in futures]
+
+    def _start_runner(self) -> TaskRunner:
+        """The task runner, started; a refused Ray connection is retried (``RAY_CONNECT_ATTEMPTS``)."""
+        for attempt in range(1, RAY_CONNECT_ATTEMPTS + 1):
+            try:
+                return self.enter_context(make_task_runner(self.services))  # a failed start registers nothing
+            except ConnectionError as error:
+                if self.services.task_runner.kind != "ray" or attempt == RAY_CONNECT_ATTEMPTS:
+                    raise
+                delay = RAY_CONNECT_BACKOFF_S * attempt
+                _logger().warning(
+                    "connecting to Ray failed (attempt %d of %d): %s; trying again in %.0f s",
+                    attempt,
+                    RAY_CONNECT_ATTEMPTS,
+                    str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__,
+                    delay,
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The flow run's logger (its lines reach the Prefect UI), or this module's outside a flow run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 def _job_name(job: tuple[Any, ...], position: int) -> str:

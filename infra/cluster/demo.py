@@ -83,7 +83,7 @@ def run_deployment(state: dict[str, Any], name: str) -> None:
         logs = Path(state["env_file"]).parent / "logs"
         raise ClusterError(
             f"the flow run of {name} did not complete (its logs: the Prefect UI; the services': {logs}); "
-            f"the end of its worker's log:\n{worker_log_tail(logs)}"
+            f"the end of its worker's log:\n{worker_log_tail(logs)}{ray_client_log_tail(state)}"
         )
 
 
@@ -95,6 +95,20 @@ def worker_log_tail(logs: Path, lines: int = WORKER_LOG_LINES) -> str:
         text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
         tails.append(f"--- {log.name} ---\n" + "\n".join(text))
     return "\n".join(tails) or f"(no prefect-worker*.log in {logs})"
+
+
+def ray_client_log_tail(state: dict[str, Any], lines: int = WORKER_LOG_LINES) -> str:
+    """The last ``lines`` of each Ray Client server's error log on the head, where a flow run that could not
+    connect (``Starting Ray client server failed``) has its cause; empty when there is none to show."""
+    temp_dir = state.get("ray", {}).get("temp_dir")
+    if not temp_dir:
+        return ""
+    tails = []
+    for log in sorted(Path(temp_dir).glob("ray/session_*/logs/ray_client_server*.err")):
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        if text:
+            tails.append(f"--- {log.name} ---\n" + "\n".join(text))
+    return "".join("\n" + tail for tail in tails)
 
 
 if __name__ == "__main__":
