@@ -16,12 +16,14 @@ size, ~150 words per document from a 200k-word made-up vocabulary (unrelated doc
 must stay. Reports generation and stage time, docs/s, recall and precision of the removed documents
 against the planted truth, and time per document relative to the smallest size (the baseline).
 
-Memory (``--part memory``): the peak resident memory of the whole process tree of one ``webtext dedup``
+Memory and engines (``--part memory``): the peak resident memory and wall time of the whole process tree of one
+``webtext dedup``
 command (a fresh process with its session start, the JVM and the Python workers: RSS summed over the
 process and its children, sampled every 50 ms) on planted corpora of web-page-like documents (300-1,200 words), against
 the goal 1 GB + 2x the input's uncompressed text. The baseline, measured in the same run, is the session
 before it was sized to its input: ``driver_memory: 2g`` with the JVM's default collector (G1) and Spark's
-default Parquet and Arrow batch sizes; the stage's outputs must be identical under both.
+default Parquet and Arrow batch sizes. The local engine (``--engine local``) runs beside them, and Spark's time over
+its time is the crossover on record: above 1 Spark wins. The stage's outputs must be identical under all three.
 
     python bench/dedup.py [--part signatures|stage|both|memory] [--sizes 10000,100000] [--docs 1000]
         [--memory-sizes 6000,50000]
@@ -219,7 +221,7 @@ def stage_run(size: int, workdir: Path, spark: SparkSession, cfg: DedupConfig) -
 
 
 def bench_stage(sizes: list[int], workdir: Path, spark_cfg: SparkConfig) -> list[dict[str, float]]:
-    cfg, started = DedupConfig(spark=spark_cfg), time.perf_counter()
+    cfg, started = DedupConfig(spark=spark_cfg, engine="spark"), time.perf_counter()
     spark = build_session(spark_cfg)
     print(
         f"stage: Spark {spark_cfg.master}, {spark_cfg.shuffle_partitions} shuffle partitions, driver memory "
@@ -248,6 +250,7 @@ def bench_stage(sizes: list[int], workdir: Path, spark_cfg: SparkConfig) -> list
 
 
 WEB_PAGE_WORDS = (300, 1200)
+ENGINE_ONLY = ("engine", "cc_rounds")  # what clusters.json says of the engine itself, not of the decision
 SAMPLE_S = 0.05
 GIB = 2**30
 BEFORE_CONF = (  # the session before it was sized to its input: the JVM's default collector, Spark's batch sizes
@@ -257,9 +260,10 @@ BEFORE_CONF = (  # the session before it was sized to its input: the JVM's defau
 )
 
 
-def cli_command(docs_dir: Path, out_dir: Path, spark_cfg: SparkConfig) -> list[str]:
-    """``webtext dedup`` with ``spark_cfg``'s memory settings, as a user runs it (this interpreter, this checkout)."""
-    settings = ["--spark-driver-memory", spark_cfg.driver_memory]
+def cli_command(docs_dir: Path, out_dir: Path, spark_cfg: SparkConfig, engine: str) -> list[str]:
+    """``webtext dedup`` on ``engine`` with ``spark_cfg``'s memory settings, as a user runs it (this interpreter,
+    this checkout)."""
+    settings = ["--engine", engine, "--spark-driver-memory", spark_cfg.driver_memory]
     settings += [part for key, value in spark_cfg.conf for part in ("--spark-conf", f"{key}={value}")]
     start = "import sys; from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
     return [sys.executable, "-c", start, "dedup", str(docs_dir), "--out", str(out_dir), "--quiet", *settings]
@@ -278,11 +282,13 @@ def tree_rss(root: psutil.Process) -> dict[str, int]:
     return parts
 
 
-def peak_tree_rss(docs_dir: Path, out_dir: Path, spark_cfg: SparkConfig) -> tuple[int, dict[str, int], float]:
+def peak_tree_rss(
+    docs_dir: Path, out_dir: Path, spark_cfg: SparkConfig, engine: str
+) -> tuple[int, dict[str, int], float]:
     """(peak summed RSS, its parts at that moment, seconds) of ``webtext dedup`` in a fresh process."""
     shutil.rmtree(out_dir, ignore_errors=True)
     started = time.perf_counter()
-    child = subprocess.Popen(cli_command(docs_dir, out_dir, spark_cfg))
+    child = subprocess.Popen(cli_command(docs_dir, out_dir, spark_cfg, engine))
     root, peak, at_peak = psutil.Process(child.pid), 0, {}
     while child.poll() is None:
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -304,15 +310,18 @@ def output_digest(out_dir: Path) -> str:
             digest.update(f"{relative}:{hashlib.sha256(path.read_bytes()).hexdigest()}".encode())
     decision = ds.dataset(out_dir / "duplicates", format="parquet", partitioning="hive").to_table()
     digest.update(json.dumps(sorted(map(str, decision.sort_by("id").to_pylist()))).encode())
-    digest.update(json.dumps(json.loads((out_dir / "clusters.json").read_text())["statistics"]).encode())
+    statistics = json.loads((out_dir / "clusters.json").read_text())["statistics"]
+    digest.update(json.dumps({key: value for key, value in statistics.items() if key not in ENGINE_ONLY}).encode())
     return digest.hexdigest()
 
 
 def bench_memory(sizes: list[int], workdir: Path, master: str) -> list[dict[str, float]]:
-    """Peak RSS of the stage's process tree, before (2g, G1) and after (auto), against 1 GB + 2x the input text."""
+    """Peak RSS and time of the stage's process tree, Spark before (2g, G1) and after (auto) it was sized to its
+    input, and the local engine, against 1 GB + 2x the input text; the ratio of Spark's time to local's."""
     settings = {
-        "before: 2g, G1, Spark's batches": SparkConfig(master, driver_memory="2g", conf=BEFORE_CONF),
-        "auto": SparkConfig(master),
+        "spark before: 2g, G1, Spark's batches": ("spark", SparkConfig(master, driver_memory="2g", conf=BEFORE_CONF)),
+        "spark, driver_memory auto": ("spark", SparkConfig(master)),
+        "local engine": ("local", SparkConfig(master)),
     }
     print(f"memory: {master}, {os.cpu_count()} cores, one fresh process per run, RSS summed over its tree")
     results = []
@@ -323,10 +332,11 @@ def bench_memory(sizes: list[int], workdir: Path, master: str) -> list[dict[str,
         text = uncompressed_bytes(sorted(docs_dir.glob("*.parquet")), "text")
         goal = GIB + 2 * text
         print(f"{size:>9,} docs, {text / 2**20:,.0f} MiB of text: goal {goal / 2**20:,.0f} MiB")
-        digests = set()
-        for label, spark_cfg in settings.items():
+        digests, seconds_by_engine = set(), {}
+        for label, (engine, spark_cfg) in settings.items():
             out_dir = workdir / f"web-out-{size}"
-            peak, parts, seconds = peak_tree_rss(docs_dir, out_dir, spark_cfg)
+            peak, parts, seconds = peak_tree_rss(docs_dir, out_dir, spark_cfg, engine)
+            seconds_by_engine[engine] = seconds
             digests.add(output_digest(out_dir))
             shares = ", ".join(f"{kind} {rss / 2**20:,.0f}" for kind, rss in parts.items())
             print(
@@ -334,8 +344,11 @@ def bench_memory(sizes: list[int], workdir: Path, master: str) -> list[dict[str,
                 f"{seconds:.0f} s"
             )
             results.append({"size": size, "label": label, "peak": peak, "goal": goal, "seconds": seconds})
-        print(f"  outputs identical under both: {len(digests) == 1}")
-        assert len(digests) == 1, "the session's memory settings changed the stage's output"
+        print(
+            f"  spark (auto) / local engine, wall time: {seconds_by_engine['spark'] / seconds_by_engine['local']:.2f}"
+        )
+        print(f"  outputs identical under all three: {len(digests) == 1}")
+        assert len(digests) == 1, "the engine or the session's memory settings changed the stage's output"
     return results
 
 

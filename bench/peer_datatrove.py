@@ -7,7 +7,7 @@ with ``apt-get download`` and unpacked with ``dpkg-deb -x``. A loopback HTTP ser
 
 Then, alternating A B A B (``--rounds``), each side runs from those WARCs to GPT-2 token ids:
 
-- A, webtext: its CLI with defaults, one subprocess per stage: ``extract``, ``dedup`` (Spark),
+- A, webtext: its CLI with defaults, one subprocess per stage: ``extract``, ``dedup`` (its default engine),
   ``filter``, ``tokenize`` (``--gpt2-vocab-dir`` only says where GPT-2's files are);
 - B, datatrove 0.10.1 in its own virtualenv (``build/bench/peer/datatrove-venv``, made here if missing,
   with the project's trafilatura and fastText): ``bench/peer_datatrove_pipeline.py``, one subprocess per

@@ -20,7 +20,7 @@ from pipeline.shards import ShardOutcome, ShardWriter, read_table
 STAGE = "dedup"
 PACKAGE = "pipeline.dedup"  # the code the outputs depend on (see ``pipeline.stage.code_fingerprint``)
 DUPLICATES_DIR = "duplicates"
-KEPT = "kept"
+KEPT, EXACT, NEAR = "kept", "exact_duplicate", "near_duplicate"  # a cluster member's reason
 BATCH_ROWS = 1024
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from pipeline.dedup.lsh_params import optimal_bands_rows
 from pipeline.services.config import SparkConfig
-from pipeline.settings import setting
+from pipeline.settings import setting, workers_setting
 from pipeline.validation import check_range
+
+ENGINES = ("auto", "local", "spark")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -21,7 +23,7 @@ class DedupConfig:
     candidate pair only when the full signatures agree on at least ``threshold`` of their
     values, which removes most of the banding's false positives. ``num_perm`` and ``seed``
     define the permutations, so changing them recomputes every signature; everything else
-    reuses the stored signatures.
+    reuses the stored signatures. ``engine`` (``pipeline.dedup.engine``) and ``workers`` change speed only.
     """
 
     threshold: float = setting(0.8, help="Jaccard similarity of word shingles above which documents are duplicates")
@@ -33,6 +35,16 @@ class DedupConfig:
     false_negative_weight: float = setting(0.5, help="weight of missed pairs against false candidates in banding")
     verify: bool = setting(True, help="keep an LSH candidate pair only when its signatures agree on >= threshold")
     max_iterations: int = setting(64, help="connected-components rounds at most; a chain of n needs O(log n)")
+    engine: str = setting(
+        "auto",
+        choices=ENGINES,
+        help="where signatures are computed and clustered: local (this process and its workers), spark, auto "
+        "(spark on a cluster master or above local_max_documents); speed only, the same bytes",
+    )
+    local_max_documents: int = setting(
+        500_000, help="auto clusters in Spark above this many documents, new and reference (local: ~1 KB each)"
+    )
+    workers: int | None = workers_setting()
     spark: SparkConfig = setting(factory=SparkConfig, help="the Spark session the dedup runs in")
 
     def __post_init__(self) -> None:
@@ -42,6 +54,7 @@ class DedupConfig:
         check_range("shingle_size", self.shingle_size, 1, 32, integer=True)
         check_range("false_negative_weight", self.false_negative_weight, 0.0, 1.0)
         check_range("max_iterations", self.max_iterations, 1, 10_000, integer=True)
+        check_range("local_max_documents", self.local_max_documents, 0, 10**12, integer=True)
         if (self.bands is None) != (self.rows is None):
             raise ValueError("bands and rows are set together (or neither, to derive them from threshold)")
         if self.bands is not None:

@@ -29,16 +29,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING, Any
 
 from pipeline.code_identity import code_fingerprint
 from pipeline.dedup.apply import DUPLICATES_DIR, PACKAGE, STAGE, ShardResult, apply_decisions
 from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.engine import Engine, documents_to_cluster, open_engine
 from pipeline.dedup.increment import merge_partitions, record_settled, settled_shards
-from pipeline.dedup.spark.job import cluster_and_write, read_signatures, reference_signatures
-from pipeline.dedup.spark.signatures import SIGNATURE_SCHEMA, compute_signatures
+from pipeline.dedup.signature_rows import SIGNATURE_SCHEMA
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
 from pipeline.rejects import remove_leftovers
@@ -53,13 +51,15 @@ from pipeline.shards import (
     remove_stale_temporaries,
 )
 from pipeline.spark.adopt import adopt_or_write_empty
-from pipeline.spark.session import SharedSession, spark_session
-from pipeline.spark.sizing import uncompressed_bytes
 from pipeline.stage import StageSummary, Stopwatch, WorkUnit, input_sha256, plan_units
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from pipeline.spark.session import SharedSession
 
 SIGNATURES_DIR = "signatures"
 SCRATCH_DIR = "_scratch"
-CHECKPOINTS_DIR = "checkpoints"
 CLUSTERS_FILE = "clusters.json"
 
 
@@ -68,9 +68,7 @@ def _signature_fingerprint(docs_shard: Path, cfg: DedupConfig) -> str:
     return fingerprint(STAGE, "signatures", input_sha256(docs_shard), cfg.signature_identity(), code)
 
 
-def _update_signatures(
-    spark: SparkSession, inputs: list[Path], out_dir: Path, cfg: DedupConfig
-) -> tuple[list[Path], int]:
+def _update_signatures(engine: Engine, inputs: list[Path], out_dir: Path, cfg: DedupConfig) -> tuple[list[Path], int]:
     """Signature shards for every input, computing only the missing or stale ones; (all of them, computed)."""
     directory = out_dir / SIGNATURES_DIR
     directory.mkdir(parents=True, exist_ok=True)
@@ -81,8 +79,8 @@ def _update_signatures(
     if todo:
         scratch = out_dir / SCRATCH_DIR / SIGNATURES_DIR
         shards = [unit.source for unit in todo.values()]
-        written = compute_signatures(spark, shards, scratch, cfg.num_perm, cfg.seed, cfg.shingle_size)
-        for name, unit in todo.items():  # the executors wrote the shards: the driver moves them and writes stats
+        written = engine.signatures(shards, scratch)
+        for name, unit in todo.items():  # the engine wrote the shards: here they are moved and get their stats
             identity = {"signature": cfg.signature_identity(), "docs_shard": name}
             adopt_or_write_empty(
                 written[name], unit.output, SIGNATURE_SCHEMA, shard_fingerprint=unit.fingerprint, extra_stats=identity
@@ -116,26 +114,23 @@ def _decision_fingerprint(
 
 
 def _decide(
-    spark: SparkSession,
+    engine: Engine,
     signatures: list[Path],
     reference: tuple[list[Path], list[Path]] | None,
     out_dir: Path,
     cfg: DedupConfig,
     merge: bool,
 ) -> tuple[str, dict[str, Any], bool]:
-    """The clustering's fingerprint and statistics; reruns Spark only when an input or setting changed. With
+    """The clustering's fingerprint and statistics; clusters again only when an input or setting changed. With
     ``merge`` (an increment), the new shards' partitions join the decision folder instead of replacing it."""
     decision_fingerprint = _decision_fingerprint(signatures, reference, cfg)
     previous = read_json(out_dir / CLUSTERS_FILE) or {}
     if previous.get("fingerprint") == decision_fingerprint and (out_dir / DUPLICATES_DIR).is_dir():
         return decision_fingerprint, previous["statistics"], True
     (out_dir / CLUSTERS_FILE).unlink(missing_ok=True)  # the old decision is about to be replaced
-    frame = read_signatures(spark, signatures, is_reference=False)
-    if reference is not None:
-        frame = frame.unionByName(reference_signatures(spark, *reference))
     scratch = out_dir / SCRATCH_DIR
     written = scratch / "increment" if merge else out_dir / DUPLICATES_DIR
-    statistics = cluster_and_write(spark, frame, cfg, written, scratch / DUPLICATES_DIR, scratch / CHECKPOINTS_DIR)
+    statistics = engine.cluster(signatures, reference, written, scratch)
     if merge:
         merge_partitions(written, out_dir / DUPLICATES_DIR)
     atomic_write_json(out_dir / CLUSTERS_FILE, {"fingerprint": decision_fingerprint, "statistics": statistics})
@@ -193,14 +188,17 @@ def run_dedup(
         fresh = [shard for shard in inputs if shard.name not in settled]
         computed, statistics, reused = 0, (read_json(out_dir / CLUSTERS_FILE) or {}).get("statistics", {}), True
         results = [ShardResult.from_stats(name, read_stats(out_dir / name) or {}) for name in settled]
-        if fresh:  # nothing new: no Spark session at all
-            with spark_session(cfg.spark, spark, uncompressed_bytes(fresh, "text")) as session:
-                signatures, computed = _update_signatures(session, inputs, out_dir, cfg)
+        engine = None
+        if fresh:  # nothing new: no engine, no Spark session at all
+            reference = _reference_parts(against, settled, out_dir, cfg)
+            documents = documents_to_cluster(fresh, reference[0] if reference else [])
+            with open_engine(cfg, spark, fresh, documents) as opened:
+                signatures, computed = _update_signatures(opened, inputs, out_dir, cfg)
                 fresh_signatures = [path for path in signatures if path.name not in settled]
-                reference = _reference_parts(against, settled, out_dir, cfg)
                 decision, statistics, reused = _decide(
-                    session, fresh_signatures, reference, out_dir, cfg, merge=bool(settled)
+                    opened, fresh_signatures, reference, out_dir, cfg, merge=bool(settled)
                 )
+                engine = opened.name
             results += _apply(fresh, out_dir, decision, progress)
         record_settled(out_dir, inputs, cfg, against)
         summary = StageSummary.of_shards(
@@ -214,6 +212,7 @@ def run_dedup(
             against=str(against) if against else None,
             clusters=statistics,  # the statistics of clusters.json: the latest decision (an increment's own)
             decision_reused=reused,
+            engine=engine,
             settled_shards=len(settled),
             code_fingerprint=code_fingerprint(PACKAGE),
         )

@@ -22,10 +22,9 @@ import dataclasses
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.dedup.apply import EXACT, KEPT, NEAR
 from pipeline.dedup.spark.checkpoints import Checkpoints
 from pipeline.dedup.spark.components import connected_components
-
-KEPT, EXACT, NEAR = "kept", "exact_duplicate", "near_duplicate"
 
 
 def rank() -> F.Column:

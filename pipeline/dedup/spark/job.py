@@ -82,7 +82,13 @@ def cluster_and_write(
         shutil.rmtree(scratch, ignore_errors=True)
         own = decision.members.where("not is_reference").drop("is_reference", "size")
         own.repartition("shard").write.partitionBy("shard").parquet(str(scratch))
-        statistics = {**decision.counts, **_statistics(decision.members), "bands": bands, "rows": rows}
+        statistics = {
+            "engine": "spark",
+            **decision.counts,
+            **_statistics(decision.members),
+            "bands": bands,
+            "rows": rows,
+        }
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     shutil.rmtree(duplicates_dir, ignore_errors=True)
     scratch.rename(duplicates_dir)

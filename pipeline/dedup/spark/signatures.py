@@ -13,54 +13,19 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipeline.dedup.minhash import Permutations, sketch
+from pipeline.dedup.signature_rows import ROW_GROUP_ROWS, SIGNATURE_SCHEMA
+from pipeline.dedup.signature_rows import sketch_batches as _sketch_batches  # by this name: tests patch it
 from pipeline.spark.adopt import WrittenShard
 from pipeline.spark.shard_files import WRITTEN_SCHEMA, write_shard_files
 
-SIGNATURE_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("karma", pa.int64(), nullable=False),
-        pa.field("seen", pa.timestamp("us", tz="UTC")),
-        pa.field("text_hash", pa.string(), nullable=False),
-        pa.field("n_shingles", pa.int64(), nullable=False),
-        pa.field("signature", pa.list_(pa.int32()), nullable=False),  # uint32 values, bit-cast to int32
-    ]
-)
-ROW_GROUP_ROWS = 16_384  # ~9 MB of signatures at 128 permutations: what one writing task buffers at most
 SPARK_SIGNATURE_SCHEMA = (
     "id string, karma long, seen timestamp, text_hash string, n_shingles long, signature array<int>, shard string"
 )
-
-
-def _sketch_batches(
-    batches: Iterator[pa.RecordBatch], num_perm: int, seed: int, shingle_size: int
-) -> Iterator[pa.RecordBatch]:
-    """Runs in the Python workers: (id, karma, seen, text, shard) batches in, signature rows out."""
-    permutations = Permutations.make(num_perm, seed)
-    for batch in batches:
-        sketches = [sketch(text, permutations, shingle_size) for text in batch.column("text").to_pylist()]
-        matrix = np.stack([item.signature for item in sketches]) if sketches else np.empty((0, num_perm), np.uint32)
-        offsets = pa.array(np.arange(0, (len(sketches) + 1) * num_perm, num_perm, dtype=np.int32))
-        yield pa.RecordBatch.from_pydict(
-            {
-                "id": batch.column("id"),
-                "karma": batch.column("karma"),
-                "seen": batch.column("seen"),
-                "text_hash": pa.array([item.text_hash for item in sketches], pa.string()),
-                "n_shingles": pa.array([item.n_shingles for item in sketches], pa.int64()),
-                "signature": pa.ListArray.from_arrays(offsets, pa.array(matrix.view(np.int32).ravel())),
-                "shard": batch.column("shard"),
-            }
-        )
 
 
 def _documents(spark: SparkSession, shards: list[Path]) -> DataFrame:

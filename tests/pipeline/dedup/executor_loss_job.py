@@ -37,7 +37,7 @@ from pipeline.dedup.spark.checkpoints import Checkpoints
 from pipeline.dedup.stage import run_dedup
 
 EXECUTOR_CLASS = "org.apache.spark.executor.CoarseGrainedExecutorBackend"
-CONFIG = DedupConfig(bands=20, rows=6)  # the same as the in-process reference run
+CONFIG = DedupConfig(bands=20, rows=6, engine="spark")  # the same as the in-process reference run
 
 
 def command_line(pid: int) -> list[str]:

@@ -27,12 +27,13 @@ def kept_titles(out: Path) -> set[str]:
     return {row["title"] for shard in complete_shards(out) for row in pq.read_table(shard).to_pylist()}
 
 
-def test_new_documents_are_decided_against_what_the_folder_kept(spark, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["spark", "local"])
+def test_new_documents_are_decided_against_what_the_folder_kept(spark, tmp_path: Path, engine: str) -> None:
     docs, out = tmp_path / "docs", tmp_path / "out"
     first = [make_document(f"a{i}", text(words), karma=5) for i, words in enumerate(BASE)]
     first.append(make_document("a0-copy", text(BASE[0]), karma=1))  # an exact duplicate inside the first month
     write_docs(docs, [first])
-    january = run_dedup(docs, out, DedupConfig(), spark=spark)
+    january = run_dedup(docs, out, DedupConfig(engine=engine), spark=spark)
     assert january.outcomes == {"exact_duplicate": 1} and kept_titles(out) == {"a0", "a1", "a2", "a3"}
     earlier = {shard.name: file_sha256(shard) for shard in complete_shards(out)}
 
@@ -42,18 +43,21 @@ def test_new_documents_are_decided_against_what_the_folder_kept(spark, tmp_path:
         make_document("b-new", text(random_words(RNG, 300)), karma=3),
     ]
     write_docs(docs, [first, february])
-    grown = run_dedup(docs, out, DedupConfig(), spark=spark)
+    grown = run_dedup(docs, out, DedupConfig(engine=engine), spark=spark)
     assert {shard.name: file_sha256(out / shard.name) for shard in complete_shards(docs)[:1]} == earlier
     assert grown.units_skipped == 1 and grown.details["settled_shards"] == 1
     assert grown.outcomes == {"exact_duplicate": 2, "near_duplicate": 1}
     assert kept_titles(out) == {"a0", "a1", "a2", "a3", "b-new"}
 
-    again = run_dedup(docs, out, DedupConfig(), spark=None)  # nothing new: no Spark session is even started
+    again = run_dedup(
+        docs, out, DedupConfig(engine=engine), spark=None
+    )  # nothing new: no Spark session is even started
     assert again.units_skipped == 2 and again.counts["signature_shards_computed"] == 0
 
-    run_dedup(docs, tmp_path / "fresh", DedupConfig(), spark=spark)  # the whole corpus decided at once
+    run_dedup(docs, tmp_path / "fresh", DedupConfig(engine=engine), spark=spark)  # the whole corpus decided at once
     assert "b-near-a1" in kept_titles(tmp_path / "fresh") and "a1" not in kept_titles(tmp_path / "fresh")
-    stricter = run_dedup(docs, out, DedupConfig(threshold=0.9), spark=spark)  # another setting: all decided again
+    # another setting: all decided again
+    stricter = run_dedup(docs, out, DedupConfig(threshold=0.9, engine=engine), spark=spark)
     assert stricter.units_skipped == 0 and stricter.details["settled_shards"] == 0
 
 

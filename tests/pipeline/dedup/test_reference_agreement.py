@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import pyarrow.dataset as ds
+import pytest
 from datasketch import MinHash, MinHashLSH
 from dedup_fixtures import edited, make_document, random_words, write_docs
 
@@ -75,19 +76,20 @@ def pair_scores(found: set[frozenset[str]], truth: set[frozenset[str]]) -> tuple
     return precision, len(found_pairs & true_pairs) / len(true_pairs)
 
 
-def test_spark_clusters_equal_datasketch_lsh(spark, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["spark", "local"])
+def test_stage_clusters_equal_datasketch_lsh(spark, tmp_path: Path, engine: str) -> None:
     documents, truth = labelled_documents()
     write_docs(tmp_path / "docs", [documents[:60], documents[60:]])
-    config = DedupConfig(verify=False)
+    config = DedupConfig(verify=False, engine=engine)
     run_dedup(tmp_path / "docs", tmp_path / "out", config, spark=spark)
     ours = spark_clusters(tmp_path / "out", documents)
     reference = datasketch_clusters(documents, config.threshold, config.num_perm)
     assert ours == reference
     precision, recall = pair_scores(ours, truth)
-    print(f"datasketch MinHashLSH and Spark stage: pair precision {precision:.3f}, recall {recall:.3f}")
+    print(f"datasketch MinHashLSH and the {engine} stage: pair precision {precision:.3f}, recall {recall:.3f}")
     assert precision >= 0.95 and recall >= 0.7  # 2% edits sit at J ~ 0.82, where 9x13 bands collide half the time
-    verified = DedupConfig(verify=True)
+    verified = DedupConfig(verify=True, engine=engine)
     run_dedup(tmp_path / "docs", tmp_path / "verified", verified, spark=spark)
     precision_verified, recall_verified = pair_scores(spark_clusters(tmp_path / "verified", documents), truth)
-    print(f"Spark stage with verification: pair precision {precision_verified:.3f}, recall {recall_verified:.3f}")
+    print(f"{engine} stage with verification: pair precision {precision_verified:.3f}, recall {recall_verified:.3f}")
     assert precision_verified >= precision

@@ -1,4 +1,5 @@
-"""Signature shards are written whole by the executors; the driver only moves them into place and writes stats.
+"""Signature shards are written whole by the executors (or the local engine); the driver only moves them into place
+and writes stats.
 
 Each shard must be byte-for-byte what the driver used to write with ``write_shard`` from the same
 rows (sorted by id), whatever the Arrow batches or shuffle partitions were.
@@ -6,6 +7,7 @@ rows (sorted by id), whatever the Arrow batches or shuffle partitions were.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -15,11 +17,13 @@ import pyarrow.parquet as pq
 import pytest
 from dedup_fixtures import make_document, random_ideographs, random_words, write_docs
 
+import pipeline.dedup.local.signatures as local_signatures
 import pipeline.dedup.spark.signatures as spark_signatures
 from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.engine import Engine, LocalEngine, SparkEngine
 from pipeline.dedup.minhash import Permutations, sketch
+from pipeline.dedup.signature_rows import SIGNATURE_SCHEMA
 from pipeline.dedup.spark.job import read_signatures
-from pipeline.dedup.spark.signatures import SIGNATURE_SCHEMA
 from pipeline.dedup.stage import _signature_fingerprint, _update_signatures
 from pipeline.records import Document
 from pipeline.shards import file_sha256, read_stats, write_shard
@@ -57,10 +61,20 @@ def reference_table(documents: list[Document], cfg: DedupConfig) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SIGNATURE_SCHEMA)
 
 
-def test_executor_written_shards_equal_the_driver_written_ones(spark, corpus, tmp_path: Path, monkeypatch) -> None:
+@pytest.fixture(params=["spark", "local"])
+def engine(spark, request: pytest.FixtureRequest) -> Engine:
+    """Each engine: Spark's executors and this process write the same signatures shards."""
+    local = LocalEngine(dataclasses.replace(CONFIG, workers=1))  # in this process: the row-group patch reaches it
+    return SparkEngine(CONFIG, spark) if request.param == "spark" else local
+
+
+def test_engine_written_shards_equal_the_driver_written_ones(
+    engine, spark, corpus, tmp_path: Path, monkeypatch
+) -> None:
     inputs, documents = corpus
-    monkeypatch.setattr(spark_signatures, "ROW_GROUP_ROWS", 16)  # several row groups per shard, cut across batches
-    signatures, computed = _update_signatures(spark, inputs, tmp_path / "out", CONFIG)
+    for module in (spark_signatures, local_signatures):  # several row groups per shard, cut across batches
+        monkeypatch.setattr(module, "ROW_GROUP_ROWS", 16)
+    signatures, computed = _update_signatures(engine, inputs, tmp_path / "out", CONFIG)
     assert computed == 3 and [path.name for path in signatures] == [path.name for path in inputs]
     assert not (tmp_path / "out" / "_scratch" / "signatures").exists()
     for shard, source, shard_documents in zip(signatures, inputs, documents, strict=True):
@@ -81,26 +95,26 @@ def test_executor_written_shards_equal_the_driver_written_ones(spark, corpus, tm
     assert read_signatures(spark, signatures, is_reference=False).count() == 51  # the empty shard reads too
 
 
-def test_rewriting_gives_the_same_bytes_and_a_rerun_skips(spark, corpus, tmp_path: Path) -> None:
+def test_rewriting_gives_the_same_bytes_and_a_rerun_skips(engine, spark, corpus, tmp_path: Path) -> None:
     inputs, _ = corpus
-    signatures, _ = _update_signatures(spark, inputs, tmp_path / "out", CONFIG)
+    signatures, _ = _update_signatures(engine, inputs, tmp_path / "out", CONFIG)
     first = {path.name: file_sha256(path) for path in signatures}
-    _, computed = _update_signatures(spark, inputs, tmp_path / "out", CONFIG)
+    _, computed = _update_signatures(engine, inputs, tmp_path / "out", CONFIG)
     assert computed == 0
     for path in signatures:
         path.unlink()
     previous = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "1")  # every shard in one task this time
     try:
-        again, computed = _update_signatures(spark, inputs, tmp_path / "out", CONFIG)
+        again, computed = _update_signatures(engine, inputs, tmp_path / "out", CONFIG)
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", previous)
     assert computed == 3 and {path.name: file_sha256(path) for path in again} == first
 
 
-def test_a_small_shard_is_byte_identical_to_write_shard(spark, corpus, tmp_path: Path) -> None:
+def test_a_small_shard_is_byte_identical_to_write_shard(engine, corpus, tmp_path: Path) -> None:
     inputs, documents = corpus
-    signatures, _ = _update_signatures(spark, inputs[2:], tmp_path / "out", CONFIG)
+    signatures, _ = _update_signatures(engine, inputs[2:], tmp_path / "out", CONFIG)
     expected = tmp_path / "expected" / "part-00002.parquet"
     write_shard(reference_table(documents[2], CONFIG), expected, shard_fingerprint="driver")
     assert file_sha256(signatures[0]) == file_sha256(expected)

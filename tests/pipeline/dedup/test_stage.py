@@ -1,7 +1,9 @@
-"""The dedup stage end to end on local Spark: planted duplicates, chains, survivors, resume, increments."""
+"""The dedup stage end to end on local Spark (and, where the fixture says, the in-process engine): planted
+duplicates, chains, survivors, resume, increments."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from pipeline.records import Document, from_table
 from pipeline.shards import read_json, read_stats
 
 SURVIVORS = {"near-1pct", "far-30pct", "chain-a", "russian", "empty-1", "tiny", "chinese", "unrelated"}
-CONFIG = DedupConfig(bands=20, rows=6)  # steep enough that J ~ 0.86 pairs always collide
+CONFIG = DedupConfig(bands=20, rows=6, engine="spark")  # steep enough that J ~ 0.86 pairs always collide
 
 
 def kept_names(out_dir: Path) -> set[str]:
@@ -65,10 +67,11 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "docs", root / "out"
 
 
-@pytest.fixture(scope="module")
-def deduped(planted: tuple[Path, Path], spark) -> tuple[Path, Path]:
+@pytest.fixture(scope="module", params=["spark", "local"])
+def deduped(planted: tuple[Path, Path], spark, request: pytest.FixtureRequest) -> tuple[Path, Path]:
     docs, out = planted
-    run_dedup(docs, out, CONFIG, spark=spark)
+    out = out.with_name(f"{out.name}-{request.param}")
+    run_dedup(docs, out, dataclasses.replace(CONFIG, engine=request.param), spark=spark)
     return docs, out
 
 
@@ -116,7 +119,7 @@ def test_a_checkpoint_folder_gives_the_same_decision_and_is_emptied(deduped, spa
     """Reliable checkpoints (a cluster's kind) instead of local ones: the same signatures, clusters and survivors."""
     docs, reference = deduped
     folder = tmp_path / "checkpoints"
-    cfg = DedupConfig(bands=20, rows=6, spark=SparkConfig(checkpoint_dir=str(folder)))
+    cfg = dataclasses.replace(CONFIG, spark=SparkConfig(checkpoint_dir=str(folder)))
     summary = run_dedup(docs, tmp_path / "out", cfg, spark=spark)
     assert summary.outcomes == {"exact_duplicate": 2, "near_duplicate": 4}
     assert kept_names(tmp_path / "out") == SURVIVORS
@@ -133,7 +136,7 @@ def test_rerun_skips_everything_and_changed_threshold_reuses_signatures(deduped,
     assert (
         again.details["decision_reused"] and again.units_skipped == 2 and again.counts["signature_shards_computed"] == 0
     )
-    looser = run_dedup(docs, out, DedupConfig(threshold=0.5, bands=20, rows=6), spark=spark)
+    looser = run_dedup(docs, out, DedupConfig(threshold=0.5, bands=20, rows=6, engine="spark"), spark=spark)
     assert (
         looser.counts["signature_shards_computed"] == 0
         and not looser.details["decision_reused"]
