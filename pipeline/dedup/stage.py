@@ -3,20 +3,20 @@
 Layout under the output directory::
 
     signatures/part-....parquet       exact key + MinHash signature per document, one shard per docs shard
-    duplicates/shard=<docs shard>/    every member of every duplicate cluster (Spark's decision):
+    duplicates/shard=<docs shard>/    every member of every duplicate cluster (the engine's decision):
                                       id, cluster_id, kept_id, jaccard (estimate vs the kept one), reason
     clusters.json                     the decision's fingerprint and statistics (cluster sizes, largest, edges)
     part-....parquet                  surviving Documents, named after their docs shards
     rejected/dedup/<reason>/          exact_duplicate and near_duplicate Documents
     summary.json                      counts for the whole run
-    _scratch/                         Spark's output before it is moved into place; reliable checkpoints
+    _scratch/                         the engine's output before it is moved into place; reliable checkpoints
 
-Three steps, each resumable (and each redone when the stage's code, ``pipeline/dedup``, changed):
-signatures are computed in Spark for docs shards that lack them (or changed), each shard written
-whole by one executor task (the driver only moves the files into place and writes their stats); the
-clustering reruns in Spark only when some signature shard, the reference corpus or a clustering
-setting changed; applying the decision is a streaming pass per shard that skips shards already
-written under the same decision.
+Three steps, each resumable (and each redone when the stage's code, ``pipeline/dedup``, changed), the first
+two in the run's engine (``engine``: Spark, or this process for small inputs; the same bytes either way):
+signatures are computed for docs shards that lack them (or changed), each shard written whole by one
+task (here they are only moved into place and given their stats); the clustering reruns only when some
+signature shard, the reference corpus or a clustering setting changed; applying the decision is a
+streaming pass per shard that skips shards already written under the same decision.
 
 Incremental (nightly) runs, two ways. Into the same folder: docs shards an earlier completed
 run decided under the same settings are settled (``increment``); only the new ones are
