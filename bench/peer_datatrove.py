@@ -18,7 +18,11 @@ CPU seconds, peak of the summed RSS (sampled every 50 ms), documents in and out.
 medians per stage, the end-to-end ratio datatrove / webtext (the goal: >= 1.3, stretch 1.5), and the
 Jaccard of the two kept URL sets with the commonest reasons a URL is kept by one side only.
 
-    python bench/peer_datatrove.py [--pages N] [--rounds 2] [--quick] [--gpt2-vocab-dir ../shared/data/gpt2]
+``--order filter_first`` runs webtext's stages in FineWeb's order (filter before dedup), as the run config's
+``order`` does.
+
+    python bench/peer_datatrove.py [--pages N] [--rounds 2] [--quick] [--order dedup_first|filter_first]
+        [--gpt2-vocab-dir ../shared/data/gpt2]
 """
 
 from __future__ import annotations
@@ -72,7 +76,10 @@ DATATROVE_DEPS = ("dill", "fsspec", "huggingface_hub", "humanize", "loguru", "mu
 DATATROVE_DEPS += ("faust-cchardet", "python-magic", "fasteners", "orjson")
 # datatrove's own pin (its [processing] extra): its MinHash hashes str, which xxhash 4 refuses (the project has 4.1.0)
 DATATROVE_OWN_PINS = ("datatrove==0.10.1", "xxhash<4")
-WEBTEXT_STAGES = ("extract", "dedup", "filter", "tokenize")
+WEBTEXT_ORDERS = {  # the run config's ``order``: the card's (the default) and FineWeb's
+    "dedup_first": ("extract", "dedup", "filter", "tokenize"),
+    "filter_first": ("extract", "filter", "dedup", "tokenize"),
+}
 DATATROVE_STAGES = (
     "extract_filter",
     "minhash_signatures",
@@ -237,12 +244,13 @@ def tree(process: psutil.Process) -> Iterator[psutil.Process]:
         return
 
 
-def webtext_round(fetch_dir: Path, work: Path, vocab_dir: Path, env: dict[str, str]) -> list[StageRun]:
-    inputs = {"extract": fetch_dir, "dedup": work / "extract", "filter": work / "dedup", "tokenize": work / "filter"}
+def webtext_round(fetch_dir: Path, work: Path, vocab_dir: Path, env: dict[str, str], order: str) -> list[StageRun]:
+    stages = WEBTEXT_ORDERS[order]
+    inputs = dict(zip(stages, [fetch_dir, *(work / stage for stage in stages[:-1])], strict=True))
     headline = {"extract": ("pages", "documents"), "dedup": ("documents", "kept"), "filter": ("documents", "kept")}
     headline["tokenize"] = ("documents", "documents")
     runs = []
-    for stage in WEBTEXT_STAGES:
+    for stage in stages:
         extra = ["--gpt2-vocab-dir", str(vocab_dir)] if stage == "tokenize" else []
         command = webtext_cli(stage, inputs[stage], "--out", work / stage, "--quiet", *extra)
         stage_run, _ = measure("webtext", stage, command, env)
@@ -267,7 +275,7 @@ def datatrove_round(python: Path, fetch_dir: Path, work: Path, assets: dict[str,
     return runs
 
 
-def webtext_fates(work: Path) -> tuple[set[str], dict[str, str]]:
+def webtext_fates(work: Path, order: str) -> tuple[set[str], dict[str, str]]:
     """The URLs webtext keeps, and for every other URL the stage and reason that dropped it."""
     fates = {}
     for stage in ("extract", "dedup", "filter"):
@@ -275,7 +283,9 @@ def webtext_fates(work: Path) -> tuple[set[str], dict[str, str]]:
             for url in pq.read_table(shard, columns=["url"]).column("url").to_pylist():
                 fates[url] = f"{stage}:{shard.parent.name}"
     kept = {
-        url for shard in (work / "filter").glob("*.parquet") for url in pq.read_table(shard).column("url").to_pylist()
+        url
+        for shard in (work / WEBTEXT_ORDERS[order][-2]).glob("*.parquet")  # what tokenize read
+        for url in pq.read_table(shard).column("url").to_pylist()
     }
     return kept, fates
 
@@ -296,8 +306,8 @@ def datatrove_fates(work: Path) -> tuple[set[str], dict[str, str]]:
     return {url for url, _ in jsonl_urls(work / "deduped")}, fates
 
 
-def compare_kept(webtext_work: Path, datatrove_work: Path) -> dict:
-    webtext_kept, webtext_fate = webtext_fates(webtext_work)
+def compare_kept(webtext_work: Path, datatrove_work: Path, order: str) -> dict:
+    webtext_kept, webtext_fate = webtext_fates(webtext_work, order)
     datatrove_kept, datatrove_fate = datatrove_fates(datatrove_work)
     union = webtext_kept | datatrove_kept
     only_webtext = Counter(
@@ -316,11 +326,12 @@ def compare_kept(webtext_work: Path, datatrove_work: Path) -> dict:
     }
 
 
-def report(runs: list[StageRun], kept: dict, rounds: int) -> None:
+def report(runs: list[StageRun], kept: dict, rounds: int, order: str) -> None:
     print(f"\nmedians of {rounds} round(s); CPU and peak RSS over each stage's whole process tree")
     print(f"{'side':<10} {'stage':<19} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'docs in':>8} {'docs out':>8}")
     totals = {}
-    for side, stages in (("webtext", WEBTEXT_STAGES), ("datatrove", DATATROVE_STAGES)):
+    print(f"webtext's stage order: {order}")
+    for side, stages in (("webtext", WEBTEXT_ORDERS[order]), ("datatrove", DATATROVE_STAGES)):
         for stage in stages:
             same = [entry for entry in runs if entry.side == side and entry.stage == stage]
             wall, cpu = (statistics.median(getattr(entry, key) for entry in same) for key in ("wall_s", "cpu_s"))
@@ -348,6 +359,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="A B rounds; medians are reported")
     parser.add_argument("--quick", action="store_true", help="300 pages, one round: a smoke run")
     parser.add_argument("--gpt2-vocab-dir", type=Path, default=SHARED_GPT2)
+    parser.add_argument("--order", choices=tuple(WEBTEXT_ORDERS), default="dedup_first", help="webtext's stages")
     args = parser.parse_args()
     limit, rounds = (args.pages or 300, 1) if args.quick else (args.pages, args.rounds)
     if not (args.gpt2_vocab_dir / "encoder.json").is_file():
@@ -370,18 +382,18 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             if side == "webtext":
-                side_runs = webtext_round(fetch_dir, work, args.gpt2_vocab_dir, env)
+                side_runs = webtext_round(fetch_dir, work, args.gpt2_vocab_dir, env, args.order)
             else:
                 side_runs = datatrove_round(python, fetch_dir, work, assets)
             for entry in side_runs:
                 entry.round = index
             runs += side_runs
             print(f"round {index + 1} {side}: {sum(entry.wall_s for entry in side_runs):.1f} s", flush=True)
-    kept = compare_kept(PEER / "runs" / "webtext", PEER / "runs" / "datatrove")
-    report(runs, kept, rounds)
+    kept = compare_kept(PEER / "runs" / "webtext", PEER / "runs" / "datatrove", args.order)
+    report(runs, kept, rounds, args.order)
     print(f"load average at the end {os.getloadavg()}")
-    results = {"pages": len(pages), "runs": [asdict(entry) for entry in runs]}
-    (PEER / f"results-{results['pages']}.json").write_text(json.dumps(results | {"kept": kept}, indent=1))
+    results = {"pages": len(pages), "order": args.order, "runs": [asdict(entry) for entry in runs]}
+    (PEER / f"results-{results['pages']}-{args.order}.json").write_text(json.dumps(results | {"kept": kept}, indent=1))
 
 
 if __name__ == "__main__":
