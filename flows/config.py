@@ -189,7 +189,10 @@ class RunConfig(BaseModel):
 
     def input_dir(self, stage: str) -> Path:
         """The folder ``stage`` reads: the output of the stage before it in the run's order."""
-        return self.folder(self.stage_order[self.stage_order.index(stage) - 1])
+        position = self.stage_order.index(stage)
+        if position == 0:  # index -1 would name the last stage's folder
+            raise ValueError(f"{stage} is the first stage of {self.stage_order}: no stage's output is its input")
+        return self.folder(self.stage_order[position - 1])
 
     def stage_folders(self) -> dict[str, Path]:
         """Each data stage's output folder, in the run's order (what a corpus version's counts are read from)."""

@@ -156,6 +156,9 @@ def test_the_cards_order_dedups_extracted_documents_then_filters_them(
         ("decontaminate", "docs/filtered", "corpus"),
     ]
     assert list(config.stage_folders())[3:5] == ["dedup", "filter"]
+    assert config.input_dir("fetch") == config.folder("harvest")
+    with pytest.raises(ValueError, match="harvest is the first stage"):  # not the last stage's folder
+        config.input_dir("harvest")
 
 
 def test_filter_first_filters_extracted_documents_then_dedups_what_it_kept(
