@@ -36,6 +36,12 @@ TRAFILATURA_SETTINGS = {
 TRAFILATURA_INLINE = frozenset({"hi", "ref", "del", "lb"})
 # Containers whose block children (a blockquote's paragraphs) are paragraphs of their own.
 TRAFILATURA_CONTAINERS = frozenset({"quote", "div"})
+# What each extractor imports on first use, by function name: a worker imports them as it starts
+# (``html_text.preload_extractor``), while the parent still reads the first pages shard.
+LIBRARIES = {
+    "trafilatura_extract": ("trafilatura", "trafilatura.xml", "resiliparse.parse.html"),
+    "resiliparse_extract": ("resiliparse.extract.html2text", "resiliparse.parse.html"),
+}
 RESILIPARSE_SETTINGS = {"main_content": True, "comments": False, "alt_texts": False, "preserve_formatting": True}
 # <meta> names (property, name or itemprop, lower case) that carry the publication date.
 PUBLISHED_META = frozenset(

@@ -114,6 +114,21 @@ def resolve_extractor(path: str) -> Extractor:
     return extractor
 
 
+def preload_extractor(path: str) -> None:
+    """Import the extractor behind ``path`` and the libraries its module lists for it (``LIBRARIES``, by function
+    name), which it imports on first use: a worker does this while it starts, so the first page does not wait.
+
+    A library that fails to import is left to the first page, which counts that failure as it always did.
+    """
+    resolve_extractor(path)
+    module_name, _, attribute = path.partition(":")
+    for library in getattr(importlib.import_module(module_name), "LIBRARIES", {}).get(attribute, ()):
+        try:
+            importlib.import_module(library)
+        except ImportError:
+            logger.debug("cannot preload %s for %s", library, path, exc_info=True)
+
+
 def _control_bytes(body: bytes) -> int:
     return len(body) - len(body.translate(None, CONTROL_BYTES))  # deleting is a C loop, 5x faster than a regex
 

@@ -23,6 +23,7 @@ from pipeline.extract.html_text import (
     PageRules,
     extract_page,
     header_optout,
+    preload_extractor,
     tdm_reservation,
 )
 
@@ -86,6 +87,10 @@ class PageHandler:
     def __init__(self, rules: PageRules) -> None:
         self.rules = rules
         self._archive = OpenArchive()
+
+    def prepare(self) -> None:
+        """Run by a worker as it starts (see ``worker.serve``): the extractor's libraries, imported before page one."""
+        preload_extractor(self.rules.extractor)
 
     def __call__(self, task: PageTask) -> ExtractedPage | str:
         return extract_task(task, self.rules, self._archive)

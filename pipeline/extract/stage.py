@@ -207,11 +207,21 @@ class Destination:
     cfg: ExtractConfig
 
 
+def _supervisor(cfg: ExtractConfig, shards: int) -> Supervisor:
+    """The supervisor of a run of ``shards`` pages shards: ``cfg.workers`` processes at most, one per shard."""
+    handler = PageHandler(cfg.page_rules())
+    workers = min(resolve_workers(cfg.workers), max(shards, 1))
+    return Supervisor(handler, workers, cfg.page_timeout_s, timeout_result=TIMEOUT, crash_result=EXTRACTOR_ERROR)
+
+
 def _extract_shards(
-    todo: list[WorkUnit[Path]], destination: Destination, advance: Callable[[int], None]
+    todo: list[WorkUnit[Path]],
+    destination: Destination,
+    advance: Callable[[int], None],
+    supervisor: Supervisor | None = None,
 ) -> Iterator[ShardResult]:
-    """Run the shards that need it on the supervised workers; yields each shard's result as it completes."""
-    cfg = destination.cfg
+    """Run the shards that need it on the supervised workers (``supervisor``'s, its workers maybe started already,
+    else a new one's); yields each shard's result as it completes."""
     running: dict[str, ShardExtraction] = {}
     done = 0
 
@@ -221,9 +231,7 @@ def _extract_shards(
             running[extraction.name] = extraction
             yield Job(extraction.name, extraction.tasks())
 
-    handler = PageHandler(cfg.page_rules())
-    workers = min(resolve_workers(cfg.workers), max(len(todo), 1))
-    supervisor = Supervisor(handler, workers, cfg.page_timeout_s, timeout_result=TIMEOUT, crash_result=EXTRACTOR_ERROR)
+    supervisor = supervisor or _supervisor(destination.cfg, len(todo))
     try:
         for event in supervisor.run(jobs()):
             if isinstance(event, JobDone):
@@ -296,10 +304,10 @@ def extract_shard(destination: Destination, pages_shard: Path, shard_fingerprint
 
 
 def _extract_all(
-    todo: list[WorkUnit[Path]], destination: Destination, advance: Callable[[int], None]
+    todo: list[WorkUnit[Path]], destination: Destination, supervisor: Supervisor, advance: Callable[[int], None]
 ) -> list[ShardResult]:
     """The local run: every shard on one supervisor, ``cfg.workers`` processes; results in job order."""
-    done = {result.name: result for result in _extract_shards(todo, destination, advance)}
+    done = {result.name: result for result in _extract_shards(todo, destination, advance, supervisor)}
     return [done[unit.name] for unit in todo]
 
 
@@ -329,15 +337,19 @@ def pages_to_extract(run: ShardedRun[ShardResult]) -> int:
 
 @contextlib.contextmanager
 def open_extract(
-    fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, replace: bool = False
+    fetch_dir: Path, out_dir: Path, cfg: ExtractConfig, replace: bool = False, start_workers: bool = False
 ) -> Iterator[ShardedRun[ShardResult]]:
     """The extract run of ``fetch_dir`` into ``out_dir``, its folder locked and its shards planned: one job per
     pages shard to (re)do (see ``ShardedRun``; its local run keeps one supervisor over all shards). ``replace``
-    as for ``run_extract``."""
+    as for ``run_extract``. ``start_workers`` (for a run that will be local) starts the local run's workers
+    before the shards are planned: their start-up (an interpreter, the extractor's imports) overlaps the
+    planning and the first shard's reading instead of following them."""
     clock = Stopwatch()
     inputs = pages_shards(fetch_dir)
     resolve_extractor(cfg.page_rules().extractor)  # a wrong import path fails here, naming it, before any worker starts
-    with folder_lock(out_dir, STAGE):
+    with folder_lock(out_dir, STAGE), _supervisor(cfg, len(inputs)) as supervisor:
+        if start_workers and inputs:
+            supervisor.start(len(inputs))  # idle ones left over (shards already done) are stopped at the end
         remove_leftovers(out_dir, STAGE, {pages_shard.name for pages_shard in inputs}, replace)
         plan = plan_units(_units(inputs, out_dir, cfg))
         refreshed = [refresh_karma(unit, stats) for unit, stats in plan.done]
@@ -346,7 +358,7 @@ def open_extract(
         destination = Destination(fetch_dir.resolve(), out_dir.resolve(), cfg)
         jobs = [(unit.source.resolve(), unit.fingerprint) for unit in plan.todo]
         summarise = functools.partial(_summarise, fetch_dir, out_dir, done, karma_refreshed, cfg, clock)
-        local = functools.partial(_extract_all, plan.todo, destination)
+        local = functools.partial(_extract_all, plan.todo, destination, supervisor)
         workers = resolve_workers(cfg.workers)
         yield ShardedRun(STAGE, extract_shard, jobs, destination, workers, summarise, local)
 
@@ -360,7 +372,7 @@ def run_extract(
     pages shard is gone (without it such a run stops: see ``remove_leftovers``).
     """
     with (
-        open_extract(fetch_dir, out_dir, cfg, replace) as run,
+        open_extract(fetch_dir, out_dir, cfg, replace, start_workers=True) as run,
         progress("extract pages", pages_to_extract(run)) as advance,
     ):
         return run.run_local(advance)

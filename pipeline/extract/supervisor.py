@@ -165,8 +165,8 @@ class _Worker:
         return self.process.wait()
 
     def stop(self) -> None:
-        """Let an idle worker exit on its own; kill a busy one."""
-        if self.busy:
+        """Let an idle worker exit on its own; kill a busy one, or one started ahead that never had a job."""
+        if self.busy or not self.ready:
             self.kill()
         else:
             self.connection.close()
@@ -198,6 +198,12 @@ class Supervisor:
         self._timeout_result = timeout_result
         self._crash_result = crash_result
         self._workers: list[_Worker] = []
+
+    def start(self, workers: int) -> None:
+        """Start up to ``workers`` processes now, before any job: a worker's interpreter and imports take a few
+        tenths of a second, which then overlap whatever the caller does to prepare the first job."""
+        while len(self._workers) < min(workers, self._max_workers):
+            self._workers.append(_Worker(self._handler))
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Event]:
         """Events of every job, each job's in task order; jobs are pulled only when a worker is free.

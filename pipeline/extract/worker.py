@@ -67,7 +67,13 @@ def serve(connection: Connection, progress_descriptor: int) -> None:
     """A worker's loop: receive the handler, then jobs (lists of tasks), and send back their results in batches."""
     progress = Progress(progress_descriptor)
     handler: Callable[[object], object] = connection.recv()  # unpickling imports the handler's module
-    connection.send((READY, None))
+    prepare = getattr(handler, "prepare", None)
+    if prepare is not None:  # the handler's libraries, imported while the parent still prepares the first job
+        prepare()
+    try:
+        connection.send((READY, None))
+    except OSError:  # started ahead and no longer needed: the parent closed the pipe meanwhile
+        os._exit(0)
     started = 0
     while True:
         try:

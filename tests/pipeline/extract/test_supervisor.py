@@ -132,3 +132,15 @@ def test_workers_do_not_rerun_the_parents_main_script(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, str(script)], check=True, timeout=120)
     assert log.read_text() == "imported\n"
+
+
+def test_workers_started_ahead_take_the_jobs_and_unused_ones_are_stopped() -> None:
+    """``start`` before any job (the stage does it before planning): they run the jobs; one left without a job, or
+    still starting, is stopped at the end all the same."""
+    with Supervisor(sleep_then_echo, 3, 5.0, timeout_result=None, crash_result=None) as supervisor:
+        supervisor.start(3)
+        started = list(supervisor._workers)
+        assert len(started) == 3
+        events = list(supervisor.run([Job("only", [("a", 0), ("b", 0)])]))
+        assert results_by_job(events) == {"only": ["a", "b"]} and supervisor._workers == started
+    assert all(worker.process.returncode is not None for worker in started)
