@@ -23,7 +23,7 @@ import numpy as np
 
 from pipeline.benchmarks.files import EvalDataError
 from pipeline.benchmarks.registry import BENCHMARKS
-from pipeline.decontaminate.ngrams import Words, distinct, ngrams_of_texts, words_of
+from pipeline.decontaminate.ngrams import distinct, ngrams_within, texts_words
 
 FORMATS = ("jsonl", "text")
 BENCHMARK = "benchmark"  # the format of a registered benchmark: read by the registry's reader
@@ -88,17 +88,18 @@ class EvalSet:
     def ngrams(self, n: int) -> np.ndarray:
         """The distinct n-gram hashes of the set, sorted; an error if it has none (empty or too short)."""
         state = self._stat()
-        hashes = distinct(ngrams_of_texts(_examples_words(self, state.st_size, state.st_mtime_ns), n))
+        hashes = distinct(ngrams_within(*_examples_words(self, state.st_size, state.st_mtime_ns), n))
         if not len(hashes):
             raise ValueError(f"eval set {self.name}: {self.path} has no {n}-gram of words (empty or too short)")
         return hashes
 
 
 @functools.lru_cache(maxsize=16)
-def _examples_words(eval_set: EvalSet, size: int, mtime_ns: int) -> tuple[Words, ...]:
-    """Each example's words, read and hashed once per state of the file: the 13-grams the stage cuts and the
-    8-grams of the overlap report come from the same reading."""
-    return tuple(words_of(text) for text in eval_set.texts())
+def _examples_words(eval_set: EvalSet, size: int, mtime_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """The examples' word hashes and where each example's words end (``texts_words``), read and hashed once per
+    state of the file: the 13-grams the stage cuts and the 8-grams of the overlap report come from the same reading,
+    and all examples in a few NumPy calls."""
+    return texts_words(list(eval_set.texts()))
 
 
 def _record_text(eval_set: EvalSet, number: int, line: str) -> str:

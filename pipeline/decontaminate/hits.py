@@ -74,13 +74,16 @@ class HashSets:
 
 
 class HitFinder:
-    """Feed it each document's n-gram hashes (``add``); ``finish`` gives, per reference, the pairs found in it."""
+    """Feed it each document's n-gram hashes (``add``) or a batch of documents' (``add_joined``); ``finish`` gives,
+    per reference, the pairs found in it."""
 
     def __init__(self, sets: HashSets, batch_ngrams: int = BATCH_NGRAMS) -> None:
         self.sets = sets
         self.batch_ngrams = batch_ngrams
         self._pending: list[tuple[int, np.ndarray]] = []
         self._pending_ngrams = 0
+        self._passed: list[tuple[np.ndarray, np.ndarray]] = []  # (positions, hashes) through the table, not searched
+        self._passed_ngrams = 0
         self._found: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in sets.references}
 
     def add(self, position: int, ngrams: np.ndarray) -> None:
@@ -90,6 +93,19 @@ class HitFinder:
             if self._pending_ngrams >= self.batch_ngrams:
                 self._search()
 
+    def add_joined(self, positions: np.ndarray, ends: np.ndarray, ngrams: np.ndarray, n: int) -> None:
+        """The n-gram hashes of several documents' words joined (``joined_ngrams``): text ``k``'s words end at
+        ``ends[k]`` and it is the document at ``positions[k]`` (-1: not searched). N-grams across two texts go
+        through the table with the rest and are dropped with the few that pass: cheaper than selecting them first.
+        Those that pass are searched in the references a batch of ``batch_ngrams`` at a time."""
+        maybe = np.flatnonzero(self.sets.table[ngrams >> self.sets.shift])
+        texts = np.searchsorted(ends, maybe, side="right")  # the text where each n-gram starts
+        inside = (maybe + n <= ends[texts]) & (positions[texts] >= 0)
+        self._passed.append((positions[texts[inside]].astype(np.int64), ngrams[maybe[inside]]))
+        self._passed_ngrams += len(self._passed[-1][1])
+        if self._passed_ngrams >= self.batch_ngrams:
+            self._search_passed()
+
     def _search(self) -> None:
         if not self._pending:
             return
@@ -97,15 +113,25 @@ class HitFinder:
         maybe = np.flatnonzero(self.sets.table[hashes >> self.sets.shift])  # the few that may be in a reference
         ends = np.cumsum([len(ngrams) for _, ngrams in self._pending])
         documents = np.array([position for position, _ in self._pending], dtype=np.int64)
-        positions, hashes = documents[np.searchsorted(ends, maybe, side="right")], hashes[maybe]
+        self._lookup(documents[np.searchsorted(ends, maybe, side="right")], hashes[maybe])
+        self._pending, self._pending_ngrams = [], 0
+
+    def _search_passed(self) -> None:
+        if self._passed:
+            positions = np.concatenate([positions for positions, _ in self._passed])
+            self._lookup(positions, np.concatenate([hashes for _, hashes in self._passed]))
+        self._passed, self._passed_ngrams = [], 0
+
+    def _lookup(self, positions: np.ndarray, hashes: np.ndarray) -> None:
+        """Keep the (document, hash) pairs whose hash is in a reference, per reference."""
         for name, reference in self.sets.references.items():
             matched = contains(reference, hashes)
             if matched.any():
                 self._found[name].append((positions[matched], hashes[matched]))
-        self._pending, self._pending_ngrams = [], 0
 
     def finish(self) -> dict[str, Hits]:
         self._search()
+        self._search_passed()
         return {
             name: Hits.of(
                 np.concatenate([EMPTY_POSITIONS, *(p for p, _ in parts)]),

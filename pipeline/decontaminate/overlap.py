@@ -29,7 +29,7 @@ import numpy as np
 from pipeline.code_identity import code_fingerprint
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.hits import EMPTY_HASHES, HashSets, HitFinder, Hits
-from pipeline.decontaminate.ngrams import HASH_SCHEME, distinct, words_of
+from pipeline.decontaminate.ngrams import HASH_SCHEME, distinct, joined_ngrams, joined_words, text_batches
 from pipeline.shards import (
     atomic_write_bytes,
     atomic_write_json,
@@ -124,11 +124,14 @@ def load_hits(path: Path, key: str) -> Hits | None:
         return None
 
 
-def text_hits(texts: Sequence[str], lookup: HashSets) -> Hits:
-    """The evaluation 8-grams each of ``texts`` holds (positions: indexes into ``texts``)."""
+def text_hits(texts: Sequence[str], lookup: HashSets, positions: np.ndarray | None = None) -> Hits:
+    """The evaluation 8-grams each of ``texts`` holds (positions: indexes into ``texts``, or ``positions``' entries),
+    hashed a batch of texts at a time."""
+    positions = np.arange(len(texts)) if positions is None else positions
     finder = HitFinder(lookup)
-    for position, text in enumerate(texts):
-        finder.add(position, words_of(text).ngrams(OVERLAP_N))
+    for start, stop in text_batches(texts):
+        hashes, ends = joined_words(texts[start:stop])
+        finder.add_joined(positions[start:stop], ends, joined_ngrams(hashes, (OVERLAP_N,))[OVERLAP_N], OVERLAP_N)
     return finder.finish()[UNION]
 
 
@@ -162,13 +165,14 @@ def output_hits(
     kept as it was takes its input's hits from ``before``; only a cut or masked one (every one without ``before``)
     is hashed again."""
     output_of = np.full(len(originals), -1, dtype=np.int64)  # input position -> output position, if unchanged
-    finder = HitFinder(lookup)
+    changed, texts = [], []  # the output positions and texts hashed again
     for position, (source, text) in enumerate(kept):
         if before is not None and text == originals[source]:
             output_of[source] = position
         else:
-            finder.add(position, words_of(text).ngrams(OVERLAP_N))
-    hashed = finder.finish()[UNION]
+            changed.append(position)
+            texts.append(text)
+    hashed = text_hits(texts, lookup, np.array(changed, dtype=np.int64))
     if before is None:
         return hashed
     reused = output_of[before.positions] >= 0

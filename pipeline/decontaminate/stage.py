@@ -40,9 +40,10 @@ import pyarrow as pa
 
 from pipeline.code_identity import code_fingerprint
 from pipeline.decontaminate.config import DecontaminateConfig
+from pipeline.decontaminate.documents import document_at, document_columns, kept_documents, removed_spans
 from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.hits import HashSets, HitFinder, contains
-from pipeline.decontaminate.ngrams import words_of
+from pipeline.decontaminate.ngrams import joined_ngrams, joined_words, text_batches, words_of
 from pipeline.decontaminate.overlap import OVERLAP_N, REPORTS_DIR, OverlapTracker, eval_8grams, overlap_report
 from pipeline.decontaminate.pii import SUMMARY_COUNTS, mask_pii
 from pipeline.decontaminate.references import (
@@ -65,7 +66,7 @@ from pipeline.decontaminate.spans import CutRules, cut, matched_spans
 from pipeline.decontaminate.wikipedia import is_wikipedia_page
 from pipeline.lock import folder_lock
 from pipeline.progress import ProgressFactory, no_progress
-from pipeline.records import Document, RemovedSpan, from_table, to_table
+from pipeline.records import Document, RemovedSpan
 from pipeline.rejects import RejectWriter, remove_leftovers
 from pipeline.settings import resolve_workers
 from pipeline.shards import ShardOutcome, docs_shards, fingerprint, read_table, remove_orphan_shards, write_shard
@@ -146,13 +147,13 @@ def _tally(
         entry["chars_removed"] += len(text) if kind == "dropped" else cut(text, spans, _rules(cfg)).removed_chars
 
 
-def _keep(document: Document, text: str, share: float, cfg: DecontaminateConfig, result: ShardResult) -> Document:
-    """The corpus's copy of a kept document: its text as cut, with its personal data masked (``mask_pii``)."""
+def _masked(text: str, cfg: DecontaminateConfig, result: ShardResult) -> str:
+    """The corpus's copy of a kept document's text (as cut): its personal data masked (``mask_pii``)."""
     if cfg.mask_pii:
         text, masked = mask_pii(text)
         for kind, count in masked.items():
             result.pii[kind] = result.pii.get(kind, 0) + count
-    return dataclasses.replace(document, text=text, overlap_score=share)
+    return text
 
 
 def decontaminate_shard(
@@ -165,48 +166,47 @@ def decontaminate_shard(
 ) -> ShardResult:
     """Drop or trim every document of one docs shard; write the output shard and its rejects. Only documents at
     ``candidates`` (positions the counting pass found a reference n-gram in; None: all) are matched again, and
-    those the Spark join matched in Wikipedia (``matches_file``)."""
+    those the Spark join matched in Wikipedia (``matches_file``). Documents stay Arrow rows (``documents``)."""
     cfg = matcher.cfg
-    documents = list(from_table(read_table(docs_shard), Document))
+    table = document_columns(read_table(docs_shard))
+    texts, urls, final_urls = (table[name].to_pylist() for name in ("text", "url", "final_url"))
     joined = joined_matches(matches_file) if matches_file is not None else {}
     if candidates is not None:
         candidates = candidates | joined.keys()
     rejects = RejectWriter(out_dir, STAGE, docs_shard.name, Document, {REMOVED_SPAN: RemovedSpan})
-    result = ShardResult(docs_shard.name, len(documents), 0, 0, 0, {}, {}, {})
-    kept, sources = [], []  # the documents kept, and their positions in the docs shard
-    for position, document in enumerate(documents):
-        if cfg.drop_wikipedia and _on_wikipedia(document.url, document.final_url, cfg):
-            rejects.add("wikipedia_domain", document)
+    result = ShardResult(docs_shard.name, len(texts), 0, 0, 0, {}, {}, {})
+    sources, kept, shares = [], [], []  # the kept documents' positions in the docs shard, texts, overlap scores
+    for position, text in enumerate(texts):
+        if cfg.drop_wikipedia and _on_wikipedia(urls[position], final_urls[position], cfg):
+            rejects.add("wikipedia_domain", document_at(table, position))
             continue
-        if candidates is not None and position not in candidates:
-            kept.append(_keep(document, document.text, 0.0, cfg, result))
-            sources.append(position)
-            continue
-        found = matcher.spans(document.text, joined.get(position))
-        outcome = cut(document.text, [span for spans in found.values() for span in spans], _rules(cfg))
-        result.chars_removed += outcome.removed_chars
-        if outcome.text is None:
-            rejects.add("contaminated", document)
-            _tally(result, found, document.text, cfg, "dropped")
-            continue
-        if found:
-            result.trimmed += 1
-            _tally(result, found, document.text, cfg, "trimmed")
-            for start, end in outcome.removed:
-                names = sorted(name for name, spans in found.items() if any(s < end and e > start for s, e in spans))
-                span = RemovedSpan(document.id, document.url, start, end, names, document.text[start:end])
-                rejects.add(REMOVED_SPAN, span)
-        share = outcome.removed_chars / len(document.text) if document.text else 0.0
-        kept.append(_keep(document, outcome.text, share, cfg, result))
+        share = 0.0
+        if candidates is None or position in candidates:
+            found = matcher.spans(text, joined.get(position))
+            outcome = cut(text, [span for spans in found.values() for span in spans], _rules(cfg))
+            result.chars_removed += outcome.removed_chars
+            if outcome.text is None:
+                rejects.add("contaminated", document_at(table, position))
+                _tally(result, found, text, cfg, "dropped")
+                continue
+            if found:
+                result.trimmed += 1
+                _tally(result, found, text, cfg, "trimmed")
+                for span in removed_spans(table["id"][position].as_py(), urls[position], text, found, outcome.removed):
+                    rejects.add(REMOVED_SPAN, span)
+            share = outcome.removed_chars / len(text) if text else 0.0
+            text = outcome.text
         sources.append(position)
+        kept.append(_masked(text, cfg, result))
+        shares.append(share)
     result.outcomes = {reason: count for reason, count in rejects.commit(key).items() if reason != REMOVED_SPAN}
     result.kept = len(kept)
     assert result.kept + sum(result.outcomes.values()) == result.documents, f"{docs_shard.name}: uncounted"
-    write_shard(to_table(kept, Document), out_dir / docs_shard.name, shard_fingerprint=key, extra_stats=result.stats())
+    output = kept_documents(table, sources, kept, shares)
+    write_shard(output, out_dir / docs_shard.name, shard_fingerprint=key, extra_stats=result.stats())
     if matcher.overlap is not None:
-        originals = [document.text for document in documents]
-        texts = [(source, document.text) for source, document in zip(sources, kept, strict=True)]
-        matcher.overlap.save_output(docs_shard, originals, texts, out_dir / docs_shard.name)
+        pairs = list(zip(sources, kept, strict=True))
+        matcher.overlap.save_output(docs_shard, texts, pairs, out_dir / docs_shard.name)
     return result
 
 
@@ -214,21 +214,22 @@ def _count_shard(
     docs_shard: Path, lookup: HashSets, cfg: DecontaminateConfig, overlap: OverlapTracker | None
 ) -> tuple[pa.Table, list[int]]:
     """One docs shard's ``shard_counts``; the overlap report's 8-grams of its documents go to ``overlap`` from the
-    same words (one reading and one word hashing of the text for both)."""
+    same words (one reading and one word hashing of the text for both), hashed a batch of documents at a time."""
     table = read_table(docs_shard, columns=["url", "final_url", "text"])
-    rows = zip(table["url"].to_pylist(), table["final_url"].to_pylist(), table["text"].to_pylist(), strict=True)
+    rows = zip(table["url"].to_pylist(), table["final_url"].to_pylist(), strict=True)
+    positions = np.arange(table.num_rows)
+    if cfg.drop_wikipedia:  # a page to drop is not matched
+        positions[np.array([_on_wikipedia(url, final_url, cfg) for url, final_url in rows], dtype=bool)] = -1
+    texts = table["text"].to_pylist()
     finder = HitFinder(lookup)
     overlap_finder = overlap.input_finder() if overlap is not None else None
-    for position, (url, final_url, text) in enumerate(rows):
-        matched = not (cfg.drop_wikipedia and _on_wikipedia(url, final_url, cfg))  # a page to drop is not matched
-        if overlap_finder is None:
-            if matched:
-                finder.add(position, words_of(text).ngrams(cfg.n))
-            continue
-        ngrams = words_of(text).ngrams_of_sizes((cfg.n, OVERLAP_N))
-        overlap_finder.add(position, ngrams[OVERLAP_N])  # the input's report counts every page, Wikipedia's too
-        if matched:
-            finder.add(position, ngrams[cfg.n])
+    sizes = (cfg.n,) if overlap_finder is None else (cfg.n, OVERLAP_N)
+    for start, stop in text_batches(texts):
+        hashes, ends = joined_words(texts[start:stop])
+        ngrams = joined_ngrams(hashes, sizes)
+        finder.add_joined(positions[start:stop], ends, ngrams[cfg.n], cfg.n)
+        if overlap_finder is not None:  # the input's report counts every page, Wikipedia's too
+            overlap_finder.add_joined(np.arange(start, stop), ends, ngrams[OVERLAP_N], OVERLAP_N)
     if overlap is not None and overlap_finder is not None:
         overlap.save_input(docs_shard, overlap_finder)
     return shard_counts(finder.finish())

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.decontaminate.hits import HashSets, HitFinder, contains
-from pipeline.decontaminate.ngrams import distinct, words_of
+from pipeline.decontaminate.ngrams import distinct, joined_ngrams, joined_words, words_of
 from pipeline.sample.corpus import ARTICLES
 
 TEXTS = [paragraph for article in ARTICLES for paragraph in article.paragraphs]
@@ -36,6 +36,29 @@ def test_batches_find_each_documents_hashes_once(batch_ngrams: int) -> None:
         assert pairs == per_document(ngrams, reference)
     assert len(found["some"].hashes) >= 400 and found["none"].documents() == []
     assert found["some"].documents() == sorted({p for p, _ in per_document(ngrams, references["some"])})
+
+
+@pytest.mark.parametrize("batch_ngrams", [1, 1 << 20])
+def test_joined_documents_give_the_pairs_of_each_document_alone(batch_ngrams: int) -> None:
+    """``add_joined``: n-grams across two documents are never found, and a document at position -1 is skipped."""
+    ngrams = [words_of(text).ngrams(5) for text in TEXTS]
+    everything = np.concatenate(ngrams)
+    joined = words_of(" ".join(TEXTS)).ngrams(5)  # those across two paragraphs too
+    across = np.setdiff1d(joined, everything)[:50]
+    references = {"some": distinct(np.concatenate([everything[::7], across]))}
+    skipped = {2, 9}
+    alone = HitFinder(HashSets.of(references))
+    for position, hashes in enumerate(ngrams):
+        if position not in skipped:
+            alone.add(position, hashes)
+    together = HitFinder(HashSets.of(references), batch_ngrams=batch_ngrams)
+    positions = np.array([-1 if position in skipped else position for position in range(len(TEXTS))])
+    for start in range(0, len(TEXTS), 10):
+        hashes, ends = joined_words(TEXTS[start : start + 10])
+        together.add_joined(positions[start : start + 10], ends, joined_ngrams(hashes, (5,))[5], 5)
+    expected, found = alone.finish()["some"], together.finish()["some"]
+    assert len(across) and len(expected.hashes) > 100 and not set(expected.documents()) & skipped
+    assert np.array_equal(found.positions, expected.positions) and np.array_equal(found.hashes, expected.hashes)
 
 
 def test_contains_on_an_empty_reference() -> None:

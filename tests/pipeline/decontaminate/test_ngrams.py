@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from pipeline.decontaminate.evalsets import EvalSet
-from pipeline.decontaminate.ngrams import distinct, ngrams_of_texts, words_of
+from pipeline.decontaminate.ngrams import (
+    distinct,
+    joined_words,
+    ngrams_of_texts,
+    ngrams_within,
+    text_batches,
+    texts_words,
+    words_of,
+)
 from pipeline.decontaminate.spans import CutRules, cut, matched_spans
 
 
@@ -189,3 +197,21 @@ def test_several_sizes_in_one_pass_and_many_texts_at_once_hash_as_one_at_a_time(
         expected = np.concatenate([np.empty(0, np.uint64), *(words.ngrams(n) for words in all_words)])
         assert np.array_equal(ngrams_of_texts(all_words, n), expected)
     assert len(ngrams_of_texts([], 8)) == 0
+
+
+def test_texts_joined_hash_as_each_text_alone() -> None:
+    """The stage hashes a batch of documents at once: the same words, none across two documents, wherever the
+    batches split (non-ASCII text, empty texts, texts ending and starting inside a word)."""
+    texts = ["Café déjà-vu, naïve!", "", "tide", "harbour gull", "", "Rope 42 ", " 7x ü", "end"] * 5
+    alone = [words_of(text).hashes for text in texts]
+    hashes, ends = joined_words(texts)
+    assert ends.tolist() == np.cumsum([len(words) for words in alone]).tolist()
+    assert np.array_equal(hashes, np.concatenate(alone))
+    for batch_chars in (1, 7, 50, 1 << 20):
+        batches = list(text_batches(texts, batch_chars))
+        assert [start for start, _ in batches] == [0, *(stop for _, stop in batches[:-1])] and batches[-1][1] == 40
+        batched, batched_ends = texts_words(texts, batch_chars)
+        assert np.array_equal(batched, hashes) and np.array_equal(batched_ends, ends)
+    for n in (1, 2, 3):
+        assert np.array_equal(ngrams_within(hashes, ends, n), ngrams_of_texts([words_of(text) for text in texts], n))
+    assert [len(part) for part in joined_words([])] == [0, 0] and list(text_batches([])) == []
