@@ -23,6 +23,9 @@ READ_SIZE = 1 << 18
 COMPRESSION_SUFFIXES = (".zst", ".zstd", ".bz2", ".xz")
 DATA_SUFFIXES = (".ndjson", ".jsonl", ".json")
 CHUNK_BYTES = 2 << 20
+# Decompressed bytes zstd writes per step: the output of one read (~3 MB for a dump's 256 KiB) in one buffer, not
+# in 128 KiB pieces joined afterwards.
+ZSTD_WRITE_SIZE = 4 << 20
 
 
 class CorruptDumpError(RuntimeError):
@@ -37,7 +40,7 @@ class CorruptDumpError(RuntimeError):
 def _zstd_pieces(raw: BinaryIO) -> Iterator[bytes]:
     """Decompressed output of consecutive zstd frames; fails loudly if the last one is cut off."""
     decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-    frame, frame_has_input = decompressor.decompressobj(), False
+    frame, frame_has_input = decompressor.decompressobj(write_size=ZSTD_WRITE_SIZE), False
     while chunk := raw.read(READ_SIZE):
         while chunk:
             frame_has_input = True
@@ -46,7 +49,7 @@ def _zstd_pieces(raw: BinaryIO) -> Iterator[bytes]:
             if not frame.eof:
                 break
             chunk = frame.unused_data
-            frame, frame_has_input = decompressor.decompressobj(), False
+            frame, frame_has_input = decompressor.decompressobj(write_size=ZSTD_WRITE_SIZE), False
     if frame_has_input and not frame.eof:
         raise zstandard.ZstdError("input ends inside a zstd frame")
 

@@ -4,9 +4,11 @@ A zstd stream can only be decompressed in order, but decoding and checking its l
 is independent per line, so the main process reads blocks of whole lines and worker
 processes classify them. Blocks reach the workers through shared-memory slots
 (pickling megabytes through a pipe costs as much as decompressing them); results come
-back in block order with the kept submissions already grouped by URL-hash bucket, so
-the main process only appends them to the spill. At most ``2 × workers`` blocks are in
-flight, which bounds memory.
+back in block order with the kept submissions already grouped by URL-hash bucket, as
+msgpack (it crosses the process boundary several times faster than pickled tuples).
+The main process turns each block's rows into one Arrow record batch in a single C
+conversion and appends it to the spill. At most ``2 × workers`` blocks are in flight,
+which bounds memory.
 
 Workers are started with ``spawn``, which is safe under the threads Prefect and Arrow
 run in the main process (``fork`` is not).
@@ -20,20 +22,36 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from itertools import chain
 from typing import Any
 
 import msgspec
+import pyarrow as pa
 
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import split_lines
 from pipeline.harvest.submissions import Submission, SubmissionClassifier
 from pipeline.settings import resolve_workers
 
-# (lines, outcome counts, {bucket: kept submissions as msgpack}); msgpack crosses the process
-# boundary several times faster than pickled tuples.
-ChunkResult = tuple[int, dict[str, int], dict[int, bytes]]
+# The kept submissions as the scan spills them: the fields of ``Submission``, in its order.
+SPILL_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("url", pa.string()),
+        ("domain", pa.string()),
+        ("score", pa.int64()),
+        ("created_utc", pa.int64()),
+        ("subreddit", pa.string()),
+    ]
+)
+_SPILL_ROW = pa.struct(list(SPILL_SCHEMA))
+# (lines, outcome counts, kept submissions, {bucket: its rows}): the rows come bucket after bucket, in that order.
+ChunkResult = tuple[int, dict[str, int], pa.RecordBatch, dict[int, int]]
+# What classifying a block gives before the rows become a batch; workers send the rows as msgpack.
+Classified = tuple[int, dict[str, int], list[Submission], dict[int, int]]
+_Packed = tuple[int, dict[str, int], bytes, dict[int, int]]
 _encode_rows = msgspec.msgpack.Encoder().encode
-decode_rows = msgspec.msgpack.Decoder(list[Submission]).decode
+_decode_rows = msgspec.msgpack.Decoder(list[tuple[str, str, str, int, int, str]]).decode
 
 SLOT_BYTES = 8 << 20
 # Below this many compressed bytes a source is classified in-process: starting workers costs more.
@@ -49,7 +67,7 @@ def bucket_of(url: str, n_buckets: int) -> int:
     return zlib.crc32(url.encode("utf-8")) % n_buckets
 
 
-def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int) -> ChunkResult:
+def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int) -> Classified:
     """Outcome counts of every line in ``chunk`` and its kept submissions, grouped by bucket."""
     decoded = classifier.decode_block(chunk)
     if decoded is not None:
@@ -62,7 +80,27 @@ def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: in
         kept.setdefault(bucket_of(submission.url, n_buckets), []).append(submission)  # type: ignore[union-attr]
     if kept:
         outcomes["kept"] = len(results) - outcomes.total()
-    return len(results), dict(outcomes), {bucket: _encode_rows(rows) for bucket, rows in kept.items()}
+    rows = list(chain.from_iterable(kept.values()))
+    return len(results), dict(outcomes), rows, {bucket: len(bucket_rows) for bucket, bucket_rows in kept.items()}
+
+
+def spill_batch(rows: list[Submission] | list[tuple[str, str, str, int, int, str]]) -> pa.RecordBatch:
+    """Rows as a record batch of :data:`SPILL_SCHEMA`: one C conversion, no per-column Python lists."""
+    return pa.RecordBatch.from_struct_array(pa.array(rows, type=_SPILL_ROW))
+
+
+def by_bucket(batch: pa.RecordBatch, counts: dict[int, int]) -> dict[int, pa.RecordBatch]:
+    """Each bucket's rows of ``batch``, whose rows come bucket after bucket as ``counts`` says (zero-copy)."""
+    slices, start = {}, 0
+    for bucket, rows in counts.items():
+        slices[bucket] = batch.slice(start, rows)
+        start += rows
+    return slices
+
+
+def _as_result(classified: Classified) -> ChunkResult:
+    lines, outcomes, rows, counts = classified
+    return lines, outcomes, spill_batch(rows), counts
 
 
 def _start_worker(cfg: HarvestConfig, slots: list[Any]) -> None:
@@ -72,13 +110,19 @@ def _start_worker(cfg: HarvestConfig, slots: list[Any]) -> None:
     _worker_slots = slots
 
 
-def _classify_bytes(chunk: bytes) -> ChunkResult:
+def _classify_bytes(chunk: bytes) -> _Packed:
     assert _worker_classifier is not None, "worker not initialised"
-    return classify_chunk(chunk, _worker_classifier, _worker_buckets)
+    lines, outcomes, rows, counts = classify_chunk(chunk, _worker_classifier, _worker_buckets)
+    return lines, outcomes, _encode_rows(rows), counts
 
 
-def _classify_slot(slot: int, length: int) -> ChunkResult:
+def _classify_slot(slot: int, length: int) -> _Packed:
     return _classify_bytes(ctypes.string_at(ctypes.addressof(_worker_slots[slot]), length))
+
+
+def _unpack(packed: _Packed) -> ChunkResult:
+    lines, outcomes, encoded, counts = packed
+    return lines, outcomes, spill_batch(_decode_rows(encoded)), counts
 
 
 class ChunkClassifier:
@@ -95,14 +139,14 @@ class ChunkClassifier:
         self._executor: ProcessPoolExecutor | None = None
         self._slots: list[Any] = []
         self._free: list[int] = []
-        self._pending: deque[tuple[Future[ChunkResult], int | None]] = deque()
+        self._pending: deque[tuple[Future[_Packed], int | None]] = deque()
 
     def classify(self, chunks: Iterable[bytes], source_bytes: int | None = None) -> Iterator[ChunkResult]:
         """Results for ``chunks`` in order; in-process for one worker or a small source."""
         small = source_bytes is not None and source_bytes < PARALLEL_MIN_BYTES and self._cfg.workers is None
         if self._workers == 1 or small:
             classifier = SubmissionClassifier(self._cfg)
-            yield from (classify_chunk(chunk, classifier, self._cfg.n_buckets) for chunk in chunks)
+            yield from (_as_result(classify_chunk(chunk, classifier, self._cfg.n_buckets)) for chunk in chunks)
             return
         self._start()
         try:
@@ -143,7 +187,7 @@ class ChunkClassifier:
     def _finish_oldest(self) -> ChunkResult:
         future, slot = self._pending.popleft()
         try:
-            return future.result()
+            return _unpack(future.result())
         finally:
             if slot is not None:
                 self._free.append(slot)

@@ -22,21 +22,10 @@ import pyarrow.parquet as pq
 
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import CorruptDumpError
-from pipeline.harvest.parallel import ChunkClassifier, ChunkResult, decode_rows
-from pipeline.harvest.submissions import Submission
+from pipeline.harvest.parallel import SPILL_SCHEMA, ChunkClassifier, ChunkResult, by_bucket
 from pipeline.progress import Advance, ProgressFactory, no_progress
 from pipeline.shards import atomic_write_json, fingerprint, read_json
 
-SPILL_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("url", pa.string()),
-        ("domain", pa.string()),
-        ("score", pa.int64()),
-        ("created_utc", pa.int64()),
-        ("subreddit", pa.string()),
-    ]
-)
 SPILL_FLUSH_ROWS = 65_536
 MARKER = "scan.json"
 
@@ -94,26 +83,26 @@ class _BucketSpill:
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
-        self._buffers: dict[int, list[Submission]] = {}
+        self._buffers: dict[int, list[pa.RecordBatch]] = {}
         self._writers: dict[int, pq.ParquetWriter] = {}
         self._buffered = 0
 
-    def add(self, encoded_by_bucket: dict[int, bytes]) -> None:
-        for bucket, encoded in encoded_by_bucket.items():
-            rows = decode_rows(encoded)
-            self._buffers.setdefault(bucket, []).extend(rows)
-            self._buffered += len(rows)
+    def add(self, kept: pa.RecordBatch, counts: dict[int, int]) -> None:
+        """Buffer ``kept``, whose rows are grouped by bucket as ``counts`` says."""
+        for bucket, rows in by_bucket(kept, counts).items():
+            self._buffers.setdefault(bucket, []).append(rows)
+        self._buffered += kept.num_rows
         if self._buffered >= SPILL_FLUSH_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        for bucket, rows in self._buffers.items():
+        for bucket, batches in self._buffers.items():
             if bucket not in self._writers:
                 self._writers[bucket] = pq.ParquetWriter(
                     bucket_file(self._directory, bucket), SPILL_SCHEMA, compression="zstd", compression_level=1
                 )
-            columns = [list(column) for column in zip(*rows)]
-            self._writers[bucket].write_table(pa.Table.from_arrays(columns, schema=SPILL_SCHEMA))
+            # One contiguous chunk per flush, as a table built from whole columns: the same pages and bytes.
+            self._writers[bucket].write_table(pa.Table.from_batches(batches, SPILL_SCHEMA).combine_chunks())
         self._buffers.clear()
         self._buffered = 0
 
@@ -168,10 +157,10 @@ def _classify_all(
     lines, corrupt = 0, None
     results: Iterator[ChunkResult] = classifier.classify(source.chunks(advance), source.size())
     try:
-        for chunk_lines, chunk_outcomes, kept in results:
+        for chunk_lines, chunk_outcomes, kept, counts in results:
             lines += chunk_lines
             outcomes.update(chunk_outcomes)
-            spill.add(kept)
+            spill.add(kept, counts)
     except CorruptDumpError as error:
         if not cfg.skip_corrupt:
             raise
