@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pipeline.progress import Advance
+from pipeline.settings import resolve_workers
 from pipeline.shards import atomic_write_json, completed_stats, read_stats
 
 SUMMARY_FILE = "summary.json"
@@ -217,6 +218,16 @@ def _share(shared: Any) -> None:
 
 def _with_shared(function: Callable[..., Result], *job: Any) -> Result:
     return function(_SHARED, *job)
+
+
+def workers_for_shards(workers: int | None, shards: Sequence[Path], documents_per_worker: int) -> int:
+    """``resolve_workers``, but an unset setting starts no more processes than the shards' documents (their stats'
+    rows) repay: one per ``documents_per_worker``, past which a spawned worker's start (an interpreter, imports)
+    costs less than its share. A number the user set is used as given."""
+    if workers:
+        return resolve_workers(workers)
+    documents = sum(int((read_stats(shard) or {}).get("rows", 0)) for shard in shards)
+    return min(resolve_workers(None), max(1, -(-documents // documents_per_worker)))
 
 
 def run_units(

@@ -77,6 +77,7 @@ from pipeline.stage import (
     input_sha256,
     plan_units,
     run_units,
+    workers_for_shards,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ log = logging.getLogger(__name__)
 STAGE = "decontaminate"
 PACKAGE = "pipeline.decontaminate"  # the code the outputs depend on (see ``code_fingerprint``)
 REMOVED_SPAN = "removed_span"
+DOCUMENTS_PER_WORKER = 20_000  # a spawned worker's start repays itself past this many (bench/decontaminate.py)
 
 
 @dataclasses.dataclass(slots=True)
@@ -281,9 +283,10 @@ def _run_shards(
     advance: Any,
 ) -> list[ShardResult]:
     """Every shard to do; ``matches``: the Spark join's file per docs shard. The matcher (the references) goes to
-    each worker once."""
+    each worker once; by default one worker per ``DOCUMENTS_PER_WORKER`` documents at most."""
     jobs = [(u.source, u.fingerprint, candidates.get(u.source.name), matches.get(u.source.name), out_dir) for u in todo]
-    return run_units(_shard_unit, jobs, resolve_workers(matcher.cfg.workers), advance, shared=matcher)
+    workers = workers_for_shards(matcher.cfg.workers, [unit.source for unit in todo], DOCUMENTS_PER_WORKER)
+    return run_units(_shard_unit, jobs, workers, advance, shared=matcher)
 
 
 def _summarise(

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.dedup.config import DedupConfig
-from pipeline.settings import resolve_workers
 from pipeline.shards import read_stats
 from pipeline.spark.adopt import WrittenShard
+from pipeline.stage import workers_for_shards
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 DUPLICATES_SCRATCH = "duplicates"
 CHECKPOINTS_SCRATCH = "checkpoints"
+SIGNATURE_DOCUMENTS_PER_WORKER = 10_000  # ~3 CPU s of sketching: more than a spawned worker's start
 
 
 class Engine(Protocol):
@@ -50,7 +51,7 @@ class LocalEngine:
         from pipeline.dedup.local.signatures import compute_signatures
 
         cfg = self.cfg
-        workers = resolve_workers(cfg.workers)
+        workers = workers_for_shards(cfg.workers, shards, SIGNATURE_DOCUMENTS_PER_WORKER)
         return compute_signatures(shards, scratch, cfg.num_perm, cfg.seed, cfg.shingle_size, workers)
 
     def cluster(

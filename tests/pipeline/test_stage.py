@@ -19,6 +19,7 @@ from pipeline.stage import (
     input_sha256,
     plan_units,
     read_summary,
+    workers_for_shards,
 )
 
 
@@ -125,3 +126,13 @@ def test_a_sharded_run_runs_its_jobs_locally_and_finishes_with_every_result(tmp_
 
 def _scaled(factor: int, value: int) -> int:
     return factor * value
+
+
+def test_unset_workers_start_only_as_many_processes_as_the_documents_repay(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    shards = [finished(tmp_path / f"part-{index:05d}.parquet", "k") for index in range(3)]  # 3 rows each
+    assert workers_for_shards(None, shards, documents_per_worker=10) == 1  # 9 documents: one worker
+    assert workers_for_shards(None, shards, documents_per_worker=4) == 3
+    assert workers_for_shards(None, shards, documents_per_worker=1) == 4  # never more than the cores
+    assert workers_for_shards(3, shards, documents_per_worker=100) == 3  # a number the user set is used as given
+    assert workers_for_shards(None, [], documents_per_worker=10) == 1
