@@ -288,7 +288,9 @@ def prepare(directory: Path, eval_file: Path) -> tuple[Path, dict[str, str]]:
     """A folder with the run's config (the e2e tests' sample run, longer training, a longer evaluation)."""
     directory.mkdir()
     evaluate = {"task_paths": [f"{TASK}={eval_file}"], "limit": sum(1 for _ in eval_file.open(encoding="utf-8"))}
-    return write_config(directory, {"train": TRAIN, "evaluate": evaluate}), environment(directory)
+    # dedup on Spark, not the local engine the sample's size gets: its JVM is a process tree a kill must not leave
+    dedup = {"engine": "spark"}
+    return write_config(directory, {"train": TRAIN, "evaluate": evaluate, "dedup": dedup}), environment(directory)
 
 
 def stop_everything(launches: list[Demo], marks: list[Path]) -> None:
