@@ -1,12 +1,12 @@
 """Which reference n-grams each document of a shard holds, found in batches of documents.
 
 Looking a document's few hundred hashes up on its own costs more in NumPy calls than in searching;
-a shard's documents are therefore gathered into batches of about ``BATCH_NGRAMS`` hashes, and only
-the (document, hash) pairs found are kept. A binary search of a million unsorted hashes in a large
-reference misses the cache at every step, so a batch first goes through a table of the references'
-leading hash bits (hashes are uniform: with 16 slots per reference hash, about 6% pass); only those
-are searched, in each reference. Memory is the table and one batch plus the pairs found, whatever
-the shard's size.
+a shard's documents therefore come in batches (``add_joined``), and only the (document, hash) pairs
+found are kept. A binary search of a million unsorted hashes in a large reference misses the cache at
+every step, so a batch first goes through a table of the references' leading hash bits (hashes are
+uniform: with 16 slots per reference hash, about 6% pass); those that pass are searched in each
+reference about ``BATCH_NGRAMS`` at a time. Memory is the table and one batch plus the pairs found,
+whatever the shard's size.
 """
 
 from __future__ import annotations
@@ -74,24 +74,15 @@ class HashSets:
 
 
 class HitFinder:
-    """Feed it each document's n-gram hashes (``add``) or a batch of documents' (``add_joined``); ``finish`` gives,
-    per reference, the pairs found in it."""
+    """Feed it batches of documents' n-gram hashes (``add_joined``); ``finish`` gives, per reference, the pairs found
+    in it."""
 
     def __init__(self, sets: HashSets, batch_ngrams: int = BATCH_NGRAMS) -> None:
         self.sets = sets
         self.batch_ngrams = batch_ngrams
-        self._pending: list[tuple[int, np.ndarray]] = []
-        self._pending_ngrams = 0
         self._passed: list[tuple[np.ndarray, np.ndarray]] = []  # (positions, hashes) through the table, not searched
         self._passed_ngrams = 0
         self._found: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in sets.references}
-
-    def add(self, position: int, ngrams: np.ndarray) -> None:
-        if len(ngrams):
-            self._pending.append((position, ngrams))
-            self._pending_ngrams += len(ngrams)
-            if self._pending_ngrams >= self.batch_ngrams:
-                self._search()
 
     def add_joined(self, positions: np.ndarray, ends: np.ndarray, ngrams: np.ndarray, n: int) -> None:
         """The n-gram hashes of several documents' words joined (``joined_ngrams``): text ``k``'s words end at
@@ -104,34 +95,21 @@ class HitFinder:
         self._passed.append((positions[texts[inside]].astype(np.int64), ngrams[maybe[inside]]))
         self._passed_ngrams += len(self._passed[-1][1])
         if self._passed_ngrams >= self.batch_ngrams:
-            self._search_passed()
+            self._search()
 
     def _search(self) -> None:
-        if not self._pending:
-            return
-        hashes = np.concatenate([ngrams for _, ngrams in self._pending])
-        maybe = np.flatnonzero(self.sets.table[hashes >> self.sets.shift])  # the few that may be in a reference
-        ends = np.cumsum([len(ngrams) for _, ngrams in self._pending])
-        documents = np.array([position for position, _ in self._pending], dtype=np.int64)
-        self._lookup(documents[np.searchsorted(ends, maybe, side="right")], hashes[maybe])
-        self._pending, self._pending_ngrams = [], 0
-
-    def _search_passed(self) -> None:
+        """Keep the (document, hash) pairs passed so far whose hash is in a reference, per reference."""
         if self._passed:
             positions = np.concatenate([positions for positions, _ in self._passed])
-            self._lookup(positions, np.concatenate([hashes for _, hashes in self._passed]))
+            hashes = np.concatenate([hashes for _, hashes in self._passed])
+            for name, reference in self.sets.references.items():
+                matched = contains(reference, hashes)
+                if matched.any():
+                    self._found[name].append((positions[matched], hashes[matched]))
         self._passed, self._passed_ngrams = [], 0
-
-    def _lookup(self, positions: np.ndarray, hashes: np.ndarray) -> None:
-        """Keep the (document, hash) pairs whose hash is in a reference, per reference."""
-        for name, reference in self.sets.references.items():
-            matched = contains(reference, hashes)
-            if matched.any():
-                self._found[name].append((positions[matched], hashes[matched]))
 
     def finish(self) -> dict[str, Hits]:
         self._search()
-        self._search_passed()
         return {
             name: Hits.of(
                 np.concatenate([EMPTY_POSITIONS, *(p for p, _ in parts)]),

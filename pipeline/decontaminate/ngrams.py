@@ -177,13 +177,6 @@ def within(ends: np.ndarray, n: int) -> np.ndarray:
     return np.repeat(firsts, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def ngrams_of_texts(texts: Sequence[Words], n: int) -> np.ndarray:
-    """Every n-gram hash of each of ``texts``, none across two of them: one pass over all their words, so a set
-    of many short examples (LAMBADA's 5,000 passages) costs as much as one long text."""
-    ends = np.cumsum(np.array([len(words) for words in texts], dtype=np.int64))
-    return ngrams_within(np.concatenate([EMPTY_HASHES, *(words.hashes for words in texts)]), ends, n)
-
-
 def ngrams_within(hashes: np.ndarray, ends: np.ndarray, n: int) -> np.ndarray:
     """The n-gram hashes of ``joined_words``' texts, in order, none across two of them."""
     if len(hashes) < n:

@@ -17,6 +17,13 @@ def per_document(ngrams: list[np.ndarray], reference: np.ndarray) -> list[tuple[
     return [(p, h) for p, hashes in enumerate(ngrams) for h in sorted(set(hashes.tolist()) & set(reference.tolist()))]
 
 
+def add_each(finder: HitFinder, ngrams: list[np.ndarray], n: int, skipped: frozenset[int] = frozenset()) -> None:
+    """Each document's n-grams on their own: a batch of one text of ``len + n - 1`` words."""
+    for position, hashes in enumerate(ngrams):
+        if position not in skipped:
+            finder.add_joined(np.array([position]), np.array([len(hashes) + n - 1]), hashes, n)
+
+
 @pytest.mark.parametrize("batch_ngrams", [1, 100, 1 << 20])
 def test_batches_find_each_documents_hashes_once(batch_ngrams: int) -> None:
     ngrams = [words_of(text).ngrams(5) for text in TEXTS]
@@ -28,8 +35,7 @@ def test_batches_find_each_documents_hashes_once(batch_ngrams: int) -> None:
         "none": distinct(rng.integers(0, 2**63, 50, dtype=np.int64).astype(np.uint64)),
     }
     finder = HitFinder(HashSets.of(references), batch_ngrams=batch_ngrams)
-    for position, hashes in enumerate(ngrams):
-        finder.add(position, hashes)
+    add_each(finder, ngrams, 5)
     found = finder.finish()
     for name, reference in references.items():
         pairs = list(zip(found[name].positions.tolist(), found[name].hashes.tolist(), strict=True))
@@ -46,11 +52,9 @@ def test_joined_documents_give_the_pairs_of_each_document_alone(batch_ngrams: in
     joined = words_of(" ".join(TEXTS)).ngrams(5)  # those across two paragraphs too
     across = np.setdiff1d(joined, everything)[:50]
     references = {"some": distinct(np.concatenate([everything[::7], across]))}
-    skipped = {2, 9}
+    skipped = frozenset({2, 9})
     alone = HitFinder(HashSets.of(references))
-    for position, hashes in enumerate(ngrams):
-        if position not in skipped:
-            alone.add(position, hashes)
+    add_each(alone, ngrams, 5, skipped)
     together = HitFinder(HashSets.of(references), batch_ngrams=batch_ngrams)
     positions = np.array([-1 if position in skipped else position for position in range(len(TEXTS))])
     for start in range(0, len(TEXTS), 10):

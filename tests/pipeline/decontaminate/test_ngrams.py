@@ -12,7 +12,6 @@ from pipeline.decontaminate.evalsets import EvalSet
 from pipeline.decontaminate.ngrams import (
     distinct,
     joined_words,
-    ngrams_of_texts,
     ngrams_within,
     text_batches,
     texts_words,
@@ -193,10 +192,12 @@ def test_several_sizes_in_one_pass_and_many_texts_at_once_hash_as_one_at_a_time(
         by_size = words.ngrams_of_sizes((8, 13, 1))
         for n in (1, 8, 13):
             assert np.array_equal(by_size[n], words.ngrams(n))
+    hashes = np.concatenate([np.empty(0, np.uint64), *(words.hashes for words in all_words)])
+    ends = np.cumsum([len(words) for words in all_words])
     for n in (1, 8, 13, 40):  # none spans two texts: the texts' own n-grams, in order
         expected = np.concatenate([np.empty(0, np.uint64), *(words.ngrams(n) for words in all_words)])
-        assert np.array_equal(ngrams_of_texts(all_words, n), expected)
-    assert len(ngrams_of_texts([], 8)) == 0
+        assert np.array_equal(ngrams_within(hashes, ends, n), expected)
+    assert len(ngrams_within(np.empty(0, np.uint64), np.empty(0, np.int64), 8)) == 0
 
 
 def test_texts_joined_hash_as_each_text_alone() -> None:
@@ -213,5 +214,6 @@ def test_texts_joined_hash_as_each_text_alone() -> None:
         batched, batched_ends = texts_words(texts, batch_chars)
         assert np.array_equal(batched, hashes) and np.array_equal(batched_ends, ends)
     for n in (1, 2, 3):
-        assert np.array_equal(ngrams_within(hashes, ends, n), ngrams_of_texts([words_of(text) for text in texts], n))
+        expected = np.concatenate([np.empty(0, np.uint64), *(words_of(text).ngrams(n) for text in texts)])
+        assert np.array_equal(ngrams_within(hashes, ends, n), expected)
     assert [len(part) for part in joined_words([])] == [0, 0] and list(text_batches([])) == []
