@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipeline.dedup.apply import DUPLICATES_DIR
 from pipeline.dedup.config import DedupConfig
 from pipeline.shards import read_stats
 from pipeline.spark.adopt import WrittenShard
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
     from pipeline.spark.session import SharedSession
 
-DUPLICATES_SCRATCH = "duplicates"
 CHECKPOINTS_SCRATCH = "checkpoints"
 SIGNATURE_DOCUMENTS_PER_WORKER = 10_000  # ~3 CPU s of sketching: more than a spawned worker's start
 
@@ -59,7 +59,7 @@ class LocalEngine:
     ) -> dict[str, Any]:
         from pipeline.dedup.local.job import cluster_and_write
 
-        return cluster_and_write(signatures, reference, self.cfg, written, scratch / DUPLICATES_SCRATCH)
+        return cluster_and_write(signatures, reference, self.cfg, written, scratch / DUPLICATES_DIR)
 
 
 class SparkEngine:
@@ -82,7 +82,7 @@ class SparkEngine:
         frame = read_signatures(self.session, signatures, is_reference=False)
         if reference is not None:
             frame = frame.unionByName(reference_signatures(self.session, *reference))
-        scratches = (scratch / DUPLICATES_SCRATCH, scratch / CHECKPOINTS_SCRATCH)
+        scratches = (scratch / DUPLICATES_DIR, scratch / CHECKPOINTS_SCRATCH)
         return cluster_and_write(self.session, frame, self.cfg, written, *scratches)
 
 

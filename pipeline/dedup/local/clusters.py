@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from pipeline.dedup.apply import EXACT, KEPT, NEAR
 from pipeline.dedup.local.nodes import spark_xxhash64
+from pipeline.shards import PARQUET_COMPRESSION, PARQUET_COMPRESSION_LEVEL, read_table
 
 LARGEST_CLUSTERS = 10
 MEMBER_SCHEMA = pa.schema(
@@ -50,16 +51,14 @@ def load_documents(
     signature_shards: list[Path], reference: tuple[list[Path], list[Path]] | None, num_perm: int
 ) -> Documents:
     """The rows Spark's ``read_signatures`` (and ``reference_signatures``: kept documents only) would read."""
-    tables: list[tuple[pa.Table, str, bool]] = [(pq.read_table(path), path.name, False) for path in signature_shards]
+    tables: list[tuple[pa.Table, str, bool]] = [(read_table(path), path.name, False) for path in signature_shards]
     if reference is not None:
         reference_signatures, kept_shards = reference
         kept = {
-            (doc_id, path.name)
-            for path in kept_shards
-            for doc_id in pq.read_table(path, columns=["id"])["id"].to_pylist()
+            (doc_id, path.name) for path in kept_shards for doc_id in read_table(path, columns=["id"])["id"].to_pylist()
         }
         for path in reference_signatures:
-            table = pq.read_table(path)
+            table = read_table(path)
             mask = [(doc_id, path.name) in kept for doc_id in table["id"].to_pylist()]
             tables.append((table.filter(pa.array(mask, pa.bool_())), path.name, True))
     ids, shards, is_reference, text_hash, karma, seen, n_shingles, signatures = [], [], [], [], [], [], [], []
@@ -251,4 +250,5 @@ def write_members(docs: Documents, found: Members, directory: Path) -> None:
             schema=MEMBER_SCHEMA,
         )
         (directory / f"shard={shard}").mkdir()
-        pq.write_table(table, directory / f"shard={shard}" / "part-00000.parquet", compression="zstd")
+        path = directory / f"shard={shard}" / "part-00000.parquet"
+        pq.write_table(table, path, compression=PARQUET_COMPRESSION, compression_level=PARQUET_COMPRESSION_LEVEL)

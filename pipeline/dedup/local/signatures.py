@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipeline.dedup.signature_rows import ROW_GROUP_ROWS, SIGNATURE_SCHEMA, sketch_batches
 from pipeline.fixed_row_groups import FixedRowGroupFile
+from pipeline.records import Document, with_nullable_columns
+from pipeline.shards import read_table
 from pipeline.spark.adopt import WrittenShard
 from pipeline.stage import run_units
 
@@ -21,10 +22,8 @@ BATCH_ROWS = 1024
 
 def _documents(shard: Path) -> pa.Table:
     """The columns dedup needs, sorted by id; ``seen`` is first_seen, or fetched_at where it is unset or absent."""
-    names = set(pq.read_schema(shard).names)
-    columns = ["id", "karma", "fetched_at", "text"] + (["first_seen"] if "first_seen" in names else [])
-    table = pq.read_table(shard, columns=columns)
-    seen = pc.coalesce(table["first_seen"], table["fetched_at"]) if "first_seen" in names else table["fetched_at"]
+    table = with_nullable_columns(read_table(shard), Document.SCHEMA, Document.__name__)  # first_seen may be absent
+    seen = pc.coalesce(table["first_seen"], table["fetched_at"])
     table = pa.table(
         {
             "id": table["id"],
