@@ -87,13 +87,19 @@ def run_deployment(state: dict[str, Any], name: str) -> None:
         )
 
 
+def log_tails(logs: list[Path], lines: int = WORKER_LOG_LINES) -> list[str]:
+    """The last ``lines`` of each of ``logs``, under its name."""
+    tails = []
+    for log in logs:
+        text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        tails.append(f"--- {log.name} ---\n" + "\n".join(text))
+    return tails
+
+
 def worker_log_tail(logs: Path, lines: int = WORKER_LOG_LINES) -> str:
     """The last ``lines`` of the Prefect worker's log: the flow run's own output, its traceback included, which is
     gone with the cluster's folder once a test tears it down."""
-    tails = []
-    for log in sorted(logs.glob("prefect-worker*.log")):
-        text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-        tails.append(f"--- {log.name} ---\n" + "\n".join(text))
+    tails = log_tails(sorted(logs.glob("prefect-worker*.log")), lines)
     return "\n".join(tails) or f"(no prefect-worker*.log in {logs})"
 
 
@@ -103,12 +109,9 @@ def ray_client_log_tail(state: dict[str, Any], lines: int = WORKER_LOG_LINES) ->
     temp_dir = state.get("ray", {}).get("temp_dir")
     if not temp_dir:
         return ""
-    tails = []
-    for log in sorted(Path(temp_dir).glob("ray/session_*/logs/ray_client_server*.err")):
-        text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-        if text:
-            tails.append(f"--- {log.name} ---\n" + "\n".join(text))
-    return "".join("\n" + tail for tail in tails)
+    errors = sorted(Path(temp_dir).glob("ray/session_*/logs/ray_client_server*.err"))
+    logs = [log for log in errors if log.stat().st_size]
+    return "".join("\n" + tail for tail in log_tails(logs, lines))
 
 
 if __name__ == "__main__":
