@@ -48,6 +48,7 @@ from pathlib import Path
 
 import psutil
 import pyarrow.parquet as pq
+from peer_stages import DATATROVE_STAGES
 
 REPO = Path(__file__).resolve().parents[1]
 PEER = REPO / "build" / "bench" / "peer"
@@ -80,14 +81,6 @@ WEBTEXT_ORDERS = {  # the run config's ``order``: the card's (the default) and F
     "dedup_first": ("extract", "dedup", "filter", "tokenize"),
     "filter_first": ("extract", "filter", "dedup", "tokenize"),
 }
-DATATROVE_STAGES = (
-    "extract_filter",
-    "minhash_signatures",
-    "minhash_buckets",
-    "minhash_cluster",
-    "minhash_filter",
-    "tokenize",
-)
 SAMPLE_S = 0.05
 
 

@@ -46,16 +46,9 @@ from datatrove.pipeline.readers.warc import process_record
 from datatrove.pipeline.tokens import DocumentTokenizer
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.lid import FT176LID
+from peer_stages import DATATROVE_STAGES as STAGES
 
 PAYLOAD_TYPE = "WARC-Identified-Payload-Type"
-STAGES = (
-    "extract_filter",
-    "minhash_signatures",
-    "minhash_buckets",
-    "minhash_cluster",
-    "minhash_filter",
-    "tokenize",
-)
 # Trafilatura's per-page limit: webtext's extract allows 10 s a page (page_timeout_s); datatrove's default
 # of 1 s drops long documentation pages on a loaded 2-core machine, which would measure the load, not the tools.
 EXTRACT_TIMEOUT_S = 10.0

@@ -35,12 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from dedup import planted_corpus, write_corpus
-from peer_datatrove import PEER, REPO, StageRun, datatrove_python, gpt2_tokenizer_json, measure
+from peer_datatrove import PEER, REPO, StageRun, datatrove_python, gpt2_tokenizer_json, measure, webtext_cli
+from peer_stages import MINHASH_STAGES
 
 from pipeline.records import document_id
 
 WORK = PEER / "minhash"
-DATATROVE_STAGES = ("minhash_signatures", "minhash_buckets", "minhash_cluster", "minhash_filter")
 DATATROVE_TASKS = 2
 
 
@@ -103,15 +103,13 @@ def run_size(size: int, words: tuple[int, int], python: Path, assets: dict[str, 
     print(f"{size:>9,} documents of {words[0]}-{words[1]} words; load average {load:.1f}")
     for engine in ("local", "spark"):
         out = folder / f"webtext-{engine}"
-        cli = [sys.executable, "-c", "import sys; from pipeline.cli import main; sys.exit(main())", "dedup"]
-        stage, _ = measure(
-            "webtext", engine, [*cli, str(folder / "docs"), "--out", str(out), "--engine", engine, "--quiet"], env
-        )
+        command = webtext_cli("dedup", folder / "docs", "--out", out, "--engine", engine, "--quiet")
+        stage, _ = measure("webtext", engine, command, env)
         seconds[engine] = stage.wall_s
         print(f"  webtext dedup --engine {engine:<6} {show(stage)}; {scores(webtext_removed(out), truth)}")
     runs: list[StageRun] = []
     work = folder / "datatrove"
-    for step in DATATROVE_STAGES:
+    for step in MINHASH_STAGES:
         command = [str(python), str(REPO / "bench" / "peer_datatrove_pipeline.py"), step, "--warc-dir", str(work)]
         command += ["--work", str(work), "--lid-model", str(assets["lid"]), "--tokenizer", str(assets["tokenizer"])]
         runs.append(measure("datatrove", step, [*command, "--tasks", str(DATATROVE_TASKS)], env)[0])
