@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import msgspec
 import numpy as np
+import pyarrow as pa
 
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.link_rules import REDDIT_DOMAINS
@@ -29,6 +30,19 @@ class RawSubmission(msgspec.Struct, gc=False):
     subreddit: str | None = None
     is_self: bool | None = None
     over_18: bool | None = None
+
+
+# The kept submissions as the scan spills them: the fields of ``Submission``, in its order.
+SPILL_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("url", pa.string()),
+        ("domain", pa.string()),
+        ("score", pa.int64()),
+        ("created_utc", pa.int64()),
+        ("subreddit", pa.string()),
+    ]
+)
 
 
 class Submission(NamedTuple):
@@ -83,13 +97,15 @@ class SubmissionClassifier:
     def __init__(self, cfg: HarvestConfig) -> None:
         decoder = msgspec.json.Decoder(RawSubmission)
         self._decode, self._decode_lines = decoder.decode, decoder.decode_lines
-        self._after = int(cfg.after.timestamp()) if cfg.after else -(2**63)
-        self._before = int(cfg.before.timestamp()) if cfg.before else 2**63
-        self._allow_nsfw = cfg.allow_nsfw
+        self.after = int(cfg.after.timestamp()) if cfg.after else None
+        self.before = int(cfg.before.timestamp()) if cfg.before else None
+        self._after = -(2**63) if self.after is None else self.after
+        self._before = 2**63 if self.before is None else self.before
+        self.allow_nsfw = cfg.allow_nsfw
         # Reddit's own hosts win over a user's blocklist entry for the same host.
         self._host_rules = {domain: "blocked_domain" for domain in cfg.all_blocked_domains}
         self._host_rules.update({domain: "reddit_link" for domain in REDDIT_DOMAINS})
-        self._blocked_extensions = frozenset(cfg.blocked_extensions)
+        self.blocked_extensions = frozenset(cfg.blocked_extensions)
         self._links: dict[str, tuple[str, str] | str] = {}
         self._hosts: dict[str, str] = {}
 
@@ -128,22 +144,22 @@ class SubmissionClassifier:
             return "self_post"
         if not self._after <= created < self._before:
             return "out_of_window"
-        if raw.over_18 and not self._allow_nsfw:
+        if raw.over_18 and not self.allow_nsfw:
             return "nsfw"
-        link = self._links.get(raw.url)
-        if link is None:
-            link = self._judge_link(raw.url)
+        link = self.link_outcome(raw.url)
         if type(link) is str:
             return link
         url, domain = link
         return Submission(raw.id, url, domain, raw.score, created, raw.subreddit or "")
 
-    def _judge_link(self, raw_url: str) -> tuple[str, str] | str:
+    def link_outcome(self, raw_url: str) -> tuple[str, str] | str:
         """The normalised URL and domain of a link, or the outcome that drops it; remembered, since the same link
         is often submitted several times in a row (one article to several subreddits)."""
-        if len(self._links) >= LINK_MEMO_SIZE:
-            self._links.clear()
-        self._links[raw_url] = link = self._link_outcome(raw_url)
+        link = self._links.get(raw_url)
+        if link is None:
+            if len(self._links) >= LINK_MEMO_SIZE:
+                self._links.clear()
+            self._links[raw_url] = link = self._link_outcome(raw_url)
         return link
 
     def _link_outcome(self, raw_url: str) -> tuple[str, str] | str:
@@ -151,14 +167,14 @@ class SubmissionClassifier:
             url, host = normalise_with_host(raw_url)
         except RejectedUrl as rejected:
             return rejected.reason
-        rule = self._host_rule(host)
+        rule = self.host_outcome(host)
         if rule:
             return rule
-        if path_extension(url) in self._blocked_extensions:
+        if path_extension(url) in self.blocked_extensions:
             return "blocked_extension"
         return url, host.removeprefix("www.")
 
-    def _host_rule(self, host: str) -> str:
+    def host_outcome(self, host: str) -> str:
         """The outcome a host rule gives ``host`` ('' for none), remembered: a dump's links share few hosts."""
         rule = self._hosts.get(host)
         if rule is None:
