@@ -83,6 +83,9 @@ def trafilatura_extract(html: str, url: str | None, dates: str = "meta") -> Extr
     """
     import trafilatura  # imported here: the stage's parent process never extracts
 
+    from pipeline.extract import xpath_prefilter
+
+    xpath_prefilter.install()  # the same text, faster (see the module); once per process
     full = dates == "full"
     document = trafilatura.bare_extraction(
         html, url=url, output_format="txt", with_metadata=full, **TRAFILATURA_SETTINGS
