@@ -10,10 +10,11 @@ An expression whose filter is an ``or`` of tests on attribute values (``re:test`
 ``starts-with``, ``=``, or the attribute's mere presence) can only select an element carrying one of those
 attributes with a value that contains one of the tests' literal parts. So before the expression runs, one
 C-level XPath gathers the values of the attributes it reads under the same context node, and two searches
-look for its tokens: the literal parts every match must contain (lower case, plain substring search), then
-the tests' own patterns, anchors per value. No hit proves the expression's result is empty, and it is not
-evaluated; a hit evaluates it as before. The answer is the same list of elements either way, and so
-trafilatura's text is byte for byte what it was (``tests/pipeline/extract/test_xpath_prefilter.py``).
+look for its tokens: the literal parts every match must contain (lower case, plain substring search, on
+ASCII values), then the tests' own patterns, anchored per value. No hit proves the expression's result is
+empty, and it is not evaluated; a hit evaluates it as before. The answer is the same list of elements
+either way, and so trafilatura's text is byte for byte what it was
+(``tests/pipeline/extract/test_xpath_prefilter.py``).
 
 The tests are read from each expression's own source: an expression this module cannot prove this of
 (a union, an ``and``, a ``not()``, a path that leaves the context node) is left as it is.
@@ -164,9 +165,11 @@ class PrefilteredXPath:
         if self._present is not None and self._present(tree):
             return True
         values = "\n".join(self._values(tree))  # one value per line: ^ and $ anchor on each
-        lowered = values.lower()
-        if not any(substring in lowered for substring in self._substrings):
-            return False
+        # The substring look is exact on ASCII only: a case-blind test's "share" matches "ſhare" (long s).
+        if values.isascii():
+            lowered = values.lower()
+            if not any(substring in lowered for substring in self._substrings):
+                return False
         return self._patterns.search(values) is not None
 
     def __call__(self, tree: Any, **variables: Any) -> Any:

@@ -109,6 +109,16 @@ def test_prefiltered_refuses_what_it_cannot_prove_empty(path: str) -> None:
     assert prefiltered(etree.XPath(path, namespaces=namespaces)) is None
 
 
+def test_a_case_blind_test_is_matched_beyond_ascii() -> None:
+    """Python's case-blind "share" matches "ſhare" (long s), whose lower case does not contain "share"."""
+    namespaces = {"re": "http://exslt.org/regular-expressions"}
+    expression = prefiltered(etree.XPath(".//*[re:test(@class, 'share', 'i')]", namespaces=namespaces))
+    assert expression is not None
+    tree = html.fromstring("<html><body><div class='\u017fhare'>x</div><p class='other'>y</p></body></html>")
+    assert [element.tag for element in expression(tree)] == ["div"]
+    assert expression(html.fromstring("<html><body><div class='shore'>x</div></body></html>")) == []
+
+
 def test_install_wraps_trafilaturas_discard_expressions_and_uninstall_restores_them() -> None:
     import trafilatura.xpaths
 
@@ -130,6 +140,8 @@ def _vocabulary(expressions: list[PrefilteredXPath]) -> list[str]:
     for token in tokens:
         words += [token, token.upper(), token.title(), token[1:], token[:-1], f"x{token}", f"{token}y", f"a {token} b"]
         words += [f"{token.strip()}-box", f"hide-{token.strip()}", f"{token}\nz"]
+        # what a case-blind pattern matches beyond ASCII: long s, dotless i, the Kelvin sign
+        words += [token.replace("s", "\u017f").replace("i", "\u0131").replace("k", "\u212a")]
     return words
 
 
