@@ -42,12 +42,15 @@ from training.run_folder import has_run
 
 @task(name="record_corpus_version")
 def record_corpus_version(config: RunConfig, config_path: str) -> dict[str, Any]:
-    """The corpus version of this run's tokens: a new ``versions/vNNNN.json`` when they changed (inputs with hashes,
-    config, code version, counts per stage, shard hashes), else the latest one."""
+    """The corpus version of this run's tokens: a new ``versions/vNNNN.json`` when they changed (inputs with hashes:
+    dumps, API snapshots, blocklists; config, code version, counts per stage, shard hashes), else the latest one."""
     dumps, unmatched = match_dumps(config.harvest.dumps)
+    blocklists = [path for path in config.harvest.blocklists if path.is_file()]
+    unmatched += [str(path) for path in config.harvest.blocklists if not path.is_file()]
     if unmatched:  # a slice run where the dumps are not: its version lists the inputs it found
-        get_run_logger().warning("corpus version: dumps not found here, left out of its inputs: %s", unmatched)
-    inputs = [*dumps, *(source.path for source in archived_snapshots(config.urls_dir))]
+        get_run_logger().warning("corpus version: inputs not found here, left out of its inputs: %s", unmatched)
+    # The blocklists decide which links are kept as much as the dumps do: an edited list is a new input.
+    inputs = [*dumps, *(source.path for source in archived_snapshots(config.urls_dir)), *blocklists]
     manifest, new = record_version(
         config.data_root,
         config.tokens_dir,

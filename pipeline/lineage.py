@@ -2,7 +2,7 @@
 
 After the data stages of a run, ``record_version`` writes ``DATA_ROOT/versions/v0003.json`` when the
 tokens differ from the latest version's (a run with nothing new records nothing). The manifest holds:
-the input dumps and API snapshots with their sha256, the run's config, the code version (git commit,
+the input dumps, API snapshots and blocklists with their sha256, the run's config, the code version (git commit,
 and each stage's code fingerprint), every stage's counts, the corpus shards' and token shards' sha256,
 and two identities:
 

@@ -174,7 +174,8 @@ def test_the_whole_dag_runs_through_the_server_with_lineage(built: Built, prefec
 
     version = read_json(built.directory / "run" / "versions" / "v0001.json")
     assert version["prefect_flow_run_id"] == run_id
-    assert [Path(entry["path"]).name for entry in version["inputs"]] == ["RS_2019-01.zst", "RS_2019-02.bz2"]
+    names = [Path(entry["path"]).name for entry in version["inputs"]]
+    assert names == ["RS_2019-01.zst", "RS_2019-02.bz2", "sample.txt"]  # the dumps, then the harvest's blocklist
     assert version["counts"]["dedup"]["outcomes"] == {"exact_duplicate": 5, "near_duplicate": 2}
     tokens_manifest = read_json(built.directory / "run" / "tokens" / "manifest.json")
     assert tokens_manifest["corpus_sha256"] == version["corpus_sha256"]  # the tokens point at their corpus
@@ -368,7 +369,7 @@ def test_new_submissions_flow_through_slices_and_a_killed_run_resumes(
     result = run_flow(prefect_env, config, "--stages", "decontaminate", "tokenize", "train", "evaluate")
     version = read_json(run / "versions" / "v0002.json")
     assert version["previous"] == 1 and version["counts"]["filter"]["counts"]["kept"] == 19
-    assert Path(version["inputs"][-1]["path"]).name == "RS_2019-02-late.ndjson"
+    assert [Path(entry["path"]).name for entry in version["inputs"]][-2:] == ["RS_2019-02-late.ndjson", "sample.txt"]
     assert "corpus version v0002 (new)" in result.stdout and not (run / "models" / "tiny" / "v0002").exists()
     assert version["karma"] == {"documents": version["tokens"]["documents"], "changed": 1, "compared_with": "v0001"}
     corpus = pa.concat_tables(pq.read_table(shard) for shard in complete_shards(run / "corpus"))
