@@ -33,7 +33,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
     cfg = config_from_arguments(FetchConfig, args)
     replay = args.replay
-    make = (lambda _: WarcReplayFetcher(replay, cfg.max_redirects)) if replay else HttpFetcher
+    make = (lambda _: WarcReplayFetcher(replay, cfg.max_redirects, cfg.read_tdmrep_file)) if replay else HttpFetcher
     summary = run_fetch(args.urls_dir, args.out, cfg, make, no_progress if args.quiet else terminal_progress)
     print_summary(summary)
     print(f"pages index: {args.out / 'pages'}; WARC: {args.out / 'warc'}")
