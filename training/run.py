@@ -48,9 +48,16 @@ logger = logging.getLogger(__name__)
 STAGE = "train"
 RAY_RUN_NAME = "train"
 # Ray Client's proxy starts one server process per driver; on a loaded head that process sometimes ends before it
-# serves (seen here on 2 cores under load). A new connection gets a new server: the join is tried again.
-CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+# serves (seen here on 2 cores under load). The proxy then says so, or trips over the dead process as it looks at it
+# (psutil's ZombieProcess in its ``start_specific_server``). A new connection gets a new server: the join is tried
+# again.
+CLIENT_SERVER_FAILURES = ("Starting Ray client server failed", "start_specific_server")
 CLIENT_ATTEMPTS = 3
+
+
+def client_server_failed(message: str) -> bool:
+    """Whether ``message`` (an error, a driver's stderr) is Ray Client's per-driver server failing to start."""
+    return any(failure in message for failure in CLIENT_SERVER_FAILURES)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,7 +134,7 @@ def _init_ray(cfg: TrainConfig) -> bool:
             ray.init(address=address, log_to_driver=True, runtime_env={"env_vars": credential_environment()})
             return True
         except (ConnectionError, RuntimeError, ValueError) as error:
-            if CLIENT_SERVER_FAILED not in str(error) or attempt == CLIENT_ATTEMPTS:
+            if not client_server_failed(str(error)) or attempt == CLIENT_ATTEMPTS:
                 raise ConnectionError(f"cannot join the Ray cluster at {address!r}: {error}") from error
             logger.warning("Ray Client's server for this driver did not start (attempt %d); trying again", attempt)
             time.sleep(2 * attempt)
