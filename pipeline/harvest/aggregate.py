@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.harvest.blocklists import Blocklists, drop_blocklisted
-from pipeline.harvest.scan import SPILL_SCHEMA, ScanResult, bucket_file
+from pipeline.harvest.scan import ScanResult, bucket_file
+from pipeline.harvest.submissions import SPILL_SCHEMA
 from pipeline.records import UTC_TIMESTAMP, UrlRecord
 from pipeline.shards import fingerprint, read_table, remove_orphan_shards, shard_name, write_shard
 from pipeline.stage import WorkUnit

@@ -13,14 +13,13 @@ integer beyond 64 bits) returns ``None`` and is checked submission by submission
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.harvest.submissions import OUTCOMES, SPILL_SCHEMA, RawSubmission
+from pipeline.harvest.submissions import OUTCOMES, SPILL_SCHEMA, RawSubmission, bucket_of
 
 if TYPE_CHECKING:
     from pipeline.harvest.submissions import SubmissionClassifier
@@ -129,7 +128,7 @@ def classify_columns(
     ).take(order)
     kept_rows = kept_rows[order]
     # Group by bucket, buckets in order of first appearance, rows within one in line order.
-    buckets = np.array([zlib.crc32(url.encode("utf-8")) % n_buckets for url in normalised.to_pylist()], np.int64)
+    buckets = np.array([bucket_of(url, n_buckets) for url in normalised.to_pylist()], np.int64)
     present, first, inverse = np.unique(buckets, return_index=True, return_inverse=True)
     grouped = np.argsort(first[inverse], kind="stable")
     appearance = np.argsort(first)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import multiprocessing
 import sys
-import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -31,10 +31,8 @@ import pyarrow as pa
 from pipeline.harvest.columns import classify_columns
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import split_lines
-from pipeline.harvest.submissions import SPILL_SCHEMA, Submission, SubmissionClassifier
+from pipeline.harvest.submissions import SPILL_SCHEMA, Submission, SubmissionClassifier, bucket_of
 from pipeline.settings import resolve_workers
-
-__all__ = ["SPILL_SCHEMA", "ChunkClassifier", "ChunkResult", "by_bucket", "classify_chunk", "spill_batch"]
 
 _SPILL_ROW = pa.struct(list(SPILL_SCHEMA))
 # (lines, outcome counts, kept submissions, {bucket: its rows}): the rows come bucket after bucket, in that order.
@@ -54,23 +52,20 @@ _worker_buckets = 1
 _worker_slots: list[Any] = []
 
 
-def bucket_of(url: str, n_buckets: int) -> int:
-    """Stable URL-hash partition (CRC-32: the same in every process and Python version)."""
-    return zlib.crc32(url.encode("utf-8")) % n_buckets
-
-
+@functools.cache
 def reuse_freed_memory() -> None:
-    """Have glibc keep freed multi-megabyte buffers for reuse instead of unmapping them.
+    """Have glibc keep freed multi-megabyte buffers for reuse instead of unmapping them (once per process).
 
     By default every decompressed piece and block is a fresh ``mmap`` that is unmapped when
     freed, so each byte of the dump costs a page fault and a page clear: ~0.5 CPU s per GB,
     as much as the decompression itself. Above a fixed threshold glibc reuses heap memory
     instead; memory stays bounded by what is live at once. A no-op off glibc.
     """
-    if not sys.platform.startswith("linux") or not ctypes.util.find_library("c"):
+    library = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+    if not library:
         return
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+        mallopt = ctypes.CDLL(library).mallopt
     except (OSError, AttributeError):  # musl and others: no mallopt
         return
     mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import CorruptDumpError
-from pipeline.harvest.parallel import SPILL_SCHEMA, ChunkClassifier, ChunkResult, by_bucket
+from pipeline.harvest.parallel import ChunkClassifier, ChunkResult, by_bucket
+from pipeline.harvest.submissions import SPILL_SCHEMA
 from pipeline.progress import Advance, ProgressFactory, no_progress
 from pipeline.shards import atomic_write_json, fingerprint, read_json
 

@@ -9,6 +9,7 @@ in one flat method with dictionary lookups rather than a chain of small filters.
 
 from __future__ import annotations
 
+import zlib
 from typing import NamedTuple
 
 import msgspec
@@ -43,6 +44,11 @@ SPILL_SCHEMA = pa.schema(
         ("subreddit", pa.string()),
     ]
 )
+
+
+def bucket_of(url: str, n_buckets: int) -> int:
+    """Stable URL-hash partition (CRC-32: the same in every process and Python version)."""
+    return zlib.crc32(url.encode("utf-8")) % n_buckets
 
 
 class Submission(NamedTuple):

@@ -15,8 +15,8 @@ import pytest
 from pipeline import urls
 from pipeline.harvest.columns import _PLAIN_LINK_RE2, PLAIN_LINK, classify_columns
 from pipeline.harvest.config import HarvestConfig
-from pipeline.harvest.parallel import bucket_of, spill_batch
-from pipeline.harvest.submissions import SubmissionClassifier
+from pipeline.harvest.parallel import spill_batch
+from pipeline.harvest.submissions import SubmissionClassifier, bucket_of
 from pipeline.sample.reddit import pushshift_submission
 
 JAN_2019 = 1546300800

@@ -9,8 +9,8 @@ import pytest
 
 from pipeline.harvest import submissions
 from pipeline.harvest.config import HarvestConfig
-from pipeline.harvest.parallel import SPILL_SCHEMA, bucket_of, by_bucket, classify_chunk
-from pipeline.harvest.submissions import Submission, SubmissionClassifier
+from pipeline.harvest.parallel import by_bucket, classify_chunk
+from pipeline.harvest.submissions import SPILL_SCHEMA, Submission, SubmissionClassifier, bucket_of
 from pipeline.sample.reddit import pushshift_submission
 
 JAN_2019 = 1546300800
