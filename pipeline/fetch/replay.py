@@ -78,12 +78,12 @@ class WarcReplayFetcher:
             return None
         kept = [(name, value) for name, value in headers if name.lower() not in WIRE_HEADERS]
         exchange = Exchange(url, [], status, "", kept, body, datetime.now(UTC))
-        location = next((value for name, value in headers if name.lower() == "location"), None)
+        location = _header(headers, "location")
         if status in REDIRECTS and location:
             result.exchanges.append(exchange)
             return urljoin(url, location)
         result.final_url, result.status = url, status
-        result.content_type = next((value for name, value in headers if name.lower() == "content-type"), None)
+        result.content_type = _header(headers, "content-type")
         if status >= 400:
             result.outcome = f"http_{status}"
         elif looks_binary(body):
@@ -105,7 +105,7 @@ class WarcReplayFetcher:
             except WarcRecordError as error:
                 log.warning("%s: %s", url, error)
                 raise OSError(str(error)) from error
-            location = next((value for name, value in headers if name.lower() == "location"), None)
+            location = _header(headers, "location")
             if status in REDIRECTS and location:
                 url = urljoin(url, location)
                 continue
@@ -114,3 +114,8 @@ class WarcReplayFetcher:
 
     async def close(self) -> None:
         return None
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    """The first value of header ``name`` (lower case) in an archived response's headers."""
+    return next((value for key, value in headers if key.lower() == name), None)
