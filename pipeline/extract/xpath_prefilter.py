@@ -131,9 +131,10 @@ def _sequence_substrings(items: list[tuple[Any, Any]]) -> set[str] | None:
     return max(known, key=lambda choice: (min(map(len, choice)), -len(choice))) if known else None
 
 
-def top_level_predicates(path: str) -> list[str] | None:
-    """The ``[...]`` filters of ``path`` outside any other, or ``None`` for a union (``a | b``) of paths."""
-    depth, start, predicates = 0, 0, []
+def split_path(path: str) -> tuple[str, list[str]] | None:
+    """``path``'s steps without their filters, and its ``[...]`` filters outside any other; ``None`` for a union
+    (``a | b``) of paths."""
+    depth, start, steps, predicates = 0, 0, [], []
     for index, character in enumerate(path):
         if character == "[":
             depth += 1
@@ -142,9 +143,11 @@ def top_level_predicates(path: str) -> list[str] | None:
             depth -= 1
             if depth == 0:
                 predicates.append(path[start:index])
-        elif character == "|" and depth == 0:
-            return None
-    return predicates
+        elif depth == 0:
+            if character == "|":
+                return None
+            steps.append(character)
+    return "".join(steps), predicates
 
 
 class PrefilteredXPath:
@@ -182,8 +185,11 @@ class PrefilteredXPath:
 def prefiltered(xpath: etree.XPath) -> PrefilteredXPath | None:
     """``xpath`` behind a prefilter, or ``None`` if its result cannot be proved empty from attribute values."""
     path = xpath.path.strip()
-    predicates = top_level_predicates(path)
-    if not path.lstrip("(").startswith(".//") or predicates is None or re.search(r"\.\.|::", _outside(path)):
+    split = split_path(path)
+    if not path.lstrip("(").startswith(".//") or split is None:
+        return None
+    steps, predicates = split
+    if re.search(r"\.\.|::", steps):  # ``..`` or an axis among the steps could leave the context node
         return None
     tests = [found for predicate in predicates if (found := attribute_tests(predicate)) is not None]
     if not tests:
@@ -200,17 +206,6 @@ def prefiltered(xpath: etree.XPath) -> PrefilteredXPath | None:
         return None
 
 
-def _outside(path: str) -> str:
-    """``path`` without its filters: the steps themselves (``..`` or an axis there could leave the context)."""
-    depth, steps = 0, []
-    for character in path:
-        depth += character == "["
-        if depth == 0:
-            steps.append(character)
-        depth -= character == "]"
-    return "".join(steps)
-
-
 def _discard_lists() -> Iterator[list[Any]]:
     import trafilatura.xpaths
 
@@ -220,14 +215,14 @@ def _discard_lists() -> Iterator[list[Any]]:
             yield expressions
 
 
-_installed = 0
+_installed: int | None = None  # how many expressions install() prefiltered; None: not installed
 
 
 def install() -> int:
     """Put the prefilter in front of every discard expression it can prove empty (in place: trafilatura's
-    modules share these lists); idempotent. Returns how many expressions are prefiltered."""
+    modules share these lists); once per process, even when none qualifies. Returns how many are prefiltered."""
     global _installed
-    if _installed:
+    if _installed is not None:
         return _installed
     count = 0
     for expressions in _discard_lists():
@@ -244,7 +239,7 @@ def install() -> int:
 def uninstall() -> None:
     """Restore trafilatura's own expressions (tests compare the text with and without the prefilter)."""
     global _installed
-    _installed = 0
+    _installed = None
     for expressions in _discard_lists():
         for index, expression in enumerate(expressions):
             if isinstance(expression, PrefilteredXPath):

@@ -133,6 +133,20 @@ def test_install_wraps_trafilaturas_discard_expressions_and_uninstall_restores_t
         xpath_prefilter.install()
 
 
+def test_install_runs_once_per_process_even_when_nothing_qualifies(monkeypatch: pytest.MonkeyPatch) -> None:
+    xpath_prefilter.uninstall()
+    walks: list[int] = []
+    monkeypatch.setattr(xpath_prefilter, "_discard_lists", lambda: walks.append(1) or iter(()))
+    try:
+        assert xpath_prefilter.install() == 0
+        assert xpath_prefilter.install() == 0  # every page calls it: the lists are not walked again
+        assert walks == [1]
+    finally:
+        monkeypatch.undo()
+        xpath_prefilter.uninstall()
+        xpath_prefilter.install()
+
+
 def _vocabulary(expressions: list[PrefilteredXPath]) -> list[str]:
     """Attribute values near each expression's tokens: the tokens, their case variants, pieces and neighbours."""
     tokens = sorted({token for expression in expressions for token in expression._substrings} - {""})
