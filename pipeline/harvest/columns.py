@@ -1,14 +1,16 @@
-"""The harvest rules over a whole decoded block at once: Arrow and NumPy operations on its columns.
+"""The harvest rules over a whole block at once: Arrow and NumPy operations on its columns.
 
-:meth:`SubmissionClassifier.check` costs a Python call per submission and a URL parse per
-distinct link, which together took more CPU than decoding the JSON. Here each rule is one
-vectorised operation over the block, and the links of the common shape (lower-case
-``http(s)://host/path``, no query, fragment, port or escapes: what ``normalise_with_host``
-leaves unchanged) are judged with one RE2 match over the block; every other link still
-goes through ``SubmissionClassifier.link_outcome``. The result is exactly what checking
-submission by submission gives: the same outcome counts, the same kept rows in the same
-order. A block this cannot take as it is (a ``created_utc`` given as float or text, an
-integer beyond 64 bits) returns ``None`` and is checked submission by submission.
+The columns come straight from the block's bytes when the C scanner (``_ndjson.c``) is
+built and sure of every line, else from msgspec's structs (:func:`struct_columns`); both
+give the same arrays. :meth:`SubmissionClassifier.check` costs a Python call per
+submission and a URL parse per distinct link; here each rule is one vectorised operation
+over the block, and the links of the common shape (lower-case ``http(s)://host/path``, no
+query, fragment, port or escapes: what ``normalise_with_host`` leaves unchanged) are
+judged with one RE2 match over the block; every other link still goes through
+``SubmissionClassifier.link_outcome``. The result is exactly what checking submission by
+submission gives: the same outcome counts, the same kept rows in the same order. A block
+whose values columns cannot hold as they are (a ``created_utc`` given as float or text, an
+integer beyond 64 bits) has no columns and is checked submission by submission.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.harvest.submissions import OUTCOMES, SPILL_SCHEMA, RawSubmission, bucket_of
+
+try:
+    from pipeline.harvest._ndjson import submission_columns as _submission_columns
+except ImportError:  # installed without a C compiler: every block takes msgspec's path
+    _submission_columns = None
 
 if TYPE_CHECKING:
     from pipeline.harvest.submissions import SubmissionClassifier
@@ -33,30 +40,62 @@ _PLAIN_LINK_RE2 = f"^{PLAIN_LINK}$"
 _EXTENSION = r"\.(?P<extension>[^./]*)$"
 _CODE = {outcome: code for code, outcome in enumerate(OUTCOMES)}  # "kept" is 0
 _INT_OR_NONE = frozenset({int, type(None)})
+# The fields the rules read, in the order the C scanner returns them.
+FIELDS = {
+    "id": pa.string(),
+    "url": pa.string(),
+    "subreddit": pa.string(),
+    "score": pa.int64(),
+    "created_utc": pa.int64(),
+    "is_self": pa.bool_(),
+    "over_18": pa.bool_(),
+}
 # The rules that need no link, in the order check applies them.
 _SUBMISSION_RULES = ("bad_type", "missing_url", "self_post", "out_of_window", "nsfw")
 
 
-def _bools(values: list[bool | None]) -> np.ndarray:
-    """Truth values as ``if value`` reads them (``None`` is false)."""
-    return np.array(values, dtype=bool)
+def native_columns(block: bytes) -> dict[str, pa.Array] | None:
+    """The block's fields as Arrow columns, scanned by the C extension (``_ndjson.c``) straight from its bytes;
+    ``None`` if the extension is not built or the block needs msgspec's path."""
+    scanned = _submission_columns(block) if _submission_columns is not None else None
+    if scanned is None:
+        return None
+    rows, *fields = scanned
+    return {
+        # Arrow's own buffer order: validity, then offsets and data (strings) or values.
+        name: pa.Array.from_buffers(kind, rows, [pa.py_buffer(part) for part in buffers])
+        for (name, kind), buffers in zip(FIELDS.items(), fields)
+    }
 
 
-def _submission_codes(decoded: list[RawSubmission], classifier: SubmissionClassifier) -> tuple[np.ndarray, dict]:
-    """The outcome code of the first submission rule each row fails (0: none), and the block's Arrow columns;
-    raises ``OverflowError`` for an integer beyond 64 bits."""
+def struct_columns(decoded: list[RawSubmission]) -> dict[str, pa.Array] | None:
+    """The same columns from msgspec's structs; ``None`` for a block the column rules cannot take as it is."""
     created = [raw.created_utc for raw in decoded]
     if not set(map(type, created)) <= _INT_OR_NONE:
-        raise TypeError("created_utc as float or text")
-    columns = {
-        "id": pa.array([raw.id for raw in decoded], pa.string()),
-        "url": pa.array([raw.url for raw in decoded], pa.string()),
-        "score": pa.array([raw.score for raw in decoded], pa.int64()),
-        "created_utc": pa.array(created, pa.int64()),
-        "subreddit": pa.array([raw.subreddit for raw in decoded], pa.string()),
-    }
+        return None  # created_utc as float or text
+    try:
+        return {
+            "id": pa.array([raw.id for raw in decoded], pa.string()),
+            "url": pa.array([raw.url for raw in decoded], pa.string()),
+            "subreddit": pa.array([raw.subreddit for raw in decoded], pa.string()),
+            "score": pa.array([raw.score for raw in decoded], pa.int64()),
+            "created_utc": pa.array(created, pa.int64()),
+            "is_self": pa.array([raw.is_self for raw in decoded], pa.bool_()),
+            "over_18": pa.array([raw.over_18 for raw in decoded], pa.bool_()),
+        }
+    except OverflowError:  # an integer beyond 64 bits
+        return None
+
+
+def _is_true(column: pa.Array) -> np.ndarray:
+    """Truth values as ``if value`` reads them (``None`` is false)."""
+    return pc.fill_null(column, False).to_numpy(zero_copy_only=False)
+
+
+def _submission_codes(columns: dict[str, pa.Array], classifier: SubmissionClassifier) -> np.ndarray:
+    """The outcome code of the first submission rule each row fails (0: none)."""
     seconds = columns["created_utc"].fill_null(0).to_numpy()
-    outside = np.zeros(len(decoded), dtype=bool)
+    outside = np.zeros(len(seconds), dtype=bool)
     if classifier.after is not None:
         outside |= seconds < classifier.after
     if classifier.before is not None:
@@ -66,15 +105,15 @@ def _submission_codes(decoded: list[RawSubmission], classifier: SubmissionClassi
             pc.or_(columns["id"].is_null(), columns["score"].is_null()), columns["created_utc"].is_null()
         ),
         "missing_url": pc.fill_null(pc.equal(columns["url"], ""), True),
-        "self_post": _bools([raw.is_self for raw in decoded]),
+        "self_post": _is_true(columns["is_self"]),
         "out_of_window": outside,
-        "nsfw": _bools([raw.over_18 for raw in decoded]) & (not classifier.allow_nsfw),
+        "nsfw": _is_true(columns["over_18"]) & (not classifier.allow_nsfw),
     }
-    codes = np.zeros(len(decoded), dtype=np.int8)
+    codes = np.zeros(len(seconds), dtype=np.int8)
     for rule in reversed(_SUBMISSION_RULES):  # the first rule that fails wins
         mask = failed[rule]
         codes[mask if isinstance(mask, np.ndarray) else mask.to_numpy(zero_copy_only=False)] = _CODE[rule]
-    return codes, columns
+    return codes
 
 
 def _judge_plain(urls: pa.Array, classifier: SubmissionClassifier) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array]:
@@ -98,15 +137,11 @@ def _judge_plain(urls: pa.Array, classifier: SubmissionClassifier) -> tuple[np.n
 
 
 def classify_columns(
-    decoded: list[RawSubmission], classifier: SubmissionClassifier, n_buckets: int
-) -> tuple[dict[str, int], pa.RecordBatch, dict[int, int]] | None:
-    """Outcome counts of ``decoded`` and its kept rows as a batch of the spill schema, grouped by bucket (in the
-    order each bucket first appears, rows in line order), with each bucket's row count; ``None`` if the block
-    needs the submission-by-submission path."""
-    try:
-        codes, columns = _submission_codes(decoded, classifier)
-    except (TypeError, OverflowError):
-        return None
+    columns: dict[str, pa.Array], classifier: SubmissionClassifier, n_buckets: int
+) -> tuple[dict[str, int], pa.RecordBatch, dict[int, int]]:
+    """Outcome counts of a block's columns and its kept rows as a batch of the spill schema, grouped by bucket (in
+    the order each bucket first appears, rows in line order), with each bucket's row count."""
+    codes = _submission_codes(columns, classifier)
     rows = np.flatnonzero(codes == 0)
     urls = columns["url"].take(rows)
     plain, plain_codes, plain_urls, plain_domains = _judge_plain(urls, classifier)

@@ -28,9 +28,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.harvest.columns import classify_columns
+from pipeline.harvest.columns import classify_columns, native_columns, struct_columns
 from pipeline.harvest.config import HarvestConfig
-from pipeline.harvest.dumps import split_lines
+from pipeline.harvest.dumps import CHUNK_BYTES, ZSTD_WRITE_SIZE, split_lines
 from pipeline.harvest.submissions import SPILL_SCHEMA, Submission, SubmissionClassifier, bucket_of
 from pipeline.settings import resolve_workers
 
@@ -40,7 +40,8 @@ ChunkResult = tuple[int, dict[str, int], pa.RecordBatch, dict[int, int]]
 # What a worker sends back: the kept submissions as an Arrow IPC message.
 _Packed = tuple[int, dict[str, int], bytes, dict[int, int]]
 
-SLOT_BYTES = 8 << 20
+# A block is CHUNK_BYTES and at most the rest of one decompressed piece: every block fits a slot.
+SLOT_BYTES = CHUNK_BYTES + 2 * ZSTD_WRITE_SIZE
 # glibc's mallopt parameters, and the size above which freed buffers go back to the kernel (its largest allowed).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_BYTES = 32 << 20
@@ -74,10 +75,12 @@ def reuse_freed_memory() -> None:
 
 def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int) -> ChunkResult:
     """Outcome counts of every line in ``chunk`` and its kept submissions, grouped by bucket."""
-    decoded = classifier.decode_block(chunk)
+    decoded = None
+    if (columns := native_columns(chunk)) is None and (decoded := classifier.decode_block(chunk)) is not None:
+        columns = struct_columns(decoded)
+    if columns is not None:
+        return len(columns["id"]), *classify_columns(columns, classifier, n_buckets)
     if decoded is not None:
-        if (columns := classify_columns(decoded, classifier, n_buckets)) is not None:
-            return len(decoded), *columns
         results = list(map(classifier.check, decoded))
     else:
         results = list(map(classifier.classify, split_lines(chunk)))

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from pipeline import urls
-from pipeline.harvest.columns import _PLAIN_LINK_RE2, PLAIN_LINK, classify_columns
+from pipeline.harvest.columns import _PLAIN_LINK_RE2, PLAIN_LINK, classify_columns, native_columns, struct_columns
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import spill_batch
 from pipeline.harvest.submissions import SubmissionClassifier, bucket_of
@@ -101,9 +101,9 @@ def one_by_one(decoded: list, cfg: HarvestConfig) -> tuple[dict[str, int], pa.Re
 def assert_same_as_one_by_one(records: list[dict], cfg: HarvestConfig) -> dict[str, int]:
     decoded = SubmissionClassifier(cfg).decode_block(block(records))
     assert decoded is not None
-    columns = classify_columns(decoded, SubmissionClassifier(cfg), N_BUCKETS)
+    columns = struct_columns(decoded)
     assert columns is not None
-    outcomes, batch, counts = columns
+    outcomes, batch, counts = classify_columns(columns, SubmissionClassifier(cfg), N_BUCKETS)
     expected_outcomes, expected_batch, expected_counts = one_by_one(decoded, cfg)
     assert outcomes == expected_outcomes
     assert list(counts.items()) == list(expected_counts.items())
@@ -166,10 +166,11 @@ def test_a_block_of_rejected_links_keeps_nothing() -> None:
     [{"created_utc": float(JAN_2019 + 60)}, {"created_utc": str(JAN_2019 + 60)}, {"score": 2**63}, {"score": -(2**64)}],
 )
 def test_values_columns_cannot_hold_send_the_block_one_by_one(overrides: dict) -> None:
-    cfg = HarvestConfig()
-    decoded = SubmissionClassifier(cfg).decode_block(block([record(), record(**overrides)]))
+    data = block([record(), record(**overrides)])
+    decoded = SubmissionClassifier(HarvestConfig()).decode_block(data)
     assert decoded is not None
-    assert classify_columns(decoded, SubmissionClassifier(cfg), N_BUCKETS) is None
+    assert struct_columns(decoded) is None
+    assert native_columns(data) is None
 
 
 @pytest.mark.parametrize(

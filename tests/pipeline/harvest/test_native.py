@@ -1,0 +1,195 @@
+"""The C scanner (``_ndjson.c``) against msgspec: what it accepts, msgspec decodes to the same columns; what it
+is not sure of, it declines, and the block takes msgspec's path with unchanged results."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pyarrow as pa
+import pytest
+
+from pipeline.harvest import columns as columns_module
+from pipeline.harvest.columns import native_columns, struct_columns
+from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.parallel import classify_chunk
+from pipeline.harvest.submissions import SubmissionClassifier
+from pipeline.sample.reddit import pushshift_submission
+
+pytestmark = pytest.mark.skipif(
+    columns_module._submission_columns is None,
+    reason="the C extension pipeline.harvest._ndjson is not built (installed without a C compiler)",
+)
+
+JAN_2019 = 1546300800
+DECODER = SubmissionClassifier(HarvestConfig())
+
+
+def record(index: int = 0, **overrides: object) -> dict:
+    submission = pushshift_submission(
+        id=f"id{index}",
+        url=f"https://news{index % 7}.test/story/{index}?utm_source=x&amp;page={index}",
+        score=index % 50,
+        created_utc=JAN_2019 + index,
+        subreddit="news",
+        title=f'Story {index}: caf\u00e9, na\u00efve, \u65e5\u672c, \U0001f600 "quoted" back\\slash',
+        is_self=index % 5 == 0,
+        over_18=index % 11 == 0,
+        rng=random.Random(index),
+    )
+    submission.update(overrides)
+    return submission
+
+
+def lines(records: list[dict], ensure_ascii: bool = False) -> bytes:
+    return b"".join(json.dumps(item, ensure_ascii=ensure_ascii).encode() + b"\n" for item in records)
+
+
+def msgspec_columns(block: bytes) -> dict[str, pa.Array] | None:
+    decoded = DECODER.decode_block(block)
+    return struct_columns(decoded) if decoded is not None else None
+
+
+def assert_same_columns(block: bytes) -> dict[str, pa.Array]:
+    native, expected = native_columns(block), msgspec_columns(block)
+    assert native is not None and expected is not None
+    assert list(native) == list(expected)
+    for name in native:
+        assert native[name].validate(full=True) is None
+        assert native[name].equals(expected[name]), (name, native[name], expected[name])
+    return native
+
+
+@pytest.mark.parametrize("ensure_ascii", [False, True], ids=["utf8", "escaped"])
+def test_real_shaped_records_scan_to_msgspecs_columns(ensure_ascii: bool) -> None:
+    records = [record(index) for index in range(300)]
+    records[7]["url"] = 'https://news.test/caf\u00e9/\U0001f600?q="x"\\y\n\t/'
+    records[8]["subreddit"] = None
+    records[9]["score"] = None
+    del records[10]["is_self"], records[10]["over_18"], records[10]["url"]
+    columns = assert_same_columns(lines(records, ensure_ascii))
+    assert columns["id"].to_pylist()[:2] == ["id0", "id1"]
+    assert columns["url"][7].as_py() == records[7]["url"]
+    assert columns["subreddit"][8].as_py() is None and columns["score"][9].as_py() is None
+    assert columns["url"][10].as_py() is None and columns["is_self"][10].as_py() is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"{}",
+        b'  {"id" : "a" , "score":-0,"created_utc" :  0 }  ',
+        b'{"id":"a","score":9223372036854775807,"created_utc":-9223372036854775808}',
+        b'{"id":"a\\u00e9\\ud83d\\ude00\\/\\"\\\\\\b\\f\\n\\r\\t","url":"","subreddit":""}',
+        b'{"id":null,"url":null,"subreddit":null,"score":null,"created_utc":null,"is_self":null,"over_18":null}',
+        b'{"is_self":true,"over_18":false,"nested":{"id":5,"url":[1,2.5e-3,{"x":null}]},"id":"top"}',
+        b'{"id":"x","\xc3\xa9t\xc3\xa9":"\xf0\x9f\x98\x80","other":[[[[]]]],"n":-1.5E+10}',
+        b'{"id":"x"}\r',
+    ],
+)
+def test_edge_values_scan_to_msgspecs_columns(line: bytes) -> None:
+    assert_same_columns(line + b"\n")
+    assert_same_columns(line)  # the last line of a block may lack its newline
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",  # blank line
+        b"   ",
+        b'{"id":"a"',  # cut off
+        b'{"id":"a",}',  # trailing comma
+        b"{'id':'a'}",
+        b'{"id":"a"} {"id":"b"}',  # two objects on one line
+        b'{"id":"a"},{"id":"b"}',
+        b'["id"]',
+        b"null",
+        b'{"score":NaN}',
+        b'{"score":01}',
+        b'{"score":+1}',
+        b'{"x":1.}',
+        b'{"x":.5}',
+        b'{"x":1e}',
+        b'{"x":"tab\there"}',  # a raw control character
+        b'{"x":"\\x41"}',
+        b'{"id":"\\ud800"}',  # lone surrogates
+        b'{"id":"\\udc00x"}',
+        b'{"x":"\xff"}',  # invalid UTF-8, overlong, an encoded surrogate
+        b'{"x":"\xc0\xaf"}',
+        b'{"x":"\xed\xa0\x80"}',
+        b'{"x":tru}',
+        b'{"score":1.0}',  # a field of another type
+        b'{"score":"5"}',
+        b'{"id":5}',
+        b'{"is_self":1}',
+        b'{"url":["a"]}',
+        b'{"created_utc":1546300800.5}',  # float or text created_utc: the per-record path reads those
+        b'{"created_utc":"1546300800"}',
+        b'{"score":9223372036854775808}',  # beyond 64 bits
+        b'{"score":-9223372036854775809}',
+        b'{"score":123456789012345678901234567890}',
+        b'{"id":"a","id":"b"}',  # a repeated field
+        b'{"\\u0069d":"a"}',  # an escaped key
+        b'{"x":' + b"[" * 40 + b"]" * 40 + b"}",  # deep nesting
+    ],
+)
+def test_what_it_is_not_sure_of_is_declined(line: bytes) -> None:
+    good = lines([record(1)])
+    assert native_columns(good + line + b"\n" + good) is None
+
+
+def test_a_declined_block_classifies_as_it_did_before() -> None:
+    records = [record(index) for index in range(40)]
+    block = lines(records[:20]) + b'{"id": "broken"\n' + lines(records[20:])
+    assert native_columns(block) is None
+    lines_seen, outcomes, batch, _ = classify_chunk(block, SubmissionClassifier(HarvestConfig()), 4)
+    assert lines_seen == 41 and outcomes["malformed_json"] == 1 and batch.num_rows == outcomes["kept"] > 0
+
+
+def test_the_scanner_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [record(index) for index in range(500)]
+    records[101]["url"] = "https://www.reddit.com/r/x/"
+    records[102]["url"] = "mailto:x@y.test"
+    block = lines(records)
+    cfg = HarvestConfig(after="2019-01-01T00:01:00", allow_nsfw=False)
+    assert native_columns(block) is not None
+    scanned = classify_chunk(block, SubmissionClassifier(cfg), 8)
+    monkeypatch.setattr(columns_module, "_submission_columns", None)
+    decoded = classify_chunk(block, SubmissionClassifier(cfg), 8)
+    lines_seen, outcomes, batch, counts = scanned
+    assert (lines_seen, outcomes, counts) == (decoded[0], decoded[1], decoded[3])
+    assert batch.equals(decoded[2])
+    assert {"kept", "self_post", "reddit_link", "not_http", "out_of_window"} <= set(outcomes)
+
+
+# Bytes a mutation puts in: JSON's structure, escapes, digits, non-ASCII and invalid UTF-8.
+MUTATIONS = [*b'{}[]:,"\\ -+.eE0123456789tfnul/', 0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xED, 0xF0, 0xFF]
+
+
+def test_mutated_lines_are_read_as_msgspec_reads_them_or_declined() -> None:
+    """Random one- to three-byte edits of real-shaped lines: whatever the scanner accepts, msgspec decodes to the
+    same columns. Edits that stay valid JSON (inside strings and skipped fields) are common, so acceptance is too."""
+    rng = random.Random(27)
+    base = [json.dumps(record(index), ensure_ascii=index % 2 == 0).encode() for index in range(20)]
+    accepted = 0
+    for _ in range(3000):
+        line = bytearray(rng.choice(base))
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(line))
+            action = rng.random()
+            if action < 0.4:
+                line[position] = rng.choice(MUTATIONS)
+            elif action < 0.7:
+                line.insert(position, rng.choice(MUTATIONS))
+            else:
+                del line[position]
+        block = bytes(line) + b"\n"
+        native = native_columns(block)
+        if native is None:
+            continue
+        accepted += 1
+        expected = msgspec_columns(block)
+        assert expected is not None, block
+        for name in native:
+            assert native[name].equals(expected[name]), (block, name)
+    assert accepted > 1000
