@@ -4,10 +4,11 @@ The columns come straight from the block's bytes when the C scanner (``_ndjson.c
 built and sure of every line, else from msgspec's structs (:func:`struct_columns`); both
 give the same arrays. :meth:`SubmissionClassifier.check` costs a Python call per
 submission and a URL parse per distinct link; here each rule is one vectorised operation
-over the block, and the links of the common shape (lower-case ``http(s)://host/path``, no
-query, fragment, port or escapes: what ``normalise_with_host`` leaves unchanged) are
-judged with one RE2 match over the block; every other link still goes through
-``SubmissionClassifier.link_outcome``. The result is exactly what checking submission by
+over the block. The links of the common shape (lower-case ``http(s)://host/path``, no
+fragment, port or escapes other than ``&amp;``, a query of plain ASCII) are split with
+one RE2 match over the block, and their queries lose their tracking parameters with
+Arrow's list kernels, as ``normalise_with_host`` does one link at a time; every other
+link still goes through ``SubmissionClassifier.link_outcome``. The result is exactly what checking submission by
 submission gives: the same outcome counts, the same kept rows in the same order. A block
 whose values columns cannot hold as they are (a ``created_utc`` given as float or text, an
 integer beyond 64 bits) has no columns and is checked submission by submission.
@@ -15,6 +16,8 @@ integer beyond 64 bits) has no columns and is checked submission by submission.
 
 from __future__ import annotations
 
+import functools
+from html.entities import html5
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.harvest.submissions import OUTCOMES, SPILL_SCHEMA, RawSubmission, bucket_of
+from pipeline.urls import TRACKING_PARAMETERS, TRACKING_PREFIXES
 
 try:
     from pipeline.harvest._ndjson import submission_columns as _submission_columns
@@ -31,11 +35,20 @@ except ImportError:  # installed without a C compiler: every block takes msgspec
 if TYPE_CHECKING:
     from pipeline.harvest.submissions import SubmissionClassifier
 
-# scheme://host/path that normalising leaves as it is (apart from a missing "/" path): lower-case scheme and host
-# without port, user info or empty labels; a path of printable ASCII without "?", "#" (query, fragment) or "&"
-# (HTML escapes); no whitespace anywhere, so stripping changes nothing either. The same in Python's re and RE2.
-PLAIN_LINK = r"(?P<scheme>https?)://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?P<path>/[!\"$%'->@-~]*)?"
-_PLAIN_LINK_RE2 = f"^{PLAIN_LINK}$"
+# scheme://host/path?query in the shape whose normal form Arrow can build: lower-case scheme and host without port,
+# user info or empty labels; a path of printable ASCII without "?", "#" (query, fragment) or "&" (HTML escapes); a
+# query of printable ASCII without "#" or ";", its "&" bare or as "&amp;"; no whitespace anywhere, so stripping
+# changes nothing either. The same in Python's re and RE2.
+COMMON_LINK = (
+    r"(?P<scheme>https?)://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?P<path>/[!\"$%'->@-~]*)?"
+    r"(?:\?(?P<query>(?:[!\"$%'-:<-~]|&(?:amp;)?)*))?"
+)
+_COMMON_LINK_RE2 = f"^{COMMON_LINK}$"
+# What html.unescape would still change once "&amp;" is "&" (queries hold no ";"): "&#" or a legacy entity name
+# (those valid without ";"), which such links leave to normalise_with_host.
+ENTITY_AFTER_AMPERSAND = (
+    "&(?:#|" + "|".join(sorted((name for name in html5 if not name.endswith(";")), key=len, reverse=True)) + ")"
+)
 # What path_extension takes from a path: what follows the last "." of its last segment.
 _EXTENSION = r"\.(?P<extension>[^./]*)$"
 _CODE = {outcome: code for code, outcome in enumerate(OUTCOMES)}  # "kept" is 0
@@ -116,11 +129,35 @@ def _submission_codes(columns: dict[str, pa.Array], classifier: SubmissionClassi
     return codes
 
 
-def _judge_plain(urls: pa.Array, classifier: SubmissionClassifier) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array]:
-    """For links of :data:`PLAIN_LINK`'s shape: which match, their outcome codes, normalised URLs and domains."""
-    parts = pc.extract_regex(urls, _PLAIN_LINK_RE2)
-    plain = parts.is_valid().to_numpy(zero_copy_only=False)
-    parts = parts.filter(plain)
+@functools.cache
+def _tracking_names() -> pa.Array:
+    return pa.array(sorted(TRACKING_PARAMETERS), pa.string())
+
+
+def _clean_queries(queries: pa.Array) -> pa.Array:
+    """Each query without its empty and tracking parameters, the rest in their order and spelling (``_clean_query``
+    over a whole column)."""
+    pieces = pc.split_pattern(queries, "&")
+    flat = pieces.flatten()
+    names = pc.ascii_lower(pc.extract_regex(flat, "^(?P<name>[^=]*)").field("name"))
+    tracking = pc.is_in(names, value_set=_tracking_names())
+    for prefix in TRACKING_PREFIXES:
+        tracking = pc.or_(tracking, pc.starts_with(names, prefix))
+    keep = pc.and_(pc.not_equal(flat, ""), pc.invert(tracking)).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(pieces).to_numpy()[keep]
+    offsets = np.zeros(len(queries) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(parents, minlength=len(queries)), out=offsets[1:])
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat.filter(keep)), "&")
+
+
+def _judge_common(urls: pa.Array, classifier: SubmissionClassifier) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array]:
+    """For links of :data:`COMMON_LINK`'s shape: which they are, their outcome codes, normalised URLs and domains."""
+    parts = pc.extract_regex(urls, _COMMON_LINK_RE2)
+    common = parts.is_valid().to_numpy(zero_copy_only=False)
+    queries = pc.replace_substring(parts.field("query").filter(common), "&amp;", "&")
+    escaped = pc.match_substring_regex(queries, ENTITY_AFTER_AMPERSAND).to_numpy(zero_copy_only=False)
+    common[np.flatnonzero(common)[escaped]] = False
+    parts, queries = parts.filter(common), queries.filter(~escaped)
     hosts, paths = parts.field("host"), parts.field("path")
     encoded = hosts.dictionary_encode()
     host_codes = np.array(
@@ -130,10 +167,18 @@ def _judge_plain(urls: pa.Array, classifier: SubmissionClassifier) -> tuple[np.n
     extensions = pc.ascii_lower(pc.extract_regex(paths, _EXTENSION).field("extension").fill_null(""))
     blocked = pc.is_in(extensions, value_set=pa.array(sorted(classifier.blocked_extensions), pa.string()))
     codes[(codes == 0) & blocked.to_numpy(zero_copy_only=False)] = _CODE["blocked_extension"]
-    plain_urls = urls.filter(plain)
-    normalised = pc.if_else(pc.equal(paths, ""), pc.binary_join_element_wise(plain_urls, "", "/"), plain_urls)
+    cleaned = _clean_queries(queries)
+    queried = pc.binary_join_element_wise("?", cleaned, "")
+    normalised = pc.binary_join_element_wise(
+        parts.field("scheme"),
+        "://",
+        hosts,
+        pc.if_else(pc.equal(paths, ""), "/", paths),
+        pc.if_else(pc.equal(cleaned, ""), "", queried),
+        "",
+    )
     domains = pc.replace_substring_regex(hosts, pattern=r"^www\.", replacement="")
-    return plain, codes, normalised, domains
+    return common, codes, normalised, domains
 
 
 def classify_columns(
@@ -144,22 +189,22 @@ def classify_columns(
     codes = _submission_codes(columns, classifier)
     rows = np.flatnonzero(codes == 0)
     urls = columns["url"].take(rows)
-    plain, plain_codes, plain_urls, plain_domains = _judge_plain(urls, classifier)
-    codes[rows[plain]] = plain_codes
-    other_rows = rows[~plain]
-    other_links = [classifier.link_outcome(url) for url in urls.filter(~plain).to_pylist()]
+    common, common_codes, common_urls, common_domains = _judge_common(urls, classifier)
+    codes[rows[common]] = common_codes
+    other_rows = rows[~common]
+    other_links = [classifier.link_outcome(url) for url in urls.filter(~common).to_pylist()]
     codes[other_rows] = [0 if type(link) is tuple else _CODE[link] for link in other_links]
     other_kept = [link for link in other_links if type(link) is tuple]
-    # Kept rows: the plain ones, then the others, put back in line order.
-    kept_plain = plain_codes == 0
+    # Kept rows: the common ones, then the others, put back in line order.
+    kept_common = common_codes == 0
     other_is_kept = np.array([type(link) is tuple for link in other_links], dtype=bool)
-    kept_rows = np.concatenate([rows[plain][kept_plain], other_rows[other_is_kept]])
+    kept_rows = np.concatenate([rows[common][kept_common], other_rows[other_is_kept]])
     order = np.argsort(kept_rows, kind="stable")
     normalised = pa.concat_arrays(
-        [plain_urls.filter(kept_plain), pa.array([link[0] for link in other_kept], pa.string())]
+        [common_urls.filter(kept_common), pa.array([link[0] for link in other_kept], pa.string())]
     ).take(order)
     domains = pa.concat_arrays(
-        [plain_domains.filter(kept_plain), pa.array([link[1] for link in other_kept], pa.string())]
+        [common_domains.filter(kept_common), pa.array([link[1] for link in other_kept], pa.string())]
     ).take(order)
     kept_rows = kept_rows[order]
     # Group by bucket, buckets in order of first appearance, rows within one in line order.
