@@ -85,6 +85,8 @@ def test_real_shaped_records_scan_to_msgspecs_columns(ensure_ascii: bool) -> Non
         b'{"is_self":true,"over_18":false,"nested":{"id":5,"url":[1,2.5e-3,{"x":null}]},"id":"top"}',
         b'{"id":"x","\xc3\xa9t\xc3\xa9":"\xf0\x9f\x98\x80","other":[[[[]]]],"n":-1.5E+10}',
         b'{"id":"x"}\r',
+        b'{"id":"\\u0000\\uffff","skipped":[1e999999,-0.0e-99999,123456789012345678901234567890]}',
+        b'{"x":' + b"[" * 30 + b"]" * 30 + b',"id":"\xef\xbf\xbf"}',
     ],
 )
 def test_edge_values_scan_to_msgspecs_columns(line: bytes) -> None:
