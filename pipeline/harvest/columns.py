@@ -37,17 +37,17 @@ if TYPE_CHECKING:
 
 # scheme://host/path?query in the shape whose normal form Arrow can build: lower-case scheme and host without port,
 # user info or empty labels; a path of printable ASCII without "?", "#" (query, fragment) or "&" (HTML escapes); a
-# query of printable ASCII without "#" or ";", its "&" bare or as "&amp;"; no whitespace anywhere, so stripping
-# changes nothing either. The same in Python's re and RE2.
+# query of printable ASCII without "#"; no whitespace anywhere, so stripping changes nothing either. The same in
+# Python's re and RE2.
 COMMON_LINK = (
     r"(?P<scheme>https?)://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?P<path>/[!\"$%'->@-~]*)?"
-    r"(?:\?(?P<query>(?:[!\"$%'-:<-~]|&(?:amp;)?)*))?"
+    r"(?:\?(?P<query>[!\"$%-~]*))?"
 )
 _COMMON_LINK_RE2 = f"^{COMMON_LINK}$"
-# What html.unescape would still change once "&amp;" is "&" (queries hold no ";"): "&#" or a legacy entity name
-# (those valid without ";"), which such links leave to normalise_with_host.
-ENTITY_AFTER_AMPERSAND = (
-    "&(?:#|" + "|".join(sorted((name for name in html5 if not name.endswith(";")), key=len, reverse=True)) + ")"
+# In a common link's query once "&amp;" is "&", what html.unescape could still change, which such links leave to
+# normalise_with_host: a ";" (that was not part of an "&amp;"), "&#", or an entity name valid without ";".
+LEFT_ESCAPED = (
+    ";|&(?:#|" + "|".join(sorted((name for name in html5 if not name.endswith(";")), key=len, reverse=True)) + ")"
 )
 # What path_extension takes from a path: what follows the last "." of its last segment.
 _EXTENSION = r"\.(?P<extension>[^./]*)$"
@@ -155,7 +155,7 @@ def _judge_common(urls: pa.Array, classifier: SubmissionClassifier) -> tuple[np.
     parts = pc.extract_regex(urls, _COMMON_LINK_RE2)
     common = parts.is_valid().to_numpy(zero_copy_only=False)
     queries = pc.replace_substring(parts.field("query").filter(common), "&amp;", "&")
-    escaped = pc.match_substring_regex(queries, ENTITY_AFTER_AMPERSAND).to_numpy(zero_copy_only=False)
+    escaped = pc.match_substring_regex(queries, LEFT_ESCAPED).to_numpy(zero_copy_only=False)
     common[np.flatnonzero(common)[escaped]] = False
     parts, queries = parts.filter(common), queries.filter(~escaped)
     hosts, paths = parts.field("host"), parts.field("path")

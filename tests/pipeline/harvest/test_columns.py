@@ -57,6 +57,7 @@ ODD_LINKS = [
     "https://news.test/story?a=1&amp",
     "https://news.test/story?a=1&lt",
     "https://news.test/story?a=1&AMP;b",
+    "https://news.test/story?a=1&alpha;=2&amp;hellip;",
     "https://news.test/story?a=1&#38;b",
     "https://news.test/story?a&&b",
     "https://news.test/story?UTM_Source=x&Fbclid=y&z",
