@@ -52,12 +52,13 @@ static inline const char *skip_ws(const char *p, const char *end) {
     return p;
 }
 
+/* Buffers come from PyMem_Raw*: the scan runs without the GIL, and the other allocators need it. */
 static int reserve(StringColumn *column, size_t extra) {
     if (column->length + extra <= column->capacity) return 0;
     size_t capacity = column->capacity ? column->capacity : 4096;
     while (capacity < column->length + extra) capacity *= 2;
     if (capacity > INT32_MAX) return -1; /* Arrow's string offsets are 32-bit */
-    char *data = PyMem_Realloc(column->data, capacity);
+    char *data = PyMem_RawRealloc(column->data, capacity);
     if (data == NULL) return -1;
     column->data = data;
     column->capacity = capacity;
@@ -388,19 +389,19 @@ static int grow(Columns *columns, Py_ssize_t rows) {
     for (int i = 0; i < N_FIELDS; i++) bitmaps[i] = &columns->validity[i];
     for (int i = 0; i < N_BOOLS; i++) bitmaps[N_FIELDS + i] = &columns->bools[i];
     for (int i = 0; i < N_FIELDS + N_BOOLS; i++) {
-        uint8_t *bitmap = PyMem_Realloc(*bitmaps[i], bits);
+        uint8_t *bitmap = PyMem_RawRealloc(*bitmaps[i], bits);
         if (bitmap == NULL) return -1;
         memset(bitmap + old_bits, 0, bits - old_bits);
         *bitmaps[i] = bitmap;
     }
     for (int i = 0; i < N_STRINGS; i++) {
-        int32_t *offsets = PyMem_Realloc(columns->offsets[i], ((size_t)capacity + 1) * sizeof(int32_t));
+        int32_t *offsets = PyMem_RawRealloc(columns->offsets[i], ((size_t)capacity + 1) * sizeof(int32_t));
         if (offsets == NULL) return -1;
         if (columns->capacity == 0) offsets[0] = 0;
         columns->offsets[i] = offsets;
     }
     for (int i = 0; i < N_INTS; i++) {
-        int64_t *values = PyMem_Realloc(columns->ints[i], (size_t)capacity * sizeof(int64_t));
+        int64_t *values = PyMem_RawRealloc(columns->ints[i], (size_t)capacity * sizeof(int64_t));
         if (values == NULL) return -1;
         memset(values + columns->capacity, 0, (size_t)(capacity - columns->capacity) * sizeof(int64_t));
         columns->ints[i] = values;
@@ -410,13 +411,13 @@ static int grow(Columns *columns, Py_ssize_t rows) {
 }
 
 static void free_columns(Columns *columns) {
-    for (int i = 0; i < N_FIELDS; i++) PyMem_Free(columns->validity[i]);
+    for (int i = 0; i < N_FIELDS; i++) PyMem_RawFree(columns->validity[i]);
     for (int i = 0; i < N_STRINGS; i++) {
-        PyMem_Free(columns->offsets[i]);
-        PyMem_Free(columns->text[i].data);
+        PyMem_RawFree(columns->offsets[i]);
+        PyMem_RawFree(columns->text[i].data);
     }
-    for (int i = 0; i < N_INTS; i++) PyMem_Free(columns->ints[i]);
-    for (int i = 0; i < N_BOOLS; i++) PyMem_Free(columns->bools[i]);
+    for (int i = 0; i < N_INTS; i++) PyMem_RawFree(columns->ints[i]);
+    for (int i = 0; i < N_BOOLS; i++) PyMem_RawFree(columns->bools[i]);
 }
 
 /* Rows scanned into ``columns``; -1 to decline the block, -2 when out of memory. */

@@ -4,7 +4,11 @@ is not sure of, it declines, and the block takes msgspec's path with unchanged r
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -138,6 +142,35 @@ def test_edge_values_scan_to_msgspecs_columns(line: bytes) -> None:
 def test_what_it_is_not_sure_of_is_declined(line: bytes) -> None:
     good = lines([record(1)])
     assert native_columns(good + line + b"\n" + good) is None
+
+
+RACE = """
+from concurrent.futures import ThreadPoolExecutor
+from pipeline.harvest.columns import native_columns
+line = open({path!r}, "rb").read()
+with ThreadPoolExecutor(4) as pool:
+    for _ in range(5):
+        assert all(columns is not None for columns in pool.map(native_columns, [line] * 4000))
+print("ok")
+"""
+
+
+def test_threads_scan_at_once(tmp_path: Path) -> None:
+    """The scan runs without the GIL (the harvest's main process scans while its pool's threads run), so its buffers
+    must come from an allocator that needs none: with pymalloc's, threads scanning small blocks at once crashed the
+    process. Run apart, so such a crash fails this test and not the session."""
+    block = tmp_path / "line.ndjson"
+    block.write_bytes(lines([record(1)]))
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", RACE.format(path=str(block))],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
 
 
 def test_a_declined_block_classifies_as_it_did_before() -> None:
