@@ -137,7 +137,9 @@ class ChunkClassifier:
 
     The pool starts on first use, so a rerun whose scans are all complete starts none.
     Blocks travel to workers through shared-memory slots: pickling megabytes through a
-    pipe costs as much as decompressing them.
+    pipe costs as much as decompressing them. While the oldest block is still with the
+    workers (spawned workers spend their first ~0.4 s importing), the main process
+    classifies the next block itself instead of waiting.
     """
 
     def __init__(self, cfg: HarvestConfig) -> None:
@@ -146,7 +148,10 @@ class ChunkClassifier:
         self._executor: ProcessPoolExecutor | None = None
         self._slots: list[Any] = []
         self._free: list[int] = []
-        self._pending: deque[tuple[Future[_Packed], int | None]] = deque()
+        # Blocks in flight, in order: a worker's future with its slot, or a result this process computed itself.
+        self._pending: deque[tuple[Future[_Packed] | ChunkResult, int | None]] = deque()
+        self._local_results = 0
+        self._local: SubmissionClassifier | None = None
 
     def classify(self, chunks: Iterable[bytes], source_bytes: int | None = None) -> Iterator[ChunkResult]:
         """Results for ``chunks`` in order; in-process for one worker or a small source."""
@@ -180,10 +185,20 @@ class ChunkClassifier:
             )
 
     def _submit(self, chunk: bytes) -> Iterator[ChunkResult]:
-        """Queue ``chunk``, first yielding the oldest results while no slot is free."""
+        """Queue ``chunk``, first yielding the oldest results while no slot is free. While the oldest block is
+        still with the workers (they are starting up, or slower than this process reads), this process classifies
+        ``chunk`` itself rather than wait: up to one slot's worth of such results is held."""
         assert self._executor is not None
         fits = len(chunk) <= SLOT_BYTES
-        while self._pending and (len(self._pending) >= len(self._slots) or (fits and not self._free)):
+        while self._pending and (
+            len(self._pending) - self._local_results >= len(self._slots) or (fits and not self._free)
+        ):
+            oldest, _ = self._pending[0]
+            if isinstance(oldest, Future) and not oldest.done() and self._local_results < len(self._slots):
+                self._local = self._local or SubmissionClassifier(self._cfg)
+                self._pending.append((classify_chunk(chunk, self._local, self._cfg.n_buckets), None))
+                self._local_results += 1
+                return
             yield self._finish_oldest()
         if not fits:  # a rare giant block goes through the pipe
             self._pending.append((self._executor.submit(_classify_bytes, chunk), None))
@@ -193,9 +208,12 @@ class ChunkClassifier:
         self._pending.append((self._executor.submit(_classify_slot, slot, len(chunk)), slot))
 
     def _finish_oldest(self) -> ChunkResult:
-        future, slot = self._pending.popleft()
+        oldest, slot = self._pending.popleft()
+        if not isinstance(oldest, Future):
+            self._local_results -= 1
+            return oldest
         try:
-            return _unpack(future.result())
+            return _unpack(oldest.result())
         finally:
             if slot is not None:
                 self._free.append(slot)
@@ -203,9 +221,12 @@ class ChunkClassifier:
     def _abandon_pending(self) -> None:
         """Settle the blocks of an interrupted source so their slots can be reused."""
         while self._pending:
-            future, slot = self._pending.popleft()
-            future.cancel()
-            wait([future])
+            oldest, slot = self._pending.popleft()
+            if not isinstance(oldest, Future):
+                self._local_results -= 1
+                continue
+            oldest.cancel()
+            wait([oldest])
             if slot is not None:
                 self._free.append(slot)
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline.harvest import submissions
+from pipeline.harvest import parallel, submissions
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import by_bucket, classify_chunk
 from pipeline.harvest.submissions import SPILL_SCHEMA, Submission, SubmissionClassifier, bucket_of
@@ -129,3 +129,29 @@ def test_a_full_memo_is_emptied_without_changing_results(monkeypatch: pytest.Mon
     assert len(classifier._links) <= 3 and len(classifier._hosts) <= 2
     assert results == [SubmissionClassifier(cfg).classify(raw) for raw in lines]
     assert in_one_block(lines, cfg) == unbounded
+
+
+def test_blocks_the_main_process_classifies_while_workers_start_keep_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Spawned workers take a while to import; meanwhile the main process classifies blocks itself rather than wait.
+    Whoever classified a block, the results come back in block order and are what one process gives."""
+    cfg = HarvestConfig(workers=2)
+    chunks = [
+        b"".join(line(id=f"b{block}r{row}", url=f"https://site{block}.test/{row}") + b"\n" for row in range(50))
+        for block in range(16)
+    ]
+    local = []
+
+    def counted(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int):  # type: ignore[no-untyped-def]
+        local.append(chunk)
+        return classify_chunk(chunk, classifier, n_buckets)
+
+    monkeypatch.setattr(parallel, "classify_chunk", counted)  # in this process only: workers are spawned afresh
+    with parallel.ChunkClassifier(cfg) as classifier:
+        results = list(classifier.classify(chunks))
+    expected = [classify_chunk(chunk, SubmissionClassifier(cfg), cfg.n_buckets) for chunk in chunks]
+    assert [result[:2] for result in results] == [result[:2] for result in expected]
+    assert [result[2].to_pylist() for result in results] == [result[2].to_pylist() for result in expected]
+    assert [result[3] for result in results] == [result[3] for result in expected]
+    assert 0 < len(local) < len(chunks)  # both the main process and the workers classified some

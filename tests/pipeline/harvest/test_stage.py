@@ -244,7 +244,7 @@ def many_submissions(count: int) -> list[dict[str, Any]]:
 
 def test_worker_processes_give_the_same_shards_as_one_process(tmp_path: Path) -> None:
     """The multi-process path (shared-memory blocks, msgpack results) must not change a byte."""
-    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # several 2 MB blocks
+    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # two 8 MB blocks
     one = run_harvest([DumpSource(dump)], tmp_path / "one", HarvestConfig(n_buckets=4, workers=1))
     two = run_harvest([DumpSource(dump)], tmp_path / "two", HarvestConfig(n_buckets=4, workers=2))
     assert one.outcomes == two.outcomes and one.counts["lines"] == two.counts["lines"] == 6000
