@@ -10,7 +10,7 @@
  * It is a fast path, not a second decoder: whatever it is not sure msgspec reads the
  * same way (a malformed or blank line, a field of another type, a float or text
  * created_utc, an integer beyond 64 bits, an escaped key, a repeated field, a lone
- * surrogate, invalid UTF-8, deep nesting) makes it decline the whole block, which then
+ * surrogate, invalid UTF-8 in a field it reads, deep nesting) makes it decline the whole block, which then
  * goes through msgspec as before. What it accepts, msgspec accepts with the same values:
  * tests/pipeline/harvest/test_native.py checks this on real-shaped and mutated lines.
  */
@@ -132,18 +132,20 @@ static size_t encode_utf8(uint32_t code, char *out) {
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-/* The first byte at or after p that is not printable ASCII other than '"' and '\\' (or end): 16 bytes at a
- * time with SSE2 (every x86-64), 8 with plain 64-bit arithmetic elsewhere. */
-static inline const char *skip_plain(const char *p, const char *end) {
+/* The first byte at or after p that needs a look inside a string (or end): '"', '\\', a control character, and
+ * with ``utf8`` a non-ASCII byte, whose sequence is then checked. msgspec checks UTF-8 only in the strings it
+ * decodes, so the skipped ones pass without. 16 bytes at a time with SSE2 (every x86-64), 8 elsewhere. */
+static inline const char *skip_plain(const char *p, const char *end, int utf8) {
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)p);
-        /* signed compare: below 0x20, and also 0x80 and up */
         __m128i special = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), _mm_cmplt_epi8(v, space)
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+            _mm_cmpeq_epi8(_mm_min_epu8(v, control), v) /* unsigned: 0x1F and below */
         );
         unsigned mask = (unsigned)_mm_movemask_epi8(special);
+        if (utf8) mask |= (unsigned)_mm_movemask_epi8(v); /* the high bit: 0x80 and up */
         if (mask) return p + __builtin_ctz(mask);
         p += 16;
     }
@@ -153,11 +155,14 @@ static inline const char *skip_plain(const char *p, const char *end) {
         memcpy(&v, p, 8);
         uint64_t quote = v ^ (ONES * '"'), backslash = v ^ (ONES * '\\');
         uint64_t special = ((v - ONES * 0x20) & ~v) | ((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash);
-        if ((special | v) & HIGHS) break;
+        if ((special | (utf8 ? v : 0)) & HIGHS) break;
         p += 8;
     }
 #endif
-    while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' && *p != '\\') p++;
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == '"' || c == '\\' || (utf8 && c >= 0x80)) break;
+    }
     return p;
 }
 
@@ -167,12 +172,12 @@ static const char *string_value(const char *p, const char *end, StringColumn *ou
     const char *run = ++p;
     *escaped = 0;
     for (;;) {
-        p = skip_plain(p, end);
+        p = skip_plain(p, end, out != NULL);
         if (p >= end) return NULL;
         unsigned char c = (unsigned char)*p;
         if (c == '"') break;
         if (c < 0x20) return NULL;
-        if (c >= 0x80) {
+        if (c >= 0x80) { /* only in a string it decodes */
             size_t size = utf8_sequence((const unsigned char *)p, (const unsigned char *)end);
             if (size == 0) return NULL;
             p += size;

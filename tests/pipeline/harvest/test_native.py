@@ -91,6 +91,8 @@ def test_real_shaped_records_scan_to_msgspecs_columns(ensure_ascii: bool) -> Non
         b'{"id":"x"}\r',
         b'{"id":"\\u0000\\uffff","skipped":[1e999999,-0.0e-99999,123456789012345678901234567890]}',
         b'{"x":' + b"[" * 30 + b"]" * 30 + b',"id":"\xef\xbf\xbf"}',
+        # msgspec checks UTF-8 only in what it decodes: invalid bytes in skipped strings and keys pass
+        b'{"title":"\xff\xc0\xaf\xed\xa0\x80\xc3","t\xff":"\xf4\x90\x80\x80","id":"ok"}',
     ],
 )
 def test_edge_values_scan_to_msgspecs_columns(line: bytes) -> None:
@@ -120,9 +122,11 @@ def test_edge_values_scan_to_msgspecs_columns(line: bytes) -> None:
         b'{"x":"\\x41"}',
         b'{"id":"\\ud800"}',  # lone surrogates
         b'{"id":"\\udc00x"}',
-        b'{"x":"\xff"}',  # invalid UTF-8, overlong, an encoded surrogate
-        b'{"x":"\xc0\xaf"}',
-        b'{"x":"\xed\xa0\x80"}',
+        b'{"url":"\xff"}',  # invalid UTF-8 in a field it reads: overlong, an encoded surrogate, past U+10FFFF
+        b'{"id":"\xc0\xaf"}',
+        b'{"subreddit":"a\xed\xa0\x80"}',
+        b'{"id":"\xf4\x90\x80\x80"}',
+        b'{"id":"\xc3"}',
         b'{"x":tru}',
         b'{"score":1.0}',  # a field of another type
         b'{"score":"5"}',
