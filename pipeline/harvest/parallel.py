@@ -187,7 +187,7 @@ class ChunkClassifier:
     def _submit(self, chunk: bytes) -> Iterator[ChunkResult]:
         """Queue ``chunk``, first yielding the oldest results while no slot is free. While the oldest block is
         still with the workers (they are starting up, or slower than this process reads), this process classifies
-        ``chunk`` itself rather than wait: up to one slot's worth of such results is held."""
+        ``chunk`` itself rather than wait, holding at most as many such results as there are slots."""
         assert self._executor is not None
         fits = len(chunk) <= SLOT_BYTES
         while self._pending and (
