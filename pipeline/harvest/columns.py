@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from html.entities import html5
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,7 +54,7 @@ LEFT_ESCAPED = (
 _EXTENSION = r"\.(?P<extension>[^./]*)$"
 _CODE = {outcome: code for code, outcome in enumerate(OUTCOMES)}  # "kept" is 0
 _INT_OR_NONE = frozenset({int, type(None)})
-# The fields the rules read, in the order the C scanner returns them.
+# The fields the rules read (RawSubmission's), in the order the C scanner returns them.
 FIELDS = {
     "id": pa.string(),
     "url": pa.string(),
@@ -83,19 +84,10 @@ def native_columns(block: bytes) -> dict[str, pa.Array] | None:
 
 def struct_columns(decoded: list[RawSubmission]) -> dict[str, pa.Array] | None:
     """The same columns from msgspec's structs; ``None`` for a block the column rules cannot take as it is."""
-    created = [raw.created_utc for raw in decoded]
-    if not set(map(type, created)) <= _INT_OR_NONE:
+    if not {type(raw.created_utc) for raw in decoded} <= _INT_OR_NONE:
         return None  # created_utc as float or text
     try:
-        return {
-            "id": pa.array([raw.id for raw in decoded], pa.string()),
-            "url": pa.array([raw.url for raw in decoded], pa.string()),
-            "subreddit": pa.array([raw.subreddit for raw in decoded], pa.string()),
-            "score": pa.array([raw.score for raw in decoded], pa.int64()),
-            "created_utc": pa.array(created, pa.int64()),
-            "is_self": pa.array([raw.is_self for raw in decoded], pa.bool_()),
-            "over_18": pa.array([raw.over_18 for raw in decoded], pa.bool_()),
-        }
+        return {name: pa.array(list(map(attrgetter(name), decoded)), kind) for name, kind in FIELDS.items()}
     except OverflowError:  # an integer beyond 64 bits
         return None
 
