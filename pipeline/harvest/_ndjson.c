@@ -446,7 +446,12 @@ static PyObject *bytes_of(const void *data, size_t size) {
 static PyObject *result_of(Columns *columns, Py_ssize_t rows) {
     PyObject *result = PyTuple_New(1 + N_FIELDS);
     if (result == NULL) return NULL;
-    PyTuple_SET_ITEM(result, 0, PyLong_FromSsize_t(rows));
+    PyObject *count = PyLong_FromSsize_t(rows);
+    if (count == NULL) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, count);
     size_t bits = bitmap_bytes(rows);
     for (int field = 0; field < N_FIELDS; field++) {
         PyObject *buffers;
@@ -467,8 +472,7 @@ static PyObject *result_of(Columns *columns, Py_ssize_t rows) {
                 "(NN)", bytes_of(columns->validity[field], bits), bytes_of(columns->bools[field - F_IS_SELF], bits)
             );
         }
-        if (buffers == NULL || PyTuple_GET_ITEM(result, 0) == NULL) {
-            Py_XDECREF(buffers);
+        if (buffers == NULL) {
             Py_DECREF(result);
             return NULL;
         }
