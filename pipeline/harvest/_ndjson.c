@@ -496,14 +496,86 @@ static PyObject *submission_columns(PyObject *module, PyObject *arg) {
     return result;
 }
 
+/* CRC-32 (zlib's, so bucket numbers match zlib.crc32 in every process), eight bytes a step. */
+static uint32_t crc_table[8][256];
+
+static void init_crc_table(void) {
+    for (uint32_t byte = 0; byte < 256; byte++) {
+        uint32_t crc = byte;
+        for (int bit = 0; bit < 8; bit++) crc = crc & 1 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+        crc_table[0][byte] = crc;
+    }
+    for (int k = 1; k < 8; k++)
+        for (int byte = 0; byte < 256; byte++)
+            crc_table[k][byte] = (crc_table[k - 1][byte] >> 8) ^ crc_table[0][crc_table[k - 1][byte] & 0xFF];
+}
+
+static inline uint32_t load_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t crc32_of(const uint8_t *p, size_t size) {
+    uint32_t crc = 0xFFFFFFFFu;
+    for (; size >= 8; p += 8, size -= 8) {
+        uint32_t low = crc ^ load_le32(p), high = load_le32(p + 4);
+        crc = crc_table[7][low & 0xFF] ^ crc_table[6][(low >> 8) & 0xFF] ^ crc_table[5][(low >> 16) & 0xFF] ^
+              crc_table[4][low >> 24] ^ crc_table[3][high & 0xFF] ^ crc_table[2][(high >> 8) & 0xFF] ^
+              crc_table[1][(high >> 16) & 0xFF] ^ crc_table[0][high >> 24];
+    }
+    while (size--) crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* Checks the offsets before reading anything, so a bad buffer is an error, never a read out of bounds. */
+static PyObject *crc32_buckets(PyObject *module, PyObject *args) {
+    Py_buffer offsets, data;
+    Py_ssize_t first, rows;
+    long buckets;
+    if (!PyArg_ParseTuple(args, "y*y*nnl", &offsets, &data, &first, &rows, &buckets)) return NULL;
+    PyObject *result = NULL;
+    const int32_t *bounds = offsets.buf;
+    if (first < 0 || rows < 0 || buckets < 1 || buckets > INT32_MAX ||
+        (size_t)offsets.len / sizeof(int32_t) < (size_t)first + (size_t)rows + 1) {
+        PyErr_SetString(PyExc_ValueError, "crc32_buckets: offsets, rows or bucket count out of range");
+        goto done;
+    }
+    for (Py_ssize_t row = first; row < first + rows; row++) {
+        if (bounds[row] < 0 || bounds[row] > bounds[row + 1] || bounds[row + 1] > data.len) {
+            PyErr_Format(PyExc_ValueError, "crc32_buckets: offsets of row %zd outside the data", row - first);
+            goto done;
+        }
+    }
+    result = PyBytes_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(int32_t));
+    if (result == NULL) goto done;
+    int32_t *out = (int32_t *)PyBytes_AS_STRING(result);
+    const uint8_t *text = data.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        int32_t start = bounds[first + row], end = bounds[first + row + 1];
+        out[row] = (int32_t)(crc32_of(text + start, (size_t)(end - start)) % (uint32_t)buckets);
+    }
+    Py_END_ALLOW_THREADS
+done:
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"submission_columns", submission_columns, METH_O,
      "submission_columns(block) -> (rows, id, url, subreddit, score, created_utc, is_self, over_18) or None\n\n"
      "Arrow buffers of the harvest's fields of every NDJSON line in block: (validity, offsets, data) for the\n"
      "strings, (validity, values) for the integers and booleans. None: the block needs msgspec's path."},
+    {"crc32_buckets", crc32_buckets, METH_VARARGS,
+     "crc32_buckets(offsets, data, first, rows, n_buckets) -> bytes\n\n"
+     "zlib.crc32 of each of rows strings of an Arrow string array (its int32 offsets and data buffers, from\n"
+     "row first) modulo n_buckets, as native int32 values."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, .m_name = "_ndjson", .m_size = 0, .m_methods = methods};
 
-PyMODINIT_FUNC PyInit__ndjson(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__ndjson(void) {
+    init_crc_table();
+    return PyModule_Create(&module);
+}

@@ -29,9 +29,10 @@ from pipeline.harvest.submissions import OUTCOMES, SPILL_SCHEMA, RawSubmission, 
 from pipeline.urls import TRACKING_PARAMETERS, TRACKING_PREFIXES
 
 try:
+    from pipeline.harvest._ndjson import crc32_buckets as _crc32_buckets
     from pipeline.harvest._ndjson import submission_columns as _submission_columns
 except ImportError:  # installed without a C compiler: every block takes msgspec's path
-    _submission_columns = None
+    _crc32_buckets = _submission_columns = None
 
 if TYPE_CHECKING:
     from pipeline.harvest.submissions import SubmissionClassifier
@@ -90,6 +91,15 @@ def struct_columns(decoded: list[RawSubmission]) -> dict[str, pa.Array] | None:
         return {name: pa.array(list(map(attrgetter(name), decoded)), kind) for name, kind in FIELDS.items()}
     except OverflowError:  # an integer beyond 64 bits
         return None
+
+
+def url_buckets(urls: pa.Array, n_buckets: int) -> np.ndarray:
+    """:func:`bucket_of` each of ``urls`` (a string array without nulls), in C when the extension is built."""
+    if _crc32_buckets is None or not len(urls):
+        return np.array([bucket_of(url, n_buckets) for url in urls.to_pylist()], np.int32)
+    _, offsets, data = urls.buffers()
+    buckets = _crc32_buckets(offsets, b"" if data is None else data, urls.offset, len(urls), n_buckets)
+    return np.frombuffer(buckets, np.int32)
 
 
 def _is_true(column: pa.Array) -> np.ndarray:
@@ -200,7 +210,7 @@ def classify_columns(
     ).take(order)
     kept_rows = kept_rows[order]
     # Group by bucket, buckets in order of first appearance, rows within one in line order.
-    buckets = np.array([bucket_of(url, n_buckets) for url in normalised.to_pylist()], np.int64)
+    buckets = url_buckets(normalised, n_buckets)
     present, first, inverse = np.unique(buckets, return_index=True, return_inverse=True)
     grouped = np.argsort(first[inverse], kind="stable")
     appearance = np.argsort(first)

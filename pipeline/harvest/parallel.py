@@ -1,13 +1,14 @@
 """Classify blocks of NDJSON lines on every core while the main process decompresses.
 
 A zstd stream can only be decompressed in order, but decoding and checking its lines
-is independent per line, so the main process reads blocks of whole lines and worker
-processes classify them. Blocks reach the workers through shared-memory slots
+is independent per line, so the main process reads blocks of whole lines and classifies
+them together with ``workers - 1`` worker processes. Blocks reach the workers through shared-memory slots
 (pickling megabytes through a pipe costs as much as decompressing them); results come
 back in block order with the kept submissions already grouped by URL-hash bucket, as
 one Arrow record batch in IPC form (it crosses the process boundary far faster than
 pickled tuples), which the main process appends to the spill. At most ``2 × workers``
-blocks are in flight, which bounds memory.
+blocks are in flight, which bounds memory. Until the first worker has started (spawned
+workers spend ~0.4 s importing), the main process classifies every block itself.
 
 Workers are started with ``spawn``, which is safe under the threads Prefect and Arrow
 run in the main process (``fork`` is not).
@@ -115,6 +116,11 @@ def _start_worker(cfg: HarvestConfig, slots: list[Any]) -> None:
     _worker_classifier = SubmissionClassifier(cfg)
     _worker_buckets = cfg.n_buckets
     _worker_slots = slots
+    pa.scalar(0)  # pyarrow imports pandas on its first conversion of a Python value (~0.2 s): now, not in a block
+
+
+def _worker_started() -> None:
+    """Nothing: its result says that a worker has finished starting."""
 
 
 def _classify_bytes(chunk: bytes) -> _Packed:
@@ -135,11 +141,14 @@ def _unpack(packed: _Packed) -> ChunkResult:
 class ChunkClassifier:
     """Classifies blocks in order on worker processes that live as long as the harvest run.
 
+    ``workers`` counts the processes that classify, this one included: it decompresses too,
+    but has time left over, and a worker more than there are cores only costs its start-up.
     The pool starts on first use, so a rerun whose scans are all complete starts none.
-    Blocks travel to workers through shared-memory slots: pickling megabytes through a
-    pipe costs as much as decompressing them. While the oldest block is still with the
-    workers (spawned workers spend their first ~0.4 s importing), the main process
-    classifies the next block itself instead of waiting.
+    Until a worker has started (spawned workers spend their first ~0.4 s importing), this
+    process classifies every block itself and yields each result at once. Then blocks
+    travel to workers through shared-memory slots: pickling megabytes through a pipe costs
+    as much as decompressing them. While the oldest block is still with the workers, this
+    process classifies the next block itself instead of waiting.
     """
 
     def __init__(self, cfg: HarvestConfig) -> None:
@@ -152,6 +161,8 @@ class ChunkClassifier:
         self._pending: deque[tuple[Future[_Packed] | ChunkResult, int | None]] = deque()
         self._local_results = 0
         self._local: SubmissionClassifier | None = None
+        self._started: list[Future[None]] = []
+        self._any_started = False
 
     def classify(self, chunks: Iterable[bytes], source_bytes: int | None = None) -> Iterator[ChunkResult]:
         """Results for ``chunks`` in order; in-process for one worker or a small source."""
@@ -181,22 +192,35 @@ class ChunkClassifier:
             self._slots = [context.RawArray(ctypes.c_uint8, SLOT_BYTES) for _ in range(2 * self._workers)]
             self._free = list(range(len(self._slots)))
             self._executor = ProcessPoolExecutor(
-                self._workers, mp_context=context, initializer=_start_worker, initargs=(self._cfg, self._slots)
+                self._workers - 1, mp_context=context, initializer=_start_worker, initargs=(self._cfg, self._slots)
             )
+            # One no-op per worker: submitting it spawns the worker now, and its result says the worker has started.
+            self._started = [self._executor.submit(_worker_started) for _ in range(self._workers - 1)]
+
+    def _workers_started(self) -> bool:
+        """Whether a worker has finished starting (or failed to: then the next submit says why)."""
+        self._any_started = self._any_started or any(future.done() for future in self._started)
+        return self._any_started
+
+    def _local_classifier(self) -> SubmissionClassifier:
+        self._local = self._local or SubmissionClassifier(self._cfg)
+        return self._local
 
     def _submit(self, chunk: bytes) -> Iterator[ChunkResult]:
         """Queue ``chunk``, first yielding the oldest results while no slot is free. While the oldest block is
         still with the workers (they are starting up, or slower than this process reads), this process classifies
         ``chunk`` itself rather than wait, holding at most as many such results as there are slots."""
         assert self._executor is not None
+        if not self._pending and not self._workers_started():
+            yield classify_chunk(chunk, self._local_classifier(), self._cfg.n_buckets)
+            return
         fits = len(chunk) <= SLOT_BYTES
         while self._pending and (
             len(self._pending) - self._local_results >= len(self._slots) or (fits and not self._free)
         ):
             oldest, _ = self._pending[0]
             if isinstance(oldest, Future) and not oldest.done() and self._local_results < len(self._slots):
-                self._local = self._local or SubmissionClassifier(self._cfg)
-                self._pending.append((classify_chunk(chunk, self._local, self._cfg.n_buckets), None))
+                self._pending.append((classify_chunk(chunk, self._local_classifier(), self._cfg.n_buckets), None))
                 self._local_results += 1
                 return
             yield self._finish_oldest()

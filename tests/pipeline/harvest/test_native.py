@@ -10,14 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from pipeline.harvest import columns as columns_module
-from pipeline.harvest.columns import native_columns, struct_columns
+from pipeline.harvest.columns import native_columns, struct_columns, url_buckets
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.parallel import classify_chunk
-from pipeline.harvest.submissions import SubmissionClassifier
+from pipeline.harvest.submissions import SubmissionClassifier, bucket_of
 from pipeline.sample.reddit import pushshift_submission
 
 pytestmark = pytest.mark.skipif(
@@ -185,7 +186,8 @@ def test_a_declined_block_classifies_as_it_did_before() -> None:
     assert lines_seen == 41 and outcomes["malformed_json"] == 1 and batch.num_rows == outcomes["kept"] > 0
 
 
-def test_the_scanner_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_extension_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the extension (no scanner, no C CRC-32) a block gives the same counts, rows and buckets."""
     records = [record(index) for index in range(500)]
     records[101]["url"] = "https://www.reddit.com/r/x/"
     records[102]["url"] = "mailto:x@y.test"
@@ -194,6 +196,7 @@ def test_the_scanner_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
     assert native_columns(block) is not None
     scanned = classify_chunk(block, SubmissionClassifier(cfg), 8)
     monkeypatch.setattr(columns_module, "_submission_columns", None)
+    monkeypatch.setattr(columns_module, "_crc32_buckets", None)
     decoded = classify_chunk(block, SubmissionClassifier(cfg), 8)
     lines_seen, outcomes, batch, counts = scanned
     assert (lines_seen, outcomes, counts) == (decoded[0], decoded[1], decoded[3])
@@ -232,3 +235,35 @@ def test_mutated_lines_are_read_as_msgspec_reads_them_or_declined() -> None:
         for name in native:
             assert native[name].equals(expected[name]), (block, name)
     assert accepted > 1000
+
+
+def test_url_buckets_are_zlib_crc32_buckets_of_every_string() -> None:
+    """The C CRC-32 gives each URL the bucket ``bucket_of`` gives it: lengths around its eight-byte steps, UTF-8,
+    empty strings, slices that start inside the array, and bucket counts up to the largest allowed."""
+    rng = random.Random(5)
+    alphabet = "abc/?=&%.-_é€日😀"
+    urls = [
+        "https://news.test/" + "".join(rng.choice(alphabet) for _ in range(length))
+        for length in [*range(0, 40), *rng.choices(range(40, 600), k=400)]
+    ]
+    urls += ["", "x", "https://café.test/menü?q=1"]
+    array = pa.array(urls, pa.string())
+    for n_buckets in (1, 16, 1000, 65536):
+        for part in (array, array.slice(13, 200), array.slice(len(array) - 1), pa.array(["", ""], pa.string())):
+            expected = [bucket_of(url, n_buckets) for url in part.to_pylist()]
+            assert url_buckets(part, n_buckets).tolist() == expected
+
+
+def test_url_buckets_refuse_offsets_outside_their_data() -> None:
+    """Buffers that do not hold what they claim are an error, never a read beyond them."""
+    crc32_buckets = columns_module._crc32_buckets
+    offsets = np.array([0, 4, 100], np.int32).tobytes()
+    with pytest.raises(ValueError, match="offsets of row 1 outside the data"):
+        crc32_buckets(offsets, b"abcdefgh", 0, 2, 16)
+    with pytest.raises(ValueError, match="out of range"):
+        crc32_buckets(offsets, b"abcdefgh", 1, 2, 16)  # three offsets cannot hold rows 1 and 2
+    with pytest.raises(ValueError, match="out of range"):
+        crc32_buckets(offsets, b"abcdefgh", 0, 1, 0)
+    backwards = np.array([4, 0], np.int32).tobytes()
+    with pytest.raises(ValueError, match="outside the data"):
+        crc32_buckets(backwards, b"abcdefgh", 0, 1, 16)

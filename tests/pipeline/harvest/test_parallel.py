@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
@@ -131,27 +133,44 @@ def test_a_full_memo_is_emptied_without_changing_results(monkeypatch: pytest.Mon
     assert in_one_block(lines, cfg) == unbounded
 
 
-def test_blocks_the_main_process_classifies_while_workers_start_keep_their_order(
+def test_the_main_process_classifies_until_a_worker_has_started_then_shares_the_blocks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Spawned workers take a while to import; meanwhile the main process classifies blocks itself rather than wait.
-    Whoever classified a block, the results come back in block order and are what one process gives."""
+    """Spawned workers take a while to import. Until one has started, the main process classifies each block itself
+    and hands its result back before reading the next; then the blocks are shared. Whoever classified a block, the
+    results come back in block order and are what one process gives."""
     cfg = HarvestConfig(workers=2)
     chunks = [
         b"".join(line(id=f"b{block}r{row}", url=f"https://site{block}.test/{row}") + b"\n" for row in range(50))
         for block in range(16)
     ]
-    local = []
+    local: list[bytes] = []
+    results: list[parallel.ChunkResult] = []
+    before_start: list[tuple[int, int]] = []  # (block, results handed back when it was read), while none started
 
     def counted(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int):  # type: ignore[no-untyped-def]
         local.append(chunk)
         return classify_chunk(chunk, classifier, n_buckets)
 
+    def blocks(classifier: parallel.ChunkClassifier) -> Iterator[bytes]:
+        for index, chunk in enumerate(chunks):
+            if index == 4:  # from here on, wait for a worker
+                deadline = time.monotonic() + 120
+                while not classifier._workers_started():
+                    assert time.monotonic() < deadline, "no worker started in 120 s"
+                    time.sleep(0.01)
+            if not classifier._workers_started():
+                before_start.append((index, len(results)))
+            yield chunk
+
     monkeypatch.setattr(parallel, "classify_chunk", counted)  # in this process only: workers are spawned afresh
     with parallel.ChunkClassifier(cfg) as classifier:
-        results = list(classifier.classify(chunks))
+        results.extend(classifier.classify(blocks(classifier)))
     expected = [classify_chunk(chunk, SubmissionClassifier(cfg), cfg.n_buckets) for chunk in chunks]
     assert [result[:2] for result in results] == [result[:2] for result in expected]
     assert [result[2].to_pylist() for result in results] == [result[2].to_pylist() for result in expected]
     assert [result[3] for result in results] == [result[3] for result in expected]
-    assert 0 < len(local) < len(chunks)  # both the main process and the workers classified some
+    assert before_start and before_start[0] == (0, 0)
+    assert all(handed_back == index for index, handed_back in before_start)  # nothing held back
+    assert local[: len(before_start)] == chunks[: len(before_start)]
+    assert len(before_start) <= len(local) < len(chunks)  # then the worker classified some

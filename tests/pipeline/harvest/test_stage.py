@@ -12,6 +12,7 @@ import pytest
 from pipeline.harvest import aggregate
 from pipeline.harvest.config import HarvestConfig
 from pipeline.harvest.dumps import CorruptDumpError, DumpSource
+from pipeline.harvest.parallel import ChunkClassifier
 from pipeline.harvest.stage import SCAN_DIR, run_harvest
 from pipeline.records import UrlRecord
 from pipeline.sample.reddit import ndjson_lines, pushshift_submission, write_dump
@@ -242,8 +243,16 @@ def many_submissions(count: int) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.fixture
+def blocks_to_workers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks go to the workers from the first one on: a dump this small is otherwise classified by the main
+    process before any worker has started."""
+    monkeypatch.setattr(ChunkClassifier, "_workers_started", lambda self: True)
+
+
+@pytest.mark.usefixtures("blocks_to_workers_at_once")
 def test_worker_processes_give_the_same_shards_as_one_process(tmp_path: Path) -> None:
-    """The multi-process path (shared-memory blocks, msgpack results) must not change a byte."""
+    """The multi-process path (shared-memory blocks, Arrow IPC results) must not change a byte."""
     dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # two 8 MB blocks
     one = run_harvest([DumpSource(dump)], tmp_path / "one", HarvestConfig(n_buckets=4, workers=1))
     two = run_harvest([DumpSource(dump)], tmp_path / "two", HarvestConfig(n_buckets=4, workers=2))
@@ -251,6 +260,7 @@ def test_worker_processes_give_the_same_shards_as_one_process(tmp_path: Path) ->
     assert shard_hashes(tmp_path / "one") == shard_hashes(tmp_path / "two")
 
 
+@pytest.mark.usefixtures("blocks_to_workers_at_once")
 def test_worker_processes_keep_what_a_truncated_dump_delivered(tmp_path: Path) -> None:
     dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))
     broken = corrupt_copy(dump, tmp_path)
