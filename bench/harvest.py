@@ -127,7 +127,7 @@ def parallel_baseline_json_loads(path: Path, workers: int) -> tuple[int, float]:
         for block in DumpSource(path).chunks():
             if len(pending) >= 2 * workers:  # as many blocks in flight as the stage allows
                 count += pending.popleft().result()
-            pending.append(pool.submit(_json_loads_block, block))
+            pending.append(pool.submit(_json_loads_block, bytes(block)))
         count += sum(future.result() for future in pending)
     return count, time.perf_counter() - started
 

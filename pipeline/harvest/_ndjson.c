@@ -13,6 +13,11 @@
  * surrogate, invalid UTF-8 in a field it reads, deep nesting) makes it decline the whole block, which then
  * goes through msgspec as before. What it accepts, msgspec accepts with the same values:
  * tests/pipeline/harvest/test_native.py checks this on real-shaped and mutated lines.
+ *
+ * A block may come as the pieces the decompressor wrote: they are scanned where they are,
+ * and only a line cut between two pieces is copied, so no byte of the dump is copied twice.
+ * The module also computes the harvest's URL-hash buckets (zlib's CRC-32) for a whole
+ * Arrow string column.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -425,17 +430,69 @@ static void free_columns(Columns *columns) {
     for (int i = 0; i < N_BOOLS; i++) PyMem_RawFree(columns->bools[i]);
 }
 
-/* Rows scanned into ``columns``; -1 to decline the block, -2 when out of memory. */
-static Py_ssize_t scan_block(const char *block, Py_ssize_t size, Columns *columns) {
-    const char *p = block, *end = block + size;
-    Py_ssize_t row = 0;
-    if (size == 0) return -1;
+/* The lines of [p, end) into ``columns`` from row ``*row`` on; -1 to decline, -2 when out of memory. */
+static int scan_lines(const char *p, const char *end, Columns *columns, Py_ssize_t *row) {
     while (p < end) {
-        if (grow(columns, row + 1) < 0) return -2;
-        if ((p = scan_line(p, end, columns, row)) == NULL) return -1;
-        row++;
+        if (grow(columns, *row + 1) < 0) return -2;
+        if ((p = scan_line(p, end, columns, *row)) == NULL) return -1;
+        ++*row;
     }
-    return row;
+    return 0;
+}
+
+/* A line begun in one part and ended in a later one, copied whole. */
+typedef struct {
+    char *data;
+    size_t length, capacity;
+} Scratch;
+
+static int scratch_append(Scratch *scratch, const char *bytes, size_t size) {
+    if (scratch->length + size > scratch->capacity) {
+        size_t capacity = scratch->capacity ? scratch->capacity : 4096;
+        while (capacity < scratch->length + size) capacity *= 2;
+        char *data = PyMem_RawRealloc(scratch->data, capacity);
+        if (data == NULL) return -1;
+        scratch->data = data;
+        scratch->capacity = capacity;
+    }
+    memcpy(scratch->data + scratch->length, bytes, size);
+    scratch->length += size;
+    return 0;
+}
+
+/* Rows scanned into ``columns`` from the block that is the concatenation of ``parts``: each part's whole lines
+ * in place, a line split between parts from a copy of it. Every line is scanned from the same bytes as in the
+ * joined block, so the result is the same. -1 to decline the block, -2 when out of memory. */
+static Py_ssize_t scan_parts(const Py_buffer *parts, Py_ssize_t n_parts, Columns *columns) {
+    Py_ssize_t row = 0, size = 0;
+    Scratch split = {NULL, 0, 0};
+    int status = 0;
+    for (Py_ssize_t i = 0; i < n_parts; i++) size += parts[i].len;
+    if (size == 0) return -1;
+    for (Py_ssize_t i = 0; i < n_parts && status == 0; i++) {
+        const char *p = parts[i].buf, *end = p + parts[i].len;
+        int last = i == n_parts - 1;
+        if (split.length) { /* the line an earlier part began */
+            const char *newline = memchr(p, '\n', (size_t)(end - p));
+            const char *stop = newline ? newline + 1 : end;
+            if (scratch_append(&split, p, (size_t)(stop - p)) < 0) {
+                status = -2;
+                break;
+            }
+            p = stop;
+            if (newline == NULL && !last) continue;
+            status = scan_lines(split.data, split.data + split.length, columns, &row);
+            split.length = 0;
+        }
+        const char *whole = end; /* in all but the last part, the lines end at its last newline */
+        if (!last) {
+            while (whole > p && whole[-1] != '\n') whole--;
+        }
+        if (status == 0) status = scan_lines(p, whole, columns, &row);
+        if (status == 0 && whole < end && scratch_append(&split, whole, (size_t)(end - whole)) < 0) status = -2;
+    }
+    PyMem_RawFree(split.data);
+    return status < 0 ? status : row;
 }
 
 static PyObject *bytes_of(const void *data, size_t size) {
@@ -481,18 +538,27 @@ static PyObject *result_of(Columns *columns, Py_ssize_t rows) {
     return result;
 }
 
+/* One bytes-like block, or a tuple of bytes-like parts whose concatenation is the block. */
 static PyObject *submission_columns(PyObject *module, PyObject *arg) {
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    int one = !PyTuple_Check(arg);
+    Py_ssize_t n_parts = one ? 1 : PyTuple_GET_SIZE(arg), held = 0;
+    Py_buffer *parts = PyMem_Calloc((size_t)(n_parts ? n_parts : 1), sizeof(Py_buffer));
+    if (parts == NULL) return PyErr_NoMemory();
+    PyObject *result = NULL;
+    for (; held < n_parts; held++) {
+        if (PyObject_GetBuffer(one ? arg : PyTuple_GET_ITEM(arg, held), &parts[held], PyBUF_SIMPLE) < 0) goto done;
+    }
     Columns columns;
     memset(&columns, 0, sizeof columns);
     Py_ssize_t rows;
     Py_BEGIN_ALLOW_THREADS
-    rows = scan_block(view.buf, view.len, &columns);
+    rows = scan_parts(parts, n_parts, &columns);
     Py_END_ALLOW_THREADS
-    PyObject *result = rows == -2 ? PyErr_NoMemory() : rows < 0 ? Py_NewRef(Py_None) : result_of(&columns, rows);
+    result = rows == -2 ? PyErr_NoMemory() : rows < 0 ? Py_NewRef(Py_None) : result_of(&columns, rows);
     free_columns(&columns);
-    PyBuffer_Release(&view);
+done:
+    for (Py_ssize_t i = 0; i < held; i++) PyBuffer_Release(&parts[i]);
+    PyMem_Free(parts);
     return result;
 }
 
@@ -564,6 +630,7 @@ done:
 static PyMethodDef methods[] = {
     {"submission_columns", submission_columns, METH_O,
      "submission_columns(block) -> (rows, id, url, subreddit, score, created_utc, is_self, over_18) or None\n\n"
+     "block: a bytes-like object, or a tuple of them that together make the block (a line may span them).\n"
      "Arrow buffers of the harvest's fields of every NDJSON line in block: (validity, offsets, data) for the\n"
      "strings, (validity, values) for the integers and booleans. None: the block needs msgspec's path."},
     {"crc32_buckets", crc32_buckets, METH_VARARGS,

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.harvest.dumps import Block
 from pipeline.harvest.submissions import OUTCOMES, SPILL_SCHEMA, RawSubmission, bucket_of
 from pipeline.urls import TRACKING_PARAMETERS, TRACKING_PREFIXES
 
@@ -69,10 +70,12 @@ FIELDS = {
 _SUBMISSION_RULES = ("bad_type", "missing_url", "self_post", "out_of_window", "nsfw")
 
 
-def native_columns(block: bytes) -> dict[str, pa.Array] | None:
-    """The block's fields as Arrow columns, scanned by the C extension (``_ndjson.c``) straight from its bytes;
-    ``None`` if the extension is not built or the block needs msgspec's path."""
-    scanned = _submission_columns(block) if _submission_columns is not None else None
+def native_columns(block: bytes | Block) -> dict[str, pa.Array] | None:
+    """The block's fields as Arrow columns, scanned by the C extension (``_ndjson.c``) straight from its bytes (a
+    :class:`Block`'s parts where they are); ``None`` if the extension is not built or the block needs msgspec's path."""
+    if _submission_columns is None:
+        return None
+    scanned = _submission_columns(block.parts if isinstance(block, Block) else block)
     if scanned is None:
         return None
     rows, *fields = scanned

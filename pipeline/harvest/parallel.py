@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from pipeline.harvest.columns import classify_columns, native_columns, struct_columns
 from pipeline.harvest.config import HarvestConfig
-from pipeline.harvest.dumps import CHUNK_BYTES, ZSTD_WRITE_SIZE, split_lines
+from pipeline.harvest.dumps import CHUNK_BYTES, ZSTD_WRITE_SIZE, Block, split_lines
 from pipeline.harvest.submissions import SPILL_SCHEMA, Submission, SubmissionClassifier, bucket_of
 from pipeline.settings import resolve_workers
 
@@ -74,10 +74,10 @@ def reuse_freed_memory() -> None:
     mallopt(_M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_BYTES)
 
 
-def classify_chunk(chunk: bytes, classifier: SubmissionClassifier, n_buckets: int) -> ChunkResult:
+def classify_chunk(chunk: bytes | Block, classifier: SubmissionClassifier, n_buckets: int) -> ChunkResult:
     """Outcome counts of every line in ``chunk`` and its kept submissions, grouped by bucket."""
     decoded = None
-    if (columns := native_columns(chunk)) is None and (decoded := classifier.decode_block(chunk)) is not None:
+    if (columns := native_columns(chunk)) is None and (decoded := classifier.decode_block(bytes(chunk))) is not None:
         columns = struct_columns(decoded)
     if columns is not None:
         return len(columns["id"]), *classify_columns(columns, classifier, n_buckets)
@@ -133,6 +133,14 @@ def _classify_slot(slot: int, length: int) -> _Packed:
     return _classify_bytes(ctypes.string_at(ctypes.addressof(_worker_slots[slot]), length))
 
 
+def _copy_into(slot: Any, chunk: bytes | Block) -> None:
+    """``chunk``'s bytes to the start of a shared-memory slot, part after part."""
+    target, start = memoryview(slot).cast("B"), 0
+    for part in chunk.parts if isinstance(chunk, Block) else (chunk,):
+        target[start : start + len(part)] = part
+        start += len(part)
+
+
 def _unpack(packed: _Packed) -> ChunkResult:
     lines, outcomes, encoded, counts = packed
     return lines, outcomes, pa.ipc.read_record_batch(pa.py_buffer(encoded), SPILL_SCHEMA), counts
@@ -164,7 +172,7 @@ class ChunkClassifier:
         self._started: list[Future[None]] = []
         self._any_started = False
 
-    def classify(self, chunks: Iterable[bytes], source_bytes: int | None = None) -> Iterator[ChunkResult]:
+    def classify(self, chunks: Iterable[bytes | Block], source_bytes: int | None = None) -> Iterator[ChunkResult]:
         """Results for ``chunks`` in order; in-process for one worker or a small source."""
         small = source_bytes is not None and source_bytes < PARALLEL_MIN_BYTES and self._cfg.workers is None
         reuse_freed_memory()
@@ -206,7 +214,7 @@ class ChunkClassifier:
         self._local = self._local or SubmissionClassifier(self._cfg)
         return self._local
 
-    def _submit(self, chunk: bytes) -> Iterator[ChunkResult]:
+    def _submit(self, chunk: bytes | Block) -> Iterator[ChunkResult]:
         """Queue ``chunk``, first yielding the oldest results while no slot is free. While the oldest block is
         still with the workers (they are starting up, or slower than this process reads), this process classifies
         ``chunk`` itself rather than wait, holding at most as many such results as there are slots."""
@@ -225,10 +233,10 @@ class ChunkClassifier:
                 return
             yield self._finish_oldest()
         if not fits:  # a rare giant block goes through the pipe
-            self._pending.append((self._executor.submit(_classify_bytes, chunk), None))
+            self._pending.append((self._executor.submit(_classify_bytes, bytes(chunk)), None))
             return
         slot = self._free.pop()
-        ctypes.memmove(self._slots[slot], chunk, len(chunk))
+        _copy_into(self._slots[slot], chunk)
         self._pending.append((self._executor.submit(_classify_slot, slot, len(chunk)), slot))
 
     def _finish_oldest(self) -> ChunkResult:

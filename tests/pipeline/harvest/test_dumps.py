@@ -91,7 +91,8 @@ def test_dump_names_drop_suffixes(name: str, expected: str) -> None:
 
 
 def test_blocks_end_at_line_ends_and_lose_nothing() -> None:
-    """However the decompressor cuts its output, blocks hold whole lines and every byte once."""
+    """However the decompressor cuts its output, blocks hold whole lines and every byte once, in the decompressor's
+    own pieces (or views of them): nothing is copied."""
     import random
 
     from pipeline.harvest.dumps import whole_line_blocks
@@ -101,6 +102,10 @@ def test_blocks_end_at_line_ends_and_lose_nothing() -> None:
     for _ in range(40):
         cuts = sorted(rng.sample(range(1, len(data)), rng.randrange(1, 50)))
         pieces = [data[start:end] for start, end in zip([0, *cuts], [*cuts, len(data)])]
-        blocks = list(whole_line_blocks(iter(pieces), rng.choice([1, 100, 5000, 10**6])))
+        held = list(whole_line_blocks(iter(pieces), rng.choice([1, 100, 5000, 10**6])))
+        sources = [part.obj if isinstance(part, memoryview) else part for block in held for part in block.parts]
+        assert all(any(source is piece for piece in pieces) for source in sources)
+        blocks = [bytes(block) for block in held]
+        assert [len(block) for block in held] == [len(block) for block in blocks]
         assert b"".join(blocks) == data
         assert all(block.endswith(b"\n") for block in blocks[:-1])

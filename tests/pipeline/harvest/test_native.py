@@ -17,6 +17,7 @@ import pytest
 from pipeline.harvest import columns as columns_module
 from pipeline.harvest.columns import native_columns, struct_columns, url_buckets
 from pipeline.harvest.config import HarvestConfig
+from pipeline.harvest.dumps import Block
 from pipeline.harvest.parallel import classify_chunk
 from pipeline.harvest.submissions import SubmissionClassifier, bucket_of
 from pipeline.sample.reddit import pushshift_submission
@@ -267,3 +268,49 @@ def test_url_buckets_refuse_offsets_outside_their_data() -> None:
     backwards = np.array([4, 0], np.int32).tobytes()
     with pytest.raises(ValueError, match="outside the data"):
         crc32_buckets(backwards, b"abcdefgh", 0, 1, 16)
+
+
+def random_parts(block: bytes, rng: random.Random) -> Block:
+    """``block`` cut at random places, some of them next to each other (empty parts), some at line ends."""
+    ends = [index + 1 for index, byte in enumerate(block) if byte == 0x0A]
+    cuts = sorted(
+        rng.sample(range(len(block) + 1), min(len(block) + 1, rng.randint(0, 12)))
+        + rng.sample(ends, min(len(ends), rng.randint(0, 3)))
+    )
+    pieces = [block[start:end] for start, end in zip([0, *cuts], [*cuts, len(block)])]
+    return Block(memoryview(piece) if rng.random() < 0.5 else piece for piece in pieces)
+
+
+def test_a_block_in_parts_scans_as_the_joined_block() -> None:
+    """The decompressor's pieces are scanned where they are, a line cut between pieces from a copy of it: whatever
+    the cuts, the columns (or the decline) are those of the joined block."""
+    rng = random.Random(11)
+    good = lines([record(index) for index in range(40)], ensure_ascii=False)
+    blocks = [
+        good,
+        good.rstrip(b"\n"),  # the last line without its newline
+        good + b"\n",  # a blank last line
+        good.replace(b"\n", b"\n   \n", 1),  # a blank line inside
+        good[:-300],  # cut off inside the last line
+        lines([record(1)]) + b'{"id":"a"} x\n' + lines([record(2)]),  # junk after a complete object
+    ]
+    for block in blocks:
+        expected = native_columns(block)
+        for _ in range(80):
+            parts = random_parts(block, rng)
+            scanned = native_columns(parts)
+            assert (scanned is None) == (expected is None), (block[:60], [bytes(part) for part in parts.parts])
+            if expected is not None:
+                assert scanned is not None
+                for name in expected:
+                    assert scanned[name].equals(expected[name]), name
+    assert native_columns(Block([])) is None and native_columns(Block([b"", b""])) is None  # an empty block
+
+
+def test_a_part_that_ends_where_an_object_ends_is_not_a_line_end() -> None:
+    """A complete object at the end of a part is not a whole line until the line's end is seen: what follows it in
+    the next part decides, as in the joined block."""
+    first = json.dumps(record(1)).encode()
+    assert native_columns(Block([first, b"\n" + lines([record(2)])])) is not None
+    assert native_columns(Block([first, b" junk\n" + lines([record(2)])])) is None
+    assert native_columns(Block([first, b"", b"  ", b"\n"])) is not None
