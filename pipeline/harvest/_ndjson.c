@@ -15,7 +15,7 @@
  * tests/pipeline/harvest/test_native.py checks this on real-shaped and mutated lines.
  *
  * A block may come as the pieces the decompressor wrote: they are scanned where they are,
- * and only a line cut between two pieces is copied, so no byte of the dump is copied twice.
+ * and only a line cut between two pieces is copied, instead of joining the pieces first.
  * The module also computes the harvest's URL-hash buckets (zlib's CRC-32) for a whole
  * Arrow string column.
  */

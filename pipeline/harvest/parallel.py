@@ -263,8 +263,10 @@ class ChunkClassifier:
                 self._free.append(slot)
 
     def close(self) -> None:
+        """Stop the workers without waiting for them to exit (~0.15 s each, unloading their modules): nothing they
+        hold is needed any more, and the executor joins them in the background."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
     def __enter__(self) -> ChunkClassifier:
