@@ -2,13 +2,14 @@
 
 A zstd stream can only be decompressed in order, but decoding and checking its lines
 is independent per line, so the main process reads blocks of whole lines and classifies
-them together with ``workers - 1`` worker processes. Blocks reach the workers through shared-memory slots
-(pickling megabytes through a pipe costs as much as decompressing them); results come
-back in block order with the kept submissions already grouped by URL-hash bucket, as
-one Arrow record batch in IPC form (it crosses the process boundary far faster than
-pickled tuples), which the main process appends to the spill. At most ``2 × workers``
-blocks are in flight, which bounds memory. Until the first worker has started (spawned
-workers spend ~0.4 s importing), the main process classifies every block itself.
+them together with ``workers - 1`` worker processes. Blocks reach the workers through
+shared-memory slots (pickling megabytes through a pipe costs as much as decompressing
+them); results come back in block order with the kept submissions already grouped by
+URL-hash bucket, as one Arrow record batch in IPC form (it crosses the process boundary
+far faster than pickled tuples), which the main process appends to the spill. At most
+``2 × workers`` blocks are in flight, which bounds memory. Until the first worker has
+started (spawned workers spend ~0.4 s importing), the main process classifies every
+block itself.
 
 Workers are started with ``spawn``, which is safe under the threads Prefect and Arrow
 run in the main process (``fork`` is not).
@@ -149,8 +150,9 @@ def _unpack(packed: _Packed) -> ChunkResult:
 class ChunkClassifier:
     """Classifies blocks in order on worker processes that live as long as the harvest run.
 
-    ``workers`` counts the processes that classify, this one included: it decompresses too,
-    but has time left over, and a worker more than there are cores only costs its start-up.
+    ``workers`` counts the processes that classify, this one included: it decompresses too, but
+    has time left over, and one worker per core beside it would put three processes on two
+    cores, each paying its start-up.
     The pool starts on first use, so a rerun whose scans are all complete starts none.
     Until a worker has started (spawned workers spend their first ~0.4 s importing), this
     process classifies every block itself and yields each result at once. Then blocks
@@ -215,9 +217,10 @@ class ChunkClassifier:
         return self._local
 
     def _submit(self, chunk: bytes | Block) -> Iterator[ChunkResult]:
-        """Queue ``chunk``, first yielding the oldest results while no slot is free. While the oldest block is
-        still with the workers (they are starting up, or slower than this process reads), this process classifies
-        ``chunk`` itself rather than wait, holding at most as many such results as there are slots."""
+        """Until a worker has started, classify ``chunk`` here and yield its result at once. Then queue it, first
+        yielding the oldest results while no slot is free; while the oldest block is still with the workers (they
+        are slower than this process reads), this process classifies ``chunk`` itself rather than wait, holding at
+        most as many such results as there are slots."""
         assert self._executor is not None
         if not self._pending and not self._workers_started():
             yield classify_chunk(chunk, self._local_classifier(), self._cfg.n_buckets)
