@@ -143,12 +143,14 @@ def timed_harvest(
 def peak_rss_mb(path: Path, out_dir: Path) -> tuple[float, float]:
     """Peak RSS (MB) of a fresh process running the harvest on ``path``, and of its largest worker."""
     code = (
-        "import resource; from pathlib import Path\n"
+        "import multiprocessing, resource; from pathlib import Path\n"
         "from pipeline.harvest.config import HarvestConfig\n"
         "from pipeline.harvest.dumps import DumpSource\n"
         "from pipeline.harvest.stage import run_harvest\n"
         "if __name__ == '__main__':\n"
         f"    run_harvest([DumpSource(Path({str(path)!r}))], Path({str(out_dir)!r}), HarvestConfig())\n"
+        "    for child in multiprocessing.active_children():  # the pool's workers exit after the harvest returns\n"
+        "        child.join()\n"
         "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
         " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )

@@ -7,7 +7,7 @@ shared-memory slots (pickling megabytes through a pipe costs as much as decompre
 them); results come back in block order with the kept submissions already grouped by
 URL-hash bucket, as one Arrow record batch in IPC form (it crosses the process boundary
 far faster than pickled tuples), which the main process appends to the spill. At most
-``2 × workers`` blocks are in flight, which bounds memory. Until the first worker has
+two blocks per worker wait in shared memory, which bounds memory. Until the first worker has
 started (spawned workers spend ~0.4 s importing), the main process classifies every
 block itself.
 
@@ -199,7 +199,7 @@ class ChunkClassifier:
     def _start(self) -> None:
         if self._executor is None:
             context = multiprocessing.get_context("spawn")
-            self._slots = [context.RawArray(ctypes.c_uint8, SLOT_BYTES) for _ in range(2 * self._workers)]
+            self._slots = [context.RawArray(ctypes.c_uint8, SLOT_BYTES) for _ in range(2 * (self._workers - 1))]
             self._free = list(range(len(self._slots)))
             self._executor = ProcessPoolExecutor(
                 self._workers - 1, mp_context=context, initializer=_start_worker, initargs=(self._cfg, self._slots)

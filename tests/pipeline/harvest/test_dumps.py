@@ -58,6 +58,21 @@ def test_truncated_dump_is_an_error_naming_the_file(tmp_path: Path, suffix: str)
 
 
 @pytest.mark.parametrize("suffix", [".zst", ".bz2", ".xz"])
+def test_a_truncated_dump_delivers_its_whole_lines_before_the_error(tmp_path: Path, suffix: str) -> None:
+    """The readable half of a dump smaller than one block still arrives, line for line, before the error: a block
+    cut short by the failure is not dropped."""
+    path = write_dump(tmp_path / f"RS_2019-02{suffix}", ndjson_lines(RECORDS))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    lines: list[bytes] = []
+    with pytest.raises(CorruptDumpError):
+        for line in DumpSource(path).lines():
+            lines.append(line)
+    ids = [json.loads(line)["id"] for line in lines]
+    assert len(RECORDS) // 4 < len(ids) < len(RECORDS)
+    assert ids == [record["id"] for record in RECORDS[: len(ids)]]  # whole lines, in order, none cut off
+
+
+@pytest.mark.parametrize("suffix", [".zst", ".bz2", ".xz"])
 def test_garbage_in_a_compressed_dump_is_an_error(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"RS_bad{suffix}"
     path.write_bytes(b"this was never compressed data" * 100)

@@ -245,15 +245,17 @@ def many_submissions(count: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def blocks_to_workers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks go to the workers from the first one on: a dump this small is otherwise classified by the main
-    process before any worker has started."""
+    """Blocks go to the workers from the first one on (a dump this small is otherwise classified by the main
+    process before any worker has started), 4 MB each, so that a small dump makes several."""
+    chunks = DumpSource.chunks
     monkeypatch.setattr(ChunkClassifier, "_workers_started", lambda self: True)
+    monkeypatch.setattr(DumpSource, "chunks", lambda self, advance: chunks(self, advance, chunk_bytes=4 << 20))
 
 
 @pytest.mark.usefixtures("blocks_to_workers_at_once")
 def test_worker_processes_give_the_same_shards_as_one_process(tmp_path: Path) -> None:
     """The multi-process path (shared-memory blocks, Arrow IPC results) must not change a byte."""
-    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # two 8 MB blocks
+    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # four 4 MB blocks
     one = run_harvest([DumpSource(dump)], tmp_path / "one", HarvestConfig(n_buckets=4, workers=1))
     two = run_harvest([DumpSource(dump)], tmp_path / "two", HarvestConfig(n_buckets=4, workers=2))
     assert one.outcomes == two.outcomes and one.counts["lines"] == two.counts["lines"] == 6000
