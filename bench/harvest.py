@@ -6,7 +6,9 @@ Speed: submissions/s of the whole harvest stage (scan + aggregate + shards) over
 against the single-process loop, and ``--workers`` processes (default: one per core)
 against the loop spread over as many processes (the main process decompresses whole-line
 blocks, a pool of that many processes parses them; pool start-up is timed, as the
-stage's worker start-up is). Goal: >= 3x at the same process count.
+stage's worker start-up is). The stage's ``workers`` counts its main process, which
+classifies beside ``workers - 1`` spawned ones; the loop's main process only decompresses,
+so its pool gets every core. Goal: >= 3x at the same process count.
 
 Memory: peak RSS of the harvest, each run in a fresh process, on dumps of 1/4, 1/2 and
 all of that size. Goal: flat (the largest within ~1.25x of the smallest).
