@@ -255,7 +255,7 @@ def blocks_to_workers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("blocks_to_workers_at_once")
 def test_worker_processes_give_the_same_shards_as_one_process(tmp_path: Path) -> None:
     """The multi-process path (shared-memory blocks, Arrow IPC results) must not change a byte."""
-    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # four 4 MB blocks
+    dump = write_dump(tmp_path / "RS_big.zst", ndjson_lines(many_submissions(6000)))  # three blocks of at most 4 MB
     one = run_harvest([DumpSource(dump)], tmp_path / "one", HarvestConfig(n_buckets=4, workers=1))
     two = run_harvest([DumpSource(dump)], tmp_path / "two", HarvestConfig(n_buckets=4, workers=2))
     assert one.outcomes == two.outcomes and one.counts["lines"] == two.counts["lines"] == 6000
