@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.harvest.dumps import Block
+from pipeline.harvest.dumps import Block, block_parts
 from pipeline.harvest.submissions import OUTCOMES, SPILL_SCHEMA, RawSubmission, bucket_of
 from pipeline.urls import TRACKING_PARAMETERS, TRACKING_PREFIXES
 
@@ -75,7 +75,7 @@ def native_columns(block: bytes | Block) -> dict[str, pa.Array] | None:
     :class:`Block`'s parts where they are); ``None`` if the extension is not built or the block needs msgspec's path."""
     if _submission_columns is None:
         return None
-    scanned = _submission_columns(block.parts if isinstance(block, Block) else block)
+    scanned = _submission_columns(block_parts(block))
     if scanned is None:
         return None
     rows, *fields = scanned

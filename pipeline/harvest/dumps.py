@@ -94,6 +94,11 @@ class Block:
         return b"".join(self.parts)
 
 
+def block_parts(chunk: bytes | Block) -> tuple[bytes | memoryview, ...]:
+    """The parts of a block given as one ``bytes`` object or as a :class:`Block`."""
+    return chunk.parts if isinstance(chunk, Block) else (chunk,)
+
+
 def _whole_lines(parts: list[bytes | memoryview]) -> Block | None:
     """``parts`` up to their last line end (``None`` if they hold none)."""
     for index in range(len(parts) - 1, -1, -1):
@@ -113,7 +118,7 @@ def whole_line_blocks(pieces: Iterable[bytes], chunk_bytes: int) -> Iterator[Blo
         try:
             piece = next(source, None)
         except Exception:
-            if size and (lines := _whole_lines(parts)) is not None:
+            if (lines := _whole_lines(parts)) is not None:
                 yield lines
             raise
         if piece is None:

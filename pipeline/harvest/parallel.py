@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from pipeline.harvest.columns import classify_columns, native_columns, struct_columns
 from pipeline.harvest.config import HarvestConfig
-from pipeline.harvest.dumps import CHUNK_BYTES, ZSTD_WRITE_SIZE, Block, split_lines
+from pipeline.harvest.dumps import CHUNK_BYTES, ZSTD_WRITE_SIZE, Block, block_parts, split_lines
 from pipeline.harvest.submissions import SPILL_SCHEMA, Submission, SubmissionClassifier, bucket_of
 from pipeline.settings import resolve_workers
 
@@ -137,7 +137,7 @@ def _classify_slot(slot: int, length: int) -> _Packed:
 def _copy_into(slot: Any, chunk: bytes | Block) -> None:
     """``chunk``'s bytes to the start of a shared-memory slot, part after part."""
     target, start = memoryview(slot).cast("B"), 0
-    for part in chunk.parts if isinstance(chunk, Block) else (chunk,):
+    for part in block_parts(chunk):
         target[start : start + len(part)] = part
         start += len(part)
 
@@ -169,17 +169,15 @@ class ChunkClassifier:
         self._free: list[int] = []
         # Blocks in flight, in order: a worker's future with its slot, or a result this process computed itself.
         self._pending: deque[tuple[Future[_Packed] | ChunkResult, int | None]] = deque()
-        self._local_results = 0
         self._local: SubmissionClassifier | None = None
         self._started: list[Future[None]] = []
-        self._any_started = False
 
     def classify(self, chunks: Iterable[bytes | Block], source_bytes: int | None = None) -> Iterator[ChunkResult]:
         """Results for ``chunks`` in order; in-process for one worker or a small source."""
         small = source_bytes is not None and source_bytes < PARALLEL_MIN_BYTES and self._cfg.workers is None
         reuse_freed_memory()
         if self._workers == 1 or small:
-            classifier = SubmissionClassifier(self._cfg)
+            classifier = self._local_classifier()
             yield from (classify_chunk(chunk, classifier, self._cfg.n_buckets) for chunk in chunks)
             return
         self._start()
@@ -209,8 +207,11 @@ class ChunkClassifier:
 
     def _workers_started(self) -> bool:
         """Whether a worker has finished starting (or failed to: then the next submit says why)."""
-        self._any_started = self._any_started or any(future.done() for future in self._started)
-        return self._any_started
+        return any(future.done() for future in self._started)
+
+    def _held_here(self) -> int:
+        """How many results this process classified itself wait behind an older block still with a worker."""
+        return sum(not isinstance(oldest, Future) for oldest, _ in self._pending)
 
     def _local_classifier(self) -> SubmissionClassifier:
         self._local = self._local or SubmissionClassifier(self._cfg)
@@ -226,13 +227,13 @@ class ChunkClassifier:
             yield classify_chunk(chunk, self._local_classifier(), self._cfg.n_buckets)
             return
         fits = len(chunk) <= SLOT_BYTES
-        while self._pending and (
-            len(self._pending) - self._local_results >= len(self._slots) or (fits and not self._free)
-        ):
+        while self._pending:
+            held = self._held_here()
+            if len(self._pending) - held < len(self._slots) and (self._free or not fits):
+                break
             oldest, _ = self._pending[0]
-            if isinstance(oldest, Future) and not oldest.done() and self._local_results < len(self._slots):
+            if isinstance(oldest, Future) and not oldest.done() and held < len(self._slots):
                 self._pending.append((classify_chunk(chunk, self._local_classifier(), self._cfg.n_buckets), None))
-                self._local_results += 1
                 return
             yield self._finish_oldest()
         if not fits:  # a rare giant block goes through the pipe
@@ -245,7 +246,6 @@ class ChunkClassifier:
     def _finish_oldest(self) -> ChunkResult:
         oldest, slot = self._pending.popleft()
         if not isinstance(oldest, Future):
-            self._local_results -= 1
             return oldest
         try:
             return _unpack(oldest.result())
@@ -258,7 +258,6 @@ class ChunkClassifier:
         while self._pending:
             oldest, slot = self._pending.popleft()
             if not isinstance(oldest, Future):
-                self._local_results -= 1
                 continue
             oldest.cancel()
             wait([oldest])
