@@ -440,32 +440,12 @@ static int scan_lines(const char *p, const char *end, Columns *columns, Py_ssize
     return 0;
 }
 
-/* A line begun in one part and ended in a later one, copied whole. */
-typedef struct {
-    char *data;
-    size_t length, capacity;
-} Scratch;
-
-static int scratch_append(Scratch *scratch, const char *bytes, size_t size) {
-    if (scratch->length + size > scratch->capacity) {
-        size_t capacity = scratch->capacity ? scratch->capacity : 4096;
-        while (capacity < scratch->length + size) capacity *= 2;
-        char *data = PyMem_RawRealloc(scratch->data, capacity);
-        if (data == NULL) return -1;
-        scratch->data = data;
-        scratch->capacity = capacity;
-    }
-    memcpy(scratch->data + scratch->length, bytes, size);
-    scratch->length += size;
-    return 0;
-}
-
 /* Rows scanned into ``columns`` from the block that is the concatenation of ``parts``: each part's whole lines
  * in place, a line split between parts from a copy of it. Every line is scanned from the same bytes as in the
  * joined block, so the result is the same. -1 to decline the block, -2 when out of memory. */
 static Py_ssize_t scan_parts(const Py_buffer *parts, Py_ssize_t n_parts, Columns *columns) {
     Py_ssize_t row = 0, size = 0;
-    Scratch split = {NULL, 0, 0};
+    StringColumn split = {NULL, 0, 0}; /* a line begun in one part and ended in a later one, copied whole */
     int status = 0;
     for (Py_ssize_t i = 0; i < n_parts; i++) size += parts[i].len;
     if (size == 0) return -1;
@@ -475,7 +455,7 @@ static Py_ssize_t scan_parts(const Py_buffer *parts, Py_ssize_t n_parts, Columns
         if (split.length) { /* the line an earlier part began */
             const char *newline = memchr(p, '\n', (size_t)(end - p));
             const char *stop = newline ? newline + 1 : end;
-            if (scratch_append(&split, p, (size_t)(stop - p)) < 0) {
+            if (append(&split, p, (size_t)(stop - p)) < 0) {
                 status = -2;
                 break;
             }
@@ -489,7 +469,7 @@ static Py_ssize_t scan_parts(const Py_buffer *parts, Py_ssize_t n_parts, Columns
             while (whole > p && whole[-1] != '\n') whole--;
         }
         if (status == 0) status = scan_lines(p, whole, columns, &row);
-        if (status == 0 && whole < end && scratch_append(&split, whole, (size_t)(end - whole)) < 0) status = -2;
+        if (status == 0 && whole < end && append(&split, whole, (size_t)(end - whole)) < 0) status = -2;
     }
     PyMem_RawFree(split.data);
     return status < 0 ? status : row;
